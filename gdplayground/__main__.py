@@ -1,0 +1,5 @@
+import sys
+
+from gdplayground.cli import main
+
+sys.exit(main())

@@ -1,0 +1,294 @@
+"""The command line: `gdplayground train` and `gdplayground gradcheck`, on the same engine as
+the window. Bad input ends in one line naming what is wrong and what is allowed, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gdplayground.config import (
+    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, preset)
+from gdplayground.data import DataError
+
+EXIT_USAGE = 2
+
+# Each flag that sets one configuration field, and the field's dotted path.
+SETTINGS = {
+    "--validation-split": "data.validation_split",
+    "--samples": "data.samples",
+    "--noise": "data.noise",
+    "--test-fraction": "data.test_fraction",
+    "--output": "architecture.output",
+    "--loss": "architecture.loss",
+    "--init": "architecture.init",
+    "--init-sigma": "architecture.init_sigma",
+    "--dropout": "architecture.dropout",
+    "--optimizer": "optimizer.name",
+    "--momentum": "optimizer.momentum",
+    "--beta1": "optimizer.beta1",
+    "--beta2": "optimizer.beta2",
+    "--rho": "optimizer.rho",
+    "--eps": "optimizer.eps",
+    "--l1": "optimizer.l1",
+    "--l2": "optimizer.l2",
+    "--clip-norm": "optimizer.clip_norm",
+    "--lr": "learning_rate.value",
+    "--schedule": "learning_rate.schedule",
+    "--decay-steps": "learning_rate.decay_steps",
+    "--gamma": "learning_rate.gamma",
+    "--min-lr": "learning_rate.min_value",
+    "--warmup-steps": "learning_rate.warmup_steps",
+    "--batch": "batch.mode",
+    "--batch-size": "batch.size",
+    "--seed": "seed",
+    "--dtype": "dtype",
+    "--eval-every": "eval_every",
+}
+FLAG_FOR_FIELD = {path: flag for flag, path in SETTINGS.items()}
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.run(args)
+    except (UsageError, ConfigError, DataError) as exc:
+        print(f"gdplayground: error: {_flag_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="gdplayground", description="Watch gradient descent train a neural network.")
+    commands = parser.add_subparsers(dest="command", parser_class=Parser)
+    train = commands.add_parser("train", help="train from the command line, headless")
+    add_train_flags(train)
+    train.set_defaults(run=run_train)
+    check = commands.add_parser("gradcheck", help="check backprop against finite differences")
+    check.set_defaults(run=run_gradcheck)
+    return parser
+
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags for every engine setting; each defaults to the configuration's (or the file's)."""
+    parser.add_argument("--config", type=Path, help="experiment file (TOML) to start from")
+    parser.add_argument("--dataset", help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
+                        "or a folder of MNIST-format IDX files")
+    parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
+                        "'none' for a linear model")
+    parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
+                        help="activation of every hidden layer without its own")
+    parser.add_argument("--no-bias", dest="bias", action="store_false", default=None,
+                        help="no bias vectors")
+    for flag, path in SETTINGS.items():
+        section, name = _owner(ExperimentConfig(), path)
+        f = next(f for f in dataclasses.fields(section) if f.name == name)
+        parser.add_argument(flag, type=type(f.default), choices=f.metadata.get("choices"),
+                            help=f.metadata["help"])
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="passes over the training set (default 1)")
+    length.add_argument("--steps", type=int, help="iterations to run instead of whole epochs")
+    parser.add_argument("--log-every", type=int,
+                        help="steps between metric lines (default: each epoch, or a tenth of the run "
+                             "when an epoch is a single step)")
+    parser.add_argument("--out", type=Path, help="folder for metrics.csv, weights.npz and "
+                        "config.toml (default: gdplayground-runs/DATASET-TIME)")
+
+
+def config_from_args(args) -> ExperimentConfig:
+    """The configuration file (or the dataset's preset), with every given flag applied on top."""
+    dataset, path = _dataset_name(args.dataset)
+    config = ExperimentConfig.load(args.config) if args.config else preset(dataset or "mnist")
+    if dataset:
+        config.data.name, config.data.path = dataset, path
+    if args.layers is not None:
+        config.architecture.hidden = parse_layers(args.layers, args.activation or "relu")
+    elif args.activation:
+        for layer in config.architecture.hidden:
+            layer.activation = args.activation
+    if args.bias is not None:
+        config.architecture.bias = args.bias
+    for flag, path in SETTINGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            section, name = _owner(config, path)
+            setattr(section, name, value)
+    if args.batch_size is not None and args.batch is None:
+        config.batch.mode = "mini"
+    return config.validate()
+
+
+def parse_layers(text: str, default_activation: str) -> list[Layer]:
+    if text.strip().lower() in ("", "none"):
+        return []
+    layers = []
+    for item in text.split(","):
+        units, _, activation = item.strip().partition(":")
+        if not units.isdigit():
+            raise UsageError(f"--layers: '{item}' is not a layer; write sizes like 256,128 "
+                             "or 64:tanh,32:relu")
+        layers.append(Layer(int(units), activation or default_activation))
+    return layers
+
+
+# --- train ---------------------------------------------------------------------------------
+def run_train(args) -> int:
+    from gdplayground.engine import Trainer
+    from gdplayground.engine.history import History
+
+    config = config_from_args(args)
+    trainer = Trainer(config)
+    total = args.steps if args.steps is not None else (args.epochs or 1) * trainer.steps_per_epoch
+    if total < 1:
+        raise UsageError("--steps and --epochs must be at least 1")
+    log_every = args.log_every or (max(1, total // 10) if trainer.steps_per_epoch == 1 else None)
+    out = args.out or Path("gdplayground-runs") / (
+        f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    _describe(trainer)
+    history = History(len(trainer.network.layers))
+    started, interrupted = time.perf_counter(), False
+    try:
+        _train_loop(trainer, history, total, log_every)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    summary = _summarise(trainer, seconds, history)
+    _write_run(out, trainer, history, summary)
+    return 130 if interrupted else 0
+
+
+def _describe(trainer) -> None:
+    cfg, data = trainer.config, trainer.dataset
+    sizes = "-".join(map(str, trainer.network.sizes))
+    print(f"{data.name}: {len(data.train)} training, {len(data.validation)} validation, "
+          f"{len(data.test)} test examples")
+    print(f"network {sizes} ({trainer.network.n_parameters:,} parameters), "
+          f"{cfg.optimizer.name} lr {cfg.learning_rate.value:g} ({cfg.learning_rate.schedule}), "
+          f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
+
+
+def _train_loop(trainer, history, total: int, log_every: int | None) -> None:
+    from tqdm import tqdm
+
+    mark_time, mark_samples = time.perf_counter(), trainer.samples_seen
+    with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
+        for _ in range(total):
+            report = trainer.step()
+            history.append(report)
+            bar.update()
+            if report.status != "ok":
+                bar.write(report.message)
+                return
+            if (report.step % log_every == 0) if log_every else report.epoch_end:
+                now = time.perf_counter()
+                bar.write(_metrics_line(report, now - mark_time, trainer.samples_seen - mark_samples))
+                mark_time, mark_samples = now, trainer.samples_seen
+
+
+def _metrics_line(report, seconds: float, samples: int) -> str:
+    parts = [f"epoch {report.epoch:3d}", f"step {report.step:7d}", f"loss {report.loss:.6g}"]
+    if report.accuracy is not None:
+        parts.append(f"acc {report.accuracy:7.2%}")
+    if report.val_loss is not None:
+        parts.append(f"val_loss {report.val_loss:.4f}")
+    if report.val_accuracy is not None:
+        parts.append(f"val_acc {report.val_accuracy:7.2%}")
+    parts.append(f"{seconds:6.2f} s  {samples / max(seconds, 1e-9):10,.0f} samples/s")
+    return "  ".join(parts)
+
+
+def _summarise(trainer, seconds: float, history) -> dict:
+    test_loss, test_acc = trainer.evaluate("test")
+    summary = {"steps": trainer.step_count, "epochs": trainer.epochs_done,
+               "samples_seen": trainer.samples_seen, "seconds": round(seconds, 3),
+               "samples_per_second": round(trainer.samples_seen / max(seconds, 1e-9)),
+               "diverged": trainer.diverged}
+    if len(history):
+        summary["final_train_loss"] = float(history.column("loss")[-1])
+    print(f"trained {trainer.step_count} steps ({trainer.epochs_done} epochs) in {seconds:.1f} s, "
+          f"{summary['samples_per_second']:,} samples/s")
+    if not math.isnan(test_loss):
+        summary.update(test_loss=test_loss, test_accuracy=test_acc)
+        print(f"test loss {test_loss:.4f}" + (f"  test accuracy {test_acc:.2%}" if test_acc else ""))
+    if trainer.dataset.name == "linear-system":
+        x = trainer.network.layers[0].W[:, 0]
+        summary["solution"] = x.tolist()
+        print(f"solution x = {np.array2string(x, precision=6)}")
+    return summary
+
+
+def _write_run(out: Path, trainer, history, summary: dict) -> None:
+    from gdplayground.files import write_atomic
+    from gdplayground.weights import save_weights
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "metrics.csv", history.to_csv().encode())
+        save_weights(out / "weights.npz", trainer, summary)
+        trainer.config.save(out / "config.toml")
+        write_atomic(out / "summary.json", json.dumps(summary, indent=1).encode())
+    except OSError as exc:
+        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    print(f"wrote {out}/metrics.csv, weights.npz, config.toml, summary.json")
+
+
+# --- gradcheck -----------------------------------------------------------------------------
+def run_gradcheck(args) -> int:
+    from gdplayground.engine.gradcheck import TOLERANCE, VARIANTS, check_all
+
+    results = check_all()
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for r in results:
+        rows.setdefault((r.activation, f"{r.output}+{r.loss}"), {})[r.variant] = r.worst
+    print(f"Worst relative error per parameter, float64 (tolerance {TOLERANCE:g})")
+    print(f"{'hidden':<11}{'output+loss':<24}" + "".join(f"{v:>11}" for v in VARIANTS))
+    for (activation, pair), errors in rows.items():
+        print(f"{activation:<11}{pair:<24}" + "".join(f"{errors[v]:>11.1e}" for v in VARIANTS))
+    failed = [r for r in results if r.worst > TOLERANCE]
+    print(f"{len(results) - len(failed)} of {len(results)} checks passed")
+    for r in failed:
+        print(f"FAILED {r.activation} {r.output}+{r.loss} {r.variant}: {r.errors}")
+    return 1 if failed else 0
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _owner(config, path: str):
+    """(object, attribute) that a dotted configuration path names."""
+    *sections, name = path.split(".")
+    for section in sections:
+        config = getattr(config, section)
+    return config, name
+
+
+def _dataset_name(value: str | None) -> tuple[str | None, str]:
+    if value is None or value in DATASETS and value != "idx":
+        return value, ""
+    if Path(value).is_dir():
+        return "idx", str(Path(value).resolve())
+    raise UsageError(f"--dataset '{value}' is neither a folder nor one of: "
+                     f"{', '.join(d for d in DATASETS if d != 'idx')}")
+
+
+def _flag_message(exc: Exception) -> str:
+    flag = FLAG_FOR_FIELD.get(getattr(exc, "field", ""))
+    return f"{flag}: {exc}" if flag else str(exc)

@@ -1,0 +1,277 @@
+"""The experiment configuration: one object that says what to train, how, and from which seed.
+
+Every field carries its allowed range or choices and a sentence of help in its metadata, so
+validation, the CLI's help and the window's tooltips all read them from this one place.
+The configuration round-trips to TOML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gdplayground.files import write_atomic
+
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+OUTPUTS_FOR_LOSS = {
+    "cross_entropy": ("softmax",),
+    "bce": ("sigmoid",),
+    "mse": ("identity", "sigmoid", "tanh", "relu", "leaky_relu"),
+}
+DATASETS = ("mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx")
+TOY_DATASETS = ("spiral", "xor", "circles", "gaussians")
+
+
+class ConfigError(ValueError):
+    """A configuration value outside what the engine accepts; the message names the field."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def number(default, lo, hi, help, *, lo_open=False):
+    """A numeric field allowed in [lo, hi] (or (lo, hi] with lo_open); its type is the default's."""
+    return field(default=default, metadata={"range": (lo, hi), "lo_open": lo_open, "help": help})
+
+
+def choice(default, options, help):
+    return field(default=default, metadata={"choices": tuple(options), "help": help})
+
+
+def text(default, help):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class DataConfig:
+    name: str = choice("mnist", DATASETS, "Which data to learn from.")
+    path: str = text("", "Folder holding MNIST-format IDX files, for the 'idx' dataset.")
+    validation_split: float = number(
+        0.1, 0.0, 0.5,
+        "Fraction of the training set held out to measure generalisation while training.")
+    samples: int = number(400, 20, 100_000, "Number of points in a 2-D toy dataset.")
+    noise: float = number(0.05, 0.0, 1.0, "Noise added to a 2-D toy dataset; more noise blurs the classes.")
+    test_fraction: float = number(
+        0.5, 0.05, 0.9, "Fraction of a 2-D toy dataset kept aside as the test set.")
+
+
+@dataclass
+class Layer:
+    units: int = number(64, 1, 8192, "Neurons in this hidden layer.")
+    activation: str = choice(
+        "relu", HIDDEN_ACTIVATIONS,
+        "Non-linearity after the layer. Sigmoid and tanh saturate and can starve deep layers "
+        "of gradient; ReLU does not saturate for positive inputs.")
+
+
+@dataclass
+class ArchitectureConfig:
+    hidden: list[Layer] = field(
+        default_factory=lambda: [Layer(256, "relu"), Layer(128, "relu")],
+        metadata={"help": "Hidden layers, input side first. None at all gives a linear model."})
+    output: str = choice(
+        "softmax", sorted({o for outs in OUTPUTS_FOR_LOSS.values() for o in outs}),
+        "Activation of the output layer; it must suit the loss.")
+    loss: str = choice(
+        "cross_entropy", OUTPUTS_FOR_LOSS,
+        "What training minimises: cross_entropy (softmax output), bce (sigmoid output) or "
+        "mse (mean squared error, any output).")
+    bias: bool = field(default=True, metadata={"help": "Give every layer a bias vector."})
+    init: str = choice(
+        "he", ("zeros", "normal", "xavier", "he"),
+        "How weights start: He suits ReLU, Xavier suits tanh and sigmoid; zeros leaves every "
+        "unit of a layer identical forever.")
+    init_sigma: float = number(0.01, 0.0, 10.0, "Standard deviation of the 'normal' initialisation.")
+    dropout: float = number(
+        0.0, 0.0, 0.9,
+        "Probability of silencing each hidden unit on a training step; fights overfitting.")
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = choice(
+        "adam", ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+        "The update rule that turns gradients into weight changes.")
+    momentum: float = number(
+        0.9, 0.0, 0.999, "Momentum and Nesterov: fraction of the last update carried into the next.")
+    beta1: float = number(0.9, 0.0, 0.9999, "Adam: decay of the running mean of gradients.")
+    beta2: float = number(0.999, 0.0, 0.99999, "Adam: decay of the running mean of squared gradients.")
+    rho: float = number(0.9, 0.0, 0.9999, "RMSprop: decay of the running mean of squared gradients.")
+    eps: float = number(
+        1e-8, 0.0, 1.0, "Adam, RMSprop, AdaGrad: added to the denominator so it never divides by zero.",
+        lo_open=True)
+    l1: float = number(0.0, 0.0, 1.0, "L1 penalty on weights: pushes weights to exactly zero.")
+    l2: float = number(0.0, 0.0, 1.0, "L2 penalty (weight decay): keeps weights small.")
+    clip_norm: float = number(
+        0.0, 0.0, 1e6, "Rescale the gradient when its global norm exceeds this (0 = never).")
+
+
+@dataclass
+class LearningRateConfig:
+    value: float = number(
+        1e-3, 0.0, 100.0,
+        "Step size of every update: too small crawls, too large overshoots and diverges.",
+        lo_open=True)
+    schedule: str = choice(
+        "constant", ("constant", "step", "exponential", "cosine"),
+        "How the learning rate changes over the run.")
+    decay_steps: int = number(
+        1000, 1, 10**9,
+        "Step and exponential decay: steps per factor of gamma. Cosine: steps to reach the floor.")
+    gamma: float = number(0.5, 0.0, 1.0, "Step and exponential decay: factor per decay_steps.",
+                          lo_open=True)
+    min_value: float = number(0.0, 0.0, 100.0, "Cosine: the floor the learning rate decays to.")
+    warmup_steps: int = number(
+        0, 0, 10**9, "Steps over which the learning rate ramps up linearly from near zero.")
+
+
+@dataclass
+class BatchConfig:
+    mode: str = choice(
+        "mini", ("full", "mini", "stochastic"),
+        "full: every training example per step; mini: batch_size examples; stochastic: one.")
+    size: int = number(128, 1, 100_000, "Examples per mini-batch.")
+
+
+@dataclass
+class ExperimentConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    architecture: ArchitectureConfig = field(default_factory=ArchitectureConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    learning_rate: LearningRateConfig = field(default_factory=LearningRateConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    seed: int = number(0, 0, 2**32 - 1, "Seeds initialisation, shuffling, dropout and toy data.")
+    dtype: str = choice("float32", ("float32", "float64"), "Floating-point precision of training.")
+    eval_every: int = number(
+        0, 0, 10**9, "Steps between validation passes; 0 = at the end of every epoch.")
+
+    def validate(self) -> "ExperimentConfig":
+        """Raise ConfigError naming the first field that is out of range; return self."""
+        _validate_fields(self, "")
+        allowed = OUTPUTS_FOR_LOSS[self.architecture.loss]
+        if self.architecture.output not in allowed:
+            raise ConfigError(
+                f"architecture.output '{self.architecture.output}' does not fit loss "
+                f"'{self.architecture.loss}': allowed {', '.join(allowed)}", "architecture.output")
+        if self.data.name == "idx" and not self.data.path:
+            raise ConfigError("data.path must name a folder of IDX files for the 'idx' dataset",
+                              "data.path")
+        return self
+
+    # --- files -------------------------------------------------------------------------------
+    def to_toml(self) -> str:
+        return tomli_w.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "configuration") -> "ExperimentConfig":
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+        return _build(cls, raw, "").validate()
+
+    def save(self, path: str | Path) -> None:
+        write_atomic(Path(path), self.to_toml().encode())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExperimentConfig":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc}") from None
+        return cls.from_toml(text, str(path))
+
+
+def field_help(cls, name: str) -> str:
+    """The one-sentence help of a configuration field, for CLI help and tooltips."""
+    return next(f.metadata.get("help", "") for f in dataclasses.fields(cls) if f.name == name)
+
+
+def field_range(cls, name: str) -> tuple:
+    return next(f.metadata["range"] for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _validate_fields(obj: Any, prefix: str) -> None:
+    for f in dataclasses.fields(obj):
+        name, value = prefix + f.name, getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _validate_fields(value, name + ".")
+        elif isinstance(value, list):
+            if f.name == "hidden" and len(value) > 32:
+                raise ConfigError(f"{name} allows at most 32 layers (got {len(value)})", name)
+            for i, item in enumerate(value):
+                _validate_fields(item, f"{name}[{i}].")
+        elif "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ConfigError(
+                f"{name} '{value}' is not one of: {', '.join(f.metadata['choices'])}", name)
+        elif "range" in f.metadata:
+            _check_range(name, value, f)
+
+
+def _check_range(name: str, value, f: dataclasses.Field) -> None:
+    lo, hi = f.metadata["range"]
+    kind = type(f.default)
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{name} must be a whole number from {lo} to {hi} (got {value!r})", name)
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                          or not math.isfinite(value)):
+        raise ConfigError(f"{name} must be a finite number (got {value!r})", name)
+    too_low = value <= lo if f.metadata["lo_open"] else value < lo
+    if too_low or value > hi:
+        opening = "above" if f.metadata["lo_open"] else "from"
+        raise ConfigError(f"{name} must be {opening} {lo} to {hi} (got {value!r})", name)
+
+
+def _build(cls, raw: Any, prefix: str):
+    """Make a dataclass from parsed TOML, naming any unknown key or misplaced section."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'configuration'} must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown setting {prefix}{unknown[0]}; allowed: {', '.join(fields)}")
+    values = {}
+    for name, value in raw.items():
+        f = fields[name]
+        section = f.default_factory if isinstance(f.default_factory, type) else None
+        if section is not None and dataclasses.is_dataclass(section):
+            value = _build(section, value, f"{prefix}{name}.")
+        elif name == "hidden":
+            if not isinstance(value, list):
+                raise ConfigError(f"{prefix}hidden must be a list of layers")
+            value = [_build(Layer, item, f"{prefix}hidden[{i}].") for i, item in enumerate(value)]
+        elif isinstance(f.default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{prefix}{name} must be true or false (got {value!r})")
+        elif isinstance(f.default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(f.default, str) and not isinstance(value, str):
+            raise ConfigError(f"{prefix}{name} must be text (got {value!r})")
+        values[name] = value
+    return cls(**values)
+
+
+def preset(dataset: str) -> ExperimentConfig:
+    """The configuration a dataset opens with: a sensible network and optimizer for it."""
+    config = ExperimentConfig(data=DataConfig(name=dataset))
+    arch, opt, lr, batch = config.architecture, config.optimizer, config.learning_rate, config.batch
+    if dataset == "mnist-binary":
+        arch.hidden, arch.output, arch.loss = [Layer(32, "relu")], "sigmoid", "bce"
+    elif dataset == "linear-system":
+        # Ax = Y as one linear unit: the weights are x, the rows of A the examples.
+        arch.hidden, arch.output, arch.loss, arch.bias, arch.init = [], "identity", "mse", False, "zeros"
+        opt.name, lr.value, batch.mode = "sgd", 0.01, "full"
+        config.data.validation_split, config.dtype = 0.0, "float64"
+    elif dataset in TOY_DATASETS:
+        arch.hidden = [Layer(8, "tanh"), Layer(8, "tanh")]
+        arch.output, arch.loss, arch.init = "sigmoid", "bce", "xavier"
+        lr.value, batch.size = 0.01, 16
+        config.data.validation_split = 0.0
+    return config

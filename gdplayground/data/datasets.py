@@ -1,0 +1,96 @@
+"""Datasets by name: what the engine trains on, split into train, validation and test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gdplayground.config import DataConfig, TOY_DATASETS
+from gdplayground.data import toy
+from gdplayground.data.mnist import load_bundled_mnist, load_image_folder
+
+# The linear system A x = Y, learned as one linear unit whose weights are x.
+LINEAR_SYSTEM_A = np.array([[5, 1, -1], [2, -1, 1], [1, 3, -2]], dtype=np.float64)
+LINEAR_SYSTEM_Y = np.array([1, 4, 0], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs x (n, features), raw as stored, and targets y: int class labels (n,) or floats (n, k)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    train: Split
+    validation: Split
+    test: Split
+    n_classes: int | None  # None for regression targets
+    input_scale: float = 1.0  # features = x * input_scale (1/255 turns uint8 pixels into [0, 1])
+    image_shape: tuple[int, int] | None = None
+
+    @property
+    def n_features(self) -> int:
+        return self.train.x.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        return self.train.y.shape[1] if self.n_classes is None else self.n_classes
+
+
+def load_dataset(config: DataConfig, seed: int) -> Dataset:
+    """Build the dataset a configuration names; raise DataError for unusable files."""
+    if config.name == "linear-system":
+        system = Split(LINEAR_SYSTEM_A, LINEAR_SYSTEM_Y[:, None])
+        return Dataset("linear-system", system, _empty(system), _empty(system), None)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDA7A]))
+    if config.name in TOY_DATASETS:
+        return _toy(config, rng)
+    folder = Path(config.path) if config.name == "idx" else None
+    x_train, y_train, x_test, y_test = load_image_folder(folder) if folder else load_bundled_mnist()
+    if config.name == "mnist-binary":
+        (x_train, y_train), (x_test, y_test) = (_only_digits(x_train, y_train, (0, 1)),
+                                                _only_digits(x_test, y_test, (0, 1)))
+    image_shape = x_train.shape[1:]
+    train, validation = _carve(Split(_flat(x_train), y_train), config.validation_split, rng)
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    return Dataset(folder.name if folder else config.name, train, validation,
+                   Split(_flat(x_test), y_test), n_classes, 1 / 255, image_shape)
+
+
+def _toy(config: DataConfig, rng: np.random.Generator) -> Dataset:
+    x, y = toy.MAKERS[config.name](config.samples, config.noise, rng)
+    order = rng.permutation(len(x))
+    n_test = int(round(len(x) * config.test_fraction))
+    test, rest = Split(x[order[:n_test]], y[order[:n_test]]), Split(x[order[n_test:]], y[order[n_test:]])
+    train, validation = _carve(rest, config.validation_split, rng)
+    return Dataset(config.name, train, validation, test, n_classes=2)
+
+
+def _carve(split: Split, fraction: float, rng: np.random.Generator) -> tuple[Split, Split]:
+    """Hold out a seeded random `fraction` of a split for validation."""
+    n_val = int(round(len(split) * fraction))
+    order = rng.permutation(len(split))
+    keep, held = np.sort(order[n_val:]), np.sort(order[:n_val])
+    return Split(split.x[keep], split.y[keep]), Split(split.x[held], split.y[held])
+
+
+def _only_digits(images: np.ndarray, labels: np.ndarray, digits: tuple[int, ...]):
+    keep = np.isin(labels, digits)
+    return images[keep], labels[keep]
+
+
+def _flat(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1)
+
+
+def _empty(split: Split) -> Split:
+    return Split(split.x[:0], split.y[:0])

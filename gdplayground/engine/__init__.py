@@ -1,0 +1,5 @@
+"""The training engine: pure NumPy, no Qt, usable headless."""
+
+from gdplayground.engine.trainer import LayerStats, StepReport, Trainer
+
+__all__ = ["LayerStats", "StepReport", "Trainer"]

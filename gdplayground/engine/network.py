@@ -1,0 +1,124 @@
+"""A fully-connected network: dense layers, hidden activations, dropout, and backprop.
+
+Shapes follow the CS231n convention: inputs x (batch, n_in), weights W (n_in, n_out), bias b
+(n_out,), so a layer computes z = x @ W + b. The output layer returns logits; its activation
+belongs to the fused loss (losses.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gdplayground.engine.activations import ACTIVATIONS, Activation
+
+
+class Dense:
+    def __init__(self, n_in: int, n_out: int, activation: Activation, bias: bool, dtype):
+        self.activation = activation
+        self.W = np.zeros((n_in, n_out), dtype)
+        self.b = np.zeros(n_out, dtype) if bias else None
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b) if bias else None
+
+    def parameters(self):
+        """(parameter, gradient) pairs, weights first."""
+        yield self.W, self.dW
+        if self.b is not None:
+            yield self.b, self.db
+
+
+class Network:
+    def __init__(self, sizes: list[int], activations: list[str], *, bias: bool = True,
+                 dropout: float = 0.0, dtype=np.float32):
+        """`sizes` from input to output; one activation name per hidden layer."""
+        if len(activations) != len(sizes) - 2:
+            raise ValueError("need one activation per hidden layer")
+        names = [*activations, "identity"]
+        self.layers = [Dense(n_in, n_out, ACTIVATIONS[name], bias, dtype)
+                       for n_in, n_out, name in zip(sizes[:-1], sizes[1:], names)]
+        self.sizes, self.dropout, self.dtype = list(sizes), dropout, np.dtype(dtype)
+        self.dropout_rng = np.random.default_rng(0)
+        self._inputs: list[np.ndarray] = []  # each layer's input, as the forward pass saw it
+        self._activated: list[np.ndarray] = []  # each hidden layer's activation, before dropout
+        self._masks: list[np.ndarray | None] = []
+
+    # --- parameters ----------------------------------------------------------------------
+    def initialise(self, scheme: str, sigma: float, rng: np.random.Generator) -> None:
+        """Draw the weights (in float64, so both dtypes start from the same values); zero the biases."""
+        for layer in self.layers:
+            n_in, n_out = layer.W.shape
+            std = {"zeros": 0.0, "normal": sigma, "xavier": np.sqrt(2 / (n_in + n_out)),
+                   "he": np.sqrt(2 / n_in)}[scheme]
+            layer.W[...] = rng.standard_normal((n_in, n_out)) * std if std else 0
+            if layer.b is not None:
+                layer.b[...] = 0
+
+    def parameters(self):
+        """(name, parameter, gradient) for every parameter, named layer1.weight, layer1.bias, …"""
+        for i, layer in enumerate(self.layers, start=1):
+            for kind, (param, grad) in zip(("weight", "bias"), layer.parameters()):
+                yield f"layer{i}.{kind}", param, grad
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(param.size for _, param, _ in self.parameters())
+
+    # --- passes --------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """Logits (batch, n_out). With train=True, applies dropout and keeps what backward needs."""
+        self._inputs, self._activated, self._masks = [], [], []
+        a = x
+        for layer in self.layers[:-1]:
+            self._inputs.append(a)
+            a = layer.activation.forward(self._affine(layer, a))
+            self._activated.append(a)
+            mask = self._dropout_mask(a.shape) if train else None
+            self._masks.append(mask)
+            if mask is not None:
+                a = a * mask
+        self._inputs.append(a)
+        return self._affine(self.layers[-1], a)
+
+    def backward(self, dz: np.ndarray) -> None:
+        """Fill every layer's dW and db from dL/dlogits. Needs a forward pass with train=True.
+
+        The first layer's input gradient is never computed: no parameter depends on it.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            np.dot(self._inputs[i].T, dz, out=layer.dW)
+            if layer.db is not None:
+                dz.sum(axis=0, out=layer.db)
+            if i == 0:
+                break
+            da = dz @ layer.W.T
+            if self._masks[i - 1] is not None:
+                da *= self._masks[i - 1]
+            dz = self.layers[i - 1].activation.backward(self._activated[i - 1], da)
+
+    def penalty(self, l1: float, l2: float) -> float:
+        """L1 and L2 penalties on the weights (not the biases): l1·Σ|w| + l2/2·Σw²."""
+        return sum(l1 * float(np.abs(layer.W).sum()) + 0.5 * l2 * float(np.vdot(layer.W, layer.W))
+                   for layer in self.layers)
+
+    def add_penalty_gradient(self, l1: float, l2: float) -> None:
+        for layer in self.layers:
+            if l1:
+                layer.dW += l1 * np.sign(layer.W)
+            if l2:
+                layer.dW += l2 * layer.W
+
+    @staticmethod
+    def _affine(layer: Dense, a: np.ndarray) -> np.ndarray:
+        z = a @ layer.W
+        if layer.b is not None:
+            z += layer.b
+        return z
+
+    def _dropout_mask(self, shape) -> np.ndarray | None:
+        """Inverted dropout: keep each unit with probability 1-p and scale it by 1/(1-p)."""
+        if not self.dropout:
+            return None
+        keep = 1.0 - self.dropout
+        mask = self.dropout_rng.random(shape, dtype=self.dtype) < keep
+        return mask.astype(self.dtype) / self.dtype.type(keep)

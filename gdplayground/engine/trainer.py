@@ -1,0 +1,259 @@
+"""The training loop, one iteration at a time: `Trainer.step()` runs a single update and returns
+a small report, which is what the CLI prints and the window plots.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdplayground.config import ConfigError, ExperimentConfig
+from gdplayground.data import Dataset, Split, load_dataset
+from gdplayground.engine.losses import accuracy, make_loss
+from gdplayground.engine.network import Network
+from gdplayground.engine.optimizers import Optimizer
+from gdplayground.engine.schedules import learning_rate_at
+
+CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back to
+EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    weight_grad_norm: float
+    bias_grad_norm: float
+    weight_norm: float
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one iteration did. `status` is "ok", "diverged" (this step produced NaN or inf and the
+    weights were rolled back) or "refused" (the run is diverged; nothing was done)."""
+
+    step: int  # iterations completed, counting this one
+    epoch: int  # the epoch this step belongs to, from 1
+    epoch_end: bool
+    batch_size: int
+    loss: float
+    accuracy: float | None
+    learning_rate: float
+    layers: tuple[LayerStats, ...]
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    status: str = "ok"
+    message: str = ""
+
+
+class Trainer:
+    def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None):
+        self.config = copy.deepcopy(config).validate()
+        self.dataset = dataset or load_dataset(self.config.data, self.config.seed)
+        self.reset()
+
+    # --- set-up --------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to step 0: fresh weights, optimizer state and data order, all from the seed."""
+        cfg, data = self.config, self.dataset
+        arch = cfg.architecture
+        self.dtype = np.dtype(cfg.dtype)
+        self.loss = make_loss(arch.loss, arch.output)
+        try:
+            n_out = self.loss.n_outputs(data.n_classes, data.n_targets)
+            self._targets = {name: self.loss.encode(split.y, n_out, self.dtype)
+                             for name, split in self._splits().items()}
+        except ValueError as exc:
+            raise ConfigError(f"architecture.loss '{arch.loss}' does not suit {data.name}: {exc}") from None
+        init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+        sizes = [data.n_features, *(layer.units for layer in arch.hidden), n_out]
+        self.network = Network(sizes, [layer.activation for layer in arch.hidden],
+                               bias=arch.bias, dropout=arch.dropout, dtype=self.dtype)
+        self.network.initialise(arch.init, arch.init_sigma, np.random.default_rng(init_seed))
+        self.network.dropout_rng = np.random.default_rng(dropout_seed)
+        self._shuffle_rng = np.random.default_rng(shuffle_seed)
+        self.optimizer = Optimizer(cfg.optimizer, len(self._params()))
+        self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
+        self._order, self._position = np.arange(0), 0
+        self._full_batch: np.ndarray | None = None
+        self._divergence: tuple[float, str] | None = None  # (learning rate then, what happened)
+        self._checkpoint = self._snapshot()
+
+    def apply(self, config: ExperimentConfig) -> bool:
+        """Take a new configuration. Learning rate, optimizer, batch and regularisation take effect
+        on the next step; anything else needs a fresh run. Returns True if it reset."""
+        config = copy.deepcopy(config).validate()
+        old, self.config = self.config, config
+        if needs_reset(old, config):
+            if config.data != old.data or config.seed != old.seed:
+                self.dataset = load_dataset(config.data, config.seed)
+            self.reset()
+            return True
+        if config.optimizer.name != old.optimizer.name:
+            self.optimizer = Optimizer(config.optimizer, len(self._params()))
+        self.optimizer.hyper = config.optimizer
+        self.network.dropout = config.architecture.dropout
+        return False
+
+    # --- training ------------------------------------------------------------------------
+    @np.errstate(all="ignore")  # overflow is how divergence starts; it is caught below, not warned
+    def step(self) -> StepReport:
+        """Run one iteration. Never raises for a diverging run: the report says what happened."""
+        lr = learning_rate_at(self.step_count, self.config.learning_rate)
+        if self._divergence and self.config.learning_rate.value >= self._divergence[0]:
+            return self._refused_report(lr)
+        self._divergence = None
+        indices, epoch_end = self._next_batch()
+        x, targets = self._batch(indices)
+        loss, outputs = self.loss.forward(self.network.forward(x, train=True), targets)
+        acc = accuracy(outputs, self._labels("train", indices))
+        self.network.backward(self.loss.backward(outputs, targets))
+        self.network.add_penalty_gradient(self.config.optimizer.l1, self.config.optimizer.l2)
+        grad_norms = [(_norm(layer.dW), _norm(layer.db)) for layer in self.network.layers]
+        if math.isfinite(loss) and all(map(math.isfinite, np.ravel(grad_norms))):
+            self._clip(grad_norms)
+            self.optimizer.step(self._params(), lr)
+        weight_norms = [_norm(layer.W) for layer in self.network.layers]
+        self._advance(len(x), epoch_end)
+        stats = tuple(LayerStats(g, b, w) for (g, b), w in zip(grad_norms, weight_norms))
+        report = StepReport(self.step_count, self.epochs_done + (not epoch_end), epoch_end,
+                            len(x), loss, acc, lr, stats)
+        if not all(map(math.isfinite, [loss, *np.ravel(grad_norms), *weight_norms])):
+            return self._diverge(report)
+        if self.step_count % CHECKPOINT_EVERY == 0:
+            self._checkpoint = self._snapshot()
+        if self._validation_due(epoch_end) and len(self.dataset.validation):
+            val_loss, val_acc = self.evaluate("validation")
+            report = dataclasses.replace(report, val_loss=val_loss, val_accuracy=val_acc)
+        return report
+
+    @np.errstate(all="ignore")
+    def evaluate(self, split: str) -> tuple[float, float | None]:
+        """Mean loss and accuracy of the current weights on "train", "validation" or "test"."""
+        data, targets = self._splits()[split], self._targets[split]
+        if not len(data):
+            return math.nan, None
+        total_loss, outputs = 0.0, []
+        for start in range(0, len(data), EVAL_CHUNK):
+            chunk = slice(start, start + EVAL_CHUNK)
+            logits = self.network.forward(self._features(data.x[chunk]))
+            loss, out = self.loss.forward(logits, targets[chunk])
+            total_loss += loss * len(out)
+            outputs.append(out)
+        return total_loss / len(data), accuracy(np.concatenate(outputs), data.y)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Output-layer activations (probabilities for classifiers) for raw inputs x."""
+        return self.loss.predict(self.network.forward(self._features(x)))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.dataset.train) / self._batch_size())
+
+    @property
+    def diverged(self) -> bool:
+        return self._divergence is not None
+
+    # --- batches -------------------------------------------------------------------------
+    def _batch_size(self) -> int:
+        batch = self.config.batch
+        n = len(self.dataset.train)
+        return {"full": n, "stochastic": 1}.get(batch.mode, min(batch.size, n))
+
+    def _next_batch(self) -> tuple[np.ndarray | None, bool]:
+        """Indices of the next batch (None for the whole set) and whether it ends the epoch.
+
+        Examples are reshuffled, from the seed, at the start of every epoch.
+        """
+        n = len(self.dataset.train)
+        if self.config.batch.mode == "full":
+            return None, True
+        if self._position >= len(self._order):
+            self._order, self._position = self._shuffle_rng.permutation(n), 0
+        end = self._position + self._batch_size()
+        indices = self._order[self._position:end]
+        self._position = end
+        return indices, end >= n
+
+    def _batch(self, indices: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        train = self.dataset.train
+        if indices is None:
+            if self._full_batch is None:
+                self._full_batch = self._features(train.x)
+            return self._full_batch, self._targets["train"]
+        return self._features(train.x[indices]), self._targets["train"][indices]
+
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        features = x.astype(self.dtype)
+        if self.dataset.input_scale != 1:
+            features *= self.dataset.input_scale
+        return features
+
+    def _labels(self, split: str, indices: np.ndarray | None) -> np.ndarray:
+        y = self._splits()[split].y
+        return y if indices is None else y[indices]
+
+    def _splits(self) -> dict[str, Split]:
+        d = self.dataset
+        return {"train": d.train, "validation": d.validation, "test": d.test}
+
+    def _advance(self, batch_size: int, epoch_end: bool) -> None:
+        self.step_count += 1
+        self.samples_seen += batch_size
+        self.epochs_done += epoch_end
+
+    def _validation_due(self, epoch_end: bool) -> bool:
+        every = self.config.eval_every
+        return self.step_count % every == 0 if every else epoch_end
+
+    # --- updates -------------------------------------------------------------------------
+    def _params(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(param, grad) for _, param, grad in self.network.parameters()]
+
+    def _clip(self, grad_norms) -> None:
+        limit = self.config.optimizer.clip_norm
+        total = math.sqrt(sum(g * g + b * b for g, b in grad_norms))
+        if limit and total > limit:
+            for _, grad in self._params():
+                grad *= limit / total
+
+    # --- divergence ----------------------------------------------------------------------
+    def _snapshot(self):
+        return (self.step_count, [param.copy() for param, _ in self._params()],
+                copy.deepcopy(self.optimizer.states))
+
+    def _diverge(self, report: StepReport) -> StepReport:
+        """Roll the weights back to the last checkpoint and refuse to go on at this learning rate."""
+        step, params, states = self._checkpoint
+        for (param, _), saved in zip(self._params(), params):
+            param[...] = saved
+        self.optimizer.states = copy.deepcopy(states)
+        what = "the loss" if not math.isfinite(report.loss) else "the gradients or weights"
+        lr_value = self.config.learning_rate.value
+        message = (f"Training diverged at step {report.step}: {what} became NaN or infinite. "
+                   f"The weights were restored to step {step}. Lower the learning rate "
+                   f"(now {lr_value:g}) or reset to continue.")
+        self._divergence = (lr_value, message)
+        return dataclasses.replace(report, status="diverged", message=message)
+
+    def _refused_report(self, lr: float) -> StepReport:
+        stats = tuple(LayerStats(math.nan, math.nan, _norm(layer.W)) for layer in self.network.layers)
+        return StepReport(self.step_count, self.epochs_done + 1, False, 0, math.nan, None, lr,
+                          stats, status="refused", message=self._divergence[1])
+
+
+def needs_reset(old: ExperimentConfig, new: ExperimentConfig) -> bool:
+    """Whether going from `old` to `new` changes the data, the network's shape or the seed."""
+    def frozen(cfg: ExperimentConfig):
+        arch = dataclasses.replace(cfg.architecture, dropout=0.0)
+        return cfg.data, arch, cfg.seed, cfg.dtype
+    return frozen(old) != frozen(new)
+
+
+def _norm(array: np.ndarray | None) -> float:
+    if array is None:
+        return 0.0
+    flat = array.ravel()
+    return math.sqrt(float(np.dot(flat, flat)))

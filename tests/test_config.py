@@ -1,0 +1,53 @@
+import pytest
+
+from gdplayground.config import ConfigError, ExperimentConfig, Layer, preset
+
+
+def test_toml_round_trip_is_exact():
+    config = preset("spiral")
+    config.architecture.hidden = [Layer(5, "tanh"), Layer(3, "leaky_relu")]
+    config.learning_rate.schedule, config.optimizer.l2 = "cosine", 1e-4
+    text = config.to_toml()
+    assert '{ units = 5, activation = "tanh" }' in text  # readable: one line per layer
+    assert ExperimentConfig.from_toml(text) == config
+
+
+def test_file_round_trip(tmp_path):
+    config = preset("mnist-binary")
+    config.save(tmp_path / "exp.toml")
+    assert ExperimentConfig.load(tmp_path / "exp.toml") == config
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: setattr(c.learning_rate, "value", 0.0), r"learning_rate.value must be above 0.0 to 100.0 \(got 0.0\)"),
+    (lambda c: setattr(c.learning_rate, "value", float("nan")), "learning_rate.value must be a finite number"),
+    (lambda c: setattr(c.optimizer, "name", "lbfgs"), "optimizer.name 'lbfgs' is not one of: sgd, momentum"),
+    (lambda c: setattr(c.batch, "size", 0), r"batch.size must be from 1 to 100000 \(got 0\)"),
+    (lambda c: setattr(c.batch, "size", 2.5), "batch.size must be a whole number from 1 to 100000"),
+    (lambda c: setattr(c.architecture, "dropout", 0.95), "architecture.dropout must be from 0.0 to 0.9"),
+    (lambda c: setattr(c.architecture.hidden[1], "units", 0), r"architecture.hidden\[1\].units must be"),
+    (lambda c: setattr(c.architecture, "output", "sigmoid"), "architecture.output 'sigmoid' does not fit loss 'cross_entropy'"),
+    (lambda c: setattr(c.data, "name", "idx"), "data.path must name a folder"),
+])
+def test_validation_names_the_field_and_the_allowed_range(change, message):
+    config = ExperimentConfig()
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        config.validate()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed = 1\n[optimizer]\nnmae = 'sgd'", "unknown setting optimizer.nmae; allowed: name, momentum"),
+    ("[architecture]\nbias = 'yes'", "architecture.bias must be true or false"),
+    ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0.0"),
+    ("optimizer = 3", "optimizer must be a table"),
+    ("seed = [", "is not valid TOML"),
+])
+def test_bad_files_are_refused_with_the_setting_named(text, message):
+    with pytest.raises(ConfigError, match=message):
+        ExperimentConfig.from_toml(text)
+
+
+def test_linear_system_preset_is_one_linear_unit_without_bias():
+    arch = preset("linear-system").architecture
+    assert (arch.hidden, arch.bias, arch.output, arch.loss, arch.init) == ([], False, "identity", "mse", "zeros")

@@ -1,0 +1,175 @@
+import math
+
+import numpy as np
+import pytest
+
+from gdplayground.config import ConfigError, Layer, preset
+from gdplayground.data import load_dataset
+from gdplayground.engine import Trainer
+
+
+def toy_config(**batch):
+    config = preset("spiral")
+    config.data.samples, config.data.test_fraction, config.data.validation_split = 200, 0.2, 0.2
+    config.architecture.dropout = 0.2
+    for key, value in batch.items():
+        setattr(config.batch, key, value)
+    return config
+
+
+def params(trainer):
+    return [p.copy() for _, p, _ in trainer.network.parameters()]
+
+
+def run(trainer, steps):
+    return [trainer.step() for _ in range(steps)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_seed_and_configuration_give_bit_identical_runs(dtype):
+    config = toy_config()
+    config.dtype = dtype
+    a, b = Trainer(config), Trainer(config)
+    reports_a, reports_b = run(a, 40), run(b, 40)
+    assert reports_a == reports_b
+    for pa, pb in zip(params(a), params(b)):
+        assert pa.dtype == np.dtype(dtype)
+        assert pa.tobytes() == pb.tobytes()
+
+
+def test_reset_replays_the_same_run():
+    trainer = Trainer(toy_config())
+    first = run(trainer, 25)
+    trainer.reset()
+    assert run(trainer, 25) == first
+
+
+def test_a_different_seed_gives_a_different_run():
+    config = toy_config()
+    a = Trainer(config)
+    config.seed = 1
+    b = Trainer(config)
+    assert not np.array_equal(params(a)[0], params(b)[0])
+
+
+@pytest.mark.parametrize("mode, size, expected", [("full", 0, 1), ("mini", 32, 4), ("stochastic", 0, 128)])
+def test_batch_modes_set_the_steps_per_epoch(mode, size, expected):
+    config = toy_config(mode=mode, size=size or 1)  # 128 training examples
+    trainer = Trainer(config)
+    assert len(trainer.dataset.train) == 128
+    assert trainer.steps_per_epoch == expected
+    reports = run(trainer, expected)
+    assert [r.epoch_end for r in reports] == [False] * (expected - 1) + [True]
+    assert sum(r.batch_size for r in reports) == 128
+    assert trainer.epochs_done == 1
+
+
+def test_every_example_is_seen_once_per_epoch_in_a_new_order():
+    trainer = Trainer(toy_config(mode="mini", size=50))
+    orders = []
+    for _ in range(2):
+        run(trainer, trainer.steps_per_epoch)
+        orders.append(trainer._order.copy())
+    assert sorted(orders[0]) == list(range(128))
+    assert not np.array_equal(orders[0], orders[1])
+
+
+def test_report_carries_per_layer_gradient_and_weight_norms():
+    trainer = Trainer(toy_config())
+    report = trainer.step()
+    assert len(report.layers) == 3  # two hidden layers and the output
+    grads = [np.linalg.norm(layer.dW) for layer in trainer.network.layers]
+    weights = [np.linalg.norm(layer.W) for layer in trainer.network.layers]
+    assert [s.weight_grad_norm for s in report.layers] == pytest.approx(grads, rel=1e-5)
+    assert [s.weight_norm for s in report.layers] == pytest.approx(weights, rel=1e-5)
+    assert all(s.bias_grad_norm > 0 for s in report.layers)
+    assert report.learning_rate == 0.01 and 0 <= report.accuracy <= 1
+
+
+def test_validation_is_measured_at_the_configured_interval():
+    config = toy_config(mode="mini", size=16)
+    config.eval_every = 3
+    reports = run(Trainer(config), 9)
+    assert [r.step for r in reports if r.val_loss is not None] == [3, 6, 9]
+    config.eval_every = 0  # at the end of every epoch (8 steps)
+    reports = run(Trainer(config), 9)
+    assert [r.step for r in reports if r.val_accuracy is not None] == [8]
+
+
+def test_learning_rate_change_takes_effect_on_the_next_step_without_reset():
+    config = toy_config()
+    trainer = Trainer(config)
+    run(trainer, 3)
+    config.learning_rate.value = 0.5
+    assert trainer.apply(config) is False
+    report = trainer.step()
+    assert report.step == 4 and report.learning_rate == 0.5
+
+
+def test_architecture_change_resets():
+    config = toy_config()
+    trainer = Trainer(config)
+    run(trainer, 3)
+    config.architecture.hidden = [Layer(4, "relu")]
+    assert trainer.apply(config) is True
+    assert trainer.step_count == 0 and trainer.network.sizes == [2, 4, 1]
+
+
+def test_divergence_is_caught_rolled_back_and_refused_until_the_rate_is_lowered():
+    config = toy_config()
+    config.optimizer.name, config.learning_rate.value = "sgd", 100.0
+    config.architecture.hidden, config.architecture.output, config.architecture.loss = [], "identity", "mse"
+    trainer = Trainer(config)
+    reports = run(trainer, 200)
+    diverged = [r for r in reports if r.status == "diverged"]
+    assert len(diverged) == 1
+    assert "Lower the learning rate (now 100)" in diverged[0].message
+    after = reports[reports.index(diverged[0]) + 1:]
+    assert after and all(r.status == "refused" and r.message == diverged[0].message for r in after)
+    assert trainer.step_count == diverged[0].step  # refused steps do nothing
+    assert all(np.isfinite(p).all() for p in params(trainer))  # rolled back to finite weights
+    config.learning_rate.value = 1e-3
+    trainer.apply(config)
+    report = trainer.step()
+    assert report.status == "ok" and math.isfinite(report.loss)
+
+
+def test_divergence_is_also_cleared_by_reset():
+    config = toy_config()
+    config.optimizer.name, config.learning_rate.value = "sgd", 100.0
+    config.architecture.output, config.architecture.loss = "identity", "mse"
+    trainer = Trainer(config)
+    run(trainer, 300)
+    assert trainer.diverged
+    trainer.reset()
+    assert not trainer.diverged and trainer.step().status == "ok"
+
+
+def test_loss_that_does_not_suit_the_data_is_a_config_error():
+    config = preset("linear-system")
+    config.architecture.loss, config.architecture.output = "cross_entropy", "softmax"
+    with pytest.raises(ConfigError, match="cross_entropy' does not suit linear-system"):
+        Trainer(config)
+
+
+def test_mnist_binary_holds_only_zeros_and_ones():
+    data = load_dataset(preset("mnist-binary").data, seed=0)
+    assert set(np.unique(data.train.y)) == {0, 1} and data.n_classes == 2
+    assert len(data.train) + len(data.validation) == 5923 + 6742
+    assert len(data.test) == 980 + 1135
+
+
+def test_validation_split_is_carved_from_the_training_set():
+    data = load_dataset(preset("mnist").data, seed=0)
+    assert (len(data.train), len(data.validation), len(data.test)) == (54000, 6000, 10000)
+    assert data.train.x.dtype == np.uint8  # kept compact until batched
+
+
+@pytest.mark.parametrize("name", ["spiral", "xor", "circles", "gaussians"])
+def test_toy_sets_honour_size_ratio_and_seed(name):
+    config = preset(name)
+    config.data.samples, config.data.test_fraction = 300, 0.2
+    a, b = load_dataset(config.data, 3), load_dataset(config.data, 3)
+    assert (len(a.train), len(a.test)) == (240, 60)
+    assert np.array_equal(a.train.x, b.train.x)
+    assert 0.3 < a.train.y.mean() < 0.7  # both classes present

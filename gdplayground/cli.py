@@ -190,6 +190,7 @@ def _describe(trainer) -> None:
 def _train_loop(trainer, history, total: int, log_every: int | None) -> None:
     from tqdm import tqdm
 
+    epoch = EpochMeans()
     mark_time, mark_samples = time.perf_counter(), trainer.samples_seen
     with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
         for _ in range(total):
@@ -199,16 +200,33 @@ def _train_loop(trainer, history, total: int, log_every: int | None) -> None:
             if report.status != "ok":
                 bar.write(report.message)
                 return
+            epoch.add(report)
             if (report.step % log_every == 0) if log_every else report.epoch_end:
                 now = time.perf_counter()
-                bar.write(_metrics_line(report, now - mark_time, trainer.samples_seen - mark_samples))
+                bar.write(_metrics_line(report, epoch, now - mark_time,
+                                        trainer.samples_seen - mark_samples))
                 mark_time, mark_samples = now, trainer.samples_seen
+            if report.epoch_end:
+                epoch = EpochMeans()
 
 
-def _metrics_line(report, seconds: float, samples: int) -> str:
-    parts = [f"epoch {report.epoch:3d}", f"step {report.step:7d}", f"loss {report.loss:.6g}"]
+class EpochMeans:
+    """Training loss and accuracy averaged over the examples of the epoch so far."""
+
+    def __init__(self):
+        self.examples, self.loss, self.correct = 0, 0.0, 0.0
+
+    def add(self, report) -> None:
+        self.examples += report.batch_size
+        self.loss += report.loss * report.batch_size
+        self.correct += (report.accuracy or 0.0) * report.batch_size
+
+
+def _metrics_line(report, epoch: EpochMeans, seconds: float, samples: int) -> str:
+    parts = [f"epoch {report.epoch:3d}", f"step {report.step:7d}",
+             f"loss {epoch.loss / epoch.examples:.6g}"]
     if report.accuracy is not None:
-        parts.append(f"acc {report.accuracy:7.2%}")
+        parts.append(f"acc {epoch.correct / epoch.examples:7.2%}")
     if report.val_loss is not None:
         parts.append(f"val_loss {report.val_loss:.4f}")
     if report.val_accuracy is not None:
@@ -225,7 +243,8 @@ def _summarise(trainer, seconds: float, history) -> dict:
                "diverged": trainer.diverged}
     if len(history):
         summary["final_train_loss"] = float(history.column("loss")[-1])
-    print(f"trained {trainer.step_count} steps ({trainer.epochs_done} epochs) in {seconds:.1f} s, "
+    epochs = f"{trainer.epochs_done} epoch{'s' * (trainer.epochs_done != 1)}"
+    print(f"trained {trainer.step_count} steps ({epochs}) in {seconds:.1f} s, "
           f"{summary['samples_per_second']:,} samples/s")
     if not math.isnan(test_loss):
         summary.update(test_loss=test_loss, test_accuracy=test_acc)

@@ -1,54 +1,93 @@
 """The metric history of a run: one row per step, in growing NumPy columns.
 
-Columns double their capacity when full, so appending is amortised O(1) and a million steps
-stay cheap; `column(name)` is a view of the filled part, ready to plot.
+Storage doubles its capacity when full, so appending is amortised O(1) and a million steps stay
+cheap; `column(name)` is a view of the filled part, ready to plot.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 
 import numpy as np
 
 from gdplayground.engine.trainer import StepReport
 
-BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy")
+BASE_COLUMNS = ("step", "epoch", "loss", "smoothed_loss", "accuracy", "smoothed_accuracy",
+                "learning_rate", "val_loss", "val_accuracy")
+SMOOTHING = 0.95  # the exponential moving average keeps this much of its past each step
 
 
-class History:
-    def __init__(self, n_layers: int, capacity: int = 1024):
-        self.names = [*BASE_COLUMNS, *(f"layer{i}_{kind}" for i in range(1, n_layers + 1)
-                                       for kind in ("grad_norm", "bias_grad_norm", "weight_norm"))]
-        self._data = np.full((capacity, len(self.names)), np.nan)
-        self._index = {name: i for i, name in enumerate(self.names)}
+class GrowingArray:
+    """Rows of a fixed width, appended at amortised O(1); NaN marks a missing value."""
+
+    def __init__(self, width: int, capacity: int = 1024):
+        self._data = np.full((capacity, width), np.nan)
         self.length = 0
 
     def __len__(self) -> int:
         return self.length
 
-    def append(self, report: StepReport) -> None:
-        if self.length == len(self._data):
-            grown = np.full((2 * len(self._data), len(self.names)), np.nan)
-            grown[: self.length] = self._data
+    def extend(self, rows) -> None:
+        rows = np.atleast_2d(np.asarray(rows, dtype=float))
+        needed = self.length + len(rows)
+        if needed > len(self._data):
+            grown = np.full((max(needed, 2 * len(self._data)), self._data.shape[1]), np.nan)
+            grown[: self.length] = self._data[: self.length]
             self._data = grown
+        self._data[self.length:needed] = rows
+        self.length = needed
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data[: self.length]
+
+
+class History:
+    def __init__(self, n_layers: int):
+        self.names = [*BASE_COLUMNS, *(f"layer{i}_{kind}" for i in range(1, n_layers + 1)
+                                       for kind in ("grad_norm", "bias_grad_norm", "weight_norm"))]
+        self.n_layers = n_layers
+        self._rows = GrowingArray(len(self.names))
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self._smoothers = {"loss": Smoother(), "accuracy": Smoother()}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def append(self, report: StepReport) -> None:
         layers = [v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm)]
-        row = [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
-               report.val_loss, report.val_accuracy, *layers]
-        self._data[self.length] = [np.nan if v is None else v for v in row]
-        self.length += 1
+        row = [report.step, report.epoch,
+               report.loss, self._smoothers["loss"].add(report.loss),
+               report.accuracy, self._smoothers["accuracy"].add(report.accuracy),
+               report.learning_rate, report.val_loss, report.val_accuracy, *layers]
+        self._rows.extend([np.nan if v is None else v for v in row])
 
     def column(self, name: str) -> np.ndarray:
-        return self._data[: self.length, self._index[name]]
+        return self._rows.data[:, self._index[name]]
 
     def to_csv(self) -> str:
         """One row per step; an empty cell where a value was not measured (validation, accuracy)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.names)
-        for row in self._data[: self.length]:
+        for row in self._rows.data:
             writer.writerow(["" if np.isnan(v) else _format(v) for v in row])
         return out.getvalue()
+
+
+class Smoother:
+    """Bias-corrected exponential moving average that passes over missing or non-finite values."""
+
+    def __init__(self):
+        self._average, self._weight = 0.0, 0.0
+
+    def add(self, value: float | None) -> float | None:
+        if value is not None and math.isfinite(value):
+            self._average = SMOOTHING * self._average + (1 - SMOOTHING) * value
+            self._weight = SMOOTHING * self._weight + (1 - SMOOTHING)
+        return self._average / self._weight if self._weight else None
 
 
 def _format(value: float) -> str:

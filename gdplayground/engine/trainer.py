@@ -153,6 +153,12 @@ class Trainer:
         return math.ceil(len(self.dataset.train) / self._batch_size())
 
     @property
+    def steps_to_epoch_end(self) -> int:
+        if self.config.batch.mode == "full" or self._position >= len(self._order):
+            return self.steps_per_epoch
+        return math.ceil((len(self._order) - self._position) / self._batch_size())
+
+    @property
     def diverged(self) -> bool:
         return self._divergence is not None
 

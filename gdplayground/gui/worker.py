@@ -1,0 +1,271 @@
+"""Training off the GUI thread: a worker object on a QThread runs the engine, and a session object
+on the GUI thread drives it with queued signals.
+
+The worker trains in short chunks and goes back to its event loop between them, so commands
+(step, reset, a new configuration) are taken in order. Pause is not queued: it invalidates the
+running job at once through a `PauseGate`, and the worker checks the gate before every step.
+Everything the worker sends is a copy, delivered at most ~30 times a second in a `Frame`.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+
+from gdplayground.config import ConfigError, ExperimentConfig
+from gdplayground.data import DataError
+from gdplayground.engine import StepReport, Trainer
+from gdplayground.engine.trainer import needs_reset
+
+FRAME_INTERVAL = 1 / 30  # seconds between frames while training
+CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
+PATH_MAX_WEIGHTS = 16  # record the first layer at every step when it is this small
+BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
+BOUNDARY_EXTENT = 1.6  # the grid spans [-extent, extent] on both axes
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a freshly built run looks like, for the views to lay themselves out."""
+
+    dataset: str
+    sizes: tuple[int, ...]
+    n_parameters: int
+    steps_per_epoch: int
+    image_shape: tuple[int, int] | None
+    n_classes: int | None
+    points: np.ndarray | None = None  # 2-D data: training points (n, 2) and their labels
+    labels: np.ndarray | None = None
+    test_points: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    solution: np.ndarray | None = None  # the linear system's exact solution
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Reports of the steps since the last frame, and copies of what the views draw."""
+
+    reports: tuple[StepReport, ...]
+    first_layer: np.ndarray | None  # (n_in, units) weights
+    boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
+    path: np.ndarray | None = None  # (steps, n_weights) first-layer weights at every step
+    samples_seen: int = 0
+    running: bool = False
+
+
+class PauseGate:
+    """Tickets for training jobs; a pause voids every ticket handed out before it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def ticket(self) -> int:
+        with self._lock:
+            return self._generation
+
+    def pause(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+    def valid(self, ticket: int) -> bool:
+        with self._lock:
+            return ticket == self._generation
+
+
+class TrainingWorker(QObject):
+    started = Signal(object)  # RunInfo, after every (re)build of the run
+    framed = Signal(object)  # Frame
+    running_changed = Signal(bool)
+    failed = Signal(str)  # a configuration or data problem, in words
+    _tick = Signal()
+
+    def __init__(self, config: ExperimentConfig, gate: PauseGate):
+        super().__init__()
+        self._config, self._gate = config, gate
+        self.trainer: Trainer | None = None
+        self._job: tuple[float, int] | None = None  # (steps left, ticket)
+        self._pending: list[StepReport] = []
+        self._path: list[np.ndarray] = []
+        self._last_frame = 0.0
+        self._tick.connect(self._continue, Qt.QueuedConnection)
+
+    # --- commands (run on the worker thread) --------------------------------------------------
+    @Slot()
+    def build(self) -> None:
+        try:
+            self.trainer = Trainer(self._config)
+        except (ConfigError, DataError) as exc:
+            self.failed.emit(str(exc))
+            return
+        self._announce()
+
+    @Slot(int, int)
+    def run(self, steps: int, ticket: int) -> None:
+        """Train `steps` iterations (0: until paused; -1: to the end of the epoch), unless a
+        pause came after the ticket."""
+        if self.trainer is None or not self._gate.valid(ticket):
+            return
+        if steps == -1:
+            steps = self.trainer.steps_to_epoch_end
+        idle = self._job is None
+        self._job = (steps or float("inf"), ticket)
+        if idle:
+            self.running_changed.emit(True)
+            self._tick.emit()
+
+    @Slot()
+    def reset(self) -> None:
+        if self.trainer is not None:
+            self.trainer.reset()
+            self._announce()
+
+    @Slot(object)
+    def apply(self, config: ExperimentConfig) -> None:
+        if self.trainer is None:
+            self._config = config
+            self.build()
+            return
+        try:
+            if self.trainer.apply(config):
+                self._announce()
+        except (ConfigError, DataError) as exc:
+            self.failed.emit(str(exc))
+
+    # --- the training loop ----------------------------------------------------------------
+    @Slot()
+    def _continue(self) -> None:
+        if self._job is None:
+            return
+        left, ticket = self._job
+        deadline = time.perf_counter() + CHUNK_SECONDS
+        while left > 0 and self._gate.valid(ticket) and time.perf_counter() < deadline:
+            report = self.trainer.step()
+            self._record(report)
+            left = 0 if report.status != "ok" else left - 1
+        finished = left <= 0 or not self._gate.valid(ticket)
+        self._job = None if finished else (left, ticket)
+        if finished or time.perf_counter() - self._last_frame >= FRAME_INTERVAL:
+            self._send_frame(running=not finished)
+        if finished:
+            self.running_changed.emit(False)
+        else:
+            self._tick.emit()  # queued: commands that arrived meanwhile are handled first
+
+    def _record(self, report: StepReport) -> None:
+        self._pending.append(report)
+        first = self.trainer.network.layers[0].W
+        if first.size <= PATH_MAX_WEIGHTS:
+            self._path.append(first.ravel().copy())
+
+    def _send_frame(self, running: bool) -> None:
+        trainer = self.trainer
+        frame = Frame(
+            reports=tuple(self._pending),
+            first_layer=trainer.network.layers[0].W.copy(),
+            boundary=self._boundary() if trainer.dataset.n_features == 2 else None,
+            path=np.array(self._path) if self._path else None,
+            samples_seen=trainer.samples_seen,
+            running=running,
+        )
+        self._pending, self._path = [], []
+        self._last_frame = time.perf_counter()
+        self.framed.emit(frame)
+
+    def _boundary(self) -> np.ndarray:
+        """Probability of class 1 over a grid covering the 2-D data, rows along y."""
+        axis = np.linspace(-BOUNDARY_EXTENT, BOUNDARY_EXTENT, BOUNDARY_GRID)
+        xx, yy = np.meshgrid(axis, axis)
+        out = self.trainer.predict(np.column_stack([xx.ravel(), yy.ravel()]))
+        prob = out[:, 0] if out.shape[1] == 1 else out[:, 1]
+        return prob.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
+
+    def _announce(self) -> None:
+        """Tell the views about a fresh run and send its first frame (step 0)."""
+        trainer, data = self.trainer, self.trainer.dataset
+        self._pending, self._path = [], []
+        two_d = data.n_features == 2
+        info = RunInfo(
+            dataset=data.name, sizes=tuple(trainer.network.sizes),
+            n_parameters=trainer.network.n_parameters, steps_per_epoch=trainer.steps_per_epoch,
+            image_shape=data.image_shape, n_classes=data.n_classes,
+            points=data.train.x.copy() if two_d else None,
+            labels=data.train.y.copy() if two_d else None,
+            test_points=data.test.x.copy() if two_d else None,
+            test_labels=data.test.y.copy() if two_d else None,
+            solution=_solution(data))
+        self.started.emit(info)
+        self._send_frame(running=False)
+
+
+def _solution(data) -> np.ndarray | None:
+    if data.name != "linear-system":
+        return None
+    return np.linalg.solve(data.train.x, data.train.y[:, 0])
+
+
+class TrainingSession(QObject):
+    """The GUI thread's handle on training: owns the thread and the worker, forwards commands.
+
+    Commands never block: they are queued to the worker, whose signals report back.
+    """
+
+    started = Signal(object)
+    framed = Signal(object)
+    running_changed = Signal(bool)
+    failed = Signal(str)
+    _run = Signal(int, int)
+    _reset = Signal()
+    _apply = Signal(object)
+    _build = Signal()
+
+    def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
+        super().__init__(parent)
+        self.config = copy.deepcopy(config)  # the last configuration sent to the worker
+        self.gate = PauseGate()
+        self.thread = QThread()
+        self.thread.setObjectName("training")
+        self.worker = TrainingWorker(copy.deepcopy(config), self.gate)
+        self.worker.moveToThread(self.thread)
+        for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
+                               (self._apply, self.worker.apply), (self._build, self.worker.build)):
+            source.connect(target)
+        for source, target in ((self.worker.started, self.started), (self.worker.framed, self.framed),
+                               (self.worker.running_changed, self.running_changed),
+                               (self.worker.failed, self.failed)):
+            source.connect(target)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self.thread.start()
+        self._build.emit()
+
+    def play(self) -> None:
+        self._run.emit(0, self.gate.ticket())
+
+    def pause(self) -> None:
+        self.gate.pause()
+
+    def step(self, steps: int = 1) -> None:
+        """Pause whatever runs, then train exactly `steps` more iterations (-1: to epoch end)."""
+        self.gate.pause()
+        self._run.emit(steps, self.gate.ticket())
+
+    def reset(self) -> None:
+        self.gate.pause()
+        self._reset.emit()
+
+    def apply(self, config: ExperimentConfig) -> None:
+        if needs_reset(self.config, config):
+            self.gate.pause()
+        self.config = copy.deepcopy(config)
+        self._apply.emit(copy.deepcopy(config))
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop training and the thread; True if it ended within the timeout."""
+        self.gate.pause()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)

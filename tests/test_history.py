@@ -1,0 +1,44 @@
+import math
+
+import numpy as np
+import pytest
+
+from gdplayground.engine.history import GrowingArray, History
+from gdplayground.engine.trainer import LayerStats, StepReport
+
+
+def report(step, loss, accuracy=0.5, val=None):
+    return StepReport(step, 1, False, 8, loss, accuracy, 0.1, (LayerStats(1.0, 0.5, 2.0),),
+                      val_loss=val, val_accuracy=None)
+
+
+def test_growing_array_keeps_every_row_across_growth():
+    rows = GrowingArray(2, capacity=4)
+    for i in range(10):
+        rows.extend([i, -i])
+    rows.extend(np.arange(6).reshape(3, 2))
+    assert len(rows) == 13
+    assert rows.data[:10, 0].tolist() == list(range(10)) and rows.data[-1].tolist() == [4, 5]
+
+
+def test_history_columns_and_smoothing():
+    history = History(n_layers=1)
+    for step, loss in enumerate([1.0, 3.0, math.nan, 2.0], start=1):
+        history.append(report(step, loss, val=0.7 if step == 2 else None))
+    assert history.column("step").tolist() == [1, 2, 3, 4]
+    # Bias-corrected EMA: the first value is itself; NaN is passed over.
+    smoothed = history.column("smoothed_loss")
+    assert smoothed[0] == 1.0
+    assert smoothed[1] == pytest.approx((0.95 * 0.05 * 1 + 0.05 * 3) / (1 - 0.95**2))
+    assert smoothed[2] == smoothed[1]
+    assert np.isnan(history.column("val_loss")[[0, 2, 3]]).all()
+    assert history.column("layer1_grad_norm").tolist() == [1.0] * 4
+
+
+def test_csv_leaves_unmeasured_cells_empty():
+    history = History(n_layers=1)
+    history.append(report(1, 0.25, accuracy=None, val=0.5))
+    header, row = history.to_csv().splitlines()
+    values = dict(zip(header.split(","), row.split(",")))
+    assert values["step"] == "1" and values["loss"] == "0.25" and values["accuracy"] == ""
+    assert values["val_loss"] == "0.5" and values["val_accuracy"] == ""

@@ -173,3 +173,18 @@ def test_toy_sets_honour_size_ratio_and_seed(name):
     assert (len(a.train), len(a.test)) == (240, 60)
     assert np.array_equal(a.train.x, b.train.x)
     assert 0.3 < a.train.y.mean() < 0.7  # both classes present
+
+
+def test_a_configuration_that_fails_leaves_the_run_untouched():
+    config = toy_config()
+    trainer = Trainer(config)
+    run(trainer, 5)
+    before = params(trainer)
+    bad = toy_config()
+    bad.data.name = "linear-system"  # real-valued targets: cross-entropy cannot train on them
+    bad.architecture.loss, bad.architecture.output = "cross_entropy", "softmax"
+    with pytest.raises(ConfigError, match="does not suit linear-system"):
+        trainer.apply(bad)
+    assert trainer.config == config and trainer.dataset.name == "spiral"
+    assert trainer.step_count == 5 and all(np.array_equal(a, b) for a, b in zip(before, params(trainer)))
+    assert trainer.step().step == 6

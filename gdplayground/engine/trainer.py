@@ -56,23 +56,29 @@ class Trainer:
 
     # --- set-up --------------------------------------------------------------------------
     def reset(self) -> None:
-        """Back to step 0: fresh weights, optimizer state and data order, all from the seed."""
+        """Back to step 0: fresh weights, optimizer state and data order, all from the seed.
+
+        Everything is built before anything is replaced, so a configuration that does not suit
+        the data raises ConfigError and leaves the trainer as it was.
+        """
         cfg, data = self.config, self.dataset
         arch = cfg.architecture
-        self.dtype = np.dtype(cfg.dtype)
-        self.loss = make_loss(arch.loss, arch.output)
+        dtype = np.dtype(cfg.dtype)
+        loss = make_loss(arch.loss, arch.output)
         try:
-            n_out = self.loss.n_outputs(data.n_classes, data.n_targets)
-            self._targets = {name: self.loss.encode(split.y, n_out, self.dtype)
-                             for name, split in self._splits().items()}
+            n_out = loss.n_outputs(data.n_classes, data.n_targets)
+            targets = {name: loss.encode(split.y, n_out, dtype)
+                       for name, split in self._splits().items()}
         except ValueError as exc:
-            raise ConfigError(f"architecture.loss '{arch.loss}' does not suit {data.name}: {exc}") from None
+            raise ConfigError(f"architecture.loss '{arch.loss}' does not suit {data.name}: {exc}",
+                              "architecture.loss") from None
         init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.seed).spawn(3)
         sizes = [data.n_features, *(layer.units for layer in arch.hidden), n_out]
-        self.network = Network(sizes, [layer.activation for layer in arch.hidden],
-                               bias=arch.bias, dropout=arch.dropout, dtype=self.dtype)
-        self.network.initialise(arch.init, arch.init_sigma, np.random.default_rng(init_seed))
-        self.network.dropout_rng = np.random.default_rng(dropout_seed)
+        network = Network(sizes, [layer.activation for layer in arch.hidden],
+                          bias=arch.bias, dropout=arch.dropout, dtype=dtype)
+        network.initialise(arch.init, arch.init_sigma, np.random.default_rng(init_seed))
+        network.dropout_rng = np.random.default_rng(dropout_seed)
+        self.dtype, self.loss, self._targets, self.network = dtype, loss, targets, network
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
         self.optimizer = Optimizer(cfg.optimizer, len(self._params()))
         self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
@@ -83,15 +89,25 @@ class Trainer:
 
     def apply(self, config: ExperimentConfig) -> bool:
         """Take a new configuration. Learning rate, optimizer, batch and regularisation take effect
-        on the next step; anything else needs a fresh run. Returns True if it reset."""
+        on the next step; anything else starts a fresh run. Returns True if it reset.
+
+        A configuration that cannot be used (its data fails to load, its loss does not suit the
+        data) raises ConfigError or DataError and leaves the run as it was.
+        """
         config = copy.deepcopy(config).validate()
-        old, self.config = self.config, config
-        if needs_reset(old, config):
-            if config.data != old.data or config.seed != old.seed:
-                self.dataset = load_dataset(config.data, config.seed)
-            self.reset()
+        old_config, old_dataset = self.config, self.dataset
+        if needs_reset(old_config, config):
+            reload = config.data != old_config.data or config.seed != old_config.seed
+            self.dataset = load_dataset(config.data, config.seed) if reload else old_dataset
+            self.config = config
+            try:
+                self.reset()
+            except ConfigError:
+                self.config, self.dataset = old_config, old_dataset
+                raise
             return True
-        if config.optimizer.name != old.optimizer.name:
+        self.config = config
+        if config.optimizer.name != old_config.optimizer.name:
             self.optimizer = Optimizer(config.optimizer, len(self._params()))
         self.optimizer.hyper = config.optimizer
         self.network.dropout = config.architecture.dropout

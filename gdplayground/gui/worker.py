@@ -159,6 +159,9 @@ class TrainingWorker(QObject):
 
     def _record(self, report: StepReport) -> None:
         self._pending.append(report)
+        self._record_path()
+
+    def _record_path(self) -> None:
         first = self.trainer.network.layers[0].W
         if first.size <= PATH_MAX_WEIGHTS:
             self._path.append(first.ravel().copy())
@@ -189,6 +192,7 @@ class TrainingWorker(QObject):
         """Tell the views about a fresh run and send its first frame (step 0)."""
         trainer, data = self.trainer, self.trainer.dataset
         self._pending, self._path = [], []
+        self._record_path()  # where the path of small first layers starts: step 0
         two_d = data.n_features == 2
         info = RunInfo(
             dataset=data.name, sizes=tuple(trainer.network.sizes),

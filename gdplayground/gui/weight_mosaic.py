@@ -1,0 +1,82 @@
+"""First-layer weights as images: each unit's incoming weights drawn as a tile the shape of the
+input image, all tiles in one mosaic, on a diverging colour map centred on zero."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+GAP = 1  # pixels between tiles
+GAP_COLOUR = (60, 60, 60)
+CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
+
+
+class WeightMosaic(QWidget):
+    def __init__(self):
+        super().__init__()
+        self.setToolTip(
+            "Each tile is one first-layer unit: its weight on every input pixel. Red pixels push "
+            "the unit up, blue pixels push it down, white ones are ignored. Trained units turn "
+            "into stroke and digit templates.")
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground("w")
+        self.title = self.canvas.addLabel("First-layer weights", color="k", size="11pt")
+        self.canvas.nextRow()
+        box = self.canvas.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        box.addItem(self.image)
+        self.caption = QLabel("Hover over a tile to name its unit.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        layout.addWidget(self.caption)
+        self.lut = pg.colormap.get("CET-D1").getLookupTable(nPts=256, alpha=False)
+        self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
+        self.weights: np.ndarray | None = None
+        self.canvas.scene().sigMouseMoved.connect(self._hover)
+
+    def set_layout(self, tile_shape: tuple[int, int], n_units: int, class_templates: bool) -> None:
+        self.tile_shape, self.n_units, self.templates = tuple(tile_shape), n_units, class_templates
+        self.columns = math.ceil(math.sqrt(n_units))
+        what = "class templates (no hidden layer)" if class_templates else f"{n_units} hidden units"
+        self.title.setText(f"First-layer weights: {what}")
+
+    def show_weights(self, weights: np.ndarray) -> None:
+        """Draw (pixels, units) weights as the mosaic."""
+        self.weights = weights
+        self.image.setImage(self.mosaic(weights), autoLevels=False)
+
+    def mosaic(self, weights: np.ndarray) -> np.ndarray:
+        """An RGB image (rows, cols, 3) of all tiles, coloured symmetrically around zero."""
+        h, w = self.tile_shape
+        units = weights.shape[1]
+        finite = np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0)
+        scale = np.percentile(np.abs(finite), CLIP_PERCENTILE) or 1.0
+        index = np.clip((finite / scale + 1) * 127.5, 0, 255).astype(np.uint8)
+        tiles = self.lut[index.T.reshape(units, h, w)]
+        rows = math.ceil(units / self.columns)
+        grid = np.empty((rows, h + GAP, self.columns, w + GAP, 3), np.uint8)
+        grid[...] = GAP_COLOUR
+        padded = np.full((rows * self.columns, h, w, 3), GAP_COLOUR, np.uint8)
+        padded[:units] = tiles
+        grid[:, :h, :, :w] = padded.reshape(rows, self.columns, h, w, 3).transpose(0, 2, 1, 3, 4)
+        return grid.reshape(rows * (h + GAP), self.columns * (w + GAP), 3)[:-GAP, :-GAP]
+
+    def unit_at(self, x: float, y: float) -> int | None:
+        h, w = self.tile_shape
+        if x < 0 or y < 0 or x % (w + GAP) >= w or y % (h + GAP) >= h:
+            return None
+        unit = int(y // (h + GAP)) * self.columns + int(x // (w + GAP))
+        return unit if unit < self.n_units else None
+
+    def _hover(self, scene_pos) -> None:
+        point = self.image.mapFromScene(scene_pos)
+        unit = self.unit_at(point.x(), point.y())
+        if unit is None or self.weights is None:
+            return
+        column = self.weights[:, unit]
+        name = f"class {unit} template" if self.templates else f"unit {unit + 1} of {self.n_units}"
+        self.caption.setText(f"{name}: weights from {column.min():+.3f} to {column.max():+.3f}")

@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 0
+            return run_window(args)
         return args.run(args)
     except (UsageError, ConfigError, DataError) as exc:
         print(f"gdplayground: error: {_flag_message(exc)}", file=sys.stderr)
@@ -85,6 +84,14 @@ def build_parser() -> Parser:
     train.set_defaults(run=run_train)
     check = commands.add_parser("gradcheck", help="check backprop against finite differences")
     check.set_defaults(run=run_gradcheck)
+    window = commands.add_parser("window", help="open the playground window (the default), "
+                                 "set up with any train flags")
+    add_train_flags(window)
+    window.set_defaults(run=run_window)
+    shot = commands.add_parser("screenshot", help="train N steps in the window offscreen and "
+                               "save it as a PNG")
+    add_train_flags(shot)
+    shot.set_defaults(run=run_screenshot)
     return parser
 
 
@@ -107,11 +114,14 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the training set (default 1)")
     length.add_argument("--steps", type=int, help="iterations to run instead of whole epochs")
-    parser.add_argument("--log-every", type=int,
-                        help="steps between metric lines (default: each epoch, or a tenth of the run "
-                             "when an epoch is a single step)")
-    parser.add_argument("--out", type=Path, help="folder for metrics.csv, weights.npz and "
-                        "config.toml (default: gdplayground-runs/DATASET-TIME)")
+    if parser.prog.endswith("screenshot"):
+        parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    elif parser.prog.endswith("train"):
+        parser.add_argument("--log-every", type=int,
+                            help="steps between metric lines (default: each epoch, or a tenth of "
+                                 "the run when an epoch is a single step)")
+        parser.add_argument("--out", type=Path, help="folder for metrics.csv, weights.npz and "
+                            "config.toml (default: gdplayground-runs/DATASET-TIME)")
 
 
 def config_from_args(args) -> ExperimentConfig:
@@ -269,6 +279,30 @@ def _write_run(out: Path, trainer, history, summary: dict) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     print(f"wrote {out}/metrics.csv, weights.npz, config.toml, summary.json")
+
+
+# --- window and screenshot -------------------------------------------------------------------
+def run_window(args) -> int:
+    from gdplayground.gui.app import run_window as open_window
+
+    config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
+    return open_window(config)
+
+
+def run_screenshot(args) -> int:
+    from gdplayground.gui.app import save_screenshot
+    from gdplayground.engine import Trainer
+
+    config = config_from_args(args)
+    steps = args.steps if args.steps is not None else (
+        (args.epochs or 0) * Trainer(config).steps_per_epoch)
+    if steps < 0:
+        raise UsageError("--steps and --epochs must not be negative")
+    if args.out.suffix.lower() != ".png":
+        raise UsageError(f"--out must name a .png file (got {args.out})")
+    trained = save_screenshot(config, steps, args.out)
+    print(f"wrote {args.out} after {trained} steps")
+    return 0
 
 
 # --- gradcheck -----------------------------------------------------------------------------

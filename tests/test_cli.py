@@ -40,8 +40,9 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
                  "--seed", "7") == 0
     run = tmp_path / "run"
     rows = (run / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("step,epoch,loss,smoothed_loss,accuracy,smoothed_accuracy,learning_rate,"
-                              "val_loss,val_accuracy,layer1_grad_norm")
+    assert rows[0].startswith("step,epoch,loss,accuracy,learning_rate,val_loss,val_accuracy,"
+                              "layer1_grad_norm,layer1_bias_grad_norm,layer1_weight_norm,layer2")
+    assert "smoothed" not in rows[0]  # the CSV holds what was measured
     assert len(rows) == 1 + 30 and rows[-1].startswith("30,")
     with np.load(run / "weights.npz", allow_pickle=False) as weights:
         assert weights["layer1.weight"].shape == (2, 6) and weights["layer3.bias"].shape == (1,)

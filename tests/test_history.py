@@ -33,6 +33,7 @@ def test_history_columns_and_smoothing():
     assert smoothed[2] == smoothed[1]
     assert np.isnan(history.column("val_loss")[[0, 2, 3]]).all()
     assert history.column("layer1_grad_norm").tolist() == [1.0] * 4
+    assert history.column("smoothed_layer1_grad_norm").tolist() == [1.0] * 4
 
 
 def test_csv_leaves_unmeasured_cells_empty():

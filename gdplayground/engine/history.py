@@ -14,8 +14,7 @@ import numpy as np
 
 from gdplayground.engine.trainer import StepReport
 
-BASE_COLUMNS = ("step", "epoch", "loss", "smoothed_loss", "accuracy", "smoothed_accuracy",
-                "learning_rate", "val_loss", "val_accuracy")
+BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy")
 SMOOTHING = 0.95  # the exponential moving average keeps this much of its past each step
 
 
@@ -45,24 +44,30 @@ class GrowingArray:
 
 
 class History:
+    """Measured columns (written to CSV) and their smoothed companions (for plots)."""
+
     def __init__(self, n_layers: int):
-        self.names = [*BASE_COLUMNS, *(f"layer{i}_{kind}" for i in range(1, n_layers + 1)
-                                       for kind in ("grad_norm", "bias_grad_norm", "weight_norm"))]
+        layers = [f"layer{i}_{kind}" for i in range(1, n_layers + 1)
+                  for kind in ("grad_norm", "bias_grad_norm", "weight_norm")]
+        self.measured = [*BASE_COLUMNS, *layers]
+        self.smoothed = ["loss", "accuracy", *(f"layer{i}_grad_norm" for i in range(1, n_layers + 1))]
+        self.names = [*self.measured, *(f"smoothed_{name}" for name in self.smoothed)]
         self.n_layers = n_layers
         self._rows = GrowingArray(len(self.names))
         self._index = {name: i for i, name in enumerate(self.names)}
-        self._smoothers = {"loss": Smoother(), "accuracy": Smoother()}
+        self._smoothers = [Smoother() for _ in self.smoothed]
+        self._smoothed_at = [self._index[name] for name in self.smoothed]
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def append(self, report: StepReport) -> None:
         layers = [v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm)]
-        row = [report.step, report.epoch,
-               report.loss, self._smoothers["loss"].add(report.loss),
-               report.accuracy, self._smoothers["accuracy"].add(report.accuracy),
-               report.learning_rate, report.val_loss, report.val_accuracy, *layers]
-        self._rows.extend([np.nan if v is None else v for v in row])
+        row = [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
+               report.val_loss, report.val_accuracy, *layers]
+        row = [np.nan if v is None else v for v in row]
+        smoothed = [smoother.add(row[i]) for smoother, i in zip(self._smoothers, self._smoothed_at)]
+        self._rows.extend(row + [np.nan if v is None else v for v in smoothed])
 
     def column(self, name: str) -> np.ndarray:
         return self._rows.data[:, self._index[name]]
@@ -71,8 +76,8 @@ class History:
         """One row per step; an empty cell where a value was not measured (validation, accuracy)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.names)
-        for row in self._rows.data:
+        writer.writerow(self.measured)
+        for row in self._rows.data[:, : len(self.measured)]:
             writer.writerow(["" if np.isnan(v) else _format(v) for v in row])
         return out.getvalue()
 
@@ -83,8 +88,8 @@ class Smoother:
     def __init__(self):
         self._average, self._weight = 0.0, 0.0
 
-    def add(self, value: float | None) -> float | None:
-        if value is not None and math.isfinite(value):
+    def add(self, value: float) -> float | None:
+        if math.isfinite(value):
             self._average = SMOOTHING * self._average + (1 - SMOOTHING) * value
             self._weight = SMOOTHING * self._weight + (1 - SMOOTHING)
         return self._average / self._weight if self._weight else None

@@ -23,14 +23,15 @@ LAYER_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (
 class PlotView(QWidget):
     """A styled plot of something over training steps, created once and redrawn with setData."""
 
-    def __init__(self, title: str, y_label: str, tooltip: str, log_y: bool = False):
+    def __init__(self, title: str, y_label: str, tooltip: str, log_y: bool = False,
+                 legend_at=(-10, 10)):
         super().__init__()
         self.plot = pg.PlotWidget(title=title)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLogMode(y=log_y)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=legend_at)  # negative: from the right/bottom
         self.setToolTip(tooltip)
         self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
         self.plot.getPlotItem().setClipToView(True)
@@ -78,7 +79,8 @@ class AccuracyView(PlotView):
         super().__init__(
             "Accuracy", "accuracy",
             "Fraction of examples classified correctly: training batches (moving average) and "
-            "the held-out validation set. A widening gap between them means overfitting.")
+            "the held-out validation set. A widening gap between them means overfitting.",
+            legend_at=(-10, -10))
         self.plot.setYRange(0, 1)
         self.train = self.curve(SMOOTH, "training (smoothed)")
         self.validation = self.curve(VALIDATION, "validation", markers=True)
@@ -105,20 +107,24 @@ class GradientView(PlotView):
             "Norm of each layer's weight gradient, on a log scale. Curves falling far below the "
             "others show vanishing gradients (try ReLU or He initialisation); curves rising "
             "without bound show exploding ones (lower the learning rate or clip).", log_y=True)
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []  # (raw, smoothed)
 
     def set_layers(self, sizes: tuple[int, ...]) -> None:
-        for curve in self.curves:
-            self.plot.removeItem(curve)
+        for raw, smooth in self.curves:
+            self.plot.removeItem(raw)
+            self.plot.removeItem(smooth)
         self.legend.clear()
-        self.curves = [
-            self.curve(pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=2),
-                       f"layer {i + 1} ({n_in}→{n_out})")
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        self.curves = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+            raw = self.plot.plot(pen=pg.mkPen((*colour, 50), width=1))
+            smooth = self.curve(pg.mkPen(colour, width=2), f"layer {i + 1} ({n_in}→{n_out})")
+            self.curves.append((raw, smooth))
 
     def draw(self, history: History) -> None:
         steps = history.column("step")
-        for i, curve in enumerate(self.curves, start=1):
-            x, y = measured(steps, history.column(f"layer{i}_grad_norm"))
-            keep = y > 0  # log axis: a zero gradient has no place on it
-            curve.setData(x[keep], y[keep])
+        for i, (raw, smooth) in enumerate(self.curves, start=1):
+            for curve, column in ((raw, f"layer{i}_grad_norm"), (smooth, f"smoothed_layer{i}_grad_norm")):
+                x, y = measured(steps, history.column(column))
+                keep = y > 0  # log axis: a zero gradient has no place on it
+                curve.setData(x[keep], y[keep])

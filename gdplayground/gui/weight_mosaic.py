@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 GAP = 1  # pixels between tiles
 GAP_COLOUR = (60, 60, 60)
@@ -29,25 +29,43 @@ class WeightMosaic(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
         self.caption = QLabel("Hover over a tile to name its unit.")
+        self.change = QCheckBox("Change since step 0")
+        self.change.setChecked(True)
+        self.change.setToolTip(
+            "Show what training has added to each weight rather than the weight itself: the "
+            "random starting values hide the learned strokes until much later.")
+        self.change.toggled.connect(self._redraw)
+        below = QHBoxLayout()
+        below.addWidget(self.caption, stretch=1)
+        below.addWidget(self.change)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
-        layout.addWidget(self.caption)
+        layout.addLayout(below)
         self.lut = pg.colormap.get("CET-D1").getLookupTable(nPts=256, alpha=False)
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
+        self.initial: np.ndarray | None = None
         self.canvas.scene().sigMouseMoved.connect(self._hover)
 
-    def set_layout(self, tile_shape: tuple[int, int], n_units: int, class_templates: bool) -> None:
-        self.tile_shape, self.n_units, self.templates = tuple(tile_shape), n_units, class_templates
-        self.columns = math.ceil(math.sqrt(n_units))
-        what = "class templates (no hidden layer)" if class_templates else f"{n_units} hidden units"
+    def set_layout(self, tile_shape: tuple[int, int], initial: np.ndarray, class_templates: bool) -> None:
+        """Lay out one tile per unit of the (pixels, units) weights a run starts from."""
+        self.tile_shape, self.templates = tuple(tile_shape), class_templates
+        self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
+        self.columns = math.ceil(math.sqrt(self.n_units))
+        what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights: {what}")
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
         self.weights = weights
-        self.image.setImage(self.mosaic(weights), autoLevels=False)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.weights is None:
+            return
+        shown = self.weights - self.initial if self.change.isChecked() else self.weights
+        self.image.setImage(self.mosaic(shown), autoLevels=False)
 
     def mosaic(self, weights: np.ndarray) -> np.ndarray:
         """An RGB image (rows, cols, 3) of all tiles, coloured symmetrically around zero."""

@@ -44,6 +44,7 @@ class RunInfo:
     test_points: np.ndarray | None = None
     test_labels: np.ndarray | None = None
     solution: np.ndarray | None = None  # the linear system's exact solution
+    initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Frame:
     path: np.ndarray | None = None  # (steps, n_weights) first-layer weights at every step
     samples_seen: int = 0
     running: bool = False
+    time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
 
 
 class PauseGate:
@@ -175,6 +177,7 @@ class TrainingWorker(QObject):
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,
+            time=time.perf_counter(),
         )
         self._pending, self._path = [], []
         self._last_frame = time.perf_counter()
@@ -202,7 +205,8 @@ class TrainingWorker(QObject):
             labels=data.train.y.copy() if two_d else None,
             test_points=data.test.x.copy() if two_d else None,
             test_labels=data.test.y.copy() if two_d else None,
-            solution=_solution(data))
+            solution=_solution(data),
+            initial_first_layer=trainer.network.layers[0].W.copy())
         self.started.emit(info)
         self._send_frame(running=False)
 
@@ -216,13 +220,11 @@ def _solution(data) -> np.ndarray | None:
 class TrainingSession(QObject):
     """The GUI thread's handle on training: owns the thread and the worker, forwards commands.
 
-    Commands never block: they are queued to the worker, whose signals report back.
+    Commands never block: they are queued to the worker, whose signals report back. Those
+    signals (started, framed, running_changed, failed) are the worker's own, exposed here:
+    connect them to methods decorated with @Slot, as PySide6 needs for cross-thread delivery.
     """
 
-    started = Signal(object)
-    framed = Signal(object)
-    running_changed = Signal(bool)
-    failed = Signal(str)
     _run = Signal(int, int)
     _reset = Signal()
     _apply = Signal(object)
@@ -239,10 +241,8 @@ class TrainingSession(QObject):
         for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
                                (self._apply, self.worker.apply), (self._build, self.worker.build)):
             source.connect(target)
-        for source, target in ((self.worker.started, self.started), (self.worker.framed, self.framed),
-                               (self.worker.running_changed, self.running_changed),
-                               (self.worker.failed, self.failed)):
-            source.connect(target)
+        self.started, self.framed = self.worker.started, self.worker.framed
+        self.running_changed, self.failed = self.worker.running_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
         self._build.emit()

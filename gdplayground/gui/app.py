@@ -1,0 +1,78 @@
+"""Starting the window: interactively, or offscreen to train N steps and save a screenshot."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from gdplayground.config import ExperimentConfig
+
+
+def application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+                and sys.platform.startswith("linux"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("gdplayground")
+    pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
+    return app
+
+
+def run_window(config: ExperimentConfig) -> int:
+    from gdplayground.gui.main_window import MainWindow
+
+    app = application()
+    window = MainWindow(config)
+    window.show()
+    return app.exec()
+
+
+def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440, 900),
+                    timeout_s: float = 600) -> int:
+    """Build the real window offscreen, train `steps` iterations through the real worker, draw,
+    and save the window as a PNG. Returns the number of steps trained."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gdplayground.gui.main_window import MainWindow
+
+    application()
+    window = MainWindow(config)
+    window.resize(*size)
+    window.show()
+    try:
+        wait_for(lambda: window.info is not None, timeout_s)
+        if steps:
+            window.step(steps)
+            wait_for(lambda: window.last_step >= steps and not window.running, timeout_s)
+        window.redraw()
+        pause(0.1)  # let the last paint land
+        if not window.grab().save(str(out), "PNG"):
+            raise OSError(f"cannot write {out}")
+        return window.last_step
+    finally:
+        window.close()
+
+
+def wait_for(condition, timeout_s: float) -> None:
+    """Run the event loop until `condition()` holds; TimeoutError after `timeout_s`."""
+    loop, timer = QEventLoop(), QTimer()
+    timer.timeout.connect(lambda: condition() and loop.quit())
+    timer.start(20)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not condition():
+        loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the window did not get there in time")
+
+
+def pause(seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()

@@ -1,12 +1,16 @@
-"""Two-dimensional toy sets in the spirit of TensorFlow Playground, inside the square [-1, 1]².
+"""Two-dimensional toy sets in the spirit of TensorFlow Playground, inside the square [-3, 3]².
 
-Each maker takes the number of points, the noise (standard deviation of Gaussian jitter added
-to the coordinates) and a seeded generator, and returns float points (n, 2) and 0/1 labels (n,).
+Each maker takes the number of points, the noise (standard deviation of Gaussian jitter, in
+units of the shape's radius) and a seeded generator, and returns float points (n, 2) and 0/1
+labels (n,). The shapes are drawn in [-1, 1]² and scaled by SCALE: with inputs that small,
+tanh units start out almost linear and a spiral takes many times longer to learn.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+SCALE = 3.0
 
 
 def spiral(n: int, noise: float, rng: np.random.Generator):
@@ -44,7 +48,7 @@ def gaussians(n: int, noise: float, rng: np.random.Generator):
 
 
 def _jitter(points: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
-    return points + rng.normal(0, noise, points.shape)
+    return (points + rng.normal(0, noise, points.shape)) * SCALE
 
 
 MAKERS = {"spiral": spiral, "xor": xor, "circles": circles, "gaussians": gaussians}

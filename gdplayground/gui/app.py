@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -21,7 +20,6 @@ def application() -> QApplication:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(sys.argv[:1])
         app.setApplicationName("gdplayground")
-    pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
     return app
 
 

@@ -24,8 +24,6 @@ class DecisionBoundaryView(QWidget):
         self.plot.setRange(xRange=(-BOUNDARY_EXTENT, BOUNDARY_EXTENT),
                            yRange=(-BOUNDARY_EXTENT, BOUNDARY_EXTENT), padding=0)
         self.image = pg.ImageItem(axisOrder="row-major")
-        side = 2 * BOUNDARY_EXTENT
-        self.image.setRect(QRectF(-BOUNDARY_EXTENT, -BOUNDARY_EXTENT, side, side))
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
         colours = pg.ColorMap([0.0, 0.5, 1.0], [CLASS_COLOURS[0], (255, 255, 255), CLASS_COLOURS[1]])
@@ -45,3 +43,5 @@ class DecisionBoundaryView(QWidget):
     def show_boundary(self, probability: np.ndarray) -> None:
         finite = np.nan_to_num(probability, nan=0.5)
         self.image.setImage(finite, levels=(0.0, 1.0), lut=self.lut, autoLevels=False)
+        side = 2 * BOUNDARY_EXTENT  # after setImage: the rect scales the image's own pixels
+        self.image.setRect(QRectF(-BOUNDARY_EXTENT, -BOUNDARY_EXTENT, side, side))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import time
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
     redrawn = Signal()  # after views were redrawn from new data (tests and screenshots wait on it)
 
     def __init__(self, config: ExperimentConfig | None = None):
+        pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
         super().__init__()
         self.setWindowTitle("gdplayground")
         self.config = copy.deepcopy(config or preset("mnist")).validate()
@@ -42,7 +44,8 @@ class MainWindow(QMainWindow):
         self.history = History(0)
         self.info: RunInfo | None = None
         self.last_step, self.last_epoch, self.last_lr = 0, 0, self.config.learning_rate.value
-        self.running = False
+        self.running = False  # the worker is training (as last reported)
+        self.playing, self._play_ticket = False, None  # the user pressed Play and not since paused
         self._dirty, self._frame = False, None
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
@@ -54,7 +57,7 @@ class MainWindow(QMainWindow):
         self.session = TrainingSession(self.config, self)
         self.session.started.connect(self._on_started)
         self.session.framed.connect(self._on_frame)
-        self.session.running_changed.connect(self._on_running_changed)
+        self.session.job_changed.connect(self._on_job_changed)
         self.session.failed.connect(self._on_failed)
         self.redraw_timer = QTimer(self)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -154,18 +157,24 @@ class MainWindow(QMainWindow):
 
     # --- commands --------------------------------------------------------------------------
     def toggle_play(self) -> None:
-        if self.running:
+        if self.playing:
+            self._stop_playing()
             self.session.pause()
         else:
-            self.running = True  # at once, so a second press pauses even before the worker replies
-            self._show_running()
-            self.session.play()
+            self.playing, self._play_ticket = True, self.session.play()
+            self._show_playing()
 
     def step(self, steps: int) -> None:
+        self._stop_playing()
         self.session.step(steps)
 
     def reset(self) -> None:
+        self._stop_playing()
         self.session.reset()
+
+    def _stop_playing(self) -> None:
+        self.playing = False
+        self._show_playing()
 
     def _on_panel_changed(self) -> None:
         new = copy.deepcopy(self.config)
@@ -190,6 +199,7 @@ class MainWindow(QMainWindow):
         if resets:
             self._load_panels(new)
         self.session.apply(new)
+        self._show_smoothing()
 
     def _switch_dataset(self, edited: ExperimentConfig) -> ExperimentConfig:
         """A new dataset comes with the network and optimizer suited to it."""
@@ -218,6 +228,8 @@ class MainWindow(QMainWindow):
         self.last_step, self.last_epoch, self._elapsed, self._rate = 0, 0, 0.0, 0.0
         self.banner.hide()
         self.gradient_view.set_layers(info.sizes)
+        self.accuracy_view.set_classes(info.n_classes is not None)
+        self._show_smoothing()
         self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
         if info.image_shape is not None:
             self.mosaic.set_layout(info.image_shape, info.initial_first_layer,
@@ -250,16 +262,18 @@ class MainWindow(QMainWindow):
         self._measure_rate(frame)
         self._frame, self._dirty = frame, True
 
-    @Slot(bool)
-    def _on_running_changed(self, running: bool) -> None:
-        self.running = running
+    @Slot(bool, int)
+    def _on_job_changed(self, running: bool, ticket: int) -> None:
+        """A training job started or ended; if it was the Play job, playing is over."""
         now = time.perf_counter()
-        if running:
+        if running and not self.running:
             self._run_started_at = now
-        elif self._run_started_at is not None:
+        elif not running and self._run_started_at is not None:
             self._elapsed += now - self._run_started_at
             self._run_started_at, self._rate_mark = None, None
-        self._show_running()
+        self.running = running
+        if not running and ticket == self._play_ticket:
+            self._stop_playing()  # it ended by itself: diverged
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -289,8 +303,14 @@ class MainWindow(QMainWindow):
             self.linear_view.draw(self.history)
         self.redrawn.emit()
 
-    def _show_running(self) -> None:
-        self.play_action.setText("Pause" if self.running else "Play")
+    def _show_smoothing(self) -> None:
+        """Full-batch curves are exact: a moving average would only lag behind them."""
+        noisy = self.config.batch.mode != "full"
+        self.loss_view.show_smoothed(noisy)
+        self.gradient_view.show_smoothed(noisy)
+
+    def _show_playing(self) -> None:
+        self.play_action.setText("Pause" if self.playing else "Play")
 
     def _measure_rate(self, frame: Frame) -> None:
         """Training samples per second, timed on the worker's clock and smoothed."""
@@ -308,7 +328,8 @@ class MainWindow(QMainWindow):
         minutes, seconds = divmod(int(elapsed), 60)
         self.status_label.setText(
             f"step {self.last_step:,}   epoch {self.last_epoch}   "
-            f"{self._rate:,.0f} samples/s   {minutes}:{seconds:02d} elapsed   "
+            f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
+            f"{minutes}:{seconds:02d} elapsed   "
             f"learning rate {self.last_lr:.3g}")
 
     # --- closing ---------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class PlotView(QWidget):
         self.plot = pg.PlotWidget(title=title)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
+        for side in ("bottom", "left"):  # "step (x1000)" reads worse than plain numbers
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLogMode(y=log_y)
         self.legend = self.plot.addLegend(offset=legend_at)  # negative: from the right/bottom
@@ -67,6 +69,12 @@ class LossView(PlotView):
         self.log_scale.toggled.connect(lambda on: self.plot.setLogMode(y=on))
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
+    def show_smoothed(self, shown: bool) -> None:
+        self.smooth.setVisible(shown)
+        self.legend.removeItem(self.smooth)
+        if shown:
+            self.legend.addItem(self.smooth, "smoothed")
+
     def draw(self, history: History) -> None:
         steps = history.column("step")
         self.raw.setData(*measured(steps, history.column("loss")))
@@ -84,18 +92,15 @@ class AccuracyView(PlotView):
         self.plot.setYRange(0, 1)
         self.train = self.curve(SMOOTH, "training (smoothed)")
         self.validation = self.curve(VALIDATION, "validation", markers=True)
-        self.note = pg.TextItem("No accuracy: this dataset's targets are numbers, not classes",
-                                color=(110, 110, 110), anchor=(0, 0.5))
-        self.plot.addItem(self.note)
-        self.note.setPos(0, 0.5)
-        self.note.hide()
+
+    def set_classes(self, classified: bool) -> None:
+        self.plot.setTitle("Accuracy" if classified else
+                           "Accuracy: none, this dataset's targets are numbers, not classes")
 
     def draw(self, history: History) -> None:
         steps = history.column("step")
-        train = measured(steps, history.column("smoothed_accuracy"))
-        self.train.setData(*train)
+        self.train.setData(*measured(steps, history.column("smoothed_accuracy")))
         self.validation.setData(*measured(steps, history.column("val_accuracy")))
-        self.note.setVisible(len(history) > 0 and not len(train[0]))
 
 
 class GradientView(PlotView):
@@ -107,7 +112,8 @@ class GradientView(PlotView):
             "Norm of each layer's weight gradient, on a log scale. Curves falling far below the "
             "others show vanishing gradients (try ReLU or He initialisation); curves rising "
             "without bound show exploding ones (lower the learning rate or clip).", log_y=True)
-        self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []  # (raw, smoothed)
+        self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []  # (raw, named)
+        self.smoothing = True
 
     def set_layers(self, sizes: tuple[int, ...]) -> None:
         for raw, smooth in self.curves:
@@ -121,10 +127,18 @@ class GradientView(PlotView):
             smooth = self.curve(pg.mkPen(colour, width=2), f"layer {i + 1} ({n_in}→{n_out})")
             self.curves.append((raw, smooth))
 
+    def show_smoothed(self, shown: bool) -> None:
+        """Noisy mini-batch norms: faint raw curves under smoothed ones. Full batch: exact
+        curves, which a moving average would only make lag."""
+        self.smoothing = shown
+        for raw, _ in self.curves:
+            raw.setVisible(shown)
+
     def draw(self, history: History) -> None:
         steps = history.column("step")
-        for i, (raw, smooth) in enumerate(self.curves, start=1):
-            for curve, column in ((raw, f"layer{i}_grad_norm"), (smooth, f"smoothed_layer{i}_grad_norm")):
+        prefix = "smoothed_" if self.smoothing else ""
+        for i, (raw, named) in enumerate(self.curves, start=1):
+            for curve, column in ((raw, f"layer{i}_grad_norm"), (named, f"{prefix}layer{i}_grad_norm")):
                 x, y = measured(steps, history.column(column))
                 keep = y > 0  # log axis: a zero gradient has no place on it
                 curve.setData(x[keep], y[keep])

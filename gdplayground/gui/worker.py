@@ -24,9 +24,8 @@ from gdplayground.engine.trainer import needs_reset
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
 CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
-PATH_MAX_WEIGHTS = 16  # record the first layer at every step when it is this small
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
-BOUNDARY_EXTENT = 1.6  # the grid spans [-extent, extent] on both axes
+BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Frame:
     reports: tuple[StepReport, ...]
     first_layer: np.ndarray | None  # (n_in, units) weights
     boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
-    path: np.ndarray | None = None  # (steps, n_weights) first-layer weights at every step
+    path: np.ndarray | None = None  # linear system: (steps, 3) the unknowns x after every step
     samples_seen: int = 0
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
@@ -83,7 +82,7 @@ class PauseGate:
 class TrainingWorker(QObject):
     started = Signal(object)  # RunInfo, after every (re)build of the run
     framed = Signal(object)  # Frame
-    running_changed = Signal(bool)
+    job_changed = Signal(bool, int)  # (running, the job's ticket) when a job starts or ends
     failed = Signal(str)  # a configuration or data problem, in words
     _tick = Signal()
 
@@ -117,8 +116,8 @@ class TrainingWorker(QObject):
             steps = self.trainer.steps_to_epoch_end
         idle = self._job is None
         self._job = (steps or float("inf"), ticket)
+        self.job_changed.emit(True, ticket)
         if idle:
-            self.running_changed.emit(True)
             self._tick.emit()
 
     @Slot()
@@ -155,7 +154,7 @@ class TrainingWorker(QObject):
         if finished or time.perf_counter() - self._last_frame >= FRAME_INTERVAL:
             self._send_frame(running=not finished)
         if finished:
-            self.running_changed.emit(False)
+            self.job_changed.emit(False, ticket)
         else:
             self._tick.emit()  # queued: commands that arrived meanwhile are handled first
 
@@ -164,9 +163,8 @@ class TrainingWorker(QObject):
         self._record_path()
 
     def _record_path(self) -> None:
-        first = self.trainer.network.layers[0].W
-        if first.size <= PATH_MAX_WEIGHTS:
-            self._path.append(first.ravel().copy())
+        if self.trainer.dataset.name == "linear-system":
+            self._path.append(self.trainer.network.layers[0].W[:, 0].copy())
 
     def _send_frame(self, running: bool) -> None:
         trainer = self.trainer
@@ -195,7 +193,7 @@ class TrainingWorker(QObject):
         """Tell the views about a fresh run and send its first frame (step 0)."""
         trainer, data = self.trainer, self.trainer.dataset
         self._pending, self._path = [], []
-        self._record_path()  # where the path of small first layers starts: step 0
+        self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(
             dataset=data.name, sizes=tuple(trainer.network.sizes),
@@ -221,7 +219,7 @@ class TrainingSession(QObject):
     """The GUI thread's handle on training: owns the thread and the worker, forwards commands.
 
     Commands never block: they are queued to the worker, whose signals report back. Those
-    signals (started, framed, running_changed, failed) are the worker's own, exposed here:
+    signals (started, framed, job_changed, failed) are the worker's own, exposed here:
     connect them to methods decorated with @Slot, as PySide6 needs for cross-thread delivery.
     """
 
@@ -242,13 +240,16 @@ class TrainingSession(QObject):
                                (self._apply, self.worker.apply), (self._build, self.worker.build)):
             source.connect(target)
         self.started, self.framed = self.worker.started, self.worker.framed
-        self.running_changed, self.failed = self.worker.running_changed, self.worker.failed
+        self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
         self._build.emit()
 
-    def play(self) -> None:
-        self._run.emit(0, self.gate.ticket())
+    def play(self) -> int:
+        """Train until paused; returns the job's ticket."""
+        ticket = self.gate.ticket()
+        self._run.emit(0, ticket)
+        return ticket
 
     def pause(self) -> None:
         self.gate.pause()

@@ -1,0 +1,180 @@
+"""The real main window, driven offscreen with pytest-qt, as a user would drive it."""
+
+import random
+
+import numpy as np
+import pytest
+
+from gdplayground.config import Layer, preset
+from gdplayground.gui.main_window import MainWindow
+
+TIMEOUT = 20_000  # ms
+
+
+def spiral(**changes):
+    config = preset("spiral")
+    config.data.samples = 200
+    for path, value in changes.items():
+        section, name = path.split(".") if "." in path else (None, path)
+        setattr(getattr(config, section) if section else config, name, value)
+    return config
+
+
+@pytest.fixture
+def open_window(qtbot):
+    def make(config=None) -> MainWindow:
+        window = MainWindow(config)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+        return window
+    return make
+
+
+def steps_of(window) -> np.ndarray:
+    return window.history.column("step")
+
+
+def wait_idle(qtbot, window):
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    qtbot.wait(50)  # frames already queued arrive
+
+
+def test_opens_ready_on_mnist(open_window):
+    window = open_window()
+    assert window.info.dataset == "mnist" and window.info.sizes == (784, 256, 128, 10)
+    assert window.data_view.currentWidget() is window.mosaic
+    assert window.mosaic.n_units == 256
+    assert window.architecture_panel.parameter_count.text().startswith("235,146")
+
+
+def test_play_advances_and_pause_stops(qtbot, open_window):
+    window = open_window()
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.last_step >= 20, timeout=TIMEOUT)
+    assert window.play_action.text() == "Pause"
+    window.toggle_play()
+    wait_idle(qtbot, window)
+    stopped_at = window.last_step
+    qtbot.wait(300)
+    assert window.last_step == stopped_at
+    assert window.play_action.text() == "Play"
+    assert np.array_equal(steps_of(window), np.arange(1, stopped_at + 1))
+
+
+def test_step_from_pause_adds_exactly_one_iteration_to_every_plot(qtbot, open_window):
+    window = open_window(spiral())
+    for expected in (1, 2, 3):
+        with qtbot.waitSignal(window.redrawn, timeout=TIMEOUT):
+            window.step(1)
+        wait_idle(qtbot, window)
+        assert window.last_step == expected
+        assert len(window.loss_view.raw.getData()[0]) == expected
+        assert len(window.gradient_view.curves[0][1].getData()[0]) == expected
+    assert steps_of(window).tolist() == [1, 2, 3]
+
+
+def test_step_epoch_stops_at_the_end_of_the_epoch(qtbot, open_window):
+    window = open_window(spiral())  # 100 training points, batch 16: 7 steps an epoch
+    window.step(1)
+    window.step(-1)
+    qtbot.waitUntil(lambda: window.last_step == 7, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert window.last_step == 7 and window.last_epoch == 1
+
+
+def test_learning_rate_change_appears_in_the_next_report(qtbot, open_window):
+    window = open_window(spiral())
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.last_step >= 10, timeout=TIMEOUT)
+    window.lr_panel.value.widget.setValue(0.05)  # as if typed into the field
+    qtbot.waitUntil(lambda: window.history.column("learning_rate")[-1] == 0.05, timeout=TIMEOUT)
+    window.toggle_play()
+    wait_idle(qtbot, window)
+    rates = window.history.column("learning_rate")
+    assert set(np.unique(rates)) == {0.01, 0.05}
+    first_new = int(np.argmax(rates == 0.05))
+    assert (rates[first_new:] == 0.05).all()  # never back: the change held without a reset
+    assert window.last_step > first_new and steps_of(window)[0] == 1
+
+
+def test_learning_rate_slider_and_field_agree(open_window):
+    window = open_window(spiral())
+    panel = window.lr_panel
+    panel.slider.setValue(-200)  # 10^-2
+    assert panel.value.value == pytest.approx(0.01)
+    panel.value.widget.setValue(0.3)
+    assert panel.slider.value() == round(np.log10(0.3) * 100)
+
+
+def test_divergence_pauses_and_explains(qtbot, open_window):
+    window = open_window(spiral(**{"learning_rate.value": 100.0, "optimizer.name": "sgd",
+                                   "architecture.output": "identity", "architecture.loss": "mse"}))
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert "diverged" in window.banner.text() and "Lower the learning rate" in window.banner.text()
+    assert window.play_action.text() == "Play"
+    kept = len(window.history)
+    assert kept > 0 and window.loss_view.raw.getData()[0] is not None  # the curves stay
+    window.lr_panel.value.widget.setValue(0.001)
+    window.step(1)
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=TIMEOUT)
+    assert len(window.history) == kept + 1
+
+
+def test_architecture_change_asks_and_cancel_keeps_the_run(qtbot, open_window):
+    window = open_window(spiral())
+    window.step(5)
+    qtbot.waitUntil(lambda: window.last_step == 5, timeout=TIMEOUT)
+    asked = []
+    window.confirm = lambda title, text: asked.append(text) or False
+    window.architecture_panel.layers.rows[0][1].setValue(12)
+    assert asked and window.config.architecture.hidden[0].units == 8
+    assert window.architecture_panel.layers.layers()[0].units == 8  # the panel went back
+    window.confirm = lambda title, text: True
+    window.architecture_panel.layers.rows[0][1].setValue(12)
+    qtbot.waitUntil(lambda: window.info.sizes == (2, 12, 8, 1), timeout=TIMEOUT)
+    assert window.last_step == 0 and len(window.history) == 0
+
+
+def test_switching_dataset_shows_its_view(qtbot, open_window):
+    window = open_window(spiral())
+    window.data_panel.dataset.widget.setCurrentIndex(
+        window.data_panel.dataset.widget.findData("linear-system"))
+    qtbot.waitUntil(lambda: window.info.dataset == "linear-system", timeout=TIMEOUT)
+    assert window.data_view.currentWidget() is window.linear_view
+    assert window.config.architecture.bias is False and window.config.dtype == "float64"
+    window.step(30)
+    qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
+    qtbot.waitSignal(window.redrawn, timeout=TIMEOUT)
+    path = window.linear_view.path.data
+    assert path[:, 0].tolist() == list(range(31)) and (path[0, 1:] == 0).all()  # from x = 0
+
+
+def test_closing_mid_training_stops_the_thread(qtbot, qtlog, open_window):
+    window = open_window()
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.last_step >= 5, timeout=TIMEOUT)
+    thread = window.session.thread
+    window.close()
+    assert not thread.isRunning()
+    assert not [m for m in qtlog.records if "Destroyed while thread" in m.message]
+
+
+def test_a_thousand_random_presses_end_consistent(qtbot, open_window):
+    window = open_window(spiral())
+    presses = random.Random(0)
+    actions = [window.toggle_play, lambda: window.step(1), lambda: window.step(-1), window.reset]
+    for i in range(1000):
+        presses.choice(actions)()
+        if i % 7 == 0:
+            qtbot.wait(presses.randint(0, 3))
+    if window.playing:
+        window.toggle_play()
+    wait_idle(qtbot, window)
+    trainer = window.session.worker.trainer  # the worker is idle: safe to look
+    n = trainer.step_count
+    assert window.last_step == n == len(window.history)
+    assert np.array_equal(steps_of(window), np.arange(1, n + 1))
+    assert window.play_action.text() == "Play" and window.session.thread.isRunning()

@@ -70,7 +70,7 @@ def test_step_from_pause_adds_exactly_one_iteration_to_every_plot(qtbot, open_wi
         wait_idle(qtbot, window)
         assert window.last_step == expected
         assert len(window.loss_view.raw.getData()[0]) == expected
-        assert len(window.gradient_view.curves[0][1].getData()[0]) == expected
+        assert len(window.gradient_view.curves[0].getData()[0]) == expected
     assert steps_of(window).tolist() == [1, 2, 3]
 
 
@@ -178,3 +178,23 @@ def test_a_thousand_random_presses_end_consistent(qtbot, open_window):
     assert window.last_step == n == len(window.history)
     assert np.array_equal(steps_of(window), np.arange(1, n + 1))
     assert window.play_action.text() == "Play" and window.session.thread.isRunning()
+
+
+def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
+    from gdplayground.gui.weight_mosaic import GAP, WeightMosaic
+    mosaic = WeightMosaic()
+    qtbot.addWidget(mosaic)
+    weights = np.zeros((4 * 3, 5))  # five units of 4x3 pixels: 2 rows of 3 tiles
+    weights[:, 3] = 1.0  # unit 4 all positive
+    weights[7, 1] = -1.0  # unit 2, row 2 col 1: one negative pixel
+    mosaic.set_layout((4, 3), weights, class_templates=False)
+    mosaic.change.setChecked(False)
+    image = mosaic.mosaic(weights)
+    assert image.shape == (2 * (4 + GAP) - GAP, 3 * (3 + GAP) - GAP, 3)
+    red, blue, white, gap = mosaic.lut[255], mosaic.lut[0], mosaic.lut[127], mosaic.lut[256]
+    tile = lambda unit: image[(unit // 3) * (4 + GAP):][:4, (unit % 3) * (3 + GAP):][:, :3]
+    assert (tile(3) == red).all()
+    assert (tile(1)[2, 1] == blue).all() and (tile(1)[0, 0] == white).all()
+    assert (image[4, 0] == gap).all()  # the row between tiles
+    assert (image[-4:, -3:] == gap).all()  # no sixth unit: the last tile stays empty
+    assert mosaic.unit_at(3 + GAP + 1, 4 + GAP + 2) == 4 and mosaic.unit_at(3, 0) is None

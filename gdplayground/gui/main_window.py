@@ -29,6 +29,9 @@ from gdplayground.gui.weight_mosaic import WeightMosaic
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
+SLOWEST_REDRAW_MS = 80  # while training, redraws slow down to this at most: no gap reaches 100 ms
+GUI_CPU_BUDGET = 0.12  # share of a core the window may spend while training; the rest trains
+PICTURE_INTERVAL_S = 0.2  # weight mosaic and decision boundary, while training: 5 a second
 BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid #f5c2bd;"
 
 
@@ -46,7 +49,9 @@ class MainWindow(QMainWindow):
         self.last_step, self.last_epoch, self.last_lr = 0, 0, self.config.learning_rate.value
         self.running = False  # the worker is training (as last reported)
         self.playing, self._play_ticket = False, None  # the user pressed Play and not since paused
-        self._dirty, self._frame = False, None
+        self._dirty, self._picture_pending, self._frame = False, False, None
+        self._picture_drawn_at = 0.0
+        self._pace_mark: tuple[float, float] | None = None  # (wall clock, GUI thread CPU clock)
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
         self.confirm = self._ask  # replaced in tests
@@ -228,6 +233,8 @@ class MainWindow(QMainWindow):
         self.last_step, self.last_epoch, self._elapsed, self._rate = 0, 0, 0.0, 0.0
         self.banner.hide()
         self.gradient_view.set_layers(info.sizes)
+        for view in (self.loss_view, self.accuracy_view, self.gradient_view):
+            view.restart()
         self.accuracy_view.set_classes(info.n_classes is not None)
         self._show_smoothing()
         self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
@@ -286,22 +293,45 @@ class MainWindow(QMainWindow):
     # --- drawing ---------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
-        """Draw the latest data, if any arrived since the last redraw."""
+        """Draw the data that arrived since the last redraw, if any."""
         self._update_status()
-        if not self._dirty:
-            return
-        self._dirty = False
-        for view in (self.loss_view, self.accuracy_view, self.gradient_view):
-            view.draw(self.history)
-        frame = self._frame
+        self._pace()
+        if self._dirty:
+            self._dirty, self._picture_pending = False, True
+            for view in (self.loss_view, self.accuracy_view, self.gradient_view):
+                view.draw(self.history)
+            self.redrawn.emit()
+        if self._picture_pending:
+            self._draw_picture(self._frame)
+
+    def _draw_picture(self, frame: Frame) -> None:
+        """The data view: with every redraw while paused, at most 5 times a second while
+        training (images cost more to draw than curves, and weights change slowly to the eye)."""
+        now = time.perf_counter()
+        if self.running and now - self._picture_drawn_at < PICTURE_INTERVAL_S:
+            return  # still pending: a later redraw draws it
+        self._picture_drawn_at, self._picture_pending = now, False
         current = self.data_view.currentWidget()
-        if current is self.mosaic and frame.first_layer is not None:
+        if current is self.mosaic:
             self.mosaic.show_weights(frame.first_layer)
         elif current is self.boundary and frame.boundary is not None:
             self.boundary.show_boundary(frame.boundary)
         elif current is self.linear_view:
             self.linear_view.draw(self.history)
-        self.redrawn.emit()
+
+    def _pace(self) -> None:
+        """While training, stretch the redraw interval so that the window's own CPU time stays
+        near GUI_CPU_BUDGET: drawing and training share one interpreter lock and two cores."""
+        now, cpu = time.perf_counter(), time.thread_time()
+        interval = REDRAW_INTERVAL_MS
+        if self.running and self._pace_mark is not None:
+            busy = (cpu - self._pace_mark[1]) / max(now - self._pace_mark[0], 1e-6)
+            wanted = self.redraw_timer.interval() * busy / GUI_CPU_BUDGET
+            smoothed = 0.7 * self.redraw_timer.interval() + 0.3 * wanted
+            interval = int(min(max(smoothed, REDRAW_INTERVAL_MS), SLOWEST_REDRAW_MS))
+        self._pace_mark = (now, cpu)
+        if interval != self.redraw_timer.interval():
+            self.redraw_timer.setInterval(interval)
 
     def _show_smoothing(self) -> None:
         """Full-batch curves are exact: a moving average would only lag behind them."""

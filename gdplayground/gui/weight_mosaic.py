@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 GAP = 1  # pixels between tiles
 GAP_COLOUR = (60, 60, 60)
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
+SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
 
 
 class WeightMosaic(QWidget):
@@ -42,10 +43,12 @@ class WeightMosaic(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         layout.addLayout(below)
-        self.lut = pg.colormap.get("CET-D1").getLookupTable(nPts=256, alpha=False)
+        colours = pg.colormap.get("CET-D1").getLookupTable(nPts=256, alpha=False)
+        self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)  # code 256: between tiles
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
         self.initial: np.ndarray | None = None
+        self._source = np.full((1, 1), -1)
         self.canvas.scene().sigMouseMoved.connect(self._hover)
 
     def set_layout(self, tile_shape: tuple[int, int], initial: np.ndarray, class_templates: bool) -> None:
@@ -53,8 +56,20 @@ class WeightMosaic(QWidget):
         self.tile_shape, self.templates = tuple(tile_shape), class_templates
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
+        self._source = self._mosaic_source(initial.shape)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights: {what}")
+
+    def _mosaic_source(self, shape: tuple[int, int]) -> np.ndarray:
+        """For every mosaic pixel, the index of its weight in weights.ravel(), or -1 for a gap."""
+        h, w = self.tile_shape
+        pixels, units = shape
+        rows = math.ceil(units / self.columns)
+        source = np.full((rows, h + GAP, self.columns, w + GAP), -1, np.int64)
+        unit = np.arange(rows * self.columns).reshape(rows, 1, self.columns, 1)
+        pixel = (np.arange(h)[:, None] * w + np.arange(w)[None, :]).reshape(1, h, 1, w)
+        source[:, :h, :, :w] = np.where(unit < units, pixel * units + unit, -1)
+        return source.reshape(rows * (h + GAP), self.columns * (w + GAP))[:-GAP, :-GAP]
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
@@ -69,19 +84,14 @@ class WeightMosaic(QWidget):
 
     def mosaic(self, weights: np.ndarray) -> np.ndarray:
         """An RGB image (rows, cols, 3) of all tiles, coloured symmetrically around zero."""
-        h, w = self.tile_shape
-        units = weights.shape[1]
-        finite = np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0)
-        scale = np.percentile(np.abs(finite), CLIP_PERCENTILE) or 1.0
-        index = np.clip((finite / scale + 1) * 127.5, 0, 255).astype(np.uint8)
-        tiles = self.lut[index.T.reshape(units, h, w)]
-        rows = math.ceil(units / self.columns)
-        grid = np.empty((rows, h + GAP, self.columns, w + GAP, 3), np.uint8)
-        grid[...] = GAP_COLOUR
-        padded = np.full((rows * self.columns, h, w, 3), GAP_COLOUR, np.uint8)
-        padded[:units] = tiles
-        grid[:, :h, :, :w] = padded.reshape(rows, self.columns, h, w, 3).transpose(0, 2, 1, 3, 4)
-        return grid.reshape(rows * (h + GAP), self.columns * (w + GAP), 3)[:-GAP, :-GAP]
+        finite = np.nan_to_num(weights.ravel(), nan=0.0, posinf=0.0, neginf=0.0)
+        sample = np.abs(finite[:: max(1, finite.size // SCALE_SAMPLE)])
+        scale = np.percentile(sample, CLIP_PERCENTILE) or 1.0
+        codes = np.empty(finite.size + 1, np.uint16)  # the extra, last code is the gap colour
+        np.clip((finite / scale + 1) * 127.5, 0, 255, out=finite)
+        codes[:-1] = finite
+        codes[-1] = 256
+        return self.lut[codes[self._source]]
 
     def unit_at(self, x: float, y: float) -> int | None:
         h, w = self.tile_shape

@@ -283,10 +283,13 @@ def _write_run(out: Path, trainer, history, summary: dict) -> None:
 
 # --- window and screenshot -------------------------------------------------------------------
 def run_window(args) -> int:
-    from gdplayground.gui.app import run_window as open_window
+    from gdplayground.gui.app import NoDisplayError, run_window as open_window
 
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
-    return open_window(config)
+    try:
+        return open_window(config)
+    except NoDisplayError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_screenshot(args) -> int:

@@ -158,6 +158,7 @@ def test_closing_mid_training_stops_the_thread(qtbot, qtlog, open_window):
     qtbot.waitUntil(lambda: window.last_step >= 5, timeout=TIMEOUT)
     thread = window.session.thread
     window.close()
+    assert window.stopped_in_time  # within a second: the shutdown's own bound
     assert not thread.isRunning()
     assert not [m for m in qtlog.records if "Destroyed while thread" in m.message]
 
@@ -191,10 +192,28 @@ def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
     mosaic.change.setChecked(False)
     image = mosaic.mosaic(weights)
     assert image.shape == (2 * (4 + GAP) - GAP, 3 * (3 + GAP) - GAP, 3)
-    red, blue, white, gap = mosaic.lut[255], mosaic.lut[0], mosaic.lut[127], mosaic.lut[256]
+    red, blue, white, gap = mosaic.lut[255], mosaic.lut[0], mosaic.lut[128], mosaic.lut[256]
     tile = lambda unit: image[(unit // 3) * (4 + GAP):][:4, (unit % 3) * (3 + GAP):][:, :3]
     assert (tile(3) == red).all()
     assert (tile(1)[2, 1] == blue).all() and (tile(1)[0, 0] == white).all()
     assert (image[4, 0] == gap).all()  # the row between tiles
     assert (image[-4:, -3:] == gap).all()  # no sixth unit: the last tile stays empty
     assert mosaic.unit_at(3 + GAP + 1, 4 + GAP + 2) == 4 and mosaic.unit_at(3, 0) is None
+
+
+def test_screenshot_command_trains_through_the_window_and_saves_a_png(tmp_path, capsys, qapp):
+    from PySide6.QtGui import QImage
+    from gdplayground.cli import main
+    out = tmp_path / "xor.png"
+    assert main(["screenshot", "--dataset", "xor", "--steps", "40", "--out", str(out)]) == 0
+    assert "after 40 steps" in capsys.readouterr().out
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1440, 900)
+    colours = {image.pixel(x, y) for x in range(0, 1440, 37) for y in range(0, 900, 29)}
+    assert len(colours) > 20  # a drawn window, not a blank one
+
+
+def test_screenshot_refuses_a_non_png_name(tmp_path, capsys):
+    from gdplayground.cli import main
+    assert main(["screenshot", "--steps", "1", "--out", str(tmp_path / "x.jpg")]) == 2
+    assert "--out must name a .png file" in capsys.readouterr().err

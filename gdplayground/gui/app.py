@@ -12,20 +12,31 @@ from PySide6.QtWidgets import QApplication
 from gdplayground.config import ExperimentConfig
 
 
+class NoDisplayError(RuntimeError):
+    """The window was asked for where there is no screen to show it on."""
+
+
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-                and sys.platform.startswith("linux"):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(sys.argv[:1])
         app.setApplicationName("gdplayground")
     return app
 
 
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_window(config: ExperimentConfig) -> int:
     from gdplayground.gui.main_window import MainWindow
 
+    if not has_display():
+        raise NoDisplayError(
+            "no display to open the window on (DISPLAY is not set); run it in a desktop "
+            "session, or use 'gdplayground train' or 'gdplayground screenshot' headless")
     app = application()
     window = MainWindow(config)
     window.show()

@@ -365,6 +365,5 @@ class MainWindow(QMainWindow):
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
-        if not self.session.shutdown():
-            QMessageBox.warning(self, "gdplayground", "Training did not stop in time.")
+        self.stopped_in_time = self.session.shutdown()
         event.accept()

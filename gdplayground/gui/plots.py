@@ -88,10 +88,14 @@ class LossView(PlotView):
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
     def show_smoothed(self, shown: bool) -> None:
+        """Full-batch losses are exact: no moving average, no legend entry for one."""
+        if shown == self.smooth.isVisible():
+            return
         self.smooth.setVisible(shown)
-        self.legend.removeItem(self.smooth)
-        if shown:
-            self.legend.addItem(self.smooth, "smoothed")
+        self.legend.clear()
+        for curve in (self.raw, self.smooth, self.validation):
+            if curve.isVisible():
+                self.legend.addItem(curve, curve.name())
 
     def _set_log(self, on: bool) -> None:
         self.log_y = on

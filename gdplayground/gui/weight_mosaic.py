@@ -88,7 +88,7 @@ class WeightMosaic(QWidget):
         sample = np.abs(finite[:: max(1, finite.size // SCALE_SAMPLE)])
         scale = np.percentile(sample, CLIP_PERCENTILE) or 1.0
         codes = np.empty(finite.size + 1, np.uint16)  # the extra, last code is the gap colour
-        np.clip((finite / scale + 1) * 127.5, 0, 255, out=finite)
+        np.clip((finite / scale + 1) * 127.5 + 0.5, 0, 255, out=finite)  # zero: the middle colour
         codes[:-1] = finite
         codes[-1] = 256
         return self.lut[codes[self._source]]

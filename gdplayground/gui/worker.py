@@ -269,8 +269,13 @@ class TrainingSession(QObject):
         self.config = copy.deepcopy(config)
         self._apply.emit(copy.deepcopy(config))
 
-    def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop training and the thread; True if it ended within the timeout."""
+    def shutdown(self, within_ms: int = 1000) -> bool:
+        """Stop training and the thread. True if it ended within `within_ms`; otherwise it still
+        waits for the step under way (a full-batch step can take longer), so Qt never destroys
+        a running thread."""
         self.gate.pause()
         self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        if self.thread.wait(within_ms):
+            return True
+        self.thread.wait()
+        return False

@@ -4,7 +4,6 @@ the window. Bad input ends in one line naming what is wrong and what is allowed,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import math
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gdplayground.config import (
-    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, preset)
+    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset)
 from gdplayground.data import DataError
 
 EXIT_USAGE = 2
@@ -107,8 +106,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bias", dest="bias", action="store_false", default=None,
                         help="no bias vectors")
     for flag, path in SETTINGS.items():
-        section, name = _owner(ExperimentConfig(), path)
-        f = next(f for f in dataclasses.fields(section) if f.name == name)
+        f = field_at(path)
         parser.add_argument(flag, type=type(f.default), choices=f.metadata.get("choices"),
                             help=f.metadata["help"])
     length = parser.add_mutually_exclusive_group()
@@ -140,7 +138,7 @@ def config_from_args(args) -> ExperimentConfig:
     for flag, path in SETTINGS.items():
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
-            section, name = _owner(config, path)
+            section, name = owner(config, path)
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
@@ -328,14 +326,6 @@ def run_gradcheck(args) -> int:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _owner(config, path: str):
-    """(object, attribute) that a dotted configuration path names."""
-    *sections, name = path.split(".")
-    for section in sections:
-        config = getattr(config, section)
-    return config, name
-
-
 def _dataset_name(value: str | None) -> tuple[str | None, str]:
     if value is None or value in DATASETS and value != "idx":
         return value, ""

@@ -190,6 +190,20 @@ class ExperimentConfig:
         return cls.from_toml(text, str(path))
 
 
+def owner(config, path: str):
+    """(object, attribute name) that a dotted path like "optimizer.beta1" names in a config."""
+    *sections, name = path.split(".")
+    for section in sections:
+        config = getattr(config, section)
+    return config, name
+
+
+def field_at(path: str) -> dataclasses.Field:
+    """The field a dotted path names, with its default, range or choices, and help."""
+    section, name = owner(ExperimentConfig(), path)
+    return next(f for f in dataclasses.fields(section) if f.name == name)
+
+
 def field_help(cls, name: str) -> str:
     """The one-sentence help of a configuration field, for CLI help and tooltips."""
     return next(f.metadata.get("help", "") for f in dataclasses.fields(cls) if f.name == name)

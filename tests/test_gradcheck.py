@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from gdplayground.engine import activations
 from gdplayground.engine.gradcheck import TOLERANCE, check_all, relative_errors

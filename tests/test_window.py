@@ -5,7 +5,7 @@ import random
 import numpy as np
 import pytest
 
-from gdplayground.config import Layer, preset
+from gdplayground.config import preset
 from gdplayground.gui.main_window import MainWindow
 
 TIMEOUT = 20_000  # ms

@@ -9,20 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QWidget
 
-from gdplayground.config import ExperimentConfig
-
-
-def owner(config, path: str):
-    """(object, attribute name) that a dotted path like "optimizer.beta1" names."""
-    *sections, name = path.split(".")
-    for section in sections:
-        config = getattr(config, section)
-    return config, name
-
-
-def field_of(path: str) -> dataclasses.Field:
-    section, name = owner(ExperimentConfig(), path)
-    return next(f for f in dataclasses.fields(section) if f.name == name)
+from gdplayground.config import ExperimentConfig, field_at, owner
 
 
 class FieldEditor(QObject):
@@ -33,7 +20,7 @@ class FieldEditor(QObject):
     def __init__(self, path: str, labels: dict[str, str] | None = None):
         super().__init__()
         self.path = path
-        f = field_of(path)
+        f = field_at(path)
         self.widget = self._make_widget(f, labels or {})
         self.widget.setToolTip(f.metadata.get("help", ""))
 

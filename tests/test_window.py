@@ -217,3 +217,23 @@ def test_screenshot_refuses_a_non_png_name(tmp_path, capsys):
     from gdplayground.cli import main
     assert main(["screenshot", "--steps", "1", "--out", str(tmp_path / "x.jpg")]) == 2
     assert "--out must name a .png file" in capsys.readouterr().err
+
+
+def test_peak_series_stays_short_and_keeps_every_extreme():
+    from gdplayground.gui.plots import POINT_LIMIT, PeakSeries
+    rng = np.random.default_rng(0)
+    x = np.arange(1, 300_001, dtype=float)
+    y = rng.normal(size=len(x))
+    y[123_457] = 50.0  # a spike, as when a run starts to diverge
+    series, start = PeakSeries(), 0
+    while start < len(x):
+        end = start + int(rng.integers(1, 5000))
+        series.extend(x[start:end], y[start:end], consumed=min(end, len(x)))
+        start = end
+    px, py = series.points()
+    assert len(px) <= 4 * POINT_LIMIT + 2 * series.block
+    assert py.max() == 50.0 and py.min() == y.min()
+    assert np.all(np.diff(px) >= 0) and px[0] == 1 and series.consumed == len(x)
+    small = PeakSeries()
+    small.extend(x[:10], y[:10], consumed=10)
+    assert np.array_equal(small.points()[1], y[:10])  # short series are drawn as they are

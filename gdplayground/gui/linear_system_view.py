@@ -8,38 +8,39 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gdplayground.engine.history import GrowingArray, History
-from gdplayground.gui.plots import LAYER_COLOURS, measured
+from gdplayground.gui.plots import LAYER_COLOURS, PlotView
 
 
 class LinearSystemView(QWidget):
     def __init__(self):
         super().__init__()
-        self.setToolTip(
-            "Top: each unknown of x as gradient descent moves it, with its exact value dashed. "
-            "Bottom: the residual ‖Ax − Y‖ on a log scale; a straight line means linear "
-            "convergence, whose slope the learning rate sets.")
-        self.path_plot = pg.PlotWidget(title="Path of x")
-        self.path_plot.addLegend(offset=(-10, -10))
-        self.path_plot.setLabel("bottom", "step")
-        self.residual_plot = pg.PlotWidget(title="Residual ‖Ax − Y‖")
-        self.residual_plot.setLogMode(y=True)
-        self.residual_plot.setLabel("bottom", "step")
-        self.residual = self.residual_plot.plot(pen=pg.mkPen(LAYER_COLOURS[0], width=2))
-        self.curves, self.targets = [], []
+        self.path_view = PlotView(
+            "Path of x", "x",
+            "Each unknown of x as gradient descent moves it, with its exact value dashed. The "
+            "unknowns that the matrix squeezes least are the slowest to arrive.")
+        self.residual_view = PlotView(
+            "Residual ‖Ax − Y‖", "‖Ax − Y‖",
+            "How far Ax is from Y, on a log scale: a straight line means linear convergence, "
+            "whose slope the learning rate and the matrix set.", log_y=True)
+        self.residual = self.residual_view.curve(pg.mkPen(LAYER_COLOURS[0], width=1), "residual")
+        self.curves: list[pg.PlotDataItem] = []
         self.path = GrowingArray(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.path_plot)
-        layout.addWidget(self.residual_plot)
+        layout.addWidget(self.path_view)
+        layout.addWidget(self.residual_view)
 
     def set_solution(self, solution: np.ndarray) -> None:
-        self.path_plot.clear()
+        plot = self.path_view.plot
+        plot.clear()
+        self.path_view.legend.clear()
+        self.path_view.restart()
+        self.residual_view.restart()
         self.path = GrowingArray(1 + len(solution))
-        self.curves = [self.path_plot.plot(pen=pg.mkPen(LAYER_COLOURS[i], width=2), name=f"x{i + 1}")
+        self.curves = [self.path_view.curve(pg.mkPen(LAYER_COLOURS[i], width=1), f"x{i + 1}")
                        for i in range(len(solution))]
         for i, value in enumerate(solution):
-            line = pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine))
-            self.path_plot.addItem(line)
+            plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
 
     def add_path(self, last_step: int, weights: np.ndarray) -> None:
         """Record x after each of the steps ending at `last_step` (one row of weights per step)."""
@@ -49,8 +50,7 @@ class LinearSystemView(QWidget):
     def draw(self, history: History) -> None:
         data = self.path.data
         for i, curve in enumerate(self.curves, start=1):
-            curve.setData(data[:, 0], data[:, i])
+            self.path_view.show(curve, data[:, 0], data[:, i])
         # The loss is the mean squared residual over the equations.
-        n_equations = max(len(self.curves), 1)
-        steps, loss = measured(history.column("step"), history.column("loss"))
-        self.residual.setData(steps, np.sqrt(n_equations * np.maximum(loss, 1e-300)))
+        loss = history.column("loss")
+        self.residual_view.show(self.residual, history.column("step"), np.sqrt(len(self.curves) * loss))

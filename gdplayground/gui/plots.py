@@ -14,7 +14,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from gdplayground.engine.history import History
+from gdplayground.engine.history import GrowingArray, History
+
+POINT_LIMIT = 2048  # blocks kept per curve: the drawing cost stays flat however long the run
 
 # One-pixel pens: the fastest lines Qt's raster engine draws (wider ones cost several times more).
 RAW = pg.mkPen(color=(170, 190, 215), width=1)
@@ -42,6 +44,7 @@ class PlotView(QWidget):
         self.plot.getPlotItem().setClipToView(True)
         self.plot.enableAutoRange(x=False)
         self.log_y, self.x_max = log_y, 0
+        self._series: dict[pg.PlotDataItem, PeakSeries] = {}
         self.layout = QVBoxLayout(self)
         self.layout.setContentsMargins(0, 0, 0, 0)
         self.layout.addWidget(self.plot)
@@ -51,10 +54,14 @@ class PlotView(QWidget):
         return self.plot.plot(pen=pen, name=name, antialias=False, **style)
 
     def show(self, curve: pg.PlotDataItem, steps: np.ndarray, values: np.ndarray) -> None:
-        """Draw the measured points of a column (positive ones only on a log axis)."""
-        x, y = measured(steps, values, positive=self.log_y)
+        """Draw the measured points of a column (positive ones only on a log axis), feeding only
+        the rows that arrived since the last call into the curve's decimated series."""
+        series = self._series.setdefault(curve, PeakSeries())
+        new = slice(series.consumed, len(steps))
+        series.extend(*measured(steps[new], values[new], positive=self.log_y), consumed=len(steps))
+        x, y = series.points()
         curve.setData(x, y, skipFiniteCheck=True)
-        self.reach(x[-1] if len(x) else 0)
+        self.reach(steps[-1] if len(steps) else 0)
 
     def reach(self, step: float) -> None:
         """Widen the step axis by half again whenever the data outgrows it."""
@@ -63,7 +70,53 @@ class PlotView(QWidget):
             self.plot.setXRange(0, self.x_max, padding=0.02)
 
     def restart(self) -> None:
+        """A new run: forget the old one's series and axis."""
         self.x_max = 0
+        self._series.clear()
+
+
+class PeakSeries:
+    """A growing series kept short for drawing: the minimum and maximum of each block of
+    points, blocks doubling in length whenever there are more than 2 × POINT_LIMIT of them.
+    Spikes (a diverging step) survive, and an update costs only the new points."""
+
+    def __init__(self):
+        self.block, self.consumed = 1, 0
+        self.blocks = GrowingArray(3)  # (first x, lowest y, highest y) of each full block
+        self.rest_x, self.rest_y = np.empty(0), np.empty(0)  # points of the block being filled
+
+    def extend(self, x: np.ndarray, y: np.ndarray, consumed: int) -> None:
+        self.consumed = consumed
+        xs, ys = np.concatenate([self.rest_x, x]), np.concatenate([self.rest_y, y])
+        full = len(xs) // self.block * self.block
+        if full:
+            chunks = ys[:full].reshape(-1, self.block)
+            self.blocks.extend(np.column_stack([xs[:full:self.block], chunks.min(1), chunks.max(1)]))
+        self.rest_x, self.rest_y = xs[full:], ys[full:]
+        while len(self.blocks) > 2 * POINT_LIMIT:
+            self._merge_pairs()
+
+    def _merge_pairs(self) -> None:
+        rows = self.blocks.data
+        even = len(rows) // 2 * 2
+        merged = np.column_stack([rows[:even:2, 0], np.minimum(rows[:even:2, 1], rows[1:even:2, 1]),
+                                  np.maximum(rows[:even:2, 2], rows[1:even:2, 2])])
+        leftover = rows[even:]
+        self.blocks = GrowingArray(3)
+        self.blocks.extend(merged)
+        self.block *= 2
+        if len(leftover):  # an unpaired block goes back to be filled up
+            self.rest_x = np.concatenate([[leftover[0, 0]] * 2, self.rest_x])
+            self.rest_y = np.concatenate([leftover[0, 1:], self.rest_y])
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each block as two points, its low and its high, then the unfinished block as it is."""
+        rows = self.blocks.data
+        if self.block == 1:
+            return np.concatenate([rows[:, 0], self.rest_x]), np.concatenate([rows[:, 1], self.rest_y])
+        x = np.repeat(rows[:, 0], 2)
+        y = rows[:, 1:].ravel()
+        return np.concatenate([x, self.rest_x]), np.concatenate([y, self.rest_y])
 
 
 def measured(x: np.ndarray, y: np.ndarray, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -88,14 +141,17 @@ class LossView(PlotView):
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
     def show_smoothed(self, shown: bool) -> None:
-        """Full-batch losses are exact: no moving average, no legend entry for one."""
+        """Mini-batch losses are noisy: a faint curve per batch under their moving average.
+        Full-batch losses are exact: one strong curve, no average."""
         if shown == self.smooth.isVisible():
             return
         self.smooth.setVisible(shown)
+        self.raw.setPen(RAW if shown else SMOOTH)
         self.legend.clear()
-        for curve in (self.raw, self.smooth, self.validation):
-            if curve.isVisible():
-                self.legend.addItem(curve, curve.name())
+        self.legend.addItem(self.raw, "batch" if shown else "training")
+        if shown:
+            self.legend.addItem(self.smooth, "smoothed")
+        self.legend.addItem(self.validation, "validation")
 
     def _set_log(self, on: bool) -> None:
         self.log_y = on

@@ -4,8 +4,8 @@ the window. Bad input ends in one line naming what is wrong and what is allowed,
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
-import json
 import math
 import sys
 import time
@@ -16,6 +16,8 @@ import numpy as np
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset)
 from gdplayground.data import DataError
+from gdplayground.onnx_export import OnnxUnavailable
+from gdplayground.weights import WeightFileError
 
 EXIT_USAGE = 2
 
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return run_window(args)
         return args.run(args)
-    except (UsageError, ConfigError, DataError) as exc:
+    except (UsageError, ConfigError, DataError, WeightFileError, OnnxUnavailable) as exc:
         print(f"gdplayground: error: {_flag_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -81,6 +83,9 @@ def build_parser() -> Parser:
     train = commands.add_parser("train", help="train from the command line, headless")
     add_train_flags(train)
     train.set_defaults(run=run_train)
+    evaluate = commands.add_parser("evaluate", help="loss and accuracy of a weight file")
+    evaluate.add_argument("weights", type=Path, help="a .npz weight file written by gdplayground")
+    evaluate.set_defaults(run=run_evaluate)
     check = commands.add_parser("gradcheck", help="check backprop against finite differences")
     check.set_defaults(run=run_gradcheck)
     window = commands.add_parser("window", help="open the playground window (the default), "
@@ -115,6 +120,10 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     if parser.prog.endswith("screenshot"):
         parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
     elif parser.prog.endswith("train"):
+        parser.add_argument("--weights", type=Path, help="a weight file (.npz) to go on training "
+                            "from; its configuration is the starting point")
+        parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
+                            '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
         parser.add_argument("--log-every", type=int,
                             help="steps between metric lines (default: each epoch, or a tenth of "
                                  "the run when an epoch is a single step)")
@@ -122,10 +131,14 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                             "config.toml (default: gdplayground-runs/DATASET-TIME)")
 
 
-def config_from_args(args) -> ExperimentConfig:
-    """The configuration file (or the dataset's preset), with every given flag applied on top."""
+def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """The configuration file (or `base`, or the dataset's preset), with every given flag
+    applied on top."""
     dataset, path = _dataset_name(args.dataset)
-    config = ExperimentConfig.load(args.config) if args.config else preset(dataset or "mnist")
+    if args.config:
+        config = ExperimentConfig.load(args.config)
+    else:
+        config = copy.deepcopy(base) if base else preset(dataset or "mnist")
     if dataset:
         config.data.name, config.data.path = dataset, path
     if args.layers is not None:
@@ -163,8 +176,12 @@ def run_train(args) -> int:
     from gdplayground.engine import Trainer
     from gdplayground.engine.history import History
 
-    config = config_from_args(args)
+    saved = load_weight_file(args.weights) if args.weights else None
+    config = config_from_args(args, base=saved.config if saved else None)
     trainer = Trainer(config)
+    if saved:
+        _resume(trainer, saved, args.weights)
+        print(f"resuming from {args.weights} at step {trainer.step_count}")
     total = args.steps if args.steps is not None else (args.epochs or 1) * trainer.steps_per_epoch
     if total < 1:
         raise UsageError("--steps and --epochs must be at least 1")
@@ -181,8 +198,21 @@ def run_train(args) -> int:
         print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
     seconds = time.perf_counter() - started
     summary = _summarise(trainer, seconds, history)
-    _write_run(out, trainer, history, summary)
+    _write_run(out, trainer, history, summary, onnx=args.onnx or None)
     return 130 if interrupted else 0
+
+
+def load_weight_file(path: Path):
+    from gdplayground.weights import load_weights
+
+    return load_weights(path)
+
+
+def _resume(trainer, saved, path: Path) -> None:
+    try:
+        trainer.restore(saved.state)
+    except ValueError as exc:
+        raise UsageError(f"{path} does not fit this network: {exc}") from None
 
 
 def _describe(trainer) -> None:
@@ -264,19 +294,31 @@ def _summarise(trainer, seconds: float, history) -> dict:
     return summary
 
 
-def _write_run(out: Path, trainer, history, summary: dict) -> None:
-    from gdplayground.files import write_atomic
-    from gdplayground.weights import save_weights
+def _write_run(out: Path, trainer, history, summary: dict, onnx: bool | None) -> None:
+    from gdplayground.export import write_run
 
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "metrics.csv", history.to_csv().encode())
-        save_weights(out / "weights.npz", trainer, summary)
-        trainer.config.save(out / "config.toml")
-        write_atomic(out / "summary.json", json.dumps(summary, indent=1).encode())
+        written = write_run(out, trainer.config, trainer.snapshot(), history, summary,
+                            trainer.dataset.input_scale, onnx=onnx)
     except OSError as exc:
         raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
-    print(f"wrote {out}/metrics.csv, weights.npz, config.toml, summary.json")
+    print(f"wrote {out}/: {', '.join(written)}")
+
+
+# --- evaluate ------------------------------------------------------------------------------
+def run_evaluate(args) -> int:
+    from gdplayground.engine import Trainer
+
+    saved = load_weight_file(args.weights)
+    trainer = Trainer(saved.config)
+    _resume(trainer, saved, args.weights)
+    print(f"{args.weights}: {trainer.dataset.name}, network "
+          f"{'-'.join(map(str, trainer.network.sizes))}, trained {trainer.step_count} steps")
+    for split in ("validation", "test"):
+        loss, accuracy = trainer.evaluate(split)
+        if not math.isnan(loss):
+            print(f"{split:<10} loss {loss:.4f}" + (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
+    return 0
 
 
 # --- window and screenshot -------------------------------------------------------------------

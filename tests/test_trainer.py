@@ -188,3 +188,33 @@ def test_a_configuration_that_fails_leaves_the_run_untouched():
     assert trainer.config == config and trainer.dataset.name == "spiral"
     assert trainer.step_count == 5 and all(np.array_equal(a, b) for a, b in zip(before, params(trainer)))
     assert trainer.step().step == 6
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "rmsprop"])
+def test_a_restored_snapshot_goes_on_exactly_like_the_original(optimizer):
+    config = toy_config(mode="mini", size=24)
+    config.optimizer.name = optimizer
+    original = Trainer(config)
+    run(original, 11)  # mid-epoch, with optimizer memory and dropout draws behind it
+    state = original.snapshot()
+    resumed = Trainer(config)
+    resumed.restore(state)
+    assert run(resumed, 15) == run(original, 15)
+    for a, b in zip(params(original), params(resumed)):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_snapshot_is_a_copy():
+    trainer = Trainer(toy_config())
+    state = trainer.snapshot()
+    before = state.parameters["layer1.weight"].copy()
+    run(trainer, 5)
+    assert np.array_equal(state.parameters["layer1.weight"], before)
+
+
+def test_restore_names_the_layer_that_does_not_fit():
+    trainer = Trainer(toy_config())
+    other = toy_config()
+    other.architecture.hidden = [Layer(8, "tanh"), Layer(5, "tanh")]
+    with pytest.raises(ValueError, match=r"layer2.weight has shape \(8, 5\) in the file, \(8, 8\)"):
+        trainer.restore(Trainer(other).snapshot())

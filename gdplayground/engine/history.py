@@ -72,12 +72,25 @@ class History:
     def column(self, name: str) -> np.ndarray:
         return self._rows.data[:, self._index[name]]
 
-    def to_csv(self) -> str:
-        """One row per step; an empty cell where a value was not measured (validation, accuracy)."""
+    def latest(self, until_step: float = np.inf) -> dict[str, float]:
+        """The last measured value of each headline metric, up to a step: for summaries."""
+        rows = self.column("step") <= until_step
+        latest = {}
+        for key, column in (("loss", "smoothed_loss"), ("accuracy", "smoothed_accuracy"),
+                            ("val_loss", "val_loss"), ("val_accuracy", "val_accuracy")):
+            values = self.column(column)[rows]
+            values = values[np.isfinite(values)]
+            if len(values):
+                latest[key] = float(values[-1])
+        return latest
+
+    def to_csv(self, until_step: float = np.inf) -> str:
+        """One row per step up to `until_step`; an empty cell where a value was not measured."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.measured)
-        for row in self._rows.data[:, : len(self.measured)]:
+        rows = self._rows.data[self.column("step") <= until_step]
+        for row in rows[:, : len(self.measured)]:
             writer.writerow(["" if np.isnan(v) else _format(v) for v in row])
         return out.getvalue()
 

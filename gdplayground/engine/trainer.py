@@ -48,6 +48,22 @@ class StepReport:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class TrainingState:
+    """Everything a run needs to go on exactly as it would have: weights, optimizer memory, where
+    it is in the data and its random generators. All copies, so it can cross threads."""
+
+    step: int
+    epochs: int
+    samples_seen: int
+    parameters: dict[str, np.ndarray]  # "layer1.weight" -> array
+    optimizer: dict[str, dict]  # parameter name -> its optimizer state (arrays and counters)
+    order: np.ndarray  # this epoch's shuffled order of the training examples
+    position: int  # how far through `order` the run is
+    shuffle_rng: dict  # bit-generator states
+    dropout_rng: dict
+
+
 class Trainer:
     def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None):
         self.config = copy.deepcopy(config).validate()
@@ -85,7 +101,7 @@ class Trainer:
         self._order, self._position = np.arange(0), 0
         self._full_batch: np.ndarray | None = None
         self._divergence: tuple[float, str] | None = None  # (learning rate then, what happened)
-        self._checkpoint = self._snapshot()
+        self._checkpoint = self.snapshot()
 
     def apply(self, config: ExperimentConfig) -> bool:
         """Take a new configuration. Learning rate, optimizer, batch and regularisation take effect
@@ -139,7 +155,7 @@ class Trainer:
         if not all(map(math.isfinite, [loss, *np.ravel(grad_norms), *weight_norms])):
             return self._diverge(report)
         if self.step_count % CHECKPOINT_EVERY == 0:
-            self._checkpoint = self._snapshot()
+            self._checkpoint = self.snapshot()
         if self._validation_due(epoch_end) and len(self.dataset.validation):
             val_loss, val_acc = self.evaluate("validation")
             report = dataclasses.replace(report, val_loss=val_loss, val_accuracy=val_acc)
@@ -242,21 +258,52 @@ class Trainer:
                 grad *= limit / total
 
     # --- divergence ----------------------------------------------------------------------
-    def _snapshot(self):
-        return (self.step_count, [param.copy() for param, _ in self._params()],
-                copy.deepcopy(self.optimizer.states))
+    def snapshot(self) -> TrainingState:
+        """A copy of the run as it stands between two steps."""
+        return TrainingState(
+            step=self.step_count, epochs=self.epochs_done, samples_seen=self.samples_seen,
+            parameters={name: param.copy() for name, param, _ in self.network.parameters()},
+            optimizer={name: copy.deepcopy(state) for (name, _, _), state
+                       in zip(self.network.parameters(), self.optimizer.states)},
+            order=self._order.copy(), position=self._position,
+            shuffle_rng=copy.deepcopy(self._shuffle_rng.bit_generator.state),
+            dropout_rng=copy.deepcopy(self.network.dropout_rng.bit_generator.state))
+
+    def restore(self, state: TrainingState) -> None:
+        """Go on from a snapshot of a run with this network; ValueError names a misfit."""
+        self._restore_weights(state)
+        self.step_count, self.epochs_done, self.samples_seen = state.step, state.epochs, state.samples_seen
+        if len(state.order) and (len(state.order) != len(self.dataset.train)
+                                 or state.position > len(state.order)):
+            raise ValueError(f"the saved data order covers {len(state.order)} examples, "
+                             f"this dataset has {len(self.dataset.train)}")
+        self._order, self._position = state.order.copy(), state.position
+        self._shuffle_rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
+        self.network.dropout_rng.bit_generator.state = copy.deepcopy(state.dropout_rng)
+        self._divergence, self._checkpoint = None, self.snapshot()
+
+    def _restore_weights(self, state: TrainingState) -> None:
+        names = [name for name, _, _ in self.network.parameters()]
+        if sorted(state.parameters) != sorted(names):
+            raise ValueError(f"the saved parameters are {', '.join(state.parameters)}; "
+                             f"this network has {', '.join(names)}")
+        for name, param, _ in self.network.parameters():
+            saved = state.parameters[name]
+            if saved.shape != param.shape:
+                raise ValueError(f"{name} has shape {saved.shape} in the file, "
+                                 f"{param.shape} in this network")
+        for name, param, _ in self.network.parameters():
+            param[...] = state.parameters[name]
+        self.optimizer.states = [copy.deepcopy(state.optimizer.get(name, {})) for name in names]
 
     def _diverge(self, report: StepReport) -> StepReport:
         """Roll the weights back to the last checkpoint and refuse to go on at this learning rate."""
-        step, params, states = self._checkpoint
-        for (param, _), saved in zip(self._params(), params):
-            param[...] = saved
-        self.optimizer.states = copy.deepcopy(states)
+        self._restore_weights(self._checkpoint)
         what = "the loss" if not math.isfinite(report.loss) else "the gradients or weights"
         lr_value = self.config.learning_rate.value
         message = (f"Training diverged at step {report.step}: {what} became NaN or infinite. "
-                   f"The weights were restored to step {step}. Lower the learning rate "
-                   f"(now {lr_value:g}) or reset to continue.")
+                   f"The weights were restored to step {self._checkpoint.step}. Lower the learning "
+                   f"rate (now {lr_value:g}) or reset to continue.")
         self._divergence = (lr_value, message)
         return dataclasses.replace(report, status="diverged", message=message)
 

@@ -204,6 +204,23 @@ def field_at(path: str) -> dataclasses.Field:
     return next(f for f in dataclasses.fields(section) if f.name == name)
 
 
+def differences(here, there, prefix: str = "") -> list[str]:
+    """Each setting that differs between two configurations, as "path: here → there"."""
+    found = []
+    for f in dataclasses.fields(here):
+        name, a, b = prefix + f.name, getattr(here, f.name), getattr(there, f.name)
+        if dataclasses.is_dataclass(a):
+            found += differences(a, b, name + ".")
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                found.append(f"{name}: {len(a)} layers → {len(b)}")
+            for i, (x, y) in enumerate(zip(a, b)):
+                found += differences(x, y, f"{name}[{i}].")
+        elif a != b:
+            found.append(f"{name}: {a!r} → {b!r}")
+    return found
+
+
 def field_help(cls, name: str) -> str:
     """The one-sentence help of a configuration field, for CLI help and tooltips."""
     return next(f.metadata.get("help", "") for f in dataclasses.fields(cls) if f.name == name)

@@ -51,3 +51,14 @@ def test_bad_files_are_refused_with_the_setting_named(text, message):
 def test_linear_system_preset_is_one_linear_unit_without_bias():
     arch = preset("linear-system").architecture
     assert (arch.hidden, arch.bias, arch.output, arch.loss, arch.init) == ([], False, "identity", "mse", "zeros")
+
+
+def test_differences_name_each_changed_setting():
+    from gdplayground.config import differences
+    here, there = preset("mnist"), preset("mnist")
+    there.architecture.hidden[1].units = 16
+    there.learning_rate.value = 0.01
+    assert differences(here, there) == ["architecture.hidden[1].units: 128 → 16",
+                                        "learning_rate.value: 0.001 → 0.01"]
+    there.architecture.hidden.append(Layer(8, "tanh"))
+    assert "architecture.hidden: 2 layers → 3" in differences(here, there)

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
+from typing import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QGridLayout, QLabel, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QDockWidget,
-    QVBoxLayout, QWidget)
+    QDockWidget, QFileDialog, QGridLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
+    QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from gdplayground.config import ConfigError, ExperimentConfig, preset
+from gdplayground.config import ConfigError, ExperimentConfig, differences, preset
+from gdplayground.export import write_run
+from gdplayground.files import write_atomic
+from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
+from gdplayground.weights import WeightFileError, load_weights, save_weights
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import needs_reset
 from gdplayground.gui.decision_boundary import DecisionBoundaryView
 from gdplayground.gui.linear_system_view import LinearSystemView
 from gdplayground.gui.panels import (
     ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel, DATASET_LABELS)
+from gdplayground.gui.plot_export import PNG_WIDTHS, export_plots
 from gdplayground.gui.plots import AccuracyView, GradientView, LossView
 from gdplayground.gui.weight_mosaic import WeightMosaic
-from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
+from gdplayground.gui.worker import Frame, RunInfo, Snapshot, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 80  # while training, redraws slow down to this at most: no gap reaches 100 ms
@@ -37,6 +44,7 @@ BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid
 
 class MainWindow(QMainWindow):
     redrawn = Signal()  # after views were redrawn from new data (tests and screenshots wait on it)
+    written = Signal(bool, str)  # after an export or save: (succeeded, what it says to the user)
 
     def __init__(self, config: ExperimentConfig | None = None):
         pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
@@ -139,15 +147,42 @@ class MainWindow(QMainWindow):
         self.reset_action = action("Reset", ["Ctrl+R"],
                                    "Start the run again from fresh weights and the same seed", self.reset)
         quit_action = action("Quit", ["Ctrl+Q"], "Close the playground", self.close)
+        evaluate_action = action("Evaluate", ["Ctrl+T"], "Measure loss and accuracy of the current "
+                                 "weights on the training, validation and test sets", self.evaluate)
+        file_actions = [
+            action("Open experiment…", ["Ctrl+O"], "Load an experiment file (TOML), as saved here "
+                   "or used by gdplayground train --config", self._choose_experiment),
+            action("Save experiment…", ["Ctrl+S"], "Save the experiment's settings as a TOML file",
+                   self._choose_experiment_target),
+            None,
+            action("Open weights…", ["Ctrl+Shift+O"], "Reopen exported weights (.npz) to evaluate "
+                   "them or go on training with their settings", self._choose_weights),
+            None,
+            action("Export run…", ["Ctrl+E"], "Write weights, ONNX, plots, metrics, settings and a "
+                   "README into one folder", self._choose_run_folder),
+            action("Export weights…", [], "Save the trained weights as .npz (NumPy reads it without "
+                   "pickle)", self._choose_weights_target),
+            action("Export ONNX…", [], "Save the network as an ONNX model for ONNX Runtime",
+                   self._choose_onnx_target),
+            action("Export plots…", [], "Save every plot as PNG or SVG", self._choose_plots_folder),
+            action("Export metrics (CSV)…", [], "Save one row per step: loss, accuracy, learning "
+                   "rate, gradient norms", self._choose_csv_target),
+            None, quit_action]
+        self.export_run_action = file_actions[5]
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run")
         toolbar.setToolButtonStyle(Qt.ToolButtonTextOnly)
-        for act in (self.play_action, self.step_action, self.epoch_action, self.reset_action):
+        run_actions = [self.play_action, self.step_action, self.epoch_action, self.reset_action]
+        for act in run_actions:
             toolbar.addAction(act)
+        toolbar.addSeparator()
+        toolbar.addAction(self.export_run_action)
         menu = self.menuBar()
-        menu.addMenu("&File").addAction(quit_action)
+        file_menu = menu.addMenu("&File")
+        for act in file_actions:
+            file_menu.addSeparator() if act is None else file_menu.addAction(act)
         run_menu = menu.addMenu("&Run")
-        for act in (self.play_action, self.step_action, self.epoch_action, self.reset_action):
+        for act in [*run_actions, evaluate_action]:
             run_menu.addAction(act)
         view_menu = menu.addMenu("&View")
         log_action = view_menu.addAction("Log-scale loss")
@@ -187,24 +222,29 @@ class MainWindow(QMainWindow):
             panel.store(new)
         if new.data.name != self.config.data.name:
             new = self._switch_dataset(new)
+        self.propose(new)
+
+    def propose(self, new: ExperimentConfig, question: str = "") -> bool:
+        """Make `new` the experiment: at once if training can go on, after asking if it starts a
+        new run of one already under way. Returns False if it was refused or declined."""
         try:
             new.validate()
         except ConfigError as exc:
             self.show_problem(str(exc))
             self._load_panels(self.config)
-            return
+            return False
         resets = needs_reset(self.config, new)
         if resets and self.last_step > 0 and not self.confirm(
-                "Start a new run?",
+                "Start a new run?", question or
                 "Changing the data or the network starts a new run from fresh weights; the "
                 "curves of this run will be cleared."):
             self._load_panels(self.config)
-            return
+            return False
         self.config = new
-        if resets:
-            self._load_panels(new)
+        self._load_panels(new)
         self.session.apply(new)
         self._show_smoothing()
+        return True
 
     def _switch_dataset(self, edited: ExperimentConfig) -> ExperimentConfig:
         """A new dataset comes with the network and optimizer suited to it."""
@@ -230,7 +270,7 @@ class MainWindow(QMainWindow):
         self.info = info
         self.run_config = copy.deepcopy(self.session.config)
         self.history = History(len(info.sizes) - 1)
-        self.last_step, self.last_epoch, self._elapsed, self._rate = 0, 0, 0.0, 0.0
+        self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
         self.banner.hide()
         self.gradient_view.set_layers(info.sizes)
         for view in (self.loss_view, self.accuracy_view, self.gradient_view):
@@ -361,6 +401,161 @@ class MainWindow(QMainWindow):
             f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
             f"{minutes}:{seconds:02d} elapsed   "
             f"learning rate {self.last_lr:.3g}")
+
+    # --- files ---------------------------------------------------------------------------------
+    def open_experiment(self, path: Path) -> bool:
+        try:
+            config = ExperimentConfig.load(path)
+        except ConfigError as exc:
+            self.show_problem(str(exc))
+            return False
+        return self.propose(config, f"Opening {Path(path).name} starts a new run: "
+                            + "; ".join(differences(self.config, config)[:6]))
+
+    def save_experiment(self, path: Path) -> None:
+        self._write(f"the experiment to {path}", lambda: self.config.save(path))
+
+    def open_weights(self, path: Path) -> bool:
+        """Reopen a weight file with its own configuration, asking first if that changes the
+        data or the network (and saying which layers differ)."""
+        try:
+            saved = load_weights(path)
+        except WeightFileError as exc:
+            self.show_problem(str(exc))
+            return False
+        changes = differences(self.config, saved.config)
+        if needs_reset(self.config, saved.config) and not self.confirm(
+                "Switch to the file's network?",
+                f"{Path(path).name} was trained with different settings: " + "; ".join(changes[:6])
+                + ". Switch to its settings and go on from its weights?"):
+            return False
+        self.config = copy.deepcopy(saved.config)
+        self._load_panels(self.config)
+        self.session.resume(saved)
+        return True
+
+    def export_run(self, folder: Path) -> None:
+        def write(snap: Snapshot) -> None:
+            self.redraw()  # the snapshot's frames have arrived: draw them before exporting
+            def plots(target: Path) -> list[str]:
+                return (export_plots(self.plots(), target, "png", PNG_WIDTHS[1])
+                        + export_plots(self.plots(), target, "svg"))
+            self._write(f"the run to {folder}", lambda: write_run(
+                folder, snap.config, snap.state, self.history, self._summary(snap),
+                snap.input_scale, extra=plots))
+        self.session.ask("snapshot", write)
+
+    def export_weights(self, path: Path) -> None:
+        self.session.ask("snapshot", lambda snap: self._write(
+            f"weights to {path}", lambda: save_weights(path, snap.config, snap.state, self._summary(snap))))
+
+    def export_onnx(self, path: Path) -> None:
+        self.session.ask("snapshot", lambda snap: self._write(
+            f"the ONNX model to {path}",
+            lambda: save_onnx(path, snap.config, snap.state.parameters, snap.input_scale)))
+
+    def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
+        self.redraw()
+        self._write(f"the plots to {folder}", lambda: export_plots(self.plots(), folder, suffix, width))
+
+    def export_metrics(self, path: Path) -> None:
+        self._write(f"metrics to {path}", lambda: write_atomic(Path(path), self.history.to_csv().encode()))
+
+    def evaluate(self) -> None:
+        def show(results) -> None:
+            lines = [f"{split}: loss {loss:.4f}" + (f", accuracy {acc:.2%}" if acc is not None else "")
+                     for split, (loss, acc) in (results or {}).items() if loss == loss]
+            self.written.emit(True, "; ".join(lines))
+            self.statusBar().showMessage(f"Step {self.last_step:,}: " + "; ".join(lines), 15000)
+        self.session.ask("evaluate", show)
+
+    def plots(self) -> dict:
+        """The plot items on show, by file name."""
+        items = {"loss": self.loss_view.plot.getPlotItem(),
+                 "accuracy": self.accuracy_view.plot.getPlotItem(),
+                 "gradients": self.gradient_view.plot.getPlotItem()}
+        current = self.data_view.currentWidget()
+        if current is self.mosaic:
+            items["weights"] = self.mosaic.canvas.ci
+        elif current is self.boundary:
+            items["decision_boundary"] = self.boundary.plot.getPlotItem()
+        elif current is self.linear_view:
+            items["path_of_x"] = self.linear_view.path_view.plot.getPlotItem()
+            items["residual"] = self.linear_view.residual_view.plot.getPlotItem()
+        return items
+
+    def _summary(self, snap: Snapshot) -> dict:
+        state = snap.state
+        return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
+                **self.history.latest(until_step=state.step)}
+
+    def _write(self, what: str, action: Callable) -> None:
+        """Run a write, and tell the user what was written or what failed (and why)."""
+        try:
+            action()
+        except OSError as exc:
+            message = f"Could not write {what}: {exc.strerror or exc}"
+            self.show_problem(message)
+            self.written.emit(False, message)
+            return
+        except Exception as exc:  # noqa: BLE001 - an exporter's own error: say it, keep the app
+            message = f"Could not write {what}: {exc}"
+            self.show_problem(message)
+            self.written.emit(False, message)
+            return
+        self.statusBar().showMessage(f"Wrote {what}", 8000)
+        self.written.emit(True, f"Wrote {what}")
+
+    # --- file dialogs -----------------------------------------------------------------------
+    def _choose_experiment(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiment (*.toml)")
+        if path:
+            self.open_experiment(Path(path))
+
+    def _choose_experiment_target(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", "experiment.toml",
+                                              "Experiment (*.toml)")
+        if path:
+            self.save_experiment(Path(path))
+
+    def _choose_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open weights", "", "Weights (*.npz)")
+        if path:
+            self.open_weights(Path(path))
+
+    def _choose_run_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export the run into this folder")
+        if folder:
+            self.export_run(Path(folder))
+
+    def _choose_weights_target(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export weights", "weights.npz", "Weights (*.npz)")
+        if path:
+            self.export_weights(Path(path))
+
+    def _choose_onnx_target(self) -> None:
+        if not onnx_available():
+            QMessageBox.information(self, "ONNX export", INSTALL_HINT + ", then restart gdplayground.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", "model.onnx", "ONNX (*.onnx)")
+        if path:
+            self.export_onnx(Path(path))
+
+    def _choose_plots_folder(self) -> None:
+        formats = [f"PNG, {width} pixels wide" for width in PNG_WIDTHS] + ["SVG (vector)"]
+        chosen, ok = QInputDialog.getItem(self, "Export plots", "Format", formats, 1, False)
+        if not ok:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the plots into this folder")
+        if folder:
+            index = formats.index(chosen)
+            suffix, width = ("svg", None) if index == len(PNG_WIDTHS) else ("png", PNG_WIDTHS[index])
+            self.export_plots(Path(folder), suffix, width)
+
+    def _choose_csv_target(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            self.export_metrics(Path(path))
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -10,17 +10,20 @@ Everything the worker sends is a copy, delivered at most ~30 times a second in a
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
-from gdplayground.engine import StepReport, Trainer
+from gdplayground.engine import StepReport, Trainer, TrainingState
 from gdplayground.engine.trainer import needs_reset
+from gdplayground.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
 CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
@@ -33,6 +36,8 @@ class RunInfo:
     """What a freshly built run looks like, for the views to lay themselves out."""
 
     dataset: str
+    step: int  # where the run starts: 0, or where a reopened weight file left off
+    epochs: int
     sizes: tuple[int, ...]
     n_parameters: int
     steps_per_epoch: int
@@ -44,6 +49,15 @@ class RunInfo:
     test_labels: np.ndarray | None = None
     solution: np.ndarray | None = None  # the linear system's exact solution
     initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the run between two steps, for exports."""
+
+    state: TrainingState
+    config: ExperimentConfig
+    input_scale: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class TrainingWorker(QObject):
     framed = Signal(object)  # Frame
     job_changed = Signal(bool, int)  # (running, the job's ticket) when a job starts or ends
     failed = Signal(str)  # a configuration or data problem, in words
+    answered = Signal(int, object)  # (query id, answer) for `query`
     _tick = Signal()
 
     def __init__(self, config: ExperimentConfig, gate: PauseGate):
@@ -137,6 +152,34 @@ class TrainingWorker(QObject):
                 self._announce()
         except (ConfigError, DataError) as exc:
             self.failed.emit(str(exc))
+
+    @Slot(int, str)
+    def query(self, query_id: int, what: str) -> None:
+        """Answer between two steps: "snapshot" (a Snapshot) or "evaluate" (split -> (loss,
+        accuracy)). Training, if it runs, goes on right after."""
+        trainer, answer = self.trainer, None
+        if trainer is not None and self._pending:
+            self._send_frame(running=self._job is not None)  # the window's history reaches this step
+        if trainer is not None and what == "snapshot":
+            answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
+                              trainer.dataset.input_scale)
+        elif trainer is not None and what == "evaluate":
+            answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
+        self.answered.emit(query_id, answer)
+
+    @Slot(object)
+    def resume(self, saved: WeightFile) -> None:
+        """Go on from a weight file, with its configuration."""
+        try:
+            if self.trainer is None:
+                self.trainer = Trainer(saved.config)
+            else:
+                self.trainer.apply(saved.config)
+            self.trainer.restore(saved.state)
+        except (ConfigError, DataError, ValueError) as exc:
+            self.failed.emit(str(exc))
+            return
+        self._announce()
 
     # --- the training loop ----------------------------------------------------------------
     @Slot()
@@ -196,7 +239,8 @@ class TrainingWorker(QObject):
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(
-            dataset=data.name, sizes=tuple(trainer.network.sizes),
+            dataset=data.name, step=trainer.step_count, epochs=trainer.epochs_done,
+            sizes=tuple(trainer.network.sizes),
             n_parameters=trainer.network.n_parameters, steps_per_epoch=trainer.steps_per_epoch,
             image_shape=data.image_shape, n_classes=data.n_classes,
             points=data.train.x.copy() if two_d else None,
@@ -227,6 +271,8 @@ class TrainingSession(QObject):
     _reset = Signal()
     _apply = Signal(object)
     _build = Signal()
+    _query = Signal(int, str)
+    _resume = Signal(object)
 
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
         super().__init__(parent)
@@ -237,8 +283,12 @@ class TrainingSession(QObject):
         self.worker = TrainingWorker(copy.deepcopy(config), self.gate)
         self.worker.moveToThread(self.thread)
         for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
-                               (self._apply, self.worker.apply), (self._build, self.worker.build)):
+                               (self._apply, self.worker.apply), (self._build, self.worker.build),
+                               (self._query, self.worker.query), (self._resume, self.worker.resume)):
             source.connect(target)
+        self._pending: dict[int, Callable] = {}
+        self._query_ids = itertools.count()
+        self.worker.answered.connect(self._answered)
         self.started, self.framed = self.worker.started, self.worker.framed
         self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
@@ -268,6 +318,21 @@ class TrainingSession(QObject):
             self.gate.pause()
         self.config = copy.deepcopy(config)
         self._apply.emit(copy.deepcopy(config))
+
+    def ask(self, what: str, callback: Callable) -> None:
+        """Have the worker answer a query between two steps; `callback(answer)` runs here later."""
+        query_id = next(self._query_ids)
+        self._pending[query_id] = callback
+        self._query.emit(query_id, what)
+
+    @Slot(int, object)
+    def _answered(self, query_id: int, answer) -> None:
+        self._pending.pop(query_id)(answer)
+
+    def resume(self, saved: WeightFile) -> None:
+        self.gate.pause()
+        self.config = copy.deepcopy(saved.config)
+        self._resume.emit(saved)
 
     def shutdown(self, within_ms: int = 1000) -> bool:
         """Stop training and the thread. True if it ended within `within_ms`; otherwise it still

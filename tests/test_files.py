@@ -1,0 +1,32 @@
+import os
+import stat
+
+import pytest
+
+from gdplayground import files
+
+
+def test_atomic_write_replaces_whole_and_gives_a_normal_mode(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    files.write_atomic(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert stat.S_IMODE(os.stat(path).st_mode) == files.FILE_MODE  # not the 0600 of a temp file
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_writer(path) as f:
+            f.write(b"half")
+            raise RuntimeError("crash mid-write")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_atomic_path_refuses_an_empty_result(tmp_path):
+    with pytest.raises(OSError, match="nothing was written"):
+        with files.atomic_path(tmp_path / "plot.png"):
+            pass  # an exporter that silently wrote nothing
+    assert os.listdir(tmp_path) == []

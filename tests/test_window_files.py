@@ -1,0 +1,167 @@
+"""Export and reopen through the real window: every plot, the run folder, weights while
+training, experiments, and the files it must refuse."""
+
+import csv
+import os
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from gdplayground.config import ExperimentConfig, Layer, preset
+from gdplayground.engine import Trainer
+from gdplayground.gui.main_window import MainWindow
+from gdplayground.weights import load_weights, save_weights
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def open_window(qtbot):
+    def make(config=None, steps=0) -> MainWindow:
+        window = MainWindow(config)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+        if steps:
+            window.step(steps)
+            qtbot.waitUntil(lambda: window.last_step == steps and not window.running, timeout=TIMEOUT)
+            qtbot.waitSignal(window.redrawn, timeout=TIMEOUT)
+            window.redraw()
+        return window
+    return make
+
+
+def written(qtbot, window, action):
+    with qtbot.waitSignal(window.written, timeout=TIMEOUT) as signal:
+        action()
+    return signal.args
+
+
+def toy(name="spiral"):
+    config = preset(name)
+    config.data.samples = 200
+    return config
+
+
+@pytest.mark.parametrize("config, pictures", [
+    (None, ["weights"]),
+    (toy(), ["decision_boundary"]),
+    (preset("linear-system"), ["path_of_x", "residual"]),
+])
+def test_every_plot_exports_as_png_of_the_requested_width_and_as_svg(
+        qtbot, open_window, tmp_path, config, pictures):
+    window = open_window(config, steps=20)
+    names = ["loss", "accuracy", "gradients", *pictures]
+    assert sorted(window.plots()) == sorted(names)
+    ok, _ = written(qtbot, window, lambda: window.export_plots(tmp_path, "png", 800))
+    assert ok
+    ok, message = written(qtbot, window, lambda: window.export_plots(tmp_path, "svg"))
+    assert ok, message
+    for name in names:
+        image = QImage(str(tmp_path / f"{name}.png"))
+        assert image.width() == 800 and image.height() > 100, name
+        root = ElementTree.parse(tmp_path / f"{name}.svg").getroot()
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 10, name
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]  # no temporary files
+
+
+def test_export_run_writes_one_complete_folder(qtbot, open_window, tmp_path):
+    window = open_window(toy(), steps=30)
+    ok, message = written(qtbot, window, lambda: window.export_run(tmp_path / "run"))
+    assert ok, message
+    files = set(os.listdir(tmp_path / "run"))
+    assert {"weights.npz", "model.onnx", "metrics.csv", "config.toml", "summary.json", "README.md",
+            "loss.png", "loss.svg", "decision_boundary.png", "gradients.svg"} <= files
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 31))
+    saved = load_weights(tmp_path / "run" / "weights.npz")
+    assert saved.state.step == 30 and saved.config == window.config
+    assert "| steps | 30 |" in (tmp_path / "run" / "README.md").read_text()
+
+
+def test_export_while_training_takes_one_consistent_step(qtbot, open_window, tmp_path):
+    window = open_window(toy())
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.last_step >= 50, timeout=TIMEOUT)
+    ok, _ = written(qtbot, window, lambda: window.export_run(tmp_path / "live"))
+    assert ok
+    at_export = window.last_step
+    qtbot.waitUntil(lambda: window.last_step > at_export + 50, timeout=TIMEOUT)  # it went on
+    window.toggle_play()
+    saved = load_weights(tmp_path / "live" / "weights.npz")
+    with open(tmp_path / "live" / "metrics.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == list(range(1, saved.state.step + 1))  # the CSV stops at the snapshot's step
+    assert saved.summary["steps"] == saved.state.step
+
+
+def test_reopened_weights_switch_architecture_only_when_accepted(qtbot, open_window, tmp_path):
+    config = toy()
+    config.architecture.hidden = [Layer(5, "relu")]
+    other = Trainer(config)
+    for _ in range(12):
+        other.step()
+    path = tmp_path / "other.npz"
+    save_weights(path, other.config, other.snapshot(), {"steps": 12})
+    window = open_window(toy(), steps=3)
+    asked = []
+    window.confirm = lambda title, text: asked.append(text) or False
+    assert window.open_weights(path) is False
+    assert "architecture.hidden: 2 layers → 1" in asked[0] and "architecture.hidden[0].units: 8 → 5" in asked[0]
+    assert window.info.sizes == (2, 8, 8, 1)
+    window.confirm = lambda title, text: True
+    assert window.open_weights(path)
+    qtbot.waitUntil(lambda: window.info.sizes == (2, 5, 1), timeout=TIMEOUT)
+    assert window.last_step == 12 and window.config.architecture.hidden == [Layer(5, "relu")]
+    window.step(1)
+    qtbot.waitUntil(lambda: window.last_step == 13, timeout=TIMEOUT)
+    assert window.history.column("step").tolist() == [13]
+
+
+def test_a_bad_weight_file_is_explained_and_the_window_goes_on(qtbot, open_window, tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"not an archive")
+    window = open_window(toy(), steps=2)
+    assert window.open_weights(path) is False
+    assert "broken.npz: not a .npz weight file" in window.banner.text() and window.banner.isVisible()
+    window.step(1)
+    qtbot.waitUntil(lambda: window.last_step == 3, timeout=TIMEOUT)
+
+
+def test_experiment_saves_and_reopens(qtbot, open_window, tmp_path):
+    window = open_window(toy())
+    window.config.learning_rate.value = 0.02  # as if edited
+    written(qtbot, window, lambda: window.save_experiment(tmp_path / "e.toml"))
+    assert ExperimentConfig.load(tmp_path / "e.toml").learning_rate.value == 0.02
+    xor = toy("xor")
+    xor.save(tmp_path / "xor.toml")
+    assert window.open_experiment(tmp_path / "xor.toml")
+    qtbot.waitUntil(lambda: window.info.dataset == "xor", timeout=TIMEOUT)
+    assert window.data_panel.dataset.value == "xor"
+
+
+def test_a_failed_write_says_why_and_leaves_nothing(qtbot, open_window, tmp_path):
+    window = open_window(toy(), steps=5)
+    ok, message = written(qtbot, window, lambda: window.export_metrics(tmp_path / "missing" / "m.csv"))
+    assert not ok and "Could not write metrics" in message and "No such file or directory" in message
+    assert window.banner.isVisible()
+    assert os.listdir(tmp_path) == []
+
+
+def test_onnx_export_from_the_window_runs_in_onnx_runtime(qtbot, open_window, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    window = open_window(toy(), steps=10)
+    ok, _ = written(qtbot, window, lambda: window.export_onnx(tmp_path / "m.onnx"))
+    assert ok
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"input": np.zeros((4, 2), np.float32)})[0]
+    assert out.shape == (4, 1) and ((0 < out) & (out < 1)).all()
+
+
+def test_evaluate_reports_every_split(qtbot, open_window):
+    window = open_window(toy(), steps=10)
+    ok, message = written(qtbot, window, window.evaluate)
+    assert ok and "train: loss" in message and "test: loss" in message and "accuracy" in message

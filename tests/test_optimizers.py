@@ -13,7 +13,7 @@ LR = 0.1
 
 def run(name, **hyper):
     w = np.array([W0])
-    opt = Optimizer(OptimizerConfig(name=name, **hyper), 1)
+    opt = Optimizer(OptimizerConfig(name=name, **hyper), [w])
     trace = []
     for g in GRADS:
         opt.step([(w, np.array([g]))], LR)
@@ -61,7 +61,7 @@ def test_adam_is_bias_corrected():
 
 def test_hyperparameters_are_read_at_every_step():
     w = np.array([1.0])
-    opt = Optimizer(OptimizerConfig(name="momentum", momentum=0.9), 1)
+    opt = Optimizer(OptimizerConfig(name="momentum", momentum=0.9), [w])
     opt.step([(w, np.array([1.0]))], 0.1)
     opt.hyper = OptimizerConfig(name="momentum", momentum=0.0)
     opt.step([(w, np.array([1.0]))], 0.1)  # no momentum now: v = 1

@@ -45,7 +45,7 @@ class ReLU(Activation):
         return np.maximum(z, 0, out=z)
 
     def backward(self, a, grad):
-        grad[a <= 0] = 0
+        np.copyto(grad, 0, where=a <= 0)
         return grad
 
 

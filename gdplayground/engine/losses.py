@@ -57,7 +57,9 @@ class SoftmaxCrossEntropy(Loss):
         z -= z.max(axis=1, keepdims=True)  # the largest logit becomes 0: exp cannot overflow
         picked = z[np.arange(len(z)), targets]
         outputs, total = _exp_normalise(z)
-        return float(np.mean(np.log(total) - picked)), outputs
+        np.log(total, out=total)
+        total -= picked
+        return float(np.add.reduce(total)) / len(z), outputs
 
     def backward(self, outputs, targets):
         outputs[np.arange(len(outputs)), targets] -= 1
@@ -126,4 +128,4 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float | None:
     if labels.ndim != 1 or len(labels) == 0:
         return None
     predicted = outputs[:, 0] > 0.5 if outputs.shape[1] == 1 else outputs.argmax(axis=1)
-    return float(np.mean(predicted == labels))
+    return np.count_nonzero(predicted == labels) / len(labels)

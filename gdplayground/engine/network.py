@@ -12,6 +12,25 @@ import numpy as np
 from gdplayground.engine.activations import ACTIVATIONS, Activation
 
 
+class Workspace:
+    """Arrays reused from step to step, so a warm forward or backward pass allocates nothing.
+
+    `get(name, rows, cols)` returns the first `rows` rows of a buffer kept under `name`, growing
+    it when a larger batch comes. The contents are overwritten by the next pass that asks.
+    """
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self._buffers: dict = {}
+
+    def get(self, name, rows: int, cols: int, dtype=None) -> np.ndarray:
+        dtype = np.dtype(dtype or self.dtype)
+        buffer = self._buffers.get(name)
+        if buffer is None or len(buffer) < rows or buffer.shape[1] != cols or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty((rows, cols), dtype)
+        return buffer[:rows]
+
+
 class Dense:
     def __init__(self, n_in: int, n_out: int, activation: Activation, bias: bool, dtype):
         self.activation = activation
@@ -38,6 +57,7 @@ class Network:
                        for n_in, n_out, name in zip(sizes[:-1], sizes[1:], names)]
         self.sizes, self.dropout, self.dtype = list(sizes), dropout, np.dtype(dtype)
         self.dropout_rng = np.random.default_rng(0)
+        self.workspace = Workspace(dtype)
         self._inputs: list[np.ndarray] = []  # each layer's input, as the forward pass saw it
         self._activated: list[np.ndarray] = []  # each hidden layer's activation, before dropout
         self._masks: list[np.ndarray | None] = []
@@ -65,19 +85,20 @@ class Network:
 
     # --- passes --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """Logits (batch, n_out). With train=True, applies dropout and keeps what backward needs."""
+        """Logits (batch, n_out), in a workspace buffer that the next pass overwrites.
+        With train=True, applies dropout and keeps what backward needs."""
         self._inputs, self._activated, self._masks = [], [], []
         a = x
-        for layer in self.layers[:-1]:
+        for i, layer in enumerate(self.layers[:-1]):
             self._inputs.append(a)
-            a = layer.activation.forward(self._affine(layer, a))
+            a = layer.activation.forward(self._affine(i, a))
             self._activated.append(a)
-            mask = self._dropout_mask(a.shape) if train else None
+            mask = self._dropout_mask(i, a.shape) if train else None
             self._masks.append(mask)
             if mask is not None:
-                a = a * mask
+                a = np.multiply(a, mask, out=self.workspace.get(("dropped", i), *a.shape))
         self._inputs.append(a)
-        return self._affine(self.layers[-1], a)
+        return self._affine(len(self.layers) - 1, a)
 
     def backward(self, dz: np.ndarray) -> None:
         """Fill every layer's dW and db from dL/dlogits. Needs a forward pass with train=True.
@@ -86,12 +107,12 @@ class Network:
         """
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            np.dot(self._inputs[i].T, dz, out=layer.dW)
+            np.matmul(self._inputs[i].T, dz, out=layer.dW)
             if layer.db is not None:
-                dz.sum(axis=0, out=layer.db)
+                np.add.reduce(dz, axis=0, out=layer.db)
             if i == 0:
                 break
-            da = dz @ layer.W.T
+            da = np.matmul(dz, layer.W.T, out=self.workspace.get(("da", i), len(dz), layer.W.shape[0]))
             if self._masks[i - 1] is not None:
                 da *= self._masks[i - 1]
             dz = self.layers[i - 1].activation.backward(self._activated[i - 1], da)
@@ -108,17 +129,20 @@ class Network:
             if l2:
                 layer.dW += l2 * layer.W
 
-    @staticmethod
-    def _affine(layer: Dense, a: np.ndarray) -> np.ndarray:
-        z = a @ layer.W
+    def _affine(self, i: int, a: np.ndarray) -> np.ndarray:
+        layer = self.layers[i]
+        z = np.matmul(a, layer.W, out=self.workspace.get(("z", i), len(a), layer.W.shape[1]))
         if layer.b is not None:
             z += layer.b
         return z
 
-    def _dropout_mask(self, shape) -> np.ndarray | None:
+    def _dropout_mask(self, i: int, shape) -> np.ndarray | None:
         """Inverted dropout: keep each unit with probability 1-p and scale it by 1/(1-p)."""
         if not self.dropout:
             return None
-        keep = 1.0 - self.dropout
-        mask = self.dropout_rng.random(shape, dtype=self.dtype) < keep
-        return mask.astype(self.dtype) / self.dtype.type(keep)
+        keep = self.dtype.type(1.0 - self.dropout)
+        mask = self.workspace.get(("mask", i), *shape)
+        self.dropout_rng.random(shape, dtype=self.dtype, out=mask)
+        np.less(mask, keep, out=mask, casting="unsafe")  # 1.0 where kept, 0.0 where dropped
+        mask /= keep
+        return mask

@@ -96,7 +96,7 @@ class Trainer:
         network.dropout_rng = np.random.default_rng(dropout_seed)
         self.dtype, self.loss, self._targets, self.network = dtype, loss, targets, network
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
-        self.optimizer = Optimizer(cfg.optimizer, len(self._params()))
+        self.optimizer = Optimizer(cfg.optimizer, [param for param, _ in self._params()])
         self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
         self._order, self._position = np.arange(0), 0
         self._full_batch: np.ndarray | None = None
@@ -124,7 +124,7 @@ class Trainer:
             return True
         self.config = config
         if config.optimizer.name != old_config.optimizer.name:
-            self.optimizer = Optimizer(config.optimizer, len(self._params()))
+            self.optimizer = Optimizer(config.optimizer, [param for param, _ in self._params()])
         self.optimizer.hyper = config.optimizer
         self.network.dropout = config.architecture.dropout
         return False
@@ -167,18 +167,19 @@ class Trainer:
         data, targets = self._splits()[split], self._targets[split]
         if not len(data):
             return math.nan, None
-        total_loss, outputs = 0.0, []
+        total_loss, correct = 0.0, 0.0
         for start in range(0, len(data), EVAL_CHUNK):
             chunk = slice(start, start + EVAL_CHUNK)
             logits = self.network.forward(self._features(data.x[chunk]))
             loss, out = self.loss.forward(logits, targets[chunk])
             total_loss += loss * len(out)
-            outputs.append(out)
-        return total_loss / len(data), accuracy(np.concatenate(outputs), data.y)
+            correct += (accuracy(out, data.y[chunk]) or 0.0) * len(out)
+        classified = data.y.ndim == 1
+        return total_loss / len(data), correct / len(data) if classified else None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Output-layer activations (probabilities for classifiers) for raw inputs x."""
-        return self.loss.predict(self.network.forward(self._features(x)))
+        return self.loss.predict(self.network.forward(self._features(x))).copy()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -219,15 +220,18 @@ class Trainer:
         train = self.dataset.train
         if indices is None:
             if self._full_batch is None:
-                self._full_batch = self._features(train.x)
+                self._full_batch = self._features(train.x).copy()
             return self._full_batch, self._targets["train"]
-        return self._features(train.x[indices]), self._targets["train"][indices]
+        raw = np.take(train.x, indices, axis=0,
+                      out=self.network.workspace.get("raw batch", len(indices), train.x.shape[1],
+                                                     train.x.dtype))
+        return self._features(raw), self._targets["train"][indices]
 
     def _features(self, x: np.ndarray) -> np.ndarray:
-        features = x.astype(self.dtype)
-        if self.dataset.input_scale != 1:
-            features *= self.dataset.input_scale
-        return features
+        """Model inputs from raw data (kept compact, e.g. uint8 pixels, until batched)."""
+        features = self.network.workspace.get("features", len(x), x.shape[1])
+        return np.multiply(x, self.dtype.type(self.dataset.input_scale), out=features,
+                           casting="same_kind")
 
     def _labels(self, split: str, indices: np.ndarray | None) -> np.ndarray:
         y = self._splits()[split].y

@@ -21,8 +21,10 @@ class DecisionBoundaryView(QWidget):
             "points. Watch the boundary bend as hidden units are added.")
         self.plot = pg.PlotWidget(title="Decision boundary")
         self.plot.setAspectLocked(True)
+        # A fixed range: auto-ranging an aspect-locked view can oscillate without end.
         self.plot.setRange(xRange=(-BOUNDARY_EXTENT, BOUNDARY_EXTENT),
                            yRange=(-BOUNDARY_EXTENT, BOUNDARY_EXTENT), padding=0)
+        self.plot.disableAutoRange()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -40,6 +41,10 @@ SLOWEST_REDRAW_MS = 80  # while training, redraws slow down to this at most: no 
 GUI_CPU_BUDGET = 0.12  # share of a core the window may spend while training; the rest trains
 PICTURE_INTERVAL_S = 0.2  # weight mosaic and decision boundary, while training: 5 a second
 BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid #f5c2bd;"
+
+
+def _same(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 class MainWindow(QMainWindow):
@@ -267,14 +272,19 @@ class MainWindow(QMainWindow):
     # --- what the session reports ----------------------------------------------------------
     @Slot(object)
     def _on_started(self, info: RunInfo) -> None:
-        self.info = info
+        """A new run (or the same one reset): clear the curves, and lay the views out again
+        only where the data or the network changed (rebuilding them costs a reset's time)."""
+        previous, self.info = self.info, info
         self.run_config = copy.deepcopy(self.session.config)
         self.history = History(len(info.sizes) - 1)
         self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
         self.banner.hide()
-        self.gradient_view.set_layers(info.sizes)
         for view in (self.loss_view, self.accuracy_view, self.gradient_view):
             view.restart()
+        same_data = previous is not None and previous.dataset == info.dataset and \
+            _same(previous.points, info.points) and _same(previous.test_points, info.test_points)
+        if previous is None or previous.sizes != info.sizes:
+            self.gradient_view.set_layers(info.sizes)
         self.accuracy_view.set_classes(info.n_classes is not None)
         self._show_smoothing()
         self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
@@ -283,7 +293,8 @@ class MainWindow(QMainWindow):
                                    class_templates=len(info.sizes) == 2)
             self.data_view.setCurrentWidget(self.mosaic)
         elif info.points is not None:
-            self.boundary.set_points(info.points, info.labels, info.test_points, info.test_labels)
+            if not same_data:
+                self.boundary.set_points(info.points, info.labels, info.test_points, info.test_labels)
             self.data_view.setCurrentWidget(self.boundary)
         elif info.solution is not None:
             self.linear_view.set_solution(info.solution)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 GAP = 1  # pixels between tiles
@@ -26,7 +27,8 @@ class WeightMosaic(QWidget):
         self.canvas.setBackground("w")
         self.title = self.canvas.addLabel("First-layer weights", color="k", size="11pt")
         self.canvas.nextRow()
-        box = self.canvas.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.box = box = self.canvas.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        box.disableAutoRange()  # set_layout fits the mosaic: auto-ranging a locked aspect can oscillate
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
         self.caption = QLabel("Hover over a tile to name its unit.")
@@ -57,6 +59,7 @@ class WeightMosaic(QWidget):
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
         self._source = self._mosaic_source(initial.shape)
+        self.box.setRange(QRectF(0, 0, self._source.shape[1], self._source.shape[0]), padding=0.02)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights: {what}")
 

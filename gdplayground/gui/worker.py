@@ -27,6 +27,9 @@ from gdplayground.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
 CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
+# Between steps the worker yields the interpreter lock (time.sleep(0)). Otherwise a window
+# thread that released it for a Qt call waits up to the 5 ms switch interval to get it back,
+# hundreds of times per redraw: with a fast, small model the window could take seconds to draw.
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 
@@ -192,6 +195,7 @@ class TrainingWorker(QObject):
             report = self.trainer.step()
             self._record(report)
             left = 0 if report.status != "ok" else left - 1
+            time.sleep(0)  # hand the interpreter lock to the window if it waits: see below
         finished = left <= 0 or not self._gate.valid(ticket)
         self._job = None if finished else (left, ticket)
         if finished or time.perf_counter() - self._last_frame >= FRAME_INTERVAL:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gdplayground.bench import SECTIONS
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset)
 from gdplayground.data import DataError
@@ -86,6 +87,13 @@ def build_parser() -> Parser:
     evaluate = commands.add_parser("evaluate", help="loss and accuracy of a weight file")
     evaluate.add_argument("weights", type=Path, help="a .npz weight file written by gdplayground")
     evaluate.set_defaults(run=run_evaluate)
+    bench = commands.add_parser("bench", help="measure the engine against PyTorch and NumPy's "
+                                "GEMM, and the window's cost to training")
+    bench.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
+    bench.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
+    bench.add_argument("--seconds", type=float, default=2.0, help="length of each run")
+    bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    bench.set_defaults(run=run_bench)
     check = commands.add_parser("gradcheck", help="check backprop against finite differences")
     check.set_defaults(run=run_gradcheck)
     window = commands.add_parser("window", help="open the playground window (the default), "
@@ -345,6 +353,20 @@ def run_screenshot(args) -> int:
         raise UsageError(f"--out must name a .png file (got {args.out})")
     trained = save_screenshot(config, steps, args.out)
     print(f"wrote {args.out} after {trained} steps")
+    return 0
+
+
+# --- bench ---------------------------------------------------------------------------------
+def run_bench(args) -> int:
+    from gdplayground import bench
+
+    sections = [s.strip() for s in args.only.split(",")] if args.only else list(SECTIONS)
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise UsageError(f"--only: '{unknown[0]}' is not a section; allowed: {', '.join(SECTIONS)}")
+    if args.repeats < 1 or args.seconds <= 0:
+        raise UsageError("--repeats must be at least 1 and --seconds above 0")
+    bench.run(sections, args.repeats, args.seconds, args.json)
     return 0
 
 

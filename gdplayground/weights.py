@@ -1,8 +1,9 @@
 """Weight files: a run's trained weights as a self-describing .npz that numpy.load reads with
 allow_pickle=False, and that gdplayground reopens to evaluate or to go on training.
 
-Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer's memory
-(optimizer/layer1.weight/m, …) and the data order (data/order), so training resumes exactly;
+Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer's memory over
+all of them as one flat array (optimizer/all/m, …) and the data order (data/order), so
+training resumes exactly;
 and four text arrays: config (the experiment, TOML), summary (steps, epochs, final metrics,
 JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
 the rest, so an edited file is refused rather than half-trusted).

@@ -77,7 +77,7 @@ def test_file_is_self_describing_without_pickle(trained):
     arrays = arrays_of(path)
     assert arrays["layer1.weight"].shape == (784, 32) and arrays["layer3.bias"].shape == (10,)
     assert "[architecture]" in str(arrays["config"]) and json.loads(str(arrays["summary"]))["steps"] == 60
-    assert {"optimizer/layer1.weight/m", "optimizer/layer1.weight/v", "data/order"} <= set(arrays)
+    assert {"optimizer/all/m", "optimizer/all/v", "data/order"} <= set(arrays)
 
 
 @pytest.mark.parametrize("spoil, problem", [

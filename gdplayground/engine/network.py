@@ -32,12 +32,10 @@ class Workspace:
 
 
 class Dense:
-    def __init__(self, n_in: int, n_out: int, activation: Activation, bias: bool, dtype):
-        self.activation = activation
-        self.W = np.zeros((n_in, n_out), dtype)
-        self.b = np.zeros(n_out, dtype) if bias else None
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b) if bias else None
+    """One layer's weights, bias and their gradients: views into the network's flat arrays."""
+
+    def __init__(self, W, b, dW, db, activation: Activation):
+        self.W, self.b, self.dW, self.db, self.activation = W, b, dW, db, activation
 
     def parameters(self):
         """(parameter, gradient) pairs, weights first."""
@@ -46,15 +44,36 @@ class Dense:
             yield self.b, self.db
 
 
+def _carver(flat: np.ndarray, flat_grad: np.ndarray):
+    """A function handing out consecutive (parameter, gradient) views of a shape, or Nones."""
+    offset = [0]
+
+    def carve(shape):
+        if shape is None:
+            return None, None
+        start, size = offset[0], int(np.prod(shape))
+        offset[0] += size
+        return flat[start:start + size].reshape(shape), flat_grad[start:start + size].reshape(shape)
+    return carve
+
+
 class Network:
     def __init__(self, sizes: list[int], activations: list[str], *, bias: bool = True,
                  dropout: float = 0.0, dtype=np.float32):
         """`sizes` from input to output; one activation name per hidden layer."""
         if len(activations) != len(sizes) - 2:
             raise ValueError("need one activation per hidden layer")
-        names = [*activations, "identity"]
-        self.layers = [Dense(n_in, n_out, ACTIVATIONS[name], bias, dtype)
-                       for n_in, n_out, name in zip(sizes[:-1], sizes[1:], names)]
+        shapes = [((n_in, n_out), (n_out,) if bias else None) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        total = sum(n_in * n_out + (n_out if bias else 0) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        # All parameters live in one flat array and all gradients in another, so an optimizer
+        # step is a handful of NumPy calls over one array rather than a handful per layer.
+        self.flat, self.flat_grad = np.zeros(total, dtype), np.zeros(total, dtype)
+        carve = _carver(self.flat, self.flat_grad)
+        self.layers = []
+        for (w_shape, b_shape), name in zip(shapes, [*activations, "identity"]):
+            W, dW = carve(w_shape)
+            b, db = carve(b_shape)
+            self.layers.append(Dense(W, b, dW, db, ACTIVATIONS[name]))
         self.sizes, self.dropout, self.dtype = list(sizes), dropout, np.dtype(dtype)
         self.dropout_rng = np.random.default_rng(0)
         self.workspace = Workspace(dtype)

@@ -18,6 +18,7 @@ from gdplayground.engine.network import Network
 from gdplayground.engine.optimizers import Optimizer
 from gdplayground.engine.schedules import learning_rate_at
 
+OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat parameter array
 CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back to
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
 
@@ -57,7 +58,7 @@ class TrainingState:
     epochs: int
     samples_seen: int
     parameters: dict[str, np.ndarray]  # "layer1.weight" -> array
-    optimizer: dict[str, dict]  # parameter name -> its optimizer state (arrays and counters)
+    optimizer: dict[str, dict]  # {"all": the optimizer's state over the flat parameter array}
     order: np.ndarray  # this epoch's shuffled order of the training examples
     position: int  # how far through `order` the run is
     shuffle_rng: dict  # bit-generator states
@@ -96,7 +97,7 @@ class Trainer:
         network.dropout_rng = np.random.default_rng(dropout_seed)
         self.dtype, self.loss, self._targets, self.network = dtype, loss, targets, network
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
-        self.optimizer = Optimizer(cfg.optimizer, [param for param, _ in self._params()])
+        self.optimizer = Optimizer(cfg.optimizer, [param for param, _ in self._parameters])
         self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
         self._order, self._position = np.arange(0), 0
         self._full_batch: np.ndarray | None = None
@@ -124,7 +125,7 @@ class Trainer:
             return True
         self.config = config
         if config.optimizer.name != old_config.optimizer.name:
-            self.optimizer = Optimizer(config.optimizer, [param for param, _ in self._params()])
+            self.optimizer = Optimizer(config.optimizer, [param for param, _ in self._parameters])
         self.optimizer.hyper = config.optimizer
         self.network.dropout = config.architecture.dropout
         return False
@@ -140,19 +141,21 @@ class Trainer:
         indices, epoch_end = self._next_batch()
         x, targets = self._batch(indices)
         loss, outputs = self.loss.forward(self.network.forward(x, train=True), targets)
-        acc = accuracy(outputs, self._labels("train", indices))
+        labels = self.dataset.train.y
+        acc = accuracy(outputs, labels if indices is None else labels[indices])
         self.network.backward(self.loss.backward(outputs, targets))
         self.network.add_penalty_gradient(self.config.optimizer.l1, self.config.optimizer.l2)
         grad_norms = [(_norm(layer.dW), _norm(layer.db)) for layer in self.network.layers]
-        if math.isfinite(loss) and all(map(math.isfinite, np.ravel(grad_norms))):
+        finite = math.isfinite(loss + sum(g + b for g, b in grad_norms))  # NaN and inf propagate
+        if finite:
             self._clip(grad_norms)
-            self.optimizer.step(self._params(), lr)
+            self.optimizer.step(self._parameters, lr)
         weight_norms = [_norm(layer.W) for layer in self.network.layers]
         self._advance(len(x), epoch_end)
         stats = tuple(LayerStats(g, b, w) for (g, b), w in zip(grad_norms, weight_norms))
         report = StepReport(self.step_count, self.epochs_done + (not epoch_end), epoch_end,
                             len(x), loss, acc, lr, stats)
-        if not all(map(math.isfinite, [loss, *np.ravel(grad_norms), *weight_norms])):
+        if not (finite and math.isfinite(sum(weight_norms))):
             return self._diverge(report)
         if self.step_count % CHECKPOINT_EVERY == 0:
             self._checkpoint = self.snapshot()
@@ -233,10 +236,6 @@ class Trainer:
         return np.multiply(x, self.dtype.type(self.dataset.input_scale), out=features,
                            casting="same_kind")
 
-    def _labels(self, split: str, indices: np.ndarray | None) -> np.ndarray:
-        y = self._splits()[split].y
-        return y if indices is None else y[indices]
-
     def _splits(self) -> dict[str, Split]:
         d = self.dataset
         return {"train": d.train, "validation": d.validation, "test": d.test}
@@ -251,14 +250,18 @@ class Trainer:
         return self.step_count % every == 0 if every else epoch_end
 
     # --- updates -------------------------------------------------------------------------
-    def _params(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(param, grad) for _, param, grad in self.network.parameters()]
+    @property
+    def _parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """What the optimizer updates: all the network's parameters, as one flat array."""
+        return [(self.network.flat, self.network.flat_grad)]
 
     def _clip(self, grad_norms) -> None:
         limit = self.config.optimizer.clip_norm
+        if not limit:
+            return
         total = math.sqrt(sum(g * g + b * b for g, b in grad_norms))
-        if limit and total > limit:
-            for _, grad in self._params():
+        if total > limit:
+            for _, grad in self._parameters:
                 grad *= limit / total
 
     # --- divergence ----------------------------------------------------------------------
@@ -267,8 +270,7 @@ class Trainer:
         return TrainingState(
             step=self.step_count, epochs=self.epochs_done, samples_seen=self.samples_seen,
             parameters={name: param.copy() for name, param, _ in self.network.parameters()},
-            optimizer={name: copy.deepcopy(state) for (name, _, _), state
-                       in zip(self.network.parameters(), self.optimizer.states)},
+            optimizer={OPTIMIZER_STATE: copy.deepcopy(self.optimizer.states[0])},
             order=self._order.copy(), position=self._position,
             shuffle_rng=copy.deepcopy(self._shuffle_rng.bit_generator.state),
             dropout_rng=copy.deepcopy(self.network.dropout_rng.bit_generator.state))
@@ -298,7 +300,10 @@ class Trainer:
                                  f"{param.shape} in this network")
         for name, param, _ in self.network.parameters():
             param[...] = state.parameters[name]
-        self.optimizer.states = [copy.deepcopy(state.optimizer.get(name, {})) for name in names]
+        memory = state.optimizer.get(OPTIMIZER_STATE, {})
+        if any(isinstance(v, np.ndarray) and v.shape != self.network.flat.shape for v in memory.values()):
+            raise ValueError("the saved optimizer state does not fit this network")
+        self.optimizer.states = [copy.deepcopy(memory)]
 
     def _diverge(self, report: StepReport) -> StepReport:
         """Roll the weights back to the last checkpoint and refuse to go on at this learning rate."""

@@ -1,0 +1,420 @@
+"""`gdplayground bench`: how fast the engine and the window are, measured side by side.
+
+Sections (all by default; --only picks some):
+  engine      training samples/s of configurations (a)-(d) on float32 MNIST-shaped data
+  torch       the same network, loss, optimizer, batch and data in PyTorch on the CPU
+  gemm        NumPy's own matrix-multiply rate on each configuration's exact shapes, and the
+              fraction of it the engine reaches
+  gui         the default MNIST configuration with the window live (offscreen) next to the same
+              headless, and the gaps between the window's frames
+  startup     seconds from process start to the window shown and to MNIST loaded (new process)
+  time-to-98  wall seconds of training until the official test accuracy first reaches 98%,
+              headless and with the window live (test set evaluated once per epoch, included)
+  memory      peak resident memory while training full MNIST with the window live (new process)
+Every figure is a median over repetitions after a warm-up; the thread counts are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gdplayground.config import ExperimentConfig, Layer, preset
+
+SECTIONS = ("engine", "torch", "gemm", "gui", "startup", "time-to-98", "memory")
+
+
+@dataclass(frozen=True)
+class Setup:
+    hidden: tuple[int, ...]
+    optimizer: str
+    lr: float
+    batch: int
+
+    def config(self) -> ExperimentConfig:
+        config = preset("mnist")
+        config.data.validation_split = 0.0
+        config.architecture.hidden = [Layer(units, "relu") for units in self.hidden]
+        config.optimizer.name, config.learning_rate.value = self.optimizer, self.lr
+        config.batch.mode, config.batch.size = "mini", self.batch
+        return config
+
+    @property
+    def sizes(self) -> list[int]:
+        return [784, *self.hidden, 10]
+
+    def flops_per_sample(self) -> int:
+        """6 per weight (forward, weight gradient, input gradient), less the first layer's
+        input gradient, which nothing needs."""
+        weights = [a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])]
+        return 6 * sum(weights) - 2 * weights[0]
+
+
+SETUPS = {
+    "a": Setup((256, 128), "adam", 1e-3, 128),
+    "b": Setup((64, 32), "momentum", 1e-2, 32),
+    "c": Setup((), "sgd", 1e-2, 1),
+    "d": Setup((1024, 1024), "adam", 1e-3, 512),
+}
+TIME_TO_98 = {"schedule": "cosine", "epochs": 12}  # configuration (a), cosine decay over 12 epochs
+
+
+def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
+        out=print) -> dict:
+    """Measure the chosen sections, print a table as each finishes, return the figures."""
+    figures = {"machine": machine()}
+    out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
+    out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
+    measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
+                "gui": gui_section, "startup": startup_section, "time-to-98": time_to_98_section,
+                "memory": memory_section}
+    for name in sections:
+        figures[name] = measures[name](figures, repeats, seconds, out)
+    if json_path:
+        Path(json_path).write_text(json.dumps(figures, indent=1))
+        out(f"\nwrote {json_path}")
+    return figures
+
+
+def machine() -> dict:
+    from threadpoolctl import threadpool_info
+
+    blas = [f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info()]
+    threads = f"NumPy {np.__version__} with {', '.join(blas) or 'unknown BLAS'}"
+    try:
+        import torch
+        threads += f"; torch {torch.__version__} with {torch.get_num_threads()} threads"
+    except ImportError:
+        pass
+    return {"cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "threads": threads}
+
+
+# --- engine, torch, gemm -------------------------------------------------------------------
+def engine_section(figures, repeats, seconds, out) -> dict:
+    out("engine: training samples per second")
+    rates = {}
+    for key, setup in SETUPS.items():
+        rates[key] = _median_rate(_engine_runner(setup.config()), repeats, seconds)
+        out(f"  ({key}) {'-'.join(map(str, setup.sizes)):<16} {setup.optimizer:<8} batch "
+            f"{setup.batch:<4} {rates[key]:12,.0f} samples/s")
+    return rates
+
+
+def _engine_runner(config: ExperimentConfig):
+    """A function that trains for some seconds and returns the samples per second."""
+    from gdplayground.engine import Trainer
+
+    trainer = Trainer(config)
+
+    def train_for(seconds: float) -> float:
+        start, samples = time.perf_counter(), trainer.samples_seen
+        while time.perf_counter() - start < seconds:
+            trainer.step()
+        return (trainer.samples_seen - samples) / (time.perf_counter() - start)
+    train_for(0.3)  # warm-up
+    return train_for
+
+
+def torch_section(figures, repeats, seconds, out) -> dict:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        out("torch: skipped, PyTorch is not installed (pip install torch)")
+        return {"skipped": "PyTorch is not installed"}
+    out("torch: the same training in PyTorch on the CPU, and engine/torch")
+    results = {}
+    for key, setup in SETUPS.items():
+        rate = _median_rate(_torch_runner(setup), repeats, seconds)
+        ratio = figures.get("engine", {}).get(key, float("nan")) / rate
+        results[key] = {"samples_per_second": rate, "engine_over_torch": ratio}
+        out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}")
+    return results
+
+
+def _torch_runner(setup: Setup):
+    import torch
+
+    from gdplayground.data.mnist import load_bundled_mnist
+
+    images, labels = load_bundled_mnist()[:2]
+    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255)
+    y = torch.from_numpy(labels)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
+        layers += [torch.nn.Linear(n_in, n_out)] + ([torch.nn.ReLU()] if i < len(setup.sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers)
+    optimizer = {"adam": lambda p: torch.optim.Adam(p, setup.lr),
+                 "momentum": lambda p: torch.optim.SGD(p, setup.lr, momentum=0.9),
+                 "sgd": lambda p: torch.optim.SGD(p, setup.lr)}[setup.optimizer](model.parameters())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order, position = torch.randperm(len(x)), [0]
+
+    def step() -> int:
+        if position[0] >= len(x):
+            order[:], position[0] = torch.randperm(len(x)), 0
+        batch = order[position[0]:position[0] + setup.batch]
+        position[0] += setup.batch
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x[batch]), y[batch]).backward()
+        optimizer.step()
+        return len(batch)
+
+    def train_for(seconds: float) -> float:
+        start, samples = time.perf_counter(), 0
+        while time.perf_counter() - start < seconds:
+            samples += step()
+        return samples / (time.perf_counter() - start)
+    return train_for
+
+
+def gemm_section(figures, repeats, seconds, out) -> dict:
+    out("gemm: NumPy matmul on each configuration's shapes, and the engine's share of it")
+    results = {}
+    for key, setup in SETUPS.items():
+        rate = _gemm_rate(setup, repeats, seconds)
+        engine = figures.get("engine", {}).get(key)
+        achieved = engine * setup.flops_per_sample() if engine else float("nan")
+        results[key] = {"gemm_gflops": rate / 1e9, "engine_gflops": achieved / 1e9,
+                        "fraction": achieved / rate}
+        out(f"  ({key}) GEMM {rate / 1e9:7.1f} GFLOP/s   engine {achieved / 1e9:7.1f} GFLOP/s   "
+            f"{achieved / rate:6.1%}")
+    return results
+
+
+def _gemm_rate(setup: Setup, repeats: int, seconds: float) -> float:
+    """Flops per second of one step's products: forward, weight gradients, input gradients."""
+    rng = np.random.default_rng(0)
+    b = setup.batch
+    products = []
+    for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
+        x, w = rng.random((b, n_in), np.float32), rng.random((n_in, n_out), np.float32)
+        dz = rng.random((b, n_out), np.float32)
+        products += [(x, w, np.empty((b, n_out), np.float32)),
+                     (x.T, dz, np.empty((n_in, n_out), np.float32))]
+        if i:
+            products.append((dz, w.T, np.empty((b, n_in), np.float32)))
+    flops = sum(2 * a.shape[0] * a.shape[1] * c.shape[1] for a, c, _ in products)
+
+    def multiply_for(duration: float) -> float:
+        start, count = time.perf_counter(), 0
+        while time.perf_counter() - start < duration:
+            for a, c, result in products:
+                np.matmul(a, c, out=result)
+            count += 1
+        return count * flops / (time.perf_counter() - start)
+    return _median_rate(multiply_for, repeats, seconds)
+
+
+def _median_rate(measure, repeats: int, seconds: float) -> float:
+    measure(min(0.5, seconds))  # warm-up: caches, allocations, BLAS threads
+    return statistics.median(measure(seconds) for _ in range(repeats))
+
+
+# --- the window ----------------------------------------------------------------------------
+def gui_section(figures, repeats, seconds, out) -> dict:
+    out("gui: default MNIST configuration, window live (offscreen) against headless")
+    config = SETUPS["a"].config()
+    config.data.validation_split = preset("mnist").data.validation_split  # the window's own
+    headless_runs, window_runs, gaps = [], [], []
+    headless = _engine_runner(config)
+    for _ in range(max(2, repeats // 2)):  # alternate, so drift of the machine hits both
+        headless_runs.append(headless(seconds * 2))
+        rate, frame_gaps = _window_rate(config, seconds * 2)
+        window_runs.append(rate)
+        gaps.extend(frame_gaps)
+    ratios = [w / h for w, h in zip(window_runs, headless_runs)]
+    gaps = np.array(gaps)
+    result = {"headless": statistics.median(headless_runs), "window": statistics.median(window_runs),
+              "ratio": statistics.median(ratios), "ratios": ratios,
+              "gap_p50_ms": float(np.median(gaps)), "gap_p99_ms": float(np.percentile(gaps, 99)),
+              "gap_max_ms": float(gaps.max()), "frames": len(gaps)}
+    out(f"  headless {result['headless']:,.0f}   window {result['window']:,.0f} samples/s   "
+        f"ratio {result['ratio']:.3f} (runs {', '.join(f'{r:.3f}' for r in ratios)})")
+    out(f"  frame gaps: p50 {result['gap_p50_ms']:.0f} ms, p99 {result['gap_p99_ms']:.0f} ms, "
+        f"max {result['gap_max_ms']:.0f} ms over {len(gaps)} frames")
+    return result
+
+
+def _window_rate(config: ExperimentConfig, seconds: float) -> tuple[float, list[float]]:
+    """(samples per second, gaps in ms between redraws) with the window playing."""
+    window = _open_window(config)
+    from gdplayground.gui.app import pause, wait_for
+
+    ticks, frames = [], []
+    window.redraw_timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    window.toggle_play()
+    wait_for(lambda: window.last_step >= 20, 60)
+    watcher = FrameWatcher(window, lambda f: frames.append((f.time, f.samples_seen)))
+    ticks.clear()
+    pause(seconds)
+    window.toggle_play()
+    wait_for(lambda: not window.running, 60)
+    window.close()
+    del watcher
+    (t0, s0), (t1, s1) = frames[0], frames[-1]
+    return (s1 - s0) / (t1 - t0), list(np.diff(ticks) * 1000)
+
+
+def _open_window(config: ExperimentConfig):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gdplayground.gui.app import application, wait_for
+    from gdplayground.gui.main_window import MainWindow
+
+    application()
+    window = MainWindow(config)
+    window.show()
+    wait_for(lambda: window.info is not None, 120)
+    return window
+
+
+def FrameWatcher(window, callback):
+    """Call `callback(frame)` on the GUI thread for every frame the window's worker sends.
+    (Cross-thread signals must reach a QObject's @Slot method in PySide6, not a lambda.)"""
+    from PySide6.QtCore import QObject, Slot
+
+    class Watcher(QObject):
+        @Slot(object)
+        def on_frame(self, frame):
+            callback(frame)
+
+    watcher = Watcher(window)
+    window.session.framed.connect(watcher.on_frame)
+    return watcher
+
+
+STARTUP_SCRIPT = """
+import os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from gdplayground.gui.app import application, wait_for
+from gdplayground.gui.main_window import MainWindow
+app = application()
+window = MainWindow()
+window.show()
+app.processEvents()
+print("shown", time.time(), flush=True)
+wait_for(lambda: window.info is not None, 120)
+print("loaded", time.time(), flush=True)
+window.close()
+"""
+
+
+def startup_section(figures, repeats, seconds, out) -> dict:
+    out("startup: a new process, to the window shown and to MNIST loaded")
+    shown, loaded = [], []
+    for _ in range(max(3, repeats)):
+        start = time.time()
+        lines = subprocess.run([sys.executable, "-c", STARTUP_SCRIPT], capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+        stamps = dict(line.split() for line in lines if line.strip())
+        shown.append(float(stamps["shown"]) - start)
+        loaded.append(float(stamps["loaded"]) - start)
+    result = {"window_shown_s": statistics.median(shown), "mnist_loaded_s": statistics.median(loaded)}
+    out(f"  window shown after {result['window_shown_s']:.2f} s, MNIST loaded after "
+        f"{result['mnist_loaded_s']:.2f} s")
+    return result
+
+
+# --- time to 98% and memory ----------------------------------------------------------------
+def time_to_98_config() -> ExperimentConfig:
+    from gdplayground.engine import Trainer
+
+    config = SETUPS["a"].config()
+    config.learning_rate.schedule = TIME_TO_98["schedule"]
+    config.learning_rate.decay_steps = TIME_TO_98["epochs"] * Trainer(config).steps_per_epoch
+    return config
+
+
+def time_to_98_section(figures, repeats, seconds, out) -> dict:
+    from gdplayground.engine import Trainer
+
+    out(f"time-to-98: configuration (a), {TIME_TO_98['schedule']} schedule over "
+        f"{TIME_TO_98['epochs']} epochs, test accuracy once per epoch")
+    config = time_to_98_config()
+    headless, epochs = _headless_time_to_98(Trainer(config))
+    window_seconds, window_epochs = _window_time_to_98(config)
+    result = {"headless_s": headless, "headless_epochs": epochs,
+              "window_s": window_seconds, "window_epochs": window_epochs}
+    out(f"  headless {_seconds(headless)} ({epochs} epochs), window live "
+        f"{_seconds(window_seconds)} ({window_epochs} epochs)")
+    return result
+
+
+def _headless_time_to_98(trainer):
+    start = time.perf_counter()
+    while trainer.epochs_done < 3 * TIME_TO_98["epochs"]:
+        if trainer.step().epoch_end and trainer.evaluate("test")[1] >= 0.98:
+            return time.perf_counter() - start, trainer.epochs_done
+    return None, trainer.epochs_done
+
+
+def _window_time_to_98(config: ExperimentConfig):
+    from gdplayground.gui.app import wait_for
+
+    window = _open_window(config)
+    state = {"done": None}
+
+    def epoch_check(frame) -> None:
+        ended = [r.epoch for r in frame.reports if r.epoch_end]
+        if ended and state["done"] is None:
+            window.session.ask("evaluate", lambda results, epoch=ended[-1]: finished(results, epoch))
+
+    def finished(results, epoch) -> None:
+        if results and results["test"][1] >= 0.98 and state["done"] is None:
+            state["done"] = (time.perf_counter() - start, epoch)
+
+    watcher = FrameWatcher(window, epoch_check)
+    start = time.perf_counter()
+    window.toggle_play()
+    try:
+        wait_for(lambda: state["done"] is not None, 300)
+    except TimeoutError:
+        state["done"] = (None, None)
+    window.toggle_play()
+    wait_for(lambda: not window.running, 60)
+    window.close()
+    del watcher
+    return state["done"]
+
+
+MEMORY_SCRIPT = """
+import os, resource, sys
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from gdplayground.bench import SETUPS
+from gdplayground.gui.app import application, pause, wait_for
+from gdplayground.gui.main_window import MainWindow
+app = application()
+window = MainWindow(SETUPS["a"].config())
+window.show()
+wait_for(lambda: window.info is not None, 120)
+window.toggle_play()
+pause(float(sys.argv[1]))
+window.toggle_play()
+wait_for(lambda: not window.running, 60)
+window.close()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory_section(figures, repeats, seconds, out) -> dict:
+    out("memory: peak resident memory of a new process training full MNIST with the window live")
+    run_seconds = max(10.0, 5 * seconds)
+    peak_kb = int(subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(run_seconds)],
+                                 capture_output=True, text=True, check=True).stdout.split()[-1])
+    result = {"peak_mb": peak_kb / 1024, "trained_s": run_seconds}
+    out(f"  peak {result['peak_mb']:.0f} MB after {run_seconds:g} s of training")
+    return result
+
+
+def _seconds(value) -> str:
+    return "not reached" if value is None else f"{value:.1f} s"
+

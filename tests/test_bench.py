@@ -1,0 +1,27 @@
+"""The bench command runs and reports its figures (what they are is for the benchmark to say)."""
+
+import json
+
+from gdplayground.bench import SETUPS
+from gdplayground.cli import main
+
+
+def test_flops_per_sample_leave_out_the_first_input_gradient():
+    # (a): weights 784*256 + 256*128 + 128*10 = 235,008; 6 per weight, less 2 * 784 * 256
+    assert SETUPS["a"].flops_per_sample() == 6 * 235_008 - 2 * 200_704
+
+
+def test_bench_prints_a_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "engine,gemm", "--repeats", "1", "--seconds", "0.05",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "threads" in printed and "(d) 784-1024-1024-10" in printed and "GFLOP/s" in printed
+    figures = json.loads(out.read_text())
+    assert set(figures["engine"]) == {"a", "b", "c", "d"} and figures["engine"]["a"] > 0
+    assert 0 < figures["gemm"]["a"]["fraction"] < 1.5
+
+
+def test_bench_refuses_an_unknown_section(capsys):
+    assert main(["bench", "--only", "warp"]) == 2
+    assert "'warp' is not a section" in capsys.readouterr().err

@@ -148,7 +148,7 @@ def _torch_runner(setup: Setup):
 
     images, labels = load_bundled_mnist()[:2]
     x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255)
-    y = torch.from_numpy(labels)
+    y = torch.from_numpy(labels.copy())  # the cached MNIST arrays are read-only
     layers = []
     for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
         layers += [torch.nn.Linear(n_in, n_out)] + ([torch.nn.ReLU()] if i < len(setup.sizes) - 2 else [])

@@ -16,19 +16,16 @@ FILE_MODE = 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """Yield a file that replaces `path` only once everything has been written and flushed.
-
-    The data goes to a temporary file beside `path` and is renamed over it at the end, so the
-    previous file survives any failure; the temporary file is removed on failure.
-    """
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path (with the same suffix) beside `path` for a writer to fill; it
+    replaces `path`, flushed to disk, only if the writer finished. On failure the previous
+    file stays and the temporary one is removed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
+        _sync(tmp)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
@@ -38,22 +35,18 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path (with the same suffix) for a writer that wants a file name; it
-    replaces `path` only if the writer finished. Nothing is left behind on failure."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces `path` only once everything has been written."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        yield f
+
+
+def _sync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        yield Path(tmp)
-        if os.path.getsize(tmp) == 0:
-            raise OSError(f"nothing was written to {path}")
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -25,8 +25,8 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
 
 
-def test_atomic_path_refuses_an_empty_result(tmp_path):
-    with pytest.raises(OSError, match="nothing was written"):
-        with files.atomic_path(tmp_path / "plot.png"):
-            pass  # an exporter that silently wrote nothing
-    assert os.listdir(tmp_path) == []
+def test_atomic_path_keeps_what_a_name_taking_writer_wrote(tmp_path):
+    with files.atomic_path(tmp_path / "plot.png") as tmp:
+        assert tmp.suffix == ".png" and tmp.parent == tmp_path
+        tmp.write_bytes(b"image")
+    assert os.listdir(tmp_path) == ["plot.png"] and (tmp_path / "plot.png").read_bytes() == b"image"

@@ -165,3 +165,14 @@ def test_evaluate_reports_every_split(qtbot, open_window):
     window = open_window(toy(), steps=10)
     ok, message = written(qtbot, window, window.evaluate)
     assert ok and "train: loss" in message and "test: loss" in message and "accuracy" in message
+
+
+def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(tmp_path, monkeypatch, qtbot):
+    import pyqtgraph as pg
+    from gdplayground.gui import plot_export
+    monkeypatch.setattr(plot_export.ImageExporter, "export", lambda self, fileName=None: None)
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    with pytest.raises(OSError, match="wrote nothing"):
+        plot_export.export_plot(plot.getPlotItem(), tmp_path / "p.png", 800)
+    assert os.listdir(tmp_path) == []

@@ -22,6 +22,8 @@ def export_plot(item, path: Path, width: int | None = None) -> None:
         exporter.parameters()["width"] = width or PNG_WIDTHS[1]
     with atomic_path(path) as tmp:
         exporter.export(str(tmp))
+        if not tmp.stat().st_size:  # pyqtgraph's exporters can fail without raising
+            raise OSError(f"the exporter wrote nothing to {path}")
 
 
 def export_plots(plots: dict, folder: Path, suffix: str, width: int | None = None) -> list[str]:

@@ -387,7 +387,7 @@ def _window_time_to_98(config: ExperimentConfig):
 
 
 MEMORY_SCRIPT = """
-import os, resource, sys
+import os, sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from gdplayground.bench import SETUPS
 from gdplayground.gui.app import application, pause, wait_for
@@ -401,7 +401,9 @@ pause(float(sys.argv[1]))
 window.toggle_play()
 wait_for(lambda: not window.running, 60)
 window.close()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: the peak of this process image. (getrusage's ru_maxrss would carry over the peak of
+# the parent this process was forked from: Linux keeps it across exec.)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
 
 

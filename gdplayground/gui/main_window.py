@@ -38,7 +38,7 @@ from gdplayground.gui.worker import Frame, RunInfo, Snapshot, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 80  # while training, redraws slow down to this at most: no gap reaches 100 ms
-GUI_CPU_BUDGET = 0.12  # share of a core the window may spend while training; the rest trains
+GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
 PICTURE_INTERVAL_S = 0.2  # weight mosaic and decision boundary, while training: 5 a second
 BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid #f5c2bd;"
 
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.running = False  # the worker is training (as last reported)
         self.playing, self._play_ticket = False, None  # the user pressed Play and not since paused
         self._dirty, self._picture_pending, self._frame = False, False, None
+        self._stale, self._turn = set(), 0  # plots with undrawn data, and whose turn it is
         self._picture_drawn_at = 0.0
         self._pace_mark: tuple[float, float] | None = None  # (wall clock, GUI thread CPU clock)
         self._elapsed, self._run_started_at = 0.0, None
@@ -344,16 +345,32 @@ class MainWindow(QMainWindow):
     # --- drawing ---------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
-        """Draw the data that arrived since the last redraw, if any."""
+        """Draw the data that arrived since the last redraw: while training one plot a frame,
+        in turn (each frame stays cheap, so frames stay frequent); when paused, everything."""
         self._update_status()
         self._pace()
+        plots = (self.loss_view, self.accuracy_view, self.gradient_view)
         if self._dirty:
-            self._dirty, self._picture_pending = False, True
-            for view in (self.loss_view, self.accuracy_view, self.gradient_view):
+            self._dirty, self._picture_pending, self._stale = False, True, set(plots)
+        if self._stale:
+            for _ in range(len(plots) if not self.running else 1):
+                view = self._next_stale(plots)
+                if view is None:
+                    break
                 view.draw(self.history)
-            self.redrawn.emit()
+            if not self._stale:
+                self.redrawn.emit()
         if self._picture_pending:
             self._draw_picture(self._frame)
+
+    def _next_stale(self, plots):
+        """The next plot, in turn, that has data it has not drawn; None when all are current."""
+        for _ in plots:
+            self._turn = (self._turn + 1) % len(plots)
+            if plots[self._turn] in self._stale:
+                self._stale.discard(plots[self._turn])
+                return plots[self._turn]
+        return None
 
     def _draw_picture(self, frame: Frame) -> None:
         """The data view: with every redraw while paused, at most 5 times a second while

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,17 +24,18 @@ CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back 
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
 
 
-@dataclass(frozen=True)
-class LayerStats:
+class LayerStats(NamedTuple):
     weight_grad_norm: float
     bias_grad_norm: float
     weight_norm: float
 
 
-@dataclass(frozen=True)
-class StepReport:
+class StepReport(NamedTuple):
     """What one iteration did. `status` is "ok", "diverged" (this step produced NaN or inf and the
-    weights were rolled back) or "refused" (the run is diverged; nothing was done)."""
+    weights were rolled back) or "refused" (the run is diverged; nothing was done).
+
+    Named tuples rather than frozen dataclasses: as immutable, and five times cheaper to make,
+    which counts at 20,000 steps a second."""
 
     step: int  # iterations completed, counting this one
     epoch: int  # the epoch this step belongs to, from 1
@@ -161,7 +163,7 @@ class Trainer:
             self._checkpoint = self.snapshot()
         if self._validation_due(epoch_end) and len(self.dataset.validation):
             val_loss, val_acc = self.evaluate("validation")
-            report = dataclasses.replace(report, val_loss=val_loss, val_accuracy=val_acc)
+            report = report._replace(val_loss=val_loss, val_accuracy=val_acc)
         return report
 
     @np.errstate(all="ignore")
@@ -314,7 +316,7 @@ class Trainer:
                    f"The weights were restored to step {self._checkpoint.step}. Lower the learning "
                    f"rate (now {lr_value:g}) or reset to continue.")
         self._divergence = (lr_value, message)
-        return dataclasses.replace(report, status="diverged", message=message)
+        return report._replace(status="diverged", message=message)
 
     def _refused_report(self, lr: float) -> StepReport:
         stats = tuple(LayerStats(math.nan, math.nan, _norm(layer.W)) for layer in self.network.layers)
@@ -333,5 +335,4 @@ def needs_reset(old: ExperimentConfig, new: ExperimentConfig) -> bool:
 def _norm(array: np.ndarray | None) -> float:
     if array is None:
         return 0.0
-    flat = array.ravel()
-    return math.sqrt(float(np.dot(flat, flat)))
+    return math.sqrt(np.vdot(array, array))

@@ -12,6 +12,8 @@ Sections (all by default; --only picks some):
               headless and with the window live (test set evaluated once per epoch, included)
   memory      peak resident memory while training full MNIST with the window live (new process)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
+Ratios (engine/torch, the GEMM share, window/headless) come from runs taken in turns, so that
+the drift of a shared machine hits both sides alike.
 """
 
 from __future__ import annotations
@@ -134,12 +136,8 @@ def torch_section(figures, repeats, seconds, out) -> dict:
     out("torch: the same training in PyTorch on the CPU; engine/torch from alternating runs")
     results = {}
     for key, setup in SETUPS.items():
-        # Engine and torch take turns, so a slow spell of the machine hits both sides of a ratio.
-        engine, torch_ = _engine_runner(setup.config()), _torch_runner(setup)
-        torch_(min(0.5, seconds))  # warm-up
-        pairs = [(engine(seconds), torch_(seconds)) for _ in range(repeats)]
-        rate = statistics.median(t for _, t in pairs)
-        ratio = statistics.median(e / t for e, t in pairs)
+        _, rate, ratio = _alternate(_engine_runner(setup.config()), _torch_runner(setup),
+                                    repeats, seconds)
         results[key] = {"samples_per_second": rate, "engine_over_torch": ratio}
         out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}")
     return results
@@ -183,21 +181,22 @@ def _torch_runner(setup: Setup):
 
 def gemm_section(figures, repeats, seconds, out) -> dict:
     out("gemm: NumPy's products (np.dot, as the engine calls them) on each configuration's "
-        "shapes, and the engine's share of their rate")
+        "shapes, and the engine's share of their rate, from alternating runs")
     results = {}
     for key, setup in SETUPS.items():
-        rate = _gemm_rate(setup, repeats, seconds)
-        engine = figures.get("engine", {}).get(key)
-        achieved = engine * setup.flops_per_sample() if engine else float("nan")
+        engine, rate, share = _alternate(_engine_runner(setup.config()), _gemm_runner(setup),
+                                         repeats, seconds)
+        achieved = engine * setup.flops_per_sample()
         results[key] = {"gemm_gflops": rate / 1e9, "engine_gflops": achieved / 1e9,
-                        "fraction": achieved / rate}
+                        "fraction": share * setup.flops_per_sample()}
         out(f"  ({key}) GEMM {rate / 1e9:7.1f} GFLOP/s   engine {achieved / 1e9:7.1f} GFLOP/s   "
-            f"{achieved / rate:6.1%}")
+            f"{share * setup.flops_per_sample():6.1%}")
     return results
 
 
-def _gemm_rate(setup: Setup, repeats: int, seconds: float) -> float:
-    """Flops per second of one step's products: forward, weight gradients, input gradients."""
+def _gemm_runner(setup: Setup):
+    """A function that runs one step's products for some seconds (forward, weight gradients,
+    input gradients) and returns their flops per second."""
     rng = np.random.default_rng(0)
     b = setup.batch
     products = []
@@ -217,7 +216,16 @@ def _gemm_rate(setup: Setup, repeats: int, seconds: float) -> float:
                 np.dot(a, c, out=result)
             count += 1
         return count * flops / (time.perf_counter() - start)
-    return _median_rate(multiply_for, repeats, seconds)
+    return multiply_for
+
+
+def _alternate(ours, theirs, repeats: int, seconds: float) -> tuple[float, float, float]:
+    """Medians of our rate, their rate and the ratio ours/theirs, measured in turns so that a
+    slow spell of the machine (on this VM a figure can drift by 30% within a minute) hits both."""
+    ours(min(0.5, seconds)), theirs(min(0.5, seconds))  # warm-up
+    pairs = [(ours(seconds), theirs(seconds)) for _ in range(repeats)]
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            statistics.median(a / b for a, b in pairs))
 
 
 def _median_rate(measure, repeats: int, seconds: float) -> float:

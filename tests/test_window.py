@@ -190,9 +190,10 @@ def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
     weights[7, 1] = -1.0  # unit 2, row 2 col 1: one negative pixel
     mosaic.set_layout((4, 3), weights, class_templates=False)
     mosaic.change.setChecked(False)
-    image = mosaic.mosaic(weights)
-    assert image.shape == (2 * (4 + GAP) - GAP, 3 * (3 + GAP) - GAP, 3)
-    red, blue, white, gap = mosaic.lut[255], mosaic.lut[0], mosaic.lut[128], mosaic.lut[256]
+    codes = mosaic.mosaic(weights)
+    assert codes.shape == (2 * (4 + GAP) - GAP, 3 * (3 + GAP) - GAP) and codes.dtype == np.uint8
+    image = mosaic.lut[codes]
+    red, blue, white, gap = mosaic.lut[254], mosaic.lut[0], mosaic.lut[127], mosaic.lut[255]
     tile = lambda unit: image[(unit // 3) * (4 + GAP):][:4, (unit % 3) * (3 + GAP):][:, :3]
     assert (tile(3) == red).all()
     assert (tile(1)[2, 1] == blue).all() and (tile(1)[0, 0] == white).all()

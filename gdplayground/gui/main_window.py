@@ -37,7 +37,7 @@ from gdplayground.gui.weight_mosaic import WeightMosaic
 from gdplayground.gui.worker import Frame, RunInfo, Snapshot, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
-SLOWEST_REDRAW_MS = 80  # while training, redraws slow down to this at most: no gap reaches 100 ms
+SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
 PICTURE_INTERVAL_S = 0.2  # weight mosaic and decision boundary, while training: 5 a second
 BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid #f5c2bd;"

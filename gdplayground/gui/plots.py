@@ -1,10 +1,11 @@
 """Curves over training steps: loss, accuracy and per-layer gradient magnitudes.
 
-Each plot creates its curves once and redraws them from the run's History with setData;
-pyqtgraph's peak downsampling and clipping keep a million-step run cheap to draw. Drawing
-shares the interpreter with training, so every redraw is kept cheap: no antialiasing or
-translucent curves, finite data handed over unchecked, and a step axis that grows in jumps
-(regenerating axis ticks on every frame would cost more than the curves).
+Each plot creates its curves once and redraws them from the run's History with setData; each
+curve's own peak decimation (PeakSeries) keeps a million-step run cheap to draw. Drawing shares
+the interpreter with training, so every redraw is kept cheap: no antialiasing or translucent
+curves, finite data handed over unchecked, curves without new points left alone, and axes that
+change in jumps rather than on every frame (regenerating the ticks, and the second paint that
+pyqtgraph's auto-range triggers, would cost more than the curves).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 from gdplayground.engine.history import GrowingArray, History
 
 POINT_LIMIT = 2048  # blocks kept per curve: the drawing cost stays flat however long the run
+Y_MARGIN = 0.05  # of the data's span, left free above and below the curves
+Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 
 # One-pixel pens: the fastest lines Qt's raster engine draws (wider ones cost several times more).
 RAW = pg.mkPen(color=(170, 190, 215), width=1)
@@ -30,7 +33,8 @@ class PlotView(QWidget):
     """A styled plot of something over training steps, created once and redrawn with setData."""
 
     def __init__(self, title: str, y_label: str, tooltip: str, log_y: bool = False,
-                 legend_at=(-10, 10)):
+                 legend_at=(-10, 10), y_range: tuple[float, float] | None = None):
+        """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
         self.plot = pg.PlotWidget(title=title)
         self.plot.setLabel("bottom", "step")
@@ -40,10 +44,11 @@ class PlotView(QWidget):
         self.plot.setLogMode(y=log_y)
         self.legend = self.plot.addLegend(offset=legend_at)  # negative: from the right/bottom
         self.setToolTip(tooltip)
-        self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
-        self.plot.getPlotItem().setClipToView(True)
-        self.plot.enableAutoRange(x=False)
-        self.log_y, self.x_max = log_y, 0
+        self.plot.disableAutoRange()
+        self.log_y, self.x_max, self.fixed_y = log_y, 0, y_range is not None
+        self.y_shown: tuple[float, float] | None = None  # the y axis's range, as the view sees it
+        if y_range is not None:
+            self.plot.setYRange(*y_range)
         self._series: dict[pg.PlotDataItem, PeakSeries] = {}
         self.layout = QVBoxLayout(self)
         self.layout.setContentsMargins(0, 0, 0, 0)
@@ -56,12 +61,15 @@ class PlotView(QWidget):
     def show(self, curve: pg.PlotDataItem, steps: np.ndarray, values: np.ndarray) -> None:
         """Draw the measured points of a column (positive ones only on a log axis), feeding only
         the rows that arrived since the last call into the curve's decimated series."""
+        fresh = curve not in self._series  # a new run's curve: the old one's points must go
         series = self._series.setdefault(curve, PeakSeries())
         new = slice(series.consumed, len(steps))
-        series.extend(*measured(steps[new], values[new], positive=self.log_y), consumed=len(steps))
-        x, y = series.points()
-        curve.setData(x, y, skipFiniteCheck=True)
+        x, y = measured(steps[new], values[new], positive=self.log_y)
+        series.extend(x, y, consumed=len(steps))
+        if len(x) or fresh:
+            curve.setData(*series.points(), skipFiniteCheck=True)
         self.reach(steps[-1] if len(steps) else 0)
+        self._follow_y()
 
     def reach(self, step: float) -> None:
         """Widen the step axis by half again whenever the data outgrows it."""
@@ -69,9 +77,26 @@ class PlotView(QWidget):
             self.x_max = max(10, int(step * 1.5))
             self.plot.setXRange(0, self.x_max, padding=0.02)
 
+    def _follow_y(self) -> None:
+        """Fit the y axis to the data when the data leaves it or fills too little of it."""
+        bounds = [(s.low, s.high) for s in self._series.values() if s.low <= s.high]
+        if self.fixed_y or not bounds:
+            return
+        low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        if self.log_y:
+            low, high = np.log10(low), np.log10(high)
+        span = max(high - low, 1e-3 if self.log_y else 1e-9 + abs(high) * 1e-3)
+        if self.y_shown is not None:
+            shown_low, shown_high = self.y_shown
+            inside = shown_low <= low and high <= shown_high
+            if inside and span >= Y_SHRINK * (shown_high - shown_low):
+                return
+        self.y_shown = (low - Y_MARGIN * span, high + Y_MARGIN * span)
+        self.plot.setYRange(*self.y_shown, padding=0)
+
     def restart(self) -> None:
-        """A new run: forget the old one's series and axis."""
-        self.x_max = 0
+        """A new run: forget the old one's series and axes."""
+        self.x_max, self.y_shown = 0, None
         self._series.clear()
 
 
@@ -82,11 +107,14 @@ class PeakSeries:
 
     def __init__(self):
         self.block, self.consumed = 1, 0
+        self.low, self.high = np.inf, -np.inf  # of every point so far
         self.blocks = GrowingArray(3)  # (first x, lowest y, highest y) of each full block
         self.rest_x, self.rest_y = np.empty(0), np.empty(0)  # points of the block being filled
 
     def extend(self, x: np.ndarray, y: np.ndarray, consumed: int) -> None:
         self.consumed = consumed
+        if len(y):
+            self.low, self.high = min(self.low, y.min()), max(self.high, y.max())
         xs, ys = np.concatenate([self.rest_x, x]), np.concatenate([self.rest_y, y])
         full = len(xs) // self.block * self.block
         if full:
@@ -138,6 +166,7 @@ class LossView(PlotView):
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "
                                   "stay visible next to the large early drop.")
         self.log_scale.toggled.connect(self._set_log)
+        self.history: History | None = None  # what was drawn last, to redraw on a change of scale
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
     def show_smoothed(self, shown: bool) -> None:
@@ -156,8 +185,12 @@ class LossView(PlotView):
     def _set_log(self, on: bool) -> None:
         self.log_y = on
         self.plot.setLogMode(y=on)
+        self.restart()  # the series keep only positive losses on a log axis: rebuild them
+        if self.history is not None:
+            self.draw(self.history)
 
     def draw(self, history: History) -> None:
+        self.history = history
         steps = history.column("step")
         for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
                               (self.validation, "val_loss")):
@@ -170,8 +203,7 @@ class AccuracyView(PlotView):
             "Accuracy", "accuracy",
             "Fraction of examples classified correctly: training batches (moving average) and "
             "the held-out validation set. A widening gap between them means overfitting.",
-            legend_at=(-10, -10))
-        self.plot.setYRange(0, 1)
+            legend_at=(-10, -10), y_range=(0, 1))
         self.train = self.curve(SMOOTH, "training (smoothed)")
         self.validation = self.curve(VALIDATION, "validation", markers=True)
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 GAP = 1  # pixels between tiles
 GAP_COLOUR = (60, 60, 60)
+GAP_CODE = 255  # the last of the 256 colours: codes 0-254 are the colour map
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
 SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
 
@@ -45,12 +46,16 @@ class WeightMosaic(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         layout.addLayout(below)
-        colours = pg.colormap.get("CET-D1").getLookupTable(nPts=256, alpha=False)
-        self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)  # code 256: between tiles
+        colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
+        # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
+        self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)
+        self.image.setLookupTable(self.lut)
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
         self.initial: np.ndarray | None = None
-        self._source = np.full((1, 1), -1)
+        self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes, plus a gap row and column
+        self._codes = np.empty((0, 28, 28), np.uint8)  # one tile per unit (and per empty slot)
+        self._values = np.empty((784, 0), np.float32)  # scratch for the scaled weights
         self.canvas.scene().sigMouseMoved.connect(self._hover)
 
     def set_layout(self, tile_shape: tuple[int, int], initial: np.ndarray, class_templates: bool) -> None:
@@ -58,21 +63,14 @@ class WeightMosaic(QWidget):
         self.tile_shape, self.templates = tuple(tile_shape), class_templates
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
-        self._source = self._mosaic_source(initial.shape)
-        self.box.setRange(QRectF(0, 0, self._source.shape[1], self._source.shape[0]), padding=0.02)
+        rows, (h, w) = math.ceil(self.n_units / self.columns), self.tile_shape
+        self._canvas = np.full((rows * (h + GAP), self.columns * (w + GAP)), GAP_CODE, np.uint8)
+        self._codes = np.full((rows * self.columns, h, w), GAP_CODE, np.uint8)
+        self._values = np.empty(initial.shape, np.float32)
+        shown = self._canvas[:-GAP, :-GAP]
+        self.box.setRange(QRectF(0, 0, shown.shape[1], shown.shape[0]), padding=0.02)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights: {what}")
-
-    def _mosaic_source(self, shape: tuple[int, int]) -> np.ndarray:
-        """For every mosaic pixel, the index of its weight in weights.ravel(), or -1 for a gap."""
-        h, w = self.tile_shape
-        pixels, units = shape
-        rows = math.ceil(units / self.columns)
-        source = np.full((rows, h + GAP, self.columns, w + GAP), -1, np.int64)
-        unit = np.arange(rows * self.columns).reshape(rows, 1, self.columns, 1)
-        pixel = (np.arange(h)[:, None] * w + np.arange(w)[None, :]).reshape(1, h, 1, w)
-        source[:, :h, :, :w] = np.where(unit < units, pixel * units + unit, -1)
-        return source.reshape(rows * (h + GAP), self.columns * (w + GAP))[:-GAP, :-GAP]
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
@@ -86,15 +84,21 @@ class WeightMosaic(QWidget):
         self.image.setImage(self.mosaic(shown), autoLevels=False)
 
     def mosaic(self, weights: np.ndarray) -> np.ndarray:
-        """An RGB image (rows, cols, 3) of all tiles, coloured symmetrically around zero."""
-        finite = np.nan_to_num(weights.ravel(), nan=0.0, posinf=0.0, neginf=0.0)
-        sample = np.abs(finite[:: max(1, finite.size // SCALE_SAMPLE)])
+        """Colour codes (rows, cols) of all tiles, indices into `lut` symmetric around zero."""
+        values = self._values
+        np.copyto(values, weights)
+        np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        sample = np.abs(values.ravel()[:: max(1, values.size // SCALE_SAMPLE)])
         scale = np.percentile(sample, CLIP_PERCENTILE) or 1.0
-        codes = np.empty(finite.size + 1, np.uint16)  # the extra, last code is the gap colour
-        np.clip((finite / scale + 1) * 127.5 + 0.5, 0, 255, out=finite)  # zero: the middle colour
-        codes[:-1] = finite
-        codes[-1] = 256
-        return self.lut[codes[self._source]]
+        middle = (GAP_CODE - 1) / 2  # zero: the middle colour
+        values *= middle / scale
+        values += middle + 0.5  # rounds to the nearest code when cast
+        np.clip(values, 0, GAP_CODE - 1, out=values)
+        self._codes[:self.n_units].reshape(self.n_units, -1)[...] = values.T  # unit-major tiles
+        rows, (h, w) = len(self._codes) // self.columns, self.tile_shape
+        tiles = self._canvas.reshape(rows, h + GAP, self.columns, w + GAP)[:, :h, :, :w]
+        tiles[...] = self._codes.reshape(rows, self.columns, h, w).transpose(0, 2, 1, 3)
+        return self._canvas[:-GAP, :-GAP]
 
     def unit_at(self, x: float, y: float) -> int | None:
         h, w = self.tile_shape

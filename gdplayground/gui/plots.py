@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 from gdplayground.engine.history import GrowingArray, History
 
 POINT_LIMIT = 2048  # blocks kept per curve: the drawing cost stays flat however long the run
-Y_MARGIN = 0.05  # of the data's span, left free above and below the curves
+Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: room to move
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 
 # One-pixel pens: the fastest lines Qt's raster engine draws (wider ones cost several times more).

@@ -62,12 +62,19 @@ class History:
         return len(self._rows)
 
     def append(self, report: StepReport) -> None:
-        layers = [v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm)]
-        row = [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
-               report.val_loss, report.val_accuracy, *layers]
-        row = [np.nan if v is None else v for v in row]
-        smoothed = [smoother.add(row[i]) for smoother, i in zip(self._smoothers, self._smoothed_at)]
-        self._rows.extend(row + [np.nan if v is None else v for v in smoothed])
+        self.extend([report])
+
+    def extend(self, reports) -> None:
+        """Add one row per report; a frame's worth at once costs a fraction of one by one."""
+        if not reports:
+            return
+        rows = np.array([[report.step, report.epoch, report.loss, report.accuracy,
+                          report.learning_rate, report.val_loss, report.val_accuracy,
+                          *(v for s in report.layers for v in s)] for report in reports],
+                        dtype=float)  # None becomes NaN
+        smoothed = [[smoother.add(v) for v in rows[:, i].tolist()]
+                    for smoother, i in zip(self._smoothers, self._smoothed_at)]
+        self._rows.extend(np.hstack([rows, np.array(smoothed, dtype=float).T]))
 
     def column(self, name: str) -> np.ndarray:
         return self._rows.data[:, self._index[name]]

@@ -306,8 +306,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:
-        for report in frame.reports:
-            self.history.append(report)
+        self.history.extend(frame.reports)
         problems = [r.message for r in frame.reports if r.status != "ok"]
         if problems:
             self.show_problem(problems[-1])

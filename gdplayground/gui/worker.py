@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
@@ -35,6 +36,7 @@ CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the ev
 # yielding after every step instead (time.sleep(0), 70 us with Linux's timer slack) cost a
 # large model 8% of its speed and a batch-1 model three quarters.
 SWITCH_INTERVAL_S = 0.0005
+GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 
@@ -285,6 +287,10 @@ class TrainingSession(QObject):
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
         super().__init__(parent)
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # see SWITCH_INTERVAL_S
+        # The garbage collector runs in whichever thread allocates when it is due. Run by the
+        # worker, it could destroy the window's Qt objects off the GUI thread, and deadlock on
+        # the interpreter lock. From now on it runs on a GUI-thread timer only.
+        self._collector = GarbageCollector(interval=GC_INTERVAL_S)
         self.config = copy.deepcopy(config)  # the last configuration sent to the worker
         self.gate = PauseGate()
         self.thread = QThread()

@@ -152,6 +152,32 @@ def test_switching_dataset_shows_its_view(qtbot, open_window):
     assert path[:, 0].tolist() == list(range(31)) and (path[0, 1:] == 0).all()  # from x = 0
 
 
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, open_window):
+    """Qt objects in reference cycles must die on the GUI thread: a collection run by the
+    worker destroyed them there and deadlocked on the interpreter lock."""
+    import gc
+    import threading
+
+    window = open_window(spiral())
+    collected_on = set()
+
+    def note(phase, info):
+        collected_on.add(threading.current_thread().name)
+    gc.callbacks.append(note)
+    try:
+        assert not gc.isenabled()
+        window.toggle_play()
+        for _ in range(20):
+            for _ in range(1000):  # garbage in reference cycles, as Qt and pyqtgraph code leaves
+                cycle = []
+                cycle.append(cycle)
+            qtbot.wait(50)
+        window.toggle_play()
+    finally:
+        gc.callbacks.remove(note)
+    assert collected_on == {threading.main_thread().name}
+
+
 def test_closing_mid_training_stops_the_thread(qtbot, qtlog, open_window):
     window = open_window()
     window.toggle_play()

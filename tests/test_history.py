@@ -43,3 +43,23 @@ def test_csv_leaves_unmeasured_cells_empty():
     values = dict(zip(header.split(","), row.split(",")))
     assert values["step"] == "1" and values["loss"] == "0.25" and values["accuracy"] == ""
     assert values["val_loss"] == "0.5" and values["val_accuracy"] == ""
+
+
+def test_vectorised_smoothing_matches_the_running_average_across_blocks_and_gaps():
+    from gdplayground.engine.history import SMOOTHING, Smoother
+
+    rng = np.random.default_rng(0)
+    values = rng.random(5000) * 3
+    values[rng.random(5000) < 0.05] = np.nan  # missing values are passed over
+    values[:3] = np.nan
+    average = weight = 0.0
+    expected = []
+    for v in values:
+        if math.isfinite(v):
+            average, weight = SMOOTHING * average + (1 - SMOOTHING) * v, SMOOTHING * weight + (1 - SMOOTHING)
+        expected.append(average / weight if weight else math.nan)
+    smoother = Smoother()  # fed in uneven pieces, one longer than a block
+    got = np.concatenate([smoother.smooth(values[:1]), smoother.smooth(values[1:2600]),
+                          smoother.smooth(values[2600:])])
+    assert np.isnan(got[:3]).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

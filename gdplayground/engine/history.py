@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 import numpy as np
 
@@ -72,9 +71,8 @@ class History:
                           report.learning_rate, report.val_loss, report.val_accuracy,
                           *(v for s in report.layers for v in s)] for report in reports],
                         dtype=float)  # None becomes NaN
-        smoothed = [[smoother.add(v) for v in rows[:, i].tolist()]
-                    for smoother, i in zip(self._smoothers, self._smoothed_at)]
-        self._rows.extend(np.hstack([rows, np.array(smoothed, dtype=float).T]))
+        smoothed = [smoother.smooth(rows[:, i]) for smoother, i in zip(self._smoothers, self._smoothed_at)]
+        self._rows.extend(np.hstack([rows, np.column_stack(smoothed)]))
 
     def column(self, name: str) -> np.ndarray:
         return self._rows.data[:, self._index[name]]
@@ -103,16 +101,33 @@ class History:
 
 
 class Smoother:
-    """Bias-corrected exponential moving average that passes over missing or non-finite values."""
+    """Bias-corrected exponential moving average that passes over missing or non-finite values.
+
+    Vectorised over a batch of values: with k(t) finite values up to t, the running sums are
+    average_t = s^k(t) (average_0 + (1-s) Σ s^-k(j) x_j) and weight_t likewise with x_j = 1, the
+    sums over finite j <= t. Blocks of BLOCK values keep s^-k far from overflow.
+    """
+
+    BLOCK = 2048  # 0.95^-2048 ~ 1e45
 
     def __init__(self):
         self._average, self._weight = 0.0, 0.0
 
-    def add(self, value: float) -> float | None:
-        if math.isfinite(value):
-            self._average = SMOOTHING * self._average + (1 - SMOOTHING) * value
-            self._weight = SMOOTHING * self._weight + (1 - SMOOTHING)
-        return self._average / self._weight if self._weight else None
+    def smooth(self, values: np.ndarray) -> np.ndarray:
+        """The smoothed value after each of `values` (NaN until a first finite one)."""
+        return np.concatenate([self._smooth_block(values[start:start + self.BLOCK])
+                               for start in range(0, len(values), self.BLOCK)] or [np.empty(0)])
+
+    def _smooth_block(self, x: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(x)
+        seen = np.cumsum(finite)
+        growth = SMOOTHING ** -seen.astype(float)  # s^-k(t)
+        new = (1 - SMOOTHING) * growth * finite
+        average = (self._average + np.cumsum(np.where(finite, x, 0.0) * new)) / growth
+        weight = (self._weight + np.cumsum(new)) / growth
+        self._average, self._weight = float(average[-1]), float(weight[-1])
+        with np.errstate(invalid="ignore"):
+            return np.where(weight > 0, average / weight, np.nan)
 
 
 def _format(value: float) -> str:

@@ -21,6 +21,7 @@ from gdplayground.onnx_export import OnnxUnavailable
 from gdplayground.weights import WeightFileError
 
 EXIT_USAGE = 2
+HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
 
 # Each flag that sets one configuration field, and the field's dotted path.
 SETTINGS = {
@@ -236,24 +237,30 @@ def _describe(trainer) -> None:
 def _train_loop(trainer, history, total: int, log_every: int | None) -> None:
     from tqdm import tqdm
 
-    epoch = EpochMeans()
+    epoch, pending = EpochMeans(), []  # reports reach the history in batches: far cheaper
     mark_time, mark_samples = time.perf_counter(), trainer.samples_seen
     with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
-        for _ in range(total):
-            report = trainer.step()
-            history.append(report)
-            bar.update()
-            if report.status != "ok":
-                bar.write(report.message)
-                return
-            epoch.add(report)
-            if (report.step % log_every == 0) if log_every else report.epoch_end:
-                now = time.perf_counter()
-                bar.write(_metrics_line(report, epoch, now - mark_time,
-                                        trainer.samples_seen - mark_samples))
-                mark_time, mark_samples = now, trainer.samples_seen
-            if report.epoch_end:
-                epoch = EpochMeans()
+        try:
+            for _ in range(total):
+                report = trainer.step()
+                pending.append(report)
+                bar.update()
+                if report.status != "ok":
+                    bar.write(report.message)
+                    return
+                epoch.add(report)
+                if (report.step % log_every == 0) if log_every else report.epoch_end:
+                    now = time.perf_counter()
+                    bar.write(_metrics_line(report, epoch, now - mark_time,
+                                            trainer.samples_seen - mark_samples))
+                    mark_time, mark_samples = now, trainer.samples_seen
+                if report.epoch_end:
+                    epoch = EpochMeans()
+                if len(pending) == HISTORY_BATCH:
+                    history.extend(pending)
+                    pending.clear()
+        finally:  # also when interrupted: the history keeps every step trained
+            history.extend(pending)
 
 
 class EpochMeans:

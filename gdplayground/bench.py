@@ -240,7 +240,7 @@ def gui_section(figures, repeats, seconds, out) -> dict:
     config.data.validation_split = preset("mnist").data.validation_split  # the window's own
     headless_runs, window_runs, gaps = [], [], []
     headless = _engine_runner(config)
-    for _ in range(max(2, repeats // 2)):  # alternate, so drift of the machine hits both
+    for _ in range(max(2, repeats)):  # alternate, so drift of the machine hits both
         headless_runs.append(headless(seconds * 2))
         rate, frame_gaps = _window_rate(config, seconds * 2)
         window_runs.append(rate)

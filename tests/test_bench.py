@@ -25,3 +25,22 @@ def test_bench_prints_a_table_and_writes_json(tmp_path, capsys):
 def test_bench_refuses_an_unknown_section(capsys):
     assert main(["bench", "--only", "warp"]) == 2
     assert "'warp' is not a section" in capsys.readouterr().err
+
+
+def test_step_profile_times_every_part_of_a_step_and_puts_the_engine_back():
+    import importlib.util
+    from pathlib import Path
+
+    from gdplayground.engine import network
+
+    path = Path(__file__).parents[1] / "benchmarks" / "step_profile.py"
+    spec = importlib.util.spec_from_file_location("step_profile", path)
+    step_profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(step_profile)
+    forward = network.Network.forward
+    per_step = step_profile.profile("c", steps=50, warmup=5)
+    assert set(per_step) == {*step_profile.PARTS.values(), "whole step"}
+    assert all(seconds > 0 for seconds in per_step.values())
+    whole = per_step.pop("whole step")
+    assert sum(per_step.values()) < whole
+    assert network.Network.forward is forward  # unwrapped again

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import defaultdict
+
+from timing import timed
 
 from gdplayground.bench import SETUPS
 from gdplayground.engine import losses, network, optimizers, trainer
@@ -32,11 +33,7 @@ PARTS = {  # (owner, attribute): the name it is reported under
 
 def profile(key: str, steps: int, warmup: int = 200) -> dict[str, float]:
     """Seconds per step spent in each part, and in the whole step."""
-    spent = defaultdict(float)
-    originals = {part: getattr(*part) for part in PARTS}
-    for (owner, name), label in PARTS.items():
-        setattr(owner, name, _timed(originals[owner, name], label, spent))
-    try:
+    with timed(PARTS) as (spent, _):
         run = trainer.Trainer(SETUPS[key].config())
         for _ in range(warmup):
             run.step()
@@ -44,21 +41,8 @@ def profile(key: str, steps: int, warmup: int = 200) -> dict[str, float]:
         start = time.perf_counter()
         for _ in range(steps):
             run.step()
-        spent["whole step"] = time.perf_counter() - start
-    finally:
-        for (owner, name), function in originals.items():
-            setattr(owner, name, function)
-    return {label: seconds / steps for label, seconds in spent.items()}
-
-
-def _timed(function, label: str, spent: dict):
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[label] += time.perf_counter() - start
-    return timed
+        whole = time.perf_counter() - start
+    return {**{label: seconds / steps for label, seconds in spent.items()}, "whole step": whole / steps}
 
 
 def main() -> None:

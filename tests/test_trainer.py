@@ -37,6 +37,23 @@ def test_same_seed_and_configuration_give_bit_identical_runs(dtype):
         assert pa.tobytes() == pb.tobytes()
 
 
+def test_two_processes_train_mnist_to_the_same_bits():
+    """Across interpreters too: nothing in a step may depend on uninitialised buffers,
+    hash order or addresses. (The BLAS thread count must match: it splits the products.)"""
+    import subprocess
+    import sys
+
+    script = ("import hashlib\n"
+              "from gdplayground.bench import SETUPS\n"
+              "from gdplayground.engine import Trainer\n"
+              "trainer = Trainer(SETUPS['a'].config())\n"
+              "for _ in range(100): trainer.step()\n"
+              "print(hashlib.sha256(trainer.network.flat.tobytes()).hexdigest())\n")
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True).stdout for _ in range(2)}
+    assert len(digests) == 1 and len(digests.pop().strip()) == 64
+
+
 def test_reset_replays_the_same_run():
     trainer = Trainer(toy_config())
     first = run(trainer, 25)

@@ -67,10 +67,7 @@ class History:
         """Add one row per report; a frame's worth at once costs a fraction of one by one."""
         if not reports:
             return
-        rows = np.array([[report.step, report.epoch, report.loss, report.accuracy,
-                          report.learning_rate, report.val_loss, report.val_accuracy,
-                          *(v for s in report.layers for v in s)] for report in reports],
-                        dtype=float)  # None becomes NaN
+        rows = np.array([_measured(report) for report in reports], dtype=float)  # None: NaN
         smoothed = [smoother.smooth(rows[:, i]) for smoother, i in zip(self._smoothers, self._smoothed_at)]
         self._rows.extend(np.hstack([rows, np.column_stack(smoothed)]))
 
@@ -128,6 +125,13 @@ class Smoother:
         self._average, self._weight = float(average[-1]), float(weight[-1])
         with np.errstate(invalid="ignore"):
             return np.where(weight > 0, average / weight, np.nan)
+
+
+def _measured(report: StepReport) -> list:
+    """A report's values in the order of History.measured."""
+    layers = (v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm))
+    return [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
+            report.val_loss, report.val_accuracy, *layers]
 
 
 def _format(value: float) -> str:

@@ -39,7 +39,6 @@ from gdplayground.gui.worker import Frame, RunInfo, Snapshot, TrainingSession
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
-PICTURE_INTERVAL_S = 0.2  # weight mosaic and decision boundary, while training: 5 a second
 BANNER_STYLE = "background:#fdecea; color:#8a1c12; padding:8px; border:1px solid #f5c2bd;"
 
 
@@ -62,9 +61,8 @@ class MainWindow(QMainWindow):
         self.last_step, self.last_epoch, self.last_lr = 0, 0, self.config.learning_rate.value
         self.running = False  # the worker is training (as last reported)
         self.playing, self._play_ticket = False, None  # the user pressed Play and not since paused
-        self._dirty, self._picture_pending, self._frame = False, False, None
+        self._dirty, self._picture = False, None  # new curve data; a frame with a new picture
         self._stale, self._turn = set(), 0  # plots with undrawn data, and whose turn it is
-        self._picture_drawn_at = 0.0
         self._pace_mark: tuple[float, float] | None = None  # (wall clock, GUI thread CPU clock)
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
@@ -318,7 +316,9 @@ class MainWindow(QMainWindow):
         if frame.path is not None:
             self.linear_view.add_path(self.last_step, frame.path)
         self._measure_rate(frame)
-        self._frame, self._dirty = frame, True
+        self._dirty = True
+        if frame.first_layer is not None:
+            self._picture = frame
 
     @Slot(bool, int)
     def _on_job_changed(self, running: bool, ticket: int) -> None:
@@ -350,7 +350,7 @@ class MainWindow(QMainWindow):
         self._pace()
         plots = (self.loss_view, self.accuracy_view, self.gradient_view)
         if self._dirty:
-            self._dirty, self._picture_pending, self._stale = False, True, set(plots)
+            self._dirty, self._stale = False, set(plots)
         if self._stale:
             for _ in range(len(plots) if not self.running else 1):
                 view = self._next_stale(plots)
@@ -359,8 +359,9 @@ class MainWindow(QMainWindow):
                 view.draw(self.history)
             if not self._stale:
                 self.redrawn.emit()
-        if self._picture_pending:
-            self._draw_picture(self._frame)
+        if self._picture is not None:
+            self._draw_picture(self._picture)
+            self._picture = None
 
     def _next_stale(self, plots):
         """The next plot, in turn, that has data it has not drawn; None when all are current."""
@@ -372,12 +373,7 @@ class MainWindow(QMainWindow):
         return None
 
     def _draw_picture(self, frame: Frame) -> None:
-        """The data view: with every redraw while paused, at most 5 times a second while
-        training (images cost more to draw than curves, and weights change slowly to the eye)."""
-        now = time.perf_counter()
-        if self.running and now - self._picture_drawn_at < PICTURE_INTERVAL_S:
-            return  # still pending: a later redraw draws it
-        self._picture_drawn_at, self._picture_pending = now, False
+        """The data view, from a frame that brings a picture (at most 5 a second: see Frame)."""
         current = self.data_view.currentWidget()
         if current is self.mosaic:
             self.mosaic.show_weights(frame.first_layer)

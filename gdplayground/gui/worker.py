@@ -28,6 +28,8 @@ from gdplayground.engine.trainer import needs_reset
 from gdplayground.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
+PICTURE_INTERVAL = 0.2  # seconds between pictures (weights, decision boundary) while training:
+# they cost more to copy, compute and draw than curves, and change slowly to the eye
 CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
 # The window and the worker share one interpreter lock. Painting calls back into Python once
 # per item, and each call waits for the lock until the worker lets go: at its next BLAS call,
@@ -72,10 +74,12 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Frame:
-    """Reports of the steps since the last frame, and copies of what the views draw."""
+    """Reports of the steps since the last frame, and copies of what the views draw. A frame
+    brings a picture (`picture` True: first-layer weights, and the boundary of 2-D data) at most
+    every PICTURE_INTERVAL while training, and always when the training stops."""
 
     reports: tuple[StepReport, ...]
-    first_layer: np.ndarray | None  # (n_in, units) weights
+    first_layer: np.ndarray | None = None  # (n_in, units) weights
     boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
     path: np.ndarray | None = None  # linear system: (steps, 3) the unknowns x after every step
     samples_seen: int = 0
@@ -118,7 +122,7 @@ class TrainingWorker(QObject):
         self._job: tuple[float, int] | None = None  # (steps left, ticket)
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
-        self._last_frame = 0.0
+        self._last_frame = self._last_picture = 0.0
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
     # --- commands (run on the worker thread) --------------------------------------------------
@@ -220,18 +224,20 @@ class TrainingWorker(QObject):
             self._path.append(self.trainer.network.layers[0].W[:, 0].copy())
 
     def _send_frame(self, running: bool) -> None:
-        trainer = self.trainer
+        trainer, now = self.trainer, time.perf_counter()
+        picture = not running or now - self._last_picture >= PICTURE_INTERVAL
         frame = Frame(
             reports=tuple(self._pending),
-            first_layer=trainer.network.layers[0].W.copy(),
-            boundary=self._boundary() if trainer.dataset.n_features == 2 else None,
+            first_layer=trainer.network.layers[0].W.copy() if picture else None,
+            boundary=self._boundary() if picture and trainer.dataset.n_features == 2 else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,
-            time=time.perf_counter(),
+            time=now,
         )
         self._pending, self._path = [], []
-        self._last_frame = time.perf_counter()
+        self._last_frame = now
+        self._last_picture = now if picture else self._last_picture
         self.framed.emit(frame)
 
     def _boundary(self) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from gdplayground.config import DataConfig, TOY_DATASETS
 from gdplayground.data import toy
-from gdplayground.data.mnist import load_bundled_mnist, load_image_folder
+from gdplayground.data.mnist import class_count, load_bundled_mnist, load_image_folder
 
 # The linear system A x = Y, learned as one linear unit whose weights are x.
 LINEAR_SYSTEM_A = np.array([[5, 1, -1], [2, -1, 1], [1, 3, -2]], dtype=np.float64)
@@ -61,9 +61,8 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
                                                 _only_digits(x_test, y_test, (0, 1)))
     image_shape = x_train.shape[1:]
     train, validation = _carve(Split(_flat(x_train), y_train), config.validation_split, rng)
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
     return Dataset(folder.name if folder else config.name, train, validation,
-                   Split(_flat(x_test), y_test), n_classes, 1 / 255, image_shape)
+                   Split(_flat(x_test), y_test), class_count(y_train), 1 / 255, image_shape)
 
 
 def _toy(config: DataConfig, rng: np.random.Generator) -> Dataset:

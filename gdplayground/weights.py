@@ -7,13 +7,18 @@ training resumes exactly;
 and four text arrays: config (the experiment, TOML), summary (steps, epochs, final metrics,
 JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
 the rest, so an edited file is refused rather than half-trusted).
+
+The checksum is no signature: anyone can recompute it. So loading trusts nothing in the file:
+every array's header is checked against the file's own configuration before its data is read
+(npz.py reads the archive), then every value and every field of the state and summary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +26,25 @@ import numpy as np
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.engine import TrainingState
+from gdplayground.engine.trainer import OPTIMIZER_STATE
 from gdplayground.files import atomic_writer
+from gdplayground.npz import NotAnArchive, NpzArchive, NpzError
 
 FORMAT = "gdplayground-weights/1"
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
+ORDER = "data/order"
+# the arrays each rule of engine/optimizers.py keeps, from its first step on
+OPTIMIZER_SLOTS = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",),
+                   "adagrad": ("sum_sq",), "rmsprop": ("mean_sq",), "adam": ("m", "v")}
+SQUARES = ("v", "sum_sq", "mean_sq")  # slots that add up squares, so never negative
+STATE_FIELDS = ("format", "step", "epochs", "samples_seen", "position", "shuffle_rng",
+                "dropout_rng", "optimizer_counters")
+RNG_FIELDS = ("bit_generator", "state", "has_uint32", "uinteger")  # bit_generator.state's
+MAX_COUNT = 2**63 - 1  # steps and samples seen: what an int64 holds
+PCG64_MAX = 2**128 - 1  # PCG64's state and increment are 128-bit
+UINT32_MAX = 2**32 - 1
+DIGEST = re.compile("[0-9a-f]{64}")
+SHOWN_CHARS = 60  # of a refused value, in a message
 
 
 class WeightFileError(ValueError):
@@ -45,7 +65,7 @@ def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, sum
         counters[name] = {key: value for key, value in memory.items() if not isinstance(value, np.ndarray)}
         arrays.update({f"optimizer/{name}/{key}": value for key, value in memory.items()
                        if isinstance(value, np.ndarray)})
-    arrays["data/order"] = state.order
+    arrays[ORDER] = state.order
     meta = {"format": FORMAT, "step": state.step, "epochs": state.epochs,
             "samples_seen": state.samples_seen, "position": state.position,
             "shuffle_rng": state.shuffle_rng, "dropout_rng": state.dropout_rng,
@@ -59,29 +79,20 @@ def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, sum
 
 
 def load_weights(path: Path) -> WeightFile:
-    """Read and check a weight file; WeightFileError names what is wrong with it."""
+    """Read and check a weight file; WeightFileError names the file and what is wrong with it."""
     path = Path(path)
-    arrays = _read_arrays(path)
-    for name in TEXT_ARRAYS:
-        if name not in arrays:
-            raise WeightFileError(f"{path}: missing array '{name}': not a gdplayground weight file")
-        if arrays[name].dtype.kind != "U" or arrays[name].ndim != 0:
-            raise WeightFileError(f"{path}: '{name}' should be text, not {arrays[name].dtype}")
-    try:
-        config = ExperimentConfig.from_toml(str(arrays["config"]), "its configuration")
-        meta, summary = json.loads(str(arrays["state"])), json.loads(str(arrays["summary"]))
-    except (ConfigError, json.JSONDecodeError) as exc:
-        raise WeightFileError(f"{path}: {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise WeightFileError(f"{path}: format '{meta.get('format')}' is not {FORMAT}")
-    parameters = _checked_parameters(path, arrays, config)
-    if _digest({k: v for k, v in arrays.items() if k != "integrity"}) != str(arrays["integrity"]):
-        raise WeightFileError(f"{path}: the file was altered after it was written "
-                              "(its contents do not match its integrity checksum)")
+    config, arrays = _read(path)
+    _check_integrity(path, arrays)
+    _check_values(path, arrays, config)
+    meta = _checked_state(path, arrays, config)
+    summary = _checked_summary(path, arrays["summary"])
+    memory = dict(meta["optimizer_counters"].get(OPTIMIZER_STATE, {}))
+    memory.update({slot: arrays[name] for name, slot in _slots(config).items() if name in arrays})
     state = TrainingState(
         step=meta["step"], epochs=meta["epochs"], samples_seen=meta["samples_seen"],
-        parameters=parameters, optimizer=_optimizer_memory(arrays, meta["optimizer_counters"]),
-        order=arrays.get("data/order", np.arange(0)).astype(np.int64), position=meta["position"],
+        parameters={name: arrays[name] for name in _parameter_names(config)},
+        optimizer={OPTIMIZER_STATE: memory},
+        order=arrays[ORDER].astype(np.int64), position=meta["position"],
         shuffle_rng=meta["shuffle_rng"], dropout_rng=meta["dropout_rng"])
     return WeightFile(config, state, summary)
 
@@ -97,71 +108,226 @@ def expected_shapes(config: ExperimentConfig, n_inputs: int, n_outputs: int) -> 
     return shapes
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+# --- reading: the text arrays, then every other array once its header fits the configuration --
+def _read(path: Path) -> tuple[ExperimentConfig, dict[str, np.ndarray]]:
     try:
-        with open(path, "rb") as handle:  # ours to close, whatever numpy makes of the contents
-            return _arrays_in(handle, path)
+        with open(path, "rb") as handle:
+            archive = NpzArchive(handle)
+            texts = {name: _read_text(path, archive, name) for name in TEXT_ARRAYS}
+            config = _parsed_config(path, texts["config"])
+            _check_names(path, archive.names, config)
+            _check_headers(path, archive, config)
+            others = {name: archive.read(name) for name in archive.names if name not in texts}
+            return config, {**texts, **others}
+    except NotAnArchive as exc:
+        raise WeightFileError(f"{path}: not a .npz weight file ({exc})") from None
+    except NpzError as exc:
+        raise WeightFileError(f"{path}: {exc}") from None
     except OSError as exc:
         raise WeightFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _arrays_in(handle, path: Path) -> dict[str, np.ndarray]:
+def _read_text(path: Path, archive: NpzArchive, name: str) -> np.ndarray:
+    if name not in archive.names:
+        raise WeightFileError(f"{path}: missing array '{name}': not a gdplayground weight file")
+    shape, dtype = archive.header(name)
+    if dtype.kind != "U" or shape != ():
+        raise WeightFileError(f"{path}: '{name}' should be text (one string), not {dtype} of "
+                              f"shape {shape}")
+    return archive.read(name)
+
+
+def _parsed_config(path: Path, text: np.ndarray) -> ExperimentConfig:
     try:
-        loaded = np.load(handle, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        raise WeightFileError(f"{path}: not a .npz weight file ({exc})") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise WeightFileError(f"{path}: a single .npy array, not a .npz weight file")
-    try:
-        with loaded:
-            return {name: _array(loaded, name, path) for name in loaded.files}
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise WeightFileError(f"{path}: damaged .npz archive ({exc})") from None
+        return ExperimentConfig.from_toml(str(text), "its configuration")
+    except ConfigError as exc:
+        raise WeightFileError(f"{path}: {exc}") from None
 
 
-def _array(npz, name: str, path: Path) -> np.ndarray:
-    try:
-        return npz[name]
-    except ValueError:  # numpy refuses object arrays without pickle
-        raise WeightFileError(f"{path}: array '{name}' holds Python objects, which would need "
-                              "pickle to read; gdplayground never unpickles a file") from None
+def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None:
+    """Exactly the arrays the configuration makes. The optimizer's come all or none: a run that
+    has not stepped since its optimizer was chosen has none."""
+    names, slots = set(names), set(_slots(config))
+    required = {*_parameter_names(config), ORDER, *TEXT_ARRAYS}
+    unknown = sorted(names - required - slots)
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise WeightFileError(f"{path}: unexpected array {_shown(unknown[0])}{more}: not part of "
+                              "a weight file for its configuration")
+    missing = sorted(required - names)
+    if slots & names:
+        missing += sorted(slots - names)
+    if missing:
+        raise WeightFileError(f"{path}: missing array {missing[0]}")
 
 
-def _checked_parameters(path: Path, arrays: dict, config: ExperimentConfig) -> dict[str, np.ndarray]:
-    first = arrays.get("layer1.weight")
-    last = arrays.get(f"layer{len(config.architecture.hidden) + 1}.weight")
-    if first is None or last is None or first.ndim != 2 or last.ndim != 2:
-        missing = "layer1.weight" if first is None or first.ndim != 2 else \
-            f"layer{len(config.architecture.hidden) + 1}.weight"
-        raise WeightFileError(f"{path}: missing or malformed array {missing}")
-    shapes = expected_shapes(config, first.shape[0], last.shape[1])
-    parameters = {}
+def _check_headers(path: Path, archive: NpzArchive, config: ExperimentConfig) -> None:
+    """Each array's dtype and shape against the configuration, from its header alone."""
+    dtype = np.dtype(config.dtype)
+    shapes = _parameter_shapes(path, archive, config)
+    flat = (sum(math.prod(shape) for shape in shapes.values()),)
+    shapes.update({name: flat for name in _slots(config) if name in archive.names})
     for name, shape in shapes.items():
-        array = arrays.get(name)
-        if array is None:
-            raise WeightFileError(f"{path}: missing array {name}")
-        if array.dtype != np.dtype(config.dtype):
-            raise WeightFileError(f"{path}: {name} has dtype {array.dtype}; the configuration "
+        header = archive.header(name)
+        if header.dtype != dtype:
+            raise WeightFileError(f"{path}: {name} has dtype {header.dtype}; the configuration "
                                   f"says {config.dtype}")
-        if array.shape != shape:
-            raise WeightFileError(f"{path}: {name} has shape {array.shape}, but its configuration "
-                                  f"makes it {shape}")
-        if not np.isfinite(array).all():
+        if header.shape != shape:
+            raise WeightFileError(f"{path}: {name} has shape {header.shape}, but its "
+                                  f"configuration makes it {shape}")
+    order = archive.header(ORDER)
+    if order.dtype.kind not in "iu" or len(order.shape) != 1:
+        raise WeightFileError(f"{path}: {ORDER} must be a 1-D array of integers, not "
+                              f"{order.dtype} of shape {order.shape}")
+
+
+def _parameter_shapes(path: Path, archive: NpzArchive, config: ExperimentConfig) -> dict:
+    """expected_shapes for the inputs and outputs of the file's first and last weights."""
+    first, last = "layer1.weight", f"layer{len(config.architecture.hidden) + 1}.weight"
+    for name in (first, last):
+        if len(archive.header(name).shape) != 2:
+            raise WeightFileError(f"{path}: {name} has shape {archive.header(name).shape}, but a "
+                                  "layer's weight is 2-D")
+    return expected_shapes(config, archive.header(first).shape[0], archive.header(last).shape[1])
+
+
+def _parameter_names(config: ExperimentConfig) -> list[str]:
+    return list(expected_shapes(config, 0, 0))
+
+
+def _slots(config: ExperimentConfig) -> dict[str, str]:
+    """Array name -> slot, for the memory the configured optimizer keeps."""
+    slots = OPTIMIZER_SLOTS[config.optimizer.name]
+    return {f"optimizer/{OPTIMIZER_STATE}/{slot}": slot for slot in slots}
+
+
+# --- what the arrays hold ----------------------------------------------------------------------
+def _check_integrity(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    sealed = str(arrays["integrity"])
+    if not DIGEST.fullmatch(sealed):
+        raise WeightFileError(f"{path}: 'integrity' must be 64 hexadecimal digits "
+                              f"(got {_shown(sealed)})")
+    if _digest({k: v for k, v in arrays.items() if k != "integrity"}) != sealed:
+        raise WeightFileError(f"{path}: the file was altered after it was written "
+                              "(its contents do not match its integrity checksum)")
+
+
+def _check_values(path: Path, arrays: dict[str, np.ndarray], config: ExperimentConfig) -> None:
+    slots = {name: slot for name, slot in _slots(config).items() if name in arrays}
+    for name in [*_parameter_names(config), *slots]:
+        if not np.isfinite(arrays[name]).all():
             raise WeightFileError(f"{path}: {name} holds NaN or infinite values")
-        parameters[name] = array
-    extra = sorted(n for n in arrays if n.startswith("layer") and n not in shapes)
-    if extra:
-        raise WeightFileError(f"{path}: array {extra[0]} is not part of its configuration's network")
-    return parameters
+    for name, slot in slots.items():
+        if slot in SQUARES and (arrays[name] < 0).any():
+            raise WeightFileError(f"{path}: {name} holds negative values, but it adds up squares")
+    order = arrays[ORDER]
+    if not np.array_equal(np.sort(order), np.arange(len(order))):
+        raise WeightFileError(f"{path}: {ORDER} must hold each of 0 to {len(order) - 1} "
+                              "exactly once")
 
 
-def _optimizer_memory(arrays: dict, counters: dict) -> dict[str, dict]:
-    memory = {name: dict(values) for name, values in counters.items()}
-    for key, value in arrays.items():
-        if key.startswith("optimizer/"):
-            _, name, slot = key.split("/")
-            memory.setdefault(name, {})[slot] = value
-    return memory
+# --- the JSON texts: every field -----------------------------------------------------------------
+def _checked_state(path: Path, arrays: dict[str, np.ndarray], config: ExperimentConfig) -> dict:
+    meta = _parsed_json(path, "state", arrays["state"])
+    if isinstance(meta, dict) and meta.get("format") != FORMAT:  # a foreign file: say that first
+        raise WeightFileError(f"{path}: state.format {_shown(meta.get('format'))} is not {FORMAT}")
+    _check_fields(path, "state", meta, STATE_FIELDS)
+    step = _whole(path, "state.step", meta["step"], 0, MAX_COUNT)
+    _whole(path, "state.epochs", meta["epochs"], 0, step)
+    _whole(path, "state.samples_seen", meta["samples_seen"], 0, MAX_COUNT)
+    # Before 0.1.1 an epoch that ended on a short batch left the position past the order's end
+    # by less than a batch: such a file is at the epoch's end.
+    n = len(arrays[ORDER])
+    position = _whole(path, "state.position", meta["position"], 0, n + max(config.batch.size - 1, 0) * (n > 0))
+    meta["position"] = min(position, n)
+    for name in ("shuffle_rng", "dropout_rng"):
+        _check_pcg64(path, f"state.{name}", meta[name])
+    has_slots = any(name in arrays for name in _slots(config))
+    _check_counters(path, meta["optimizer_counters"], config, step, has_slots)
+    return meta
+
+
+def _check_pcg64(path: Path, field: str, value) -> None:
+    """A NumPy PCG64 bit-generator state, as bit_generator.state gives it."""
+    _check_fields(path, field, value, RNG_FIELDS)
+    if value["bit_generator"] != "PCG64":
+        raise WeightFileError(f"{path}: {field}.bit_generator must be 'PCG64' "
+                              f"(got {_shown(value['bit_generator'])})")
+    _check_fields(path, f"{field}.state", value["state"], ("state", "inc"))
+    for name in ("state", "inc"):
+        _whole(path, f"{field}.state.{name}", value["state"][name], 0, PCG64_MAX)
+    _whole(path, f"{field}.has_uint32", value["has_uint32"], 0, 1)
+    _whole(path, f"{field}.uinteger", value["uinteger"], 0, UINT32_MAX)
+
+
+def _check_counters(path: Path, counters, config: ExperimentConfig, step: int,
+                    has_slots: bool) -> None:
+    """Adam's step count t: the only optimizer memory that is not an array."""
+    _check_fields(path, "state.optimizer_counters", counters, (), optional=(OPTIMIZER_STATE,))
+    field, own = f"state.optimizer_counters.{OPTIMIZER_STATE}", counters.get(OPTIMIZER_STATE, {})
+    adam = config.optimizer.name == "adam"
+    _check_fields(path, field, own, (), optional=("t",) if adam else ())
+    t = _whole(path, f"{field}.t", own.get("t", 0), 0, step)
+    if adam and (t > 0) != has_slots:  # adam makes m and v, and counts t, from its first step
+        raise WeightFileError(f"{path}: {field}.t must be {'at least 1' if has_slots else '0'} "
+                              f"when the file {'holds' if has_slots else 'has no'} adam's m and v "
+                              f"(got {t})")
+
+
+def _checked_summary(path: Path, text: np.ndarray) -> dict:
+    summary = _parsed_json(path, "summary", text)
+    _check_object(path, "summary", summary)
+    for key, value in summary.items():
+        if not (value is None or isinstance(value, (bool, str)) or _is_number(value)
+                or isinstance(value, list) and all(map(_is_number, value))):
+            raise WeightFileError(f"{path}: {_key('summary', key)} must be a number, boolean, "
+                                  f"string, null or list of numbers (got {_shown(value)})")
+    return summary
+
+
+def _parsed_json(path: Path, name: str, text: np.ndarray):
+    try:
+        return json.loads(str(text))
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON or a too-long number
+        raise WeightFileError(f"{path}: '{name}' is not valid JSON ({exc})") from None
+
+
+def _check_object(path: Path, field: str, value) -> None:
+    if not isinstance(value, dict):
+        raise WeightFileError(f"{path}: {field} must be a JSON object (got {_shown(value)})")
+
+
+def _check_fields(path: Path, field: str, value, names: tuple, optional: tuple = ()) -> None:
+    """An object with all of `names`, perhaps some of `optional`, and nothing else."""
+    _check_object(path, field, value)
+    for name in names:
+        if name not in value:
+            raise WeightFileError(f"{path}: {field}.{name} is missing")
+    unknown = sorted(set(value) - {*names, *optional})
+    if unknown:
+        raise WeightFileError(f"{path}: unexpected field {_key(field, unknown[0])}")
+
+
+def _whole(path: Path, field: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise WeightFileError(f"{path}: {field} must be a whole number from {lo} to {hi} "
+                              f"(got {_shown(value)})")
+    return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _key(parent: str, key: str) -> str:
+    """parent.key, or parent['key'] for a key that is no plain name (so messages stay one line)."""
+    return f"{parent}.{key}" if key.isidentifier() else f"{parent}[{_shown(key)}]"
+
+
+def _shown(value) -> str:
+    """A value for a message: its repr, which is one line, cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

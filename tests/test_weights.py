@@ -1,9 +1,14 @@
 """Weight files: round trips, every refused file, ONNX, and writes that fail."""
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import tracemalloc
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ from gdplayground import files
 from gdplayground.cli import main
 from gdplayground.config import Layer, preset
 from gdplayground.engine import Trainer
+from gdplayground.engine.optimizers import RULES
 from gdplayground.weights import WeightFileError, _digest, load_weights, save_weights
 
 
@@ -43,6 +49,37 @@ def rewrite(path, arrays, reseal=True):
         arrays["integrity"] = np.array(_digest(arrays))
     np.savez(path, **arrays)
     return path
+
+
+def edited_json(name, edit):
+    """A spoil that applies `edit` to the JSON text array `name` (state or summary)."""
+    def spoil(arrays):
+        value = json.loads(str(arrays[name]))
+        edit(value)
+        arrays[name] = np.array(json.dumps(value))
+    return spoil
+
+
+def npy_member(shape, body):
+    """A .npy member: a version 1.0 header declaring float32 of `shape`, then `body`, whatever
+    its size."""
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return out.getvalue() + body
+
+
+def write_archive(path, members, compression=zipfile.ZIP_STORED):
+    """A zip of (name, bytes) members, duplicates included, as given."""
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", compression) as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name, and writes it
+        for name, data in members:
+            archive.writestr(name, data)
+    return path
+
+
+def members_of(path):
+    with zipfile.ZipFile(path) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
 
 
 FRESH_PROCESS = """
@@ -89,6 +126,10 @@ def test_file_is_self_describing_without_pickle(trained):
     (lambda a: a.update({"layer2.weight": a["layer2.weight"][:, :8]}), r"layer2.weight has shape \(32, 8\)"),
     (lambda a: a.update({"config": np.array("[optimizer]\nname = 'newton'")}), "optimizer.name 'newton' is not one of"),
     (lambda a: a.update({"summary": np.array(5)}), "'summary' should be text"),
+    (lambda a: a.update({"state": np.array(["{}", "{}"])}),
+     r"'state' should be text \(one string\), not <U2 of shape \(2,\)"),
+    (lambda a: a.update({"layer2.weight": np.zeros(3, [("w", "<f4")])}),
+     "layer2.weight has the structured dtype"),
 ])
 def test_refused_files_name_the_problem(trained, tmp_path, spoil, problem):
     arrays = arrays_of(trained[1])
@@ -103,6 +144,133 @@ def test_refused_files_name_the_problem(trained, tmp_path, spoil, problem):
     assert "bad.npz" in str(info.value)
 
 
+def refusal(source, tmp_path, spoil):
+    """What load_weights says of a copy of `source` that `spoil` changed and that was resealed."""
+    arrays = arrays_of(source)
+    spoil(arrays)
+    path = rewrite(tmp_path / "bad.npz", arrays)
+    with pytest.raises(WeightFileError) as info:
+        load_weights(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda a: a.update({"layer4.weight": a["layer3.weight"]}),
+     "unexpected array 'layer4.weight': not part of a weight file for its configuration"),
+    (lambda a: a.update({"optimizer/all/velocity": a["optimizer/all/m"]}),  # a momentum slot
+     "unexpected array 'optimizer/all/velocity'"),
+    (lambda a: a.update({"optimizer/layer1.weight/m": a["layer1.weight"], "notes": np.array("hi")}),
+     r"unexpected array 'notes' \(and 1 more\)"),
+    (lambda a: a.pop("data/order"), "missing array data/order"),
+    (lambda a: a.pop("optimizer/all/v"), "missing array optimizer/all/v"),
+    (lambda a: [a.pop("optimizer/all/m"), a.pop("optimizer/all/v")],
+     r"state.optimizer_counters.all.t must be 0 when the file has no adam's m and v \(got 60\)"),
+])
+def test_the_arrays_are_exactly_those_its_configuration_makes(trained, tmp_path, spoil, problem):
+    assert re.search(problem, refusal(trained[1], tmp_path, spoil))
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda a: a.update({"optimizer/all/m": a["optimizer/all/m"][:5]}),
+     r"optimizer/all/m has shape \(5,\), but its configuration makes it \(25818,\)"),
+    (lambda a: a.update({"optimizer/all/v": a["optimizer/all/v"].astype(np.float64)}),
+     "optimizer/all/v has dtype float64; the configuration says float32"),
+    (lambda a: a["optimizer/all/m"].__setitem__(7, np.inf),
+     "optimizer/all/m holds NaN or infinite values"),
+    (lambda a: a["optimizer/all/v"].__setitem__(7, -1e-9), "optimizer/all/v holds negative values"),
+    (lambda a: a["data/order"].__setitem__(0, a["data/order"][1]),
+     r"data/order must hold each of 0 to \d+ exactly once"),
+    (lambda a: a["data/order"].__setitem__(0, -1),
+     r"data/order must hold each of 0 to \d+ exactly once"),
+    (lambda a: a.update({"data/order": a["data/order"].astype(np.float64)}),
+     "data/order must be a 1-D array of integers, not float64"),
+    (lambda a: a.update({"data/order": a["data/order"].reshape(2, -1)}),
+     r"data/order must be a 1-D array of integers, not int64 of shape \(2, "),
+])
+def test_optimizer_memory_and_data_order_hold_what_training_makes(trained, tmp_path, spoil, problem):
+    assert re.search(problem, refusal(trained[1], tmp_path, spoil))
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda s: s.update(format="gdplayground-weights/2"),
+     "state.format 'gdplayground-weights/2' is not gdplayground-weights/1"),
+    (lambda s: s.pop("step"), "state.step is missing"),
+    (lambda s: s.update(note="hi"), "unexpected field state.note"),
+    (lambda s: s.update(position=-5), r"state.position must be a whole number from 0 to \d+ \(got -5\)"),
+    (lambda s: s.update(position=10**6), r"state.position must be .* from 0 to \d+ \(got 1000000\)"),
+    (lambda s: s.update(step=60.0), r"state.step must be a whole number from 0 to \d+ \(got 60.0\)"),
+    (lambda s: s.update(step=True), r"state.step must be a whole number .* \(got True\)"),
+    (lambda s: s.update(epochs=61), r"state.epochs must be a whole number from 0 to 60 \(got 61\)"),
+    (lambda s: s.update(samples_seen="lots"), r"state.samples_seen must be a whole .* \(got 'lots'\)"),
+    (lambda s: s.update(shuffle_rng="seed 0"), r"state.shuffle_rng must be a JSON object \(got 'seed 0'\)"),
+    (lambda s: s["shuffle_rng"].update(bit_generator="MT19937"),
+     "state.shuffle_rng.bit_generator must be 'PCG64'"),
+    (lambda s: s["dropout_rng"]["state"].update(inc=2**128),
+     "state.dropout_rng.state.inc must be a whole number from 0 to"),
+    (lambda s: s["dropout_rng"]["state"].pop("state"), "state.dropout_rng.state.state is missing"),
+    (lambda s: s["dropout_rng"].update(has_uint32=2),
+     r"state.dropout_rng.has_uint32 must be a whole number from 0 to 1 \(got 2\)"),
+    (lambda s: s["shuffle_rng"].update(uinteger=-1),
+     "state.shuffle_rng.uinteger must be a whole number from 0 to 4294967295"),
+    (lambda s: s["optimizer_counters"]["all"].update(t=-1),
+     r"state.optimizer_counters.all.t must be a whole number from 0 to 60 \(got -1\)"),
+    (lambda s: s["optimizer_counters"]["all"].update(t=0),
+     "state.optimizer_counters.all.t must be at least 1 when the file holds adam's m and v"),
+    (lambda s: s["optimizer_counters"]["all"].update(lr=0.1),
+     "unexpected field state.optimizer_counters.all.lr"),
+    (lambda s: s["optimizer_counters"].update({"layer1.weight": {}}),
+     r"unexpected field state.optimizer_counters\['layer1.weight'\]"),
+])
+def test_every_field_of_the_state_is_checked(trained, tmp_path, edit, problem):
+    assert re.search(problem, refusal(trained[1], tmp_path, edited_json("state", edit)))
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda a: a.update({"state": np.array("[1, 2]")}),
+     r"state must be a JSON object \(got \[1, 2\]\)"),
+    (lambda a: a.update({"state": np.array("{'step': 1}")}), "'state' is not valid JSON"),
+    (edited_json("summary", lambda s: s.update(model={"layers": 3})),
+     r"summary.model must be a number, boolean, string, null or list of numbers "
+     r"\(got \{'layers': 3\}\)"),
+    (edited_json("summary", lambda s: s.update({"final loss": [1.0, "x"]})),
+     r"summary\['final loss'\] must be a number"),
+    (lambda a: a.update({"summary": np.array("[60]")}),
+     r"summary must be a JSON object \(got \[60\]\)"),
+])
+def test_state_and_summary_are_json_objects_of_plain_values(trained, tmp_path, spoil, problem):
+    assert re.search(problem, refusal(trained[1], tmp_path, spoil))
+
+
+def test_an_integrity_that_is_not_a_sha256_is_refused(trained, tmp_path):
+    arrays = arrays_of(trained[1])
+    arrays["integrity"] = np.array("not a checksum")
+    path = rewrite(tmp_path / "bad.npz", arrays, reseal=False)
+    with pytest.raises(WeightFileError, match=r"bad.npz: 'integrity' must be 64 hexadecimal digits "
+                                              r"\(got 'not a checksum'\)"):
+        load_weights(path)
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_optimizer_resumes_from_before_and_after_its_first_step(tmp_path, name):
+    config = preset("xor")
+    config.optimizer.name = name
+    trainer = Trainer(config)
+    for steps in (0, 3):  # no step yet: no optimizer arrays, and no adam counter either
+        for _ in range(steps):
+            trainer.step()
+        path = tmp_path / f"{steps}.npz"
+        save_weights(path, trainer.config, trainer.snapshot(), {"steps": steps, "solution": [1.5]})
+        resumed = Trainer(config)
+        resumed.restore(load_weights(path).state)
+        pairs = zip(trainer.network.parameters(), resumed.network.parameters())
+        assert all(saved.tobytes() == loaded.tobytes() for (_, saved, _), (_, loaded, _) in pairs)
+        memory, original = resumed.optimizer.states[0], trainer.optimizer.states[0]
+        assert sorted(memory) == sorted(original)
+        assert all(np.array_equal(memory[key], original[key]) for key in memory)
+
+
 def test_an_edited_configuration_is_refused_as_altered(trained, tmp_path):
     arrays = arrays_of(trained[1])
     arrays["config"] = np.array(str(arrays["config"]).replace("value = 0.001", "value = 0.002"))
@@ -111,17 +279,60 @@ def test_an_edited_configuration_is_refused_as_altered(trained, tmp_path):
         load_weights(path)
 
 
+NOT_A_ZIP = "not a .npz weight file (it is not a zip archive)"
+
+
 @pytest.mark.parametrize("write, problem", [
-    (lambda p: p.write_bytes(b"hello"), "not a .npz weight file"),
-    (lambda p: np.save(p, np.zeros(3)), "single .npy array"),
-    (lambda p: p.write_bytes(b"PK\x03\x04broken"), "not a .npz"),
+    (lambda p: p.write_bytes(b"hello"), NOT_A_ZIP),
+    (lambda p: p.write_text("weights:\n0.5\n0.25\n"), NOT_A_ZIP),  # numpy took it for a pickle
+    (lambda p: p.write_bytes(b""), NOT_A_ZIP),
+    (lambda p: p.write_bytes(b"PK\x03\x04broken"), NOT_A_ZIP),
+    (lambda p: np.save(p, np.zeros(3)), "not a .npz weight file (it is a single .npy array)"),
 ])
 def test_files_that_are_not_weight_files(tmp_path, write, problem):
     path = tmp_path / "x.npz"
     write(path)
     if not path.exists():  # np.save appends .npy
         path = tmp_path / "x.npz.npy"
-    with pytest.raises(WeightFileError, match=problem):
+    with pytest.raises(WeightFileError) as info:
+        load_weights(path)
+    assert str(info.value) == f"{path}: {problem}"
+
+
+@pytest.mark.parametrize("member, problem", [
+    (npy_member((10**12,), bytes(16)), r"layer1.weight declares shape \(1000000000000,\) of "
+                                       r"float32 \(4000000000000 bytes\), but the file stores 16 bytes for it"),
+    # numpy's own refusal of a long header advises allow_pickle=True
+    (npy_member((1,) * 4000, bytes(4)), "layer1.weight has no valid .npy header"),
+    (b"\x93NUMPY\x03\x00" + bytes(8),
+     "layer1.weight is in .npy format version 3.0; only 1.0 and 2.0 are read"),
+    (b"0.5 0.25", "layer1.weight has no valid .npy header"),
+], ids=["terabytes declared", "header too long for numpy", "npy version 3", "not npy"])
+def test_an_array_is_refused_from_its_header_before_its_data_is_read(trained, tmp_path, member, problem):
+    members = [(name, member if name == "layer1.weight.npy" else data)
+               for name, data in members_of(trained[1])]
+    path = write_archive(tmp_path / "crafted.npz", members)
+    tracemalloc.start()
+    try:
+        with pytest.raises(WeightFileError, match=f"^{re.escape(str(path))}: {problem}$") as info:
+            load_weights(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < path.stat().st_size + 2**20  # the file's arrays and a little more, not terabytes
+    assert "allow_pickle" not in str(info.value)
+
+
+@pytest.mark.parametrize("members, compression, problem", [
+    (lambda m: m, zipfile.ZIP_DEFLATED, "is stored compressed; only uncompressed arrays"),
+    (lambda m: m + [("README.txt", b"hi")], zipfile.ZIP_STORED,
+     "member 'README.txt' is not a .npy array"),
+    (lambda m: m + m[:1], zipfile.ZIP_STORED, "appears twice in the archive"),
+])
+def test_archives_unlike_what_np_savez_writes_are_refused(trained, tmp_path, members, compression,
+                                                          problem):
+    path = write_archive(tmp_path / "odd.npz", members(members_of(trained[1])), compression)
+    with pytest.raises(WeightFileError, match=f"odd.npz: .*{problem}"):
         load_weights(path)
 
 
@@ -160,7 +371,7 @@ def test_cli_reports_an_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert main(["train", "--dataset", "xor", "--steps", "2", "--out", str(blocker / "run")]) == 2
-    assert "cannot write the results to" in capsys.readouterr().err
+    assert f"cannot write the run to {blocker / 'run'}: {blocker} is not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid", "identity"])
@@ -195,3 +406,18 @@ def test_onnx_export_without_the_extra_says_what_to_install(monkeypatch):
     assert not onnx_export.onnx_available()
     with pytest.raises(onnx_export.OnnxUnavailable, match=r'pip install "gdplayground\[onnx\]"'):
         onnx_export.to_onnx(preset("xor"), {}, 1.0)
+
+
+def test_a_file_from_before_the_short_batch_fix_reopens_at_its_epoch_end(trained, tmp_path):
+    """0.1.0 left the position past the data order when an epoch ended on a short batch."""
+    trainer, path = trained
+    arrays = arrays_of(path)
+    state = json.loads(str(arrays["state"]))
+    n = len(arrays["data/order"])
+    state["position"] = n + trainer.config.batch.size - 1
+    arrays["state"] = np.array(json.dumps(state))
+    assert load_weights(rewrite(tmp_path / "old.npz", arrays)).state.position == n
+    state["position"] = n + trainer.config.batch.size
+    arrays["state"] = np.array(json.dumps(state))
+    with pytest.raises(WeightFileError, match="state.position must be a whole number from 0"):
+        load_weights(rewrite(tmp_path / "older.npz", arrays))

@@ -1,3 +1,3 @@
 """gdplayground: watch gradient descent train a neural network, live, and take it apart."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"

@@ -151,6 +151,24 @@ def test_divergence_is_caught_rolled_back_and_refused_until_the_rate_is_lowered(
     assert report.status == "ok" and math.isfinite(report.loss)
 
 
+def test_a_rollback_puts_back_the_whole_run_so_counters_agree_with_the_weights():
+    config = toy_config(mode="mini", size=24)
+    config.optimizer.name, config.learning_rate.value = "momentum", 0.01
+    config.architecture.output, config.architecture.loss = "identity", "mse"
+    trainer, twin = Trainer(config), Trainer(config)
+    run(trainer, 150)
+    run(twin, 100)  # where the rollback must land: the checkpoint at step 100
+    config.learning_rate.value = 100.0
+    trainer.apply(config)
+    diverged = next(r for r in run(trainer, 50) if r.status == "diverged")
+    assert diverged.step == trainer.step_count == 100 and "rolled back to step 100" in diverged.message
+    assert (trainer.samples_seen, trainer.epochs_done) == (twin.samples_seen, twin.epochs_done)
+    config.learning_rate.value = 0.01
+    trainer.apply(config)
+    assert run(trainer, 30) == run(twin, 30)  # same weights, optimizer memory, data order, dropout
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(params(trainer), params(twin)))
+
+
 def test_divergence_is_also_cleared_by_reset():
     config = toy_config()
     config.optimizer.name, config.learning_rate.value = "sgd", 100.0
@@ -219,6 +237,18 @@ def test_a_restored_snapshot_goes_on_exactly_like_the_original(optimizer):
     assert run(resumed, 15) == run(original, 15)
     for a, b in zip(params(original), params(resumed)):
         assert a.tobytes() == b.tobytes()
+
+
+def test_a_snapshot_at_the_end_of_an_epoch_with_a_short_last_batch_restores():
+    config = toy_config(mode="mini", size=48)  # 128 training examples: batches of 48, 48, 32
+    original = Trainer(config)
+    reports = run(original, 3)
+    assert [r.batch_size for r in reports] == [48, 48, 32] and reports[-1].epoch_end
+    state = original.snapshot()
+    assert state.position == len(state.order) == 128
+    resumed = Trainer(config)
+    resumed.restore(state)
+    assert run(resumed, 7) == run(original, 7)
 
 
 def test_snapshot_is_a_copy():

@@ -107,20 +107,30 @@ def test_learning_rate_slider_and_field_agree(open_window):
     assert panel.slider.value() == round(np.log10(0.3) * 100)
 
 
-def test_divergence_pauses_and_explains(qtbot, open_window):
-    window = open_window(spiral(**{"learning_rate.value": 100.0, "optimizer.name": "sgd",
+def test_divergence_pauses_explains_and_rolls_counter_curves_and_files_back(qtbot, open_window, tmp_path):
+    from gdplayground.weights import load_weights
+
+    window = open_window(spiral(**{"learning_rate.value": 0.01, "optimizer.name": "sgd",
                                    "architecture.output": "identity", "architecture.loss": "mse"}))
+    window.step(150)  # a checkpoint at step 100 to roll back to
+    qtbot.waitUntil(lambda: window.last_step == 150 and not window.running, timeout=TIMEOUT)
+    window.lr_panel.value.widget.setValue(100.0)
     window.toggle_play()
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT)
     wait_idle(qtbot, window)
     assert "diverged" in window.banner.text() and "Lower the learning rate" in window.banner.text()
     assert window.play_action.text() == "Play"
-    kept = len(window.history)
-    assert kept > 0 and window.loss_view.raw.getData()[0] is not None  # the curves stay
+    assert window.last_step == 100 and steps_of(window).tolist() == list(range(1, 101))
+    window.redraw()
+    steps, losses = window.loss_view.raw.getData()
+    assert steps.max() == 100 and np.isfinite(losses).all() and losses.max() < 1e3
+    with qtbot.waitSignal(window.written, timeout=TIMEOUT):
+        window.export_weights(tmp_path / "w.npz")
+    assert load_weights(tmp_path / "w.npz").state.step == 100
     window.lr_panel.value.widget.setValue(0.001)
     window.step(1)
     qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=TIMEOUT)
-    assert len(window.history) == kept + 1
+    assert steps_of(window).tolist() == list(range(1, 102))
 
 
 def test_architecture_change_asks_and_cancel_keeps_the_run(qtbot, open_window):
@@ -148,7 +158,7 @@ def test_switching_dataset_shows_its_view(qtbot, open_window):
     window.step(30)
     qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
     qtbot.waitSignal(window.redrawn, timeout=TIMEOUT)
-    path = window.linear_view.path.data
+    path = window.linear_view.path.rows()
     assert path[:, 0].tolist() == list(range(31)) and (path[0, 1:] == 0).all()  # from x = 0
 
 

@@ -176,3 +176,38 @@ def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(tmp_path
     with pytest.raises(OSError, match="wrote nothing"):
         plot_export.export_plot(plot.getPlotItem(), tmp_path / "p.png", 800)
     assert os.listdir(tmp_path) == []
+
+
+def idx_folder(folder, n_train, seed=0):
+    """A small MNIST-format folder: n_train training and 20 test images of 8x8 pixels."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", 20)):
+        images = rng.integers(0, 255, (n, 8, 8), dtype=np.uint8)
+        labels = rng.integers(0, 3, n, dtype=np.uint8)
+        for kind, array, ndim_code in (("images", images, 3), ("labels", labels, 1)):
+            header = bytes([0, 0, 8, ndim_code]) + np.array(array.shape, ">u4").tobytes()
+            (folder / f"{prefix}-{kind}-idx{ndim_code}-ubyte").write_bytes(header + array.tobytes())
+    return folder
+
+
+def test_weights_that_do_not_fit_their_data_are_refused_on_screen_and_the_run_goes_on(
+        qtbot, open_window, tmp_path):
+    config = preset("mnist")
+    config.data.name, config.data.path = "idx", str(idx_folder(tmp_path / "digits", 100))
+    config.data.validation_split, config.architecture.hidden = 0.0, [Layer(6, "relu")]
+    config.batch.size = 32
+    trainer = Trainer(config)
+    for _ in range(5):  # mid-epoch: the file holds the order of the 100 training examples
+        trainer.step()
+    save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(), {"steps": 5})
+    idx_folder(tmp_path / "digits", 80, seed=1)  # the folder changed since
+    window = open_window(toy(), steps=3)
+    window.confirm = lambda title, text: True
+    assert window.open_weights(tmp_path / "w.npz")
+    qtbot.waitUntil(window.banner.isVisible, timeout=TIMEOUT)
+    qtbot.wait(300)  # whatever the worker does next, the message stays
+    assert window.banner.isVisible() and "80 training examples" in window.banner.text()
+    assert window.info.dataset == "spiral" and window.last_step == 3  # the run as it was
+    window.step(1)
+    qtbot.waitUntil(lambda: window.last_step == 4, timeout=TIMEOUT)

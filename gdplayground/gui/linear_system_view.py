@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from gdplayground.engine.history import GrowingArray, History
+from gdplayground.engine.history import History, Timeline
 from gdplayground.gui.plots import LAYER_COLOURS, PlotView
 
 
@@ -24,7 +24,7 @@ class LinearSystemView(QWidget):
             "whose slope the learning rate and the matrix set.", log_y=True)
         self.residual = self.residual_view.curve(pg.mkPen(LAYER_COLOURS[0], width=1), "residual")
         self.curves: list[pg.PlotDataItem] = []
-        self.path = GrowingArray(1)
+        self.path = Timeline(["step"])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.path_view)
@@ -36,21 +36,23 @@ class LinearSystemView(QWidget):
         self.path_view.legend.clear()
         self.path_view.restart()
         self.residual_view.restart()
-        self.path = GrowingArray(1 + len(solution))
+        self.path = Timeline(["step", *(f"x{i + 1}" for i in range(len(solution)))])
         self.curves = [self.path_view.curve(pg.mkPen(LAYER_COLOURS[i], width=1), f"x{i + 1}")
                        for i in range(len(solution))]
         for i, value in enumerate(solution):
             plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
 
-    def add_path(self, last_step: int, weights: np.ndarray) -> None:
-        """Record x after each of the steps ending at `last_step` (one row of weights per step)."""
-        steps = np.arange(last_step - len(weights) + 1, last_step + 1)
-        self.path.extend(np.column_stack([steps, weights]))
+    def add_path(self, rows: np.ndarray | None, rolled_back_to: int | None = None) -> None:
+        """Record x after steps, one row (step, x1, x2, …) each; then take back the steps a
+        divergence's rollback undid, if any."""
+        if rows is not None:
+            self.path.extend(rows)
+        if rolled_back_to is not None:
+            self.path.truncate(rolled_back_to)
 
     def draw(self, history: History) -> None:
-        data = self.path.data
         for i, curve in enumerate(self.curves, start=1):
-            self.path_view.show(curve, data[:, 0], data[:, i])
+            self.path_view.show(curve, self.path, f"x{i}")
         # The loss is the mean squared residual over the equations.
-        loss = history.column("loss")
-        self.residual_view.show(self.residual, history.column("step"), np.sqrt(len(self.curves) * loss))
+        n = len(self.curves)
+        self.residual_view.show(self.residual, history, "loss", lambda loss: np.sqrt(n * loss))

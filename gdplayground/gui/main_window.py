@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences, preset
-from gdplayground.export import write_run
-from gdplayground.files import write_atomic
+from gdplayground.export import RunFolder, write_run
+from gdplayground.files import atomic_path
 from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
 from gdplayground.weights import WeightFileError, load_weights, save_weights
 from gdplayground.engine.history import History
@@ -304,17 +304,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:
-        self.history.extend(frame.reports)
-        problems = [r.message for r in frame.reports if r.status != "ok"]
+        self.history.add(frame.reports)
+        problems = [r for r in frame.reports if r.status != "ok"]
         if problems:
-            self.show_problem(problems[-1])
+            self.show_problem(problems[-1].message)
         elif frame.reports:
             self.banner.hide()  # training goes on again: the problem is solved
         if frame.reports:
             last = frame.reports[-1]
             self.last_step, self.last_epoch, self.last_lr = last.step, last.epoch, last.learning_rate
-        if frame.path is not None:
-            self.linear_view.add_path(self.last_step, frame.path)
+        if self.data_view.currentWidget() is self.linear_view:
+            rollbacks = [r.step for r in problems if r.status == "diverged"]
+            self.linear_view.add_path(frame.path, rollbacks[-1] if rollbacks else None)
         self._measure_rate(frame)
         self._dirty = True
         if frame.first_layer is not None:
@@ -460,13 +461,28 @@ class MainWindow(QMainWindow):
     def export_run(self, folder: Path) -> None:
         def write(snap: Snapshot) -> None:
             self.redraw()  # the snapshot's frames have arrived: draw them before exporting
-            def plots(target: Path) -> list[str]:
-                return (export_plots(self.plots(), target, "png", PNG_WIDTHS[1])
-                        + export_plots(self.plots(), target, "svg"))
-            self._write(f"the run to {folder}", lambda: write_run(
-                folder, snap.config, snap.state, self.history, self._summary(snap),
-                snap.input_scale, extra=plots))
+            self._write(f"the run to {folder}", lambda: self._write_run(folder, snap))
         self.session.ask("snapshot", write)
+
+    def _write_run(self, folder: Path, snap: Snapshot) -> None:
+        """The run folder, all or nothing: metrics, plots, then weights, settings and README."""
+        with RunFolder(folder) as run:
+            with atomic_path(run.file("metrics.csv")) as tmp, open(tmp, "w", newline="") as f:
+                self.history.write_csv(f, until_step=snap.state.step)
+            export_plots(self.plots(), run.staging, "png", PNG_WIDTHS[1])
+            export_plots(self.plots(), run.staging, "svg")
+            write_run(run, snap.config, snap.state, self._summary(snap), snap.input_scale,
+                      notes=self._metrics_notes())
+
+    def _metrics_notes(self) -> list[str]:
+        """What metrics.csv holds when the run was longer than the history keeps in full."""
+        summarised = self.history.summarised_until
+        if not summarised:
+            return []
+        return [f"`metrics.csv`: steps 1 to {summarised:,} are summarised, one row per block of "
+                f"steps with the block's mean, at the block's last step; later steps have a row "
+                f"each. (The window keeps its memory bounded however long a run goes on; "
+                f"`gdplayground train` writes every step.)"]
 
     def export_weights(self, path: Path) -> None:
         self.session.ask("snapshot", lambda snap: self._write(
@@ -482,7 +498,10 @@ class MainWindow(QMainWindow):
         self._write(f"the plots to {folder}", lambda: export_plots(self.plots(), folder, suffix, width))
 
     def export_metrics(self, path: Path) -> None:
-        self._write(f"metrics to {path}", lambda: write_atomic(Path(path), self.history.to_csv().encode()))
+        def write() -> None:
+            with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="") as f:
+                self.history.write_csv(f)
+        self._write(f"metrics to {path}", write)
 
     def evaluate(self) -> None:
         def show(results) -> None:

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from gdplayground.engine.history import GrowingArray, History
+from gdplayground.engine.history import GrowingArray, History, Timeline
 
 POINT_LIMIT = 2048  # blocks kept per curve: the drawing cost stays flat however long the run
 Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: room to move
@@ -58,14 +58,21 @@ class PlotView(QWidget):
         style = dict(symbol="o", symbolSize=5, symbolBrush=pen.color(), symbolPen=pen) if markers else {}
         return self.plot.plot(pen=pen, name=name, antialias=False, **style)
 
-    def show(self, curve: pg.PlotDataItem, steps: np.ndarray, values: np.ndarray) -> None:
+    def show(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None) -> None:
         """Draw the measured points of a column (positive ones only on a log axis), feeding only
-        the rows that arrived since the last call into the curve's decimated series."""
-        fresh = curve not in self._series  # a new run's curve: the old one's points must go
-        series = self._series.setdefault(curve, PeakSeries())
-        new = slice(series.consumed, len(steps))
-        x, y = measured(steps[new], values[new], positive=self.log_y)
-        series.extend(x, y, consumed=len(steps))
+        the rows that arrived since the last call into the curve's decimated series; after a
+        rollback, or on a new curve, it starts again from the whole run."""
+        series = self._series.get(curve)
+        new = None
+        if series is not None and series.generation == timeline.generation:
+            new = timeline.since(column, series.consumed)
+        if new is None:
+            series = self._series[curve] = PeakSeries(timeline.generation)
+            new = timeline.series(column)
+        steps, values = new
+        x, y = measured(steps, transform(values) if transform else values, positive=self.log_y)
+        fresh = series.consumed == 0
+        series.extend(x, y, consumed=timeline.total)
         if len(x) or fresh:
             curve.setData(*series.points(), skipFiniteCheck=True)
         self.reach(steps[-1] if len(steps) else 0)
@@ -105,8 +112,8 @@ class PeakSeries:
     points, blocks doubling in length whenever there are more than 2 × POINT_LIMIT of them.
     Spikes (a diverging step) survive, and an update costs only the new points."""
 
-    def __init__(self):
-        self.block, self.consumed = 1, 0
+    def __init__(self, generation: int = 0):
+        self.block, self.consumed, self.generation = 1, 0, generation  # of the timeline it follows
         self.low, self.high = np.inf, -np.inf  # of every point so far
         self.blocks = GrowingArray(3)  # (first x, lowest y, highest y) of each full block
         self.rest_x, self.rest_y = np.empty(0), np.empty(0)  # points of the block being filled
@@ -191,10 +198,9 @@ class LossView(PlotView):
 
     def draw(self, history: History) -> None:
         self.history = history
-        steps = history.column("step")
         for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
                               (self.validation, "val_loss")):
-            self.show(curve, steps, history.column(column))
+            self.show(curve, history, column)
 
 
 class AccuracyView(PlotView):
@@ -212,9 +218,8 @@ class AccuracyView(PlotView):
                            "Accuracy: none, this dataset's targets are numbers, not classes")
 
     def draw(self, history: History) -> None:
-        steps = history.column("step")
-        self.show(self.train, steps, history.column("smoothed_accuracy"))
-        self.show(self.validation, steps, history.column("val_accuracy"))
+        self.show(self.train, history, "smoothed_accuracy")
+        self.show(self.validation, history, "val_accuracy")
 
 
 class GradientView(PlotView):
@@ -244,7 +249,6 @@ class GradientView(PlotView):
         self.smoothing = shown
 
     def draw(self, history: History) -> None:
-        steps = history.column("step")
         prefix = "smoothed_" if self.smoothing else ""
         for i, curve in enumerate(self.curves, start=1):
-            self.show(curve, steps, history.column(f"{prefix}layer{i}_grad_norm"))
+            self.show(curve, history, f"{prefix}layer{i}_grad_norm")

@@ -24,7 +24,7 @@ from pyqtgraph.util.garbage_collector import GarbageCollector
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import StepReport, Trainer, TrainingState
-from gdplayground.engine.trainer import needs_reset
+from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
@@ -81,7 +81,7 @@ class Frame:
     reports: tuple[StepReport, ...]
     first_layer: np.ndarray | None = None  # (n_in, units) weights
     boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
-    path: np.ndarray | None = None  # linear system: (steps, 3) the unknowns x after every step
+    path: np.ndarray | None = None  # linear system: (steps, 4) rows of (step, x1, x2, x3)
     samples_seen: int = 0
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
@@ -183,16 +183,17 @@ class TrainingWorker(QObject):
 
     @Slot(object)
     def resume(self, saved: WeightFile) -> None:
-        """Go on from a weight file, with its configuration."""
+        """Go on from a weight file, with its configuration. The file's run is built beside the
+        current one, which stays as it was if the file does not fit its data or network."""
+        current = self.trainer
+        reuse = current is not None and same_data(current.config, saved.config)
         try:
-            if self.trainer is None:
-                self.trainer = Trainer(saved.config)
-            else:
-                self.trainer.apply(saved.config)
-            self.trainer.restore(saved.state)
+            trainer = Trainer(saved.config, current.dataset if reuse else None)
+            trainer.restore(saved.state)
         except (ConfigError, DataError, ValueError) as exc:
             self.failed.emit(str(exc))
             return
+        self.trainer = trainer
         self._announce()
 
     # --- the training loop ----------------------------------------------------------------
@@ -217,11 +218,13 @@ class TrainingWorker(QObject):
 
     def _record(self, report: StepReport) -> None:
         self._pending.append(report)
-        self._record_path()
+        if report.status == "ok":
+            self._record_path()
 
     def _record_path(self) -> None:
+        """Linear system: the row (step, x1, x2, x3) of where the unknowns are now."""
         if self.trainer.dataset.name == "linear-system":
-            self._path.append(self.trainer.network.layers[0].W[:, 0].copy())
+            self._path.append(np.append(self.trainer.step_count, self.trainer.network.layers[0].W[:, 0]))
 
     def _send_frame(self, running: bool) -> None:
         trainer, now = self.trainer, time.perf_counter()

@@ -4,9 +4,12 @@ the window. Bad input ends in one line naming what is wrong and what is allowed,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import datetime
 import math
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -22,6 +25,7 @@ from gdplayground.weights import WeightFileError
 
 EXIT_USAGE = 2
 HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
+MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
 
 # Each flag that sets one configuration field, and the field's dotted path.
 SETTINGS = {
@@ -70,13 +74,54 @@ class Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            return run_window(args)
-        return args.run(args)
+        with _reader_may_leave():
+            args = parser.parse_args(argv)
+            if args.command is None:
+                return run_window(args)
+            return args.run(args)
     except (UsageError, ConfigError, DataError, WeightFileError, OnnxUnavailable) as exc:
         print(f"gdplayground: error: {_flag_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
+
+
+@contextlib.contextmanager
+def _reader_may_leave():
+    """`gdplayground train … | head -2`: once the reader of standard output has gone, printing
+    stops quietly and the work goes on to the end (and to its files)."""
+    original = sys.stdout
+    sys.stdout = _ForgivingStream(original)
+    try:
+        yield
+    finally:
+        sys.stdout = original
+
+
+class _ForgivingStream:
+    """A text stream that, once writing to it fails with a broken pipe, discards what follows."""
+
+    def __init__(self, stream):
+        self._stream, self._gone = stream, False
+
+    def write(self, text: str) -> int:
+        return self._attempt(self._stream.write, text) or len(text)
+
+    def flush(self) -> None:
+        self._attempt(self._stream.flush)
+
+    def _attempt(self, action, *args):
+        if self._gone:
+            return None
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            self._gone = True
+            # The interpreter flushes standard output once more at exit: let that go nowhere.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            return None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def build_parser() -> Parser:
@@ -94,6 +139,8 @@ def build_parser() -> Parser:
     bench.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
     bench.add_argument("--seconds", type=float, default=2.0, help="length of each run")
     bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    bench.add_argument("--long-seconds", type=float, default=600.0,
+                       help="length of the long-run section's run (default ten minutes)")
     bench.set_defaults(run=run_bench)
     check = commands.add_parser("gradcheck", help="check backprop against finite differences")
     check.set_defaults(run=run_gradcheck)
@@ -124,20 +171,36 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, type=type(f.default), choices=f.metadata.get("choices"),
                             help=f.metadata["help"])
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, help="passes over the training set (default 1)")
-    length.add_argument("--steps", type=int, help="iterations to run instead of whole epochs")
+    length.add_argument("--epochs", type=at_least_one, help="passes over the training set (default 1)")
+    length.add_argument("--steps", type=at_least_one, help="iterations to run instead of whole epochs")
     if parser.prog.endswith("screenshot"):
-        parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+        parser.add_argument("--out", type=path_given, required=True, help="the PNG file to write")
     elif parser.prog.endswith("train"):
-        parser.add_argument("--weights", type=Path, help="a weight file (.npz) to go on training "
-                            "from; its configuration is the starting point")
+        parser.add_argument("--weights", type=path_given, help="a weight file (.npz) to go on "
+                            "training from; its configuration is the starting point")
         parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
                             '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
-        parser.add_argument("--log-every", type=int,
+        parser.add_argument("--log-every", type=at_least_one,
                             help="steps between metric lines (default: each epoch, or a tenth of "
-                                 "the run when an epoch is a single step)")
-        parser.add_argument("--out", type=Path, help="folder for metrics.csv, weights.npz and "
-                            "config.toml (default: gdplayground-runs/DATASET-TIME)")
+                                 f"the run when it has more than {MAX_EPOCH_LINES} epochs)")
+        parser.add_argument("--metrics-every", type=at_least_one, default=1,
+                            help="write every Nth step to metrics.csv (default: every step)")
+        parser.add_argument("--out", type=path_given, help="a new folder for metrics.csv, "
+                            "weights.npz and config.toml, or an earlier run folder to replace "
+                            "(default: gdplayground-runs/DATASET-TIME)")
+
+
+def at_least_one(text: str) -> int:
+    """A count given on the command line: a whole number, 1 or more."""
+    if not re.fullmatch(r"\s*[0-9]+\s*", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    return int(text)
+
+
+def path_given(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
 
 
 def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentConfig:
@@ -173,7 +236,7 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
     layers = []
     for item in text.split(","):
         units, _, activation = item.strip().partition(":")
-        if not units.isdigit():
+        if not re.fullmatch("[0-9]+", units):
             raise UsageError(f"--layers: '{item}' is not a layer; write sizes like 256,128 "
                              "or 64:tanh,32:relu")
         layers.append(Layer(int(units), activation or default_activation))
@@ -184,30 +247,43 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
 def run_train(args) -> int:
     from gdplayground.engine import Trainer
     from gdplayground.engine.history import History
+    from gdplayground.export import write_run
 
     saved = load_weight_file(args.weights) if args.weights else None
     config = config_from_args(args, base=saved.config if saved else None)
+    if args.onnx:
+        require_onnx()
     trainer = Trainer(config)
     if saved:
         _resume(trainer, saved, args.weights)
         print(f"resuming from {args.weights} at step {trainer.step_count}")
     total = args.steps if args.steps is not None else (args.epochs or 1) * trainer.steps_per_epoch
-    if total < 1:
-        raise UsageError("--steps and --epochs must be at least 1")
-    log_every = args.log_every or (max(1, total // 10) if trainer.steps_per_epoch == 1 else None)
+    one_step_epochs = trainer.steps_per_epoch == 1
+    many_epochs = one_step_epochs or total > MAX_EPOCH_LINES * trainer.steps_per_epoch
+    log_every = args.log_every or (max(1, total // 10) if many_epochs else None)
     out = args.out or Path("gdplayground-runs") / (
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    _describe(trainer)
-    history = History(len(trainer.network.layers))
-    started, interrupted = time.perf_counter(), False
-    try:
-        _train_loop(trainer, history, total, log_every)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
-    seconds = time.perf_counter() - started
-    summary = _summarise(trainer, seconds, history)
-    _write_run(out, trainer, history, summary, onnx=args.onnx or None)
+    with _run_folder(out) as run:  # checked before training: a bad --out fails at once
+        _describe(trainer)
+        history = History(len(trainer.network.layers))
+        started, interrupted = time.perf_counter(), False
+        with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
+            log = MetricsLog(trainer, history, metrics, args.metrics_every)
+            try:
+                _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
+            except KeyboardInterrupt:
+                interrupted = True
+                print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
+            log.finish()
+        summary = _summarise(trainer, time.perf_counter() - started, history)
+        notes = [f"`metrics.csv` holds every {args.metrics_every}th step and the last."] \
+            if args.metrics_every > 1 else []
+        try:
+            written = write_run(run, trainer.config, trainer.snapshot(), summary,
+                                trainer.dataset.input_scale, onnx=args.onnx or None, notes=notes)
+        except OSError as exc:
+            raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    print(f"wrote {out}/: {', '.join(written)}")
     return 130 if interrupted else 0
 
 
@@ -224,6 +300,51 @@ def _resume(trainer, saved, path: Path) -> None:
         raise UsageError(f"{path} does not fit this network: {exc}") from None
 
 
+def require_onnx() -> None:
+    from gdplayground.onnx_export import INSTALL_HINT, onnx_available
+
+    if not onnx_available():
+        raise OnnxUnavailable(f"--onnx: {INSTALL_HINT}")
+
+
+@contextlib.contextmanager
+def _run_folder(out: Path):
+    from gdplayground.export import RunFolder
+
+    try:
+        run = RunFolder(out)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write the run to {out}: {exc.strerror or exc}") from None
+    with run:
+        yield run
+
+
+class MetricsLog:
+    """Reports reach the history a thousand at a time (far cheaper than one by one), and
+    metrics.csv as training goes, up to the step no divergence can take back: so the file
+    agrees with the saved weights whatever happens, and is never held whole in memory."""
+
+    def __init__(self, trainer, history, out, every: int):
+        self.trainer, self.history, self.out, self.every = trainer, history, out, every
+        self.pending, self.written = [], None  # reports not yet in the history; last step in the file
+
+    def add(self, report) -> None:
+        self.pending.append(report)
+        if len(self.pending) == HISTORY_BATCH:
+            self._flush(self.trainer.settled_step)
+
+    def finish(self) -> None:
+        self._flush(self.trainer.step_count)
+
+    def _flush(self, until_step: int) -> None:
+        self.history.add(self.pending)
+        self.pending.clear()
+        after = -math.inf if self.written is None else self.written
+        self.history.write_csv(self.out, after_step=after, until_step=until_step,
+                               header=self.written is None, every=self.every)
+        self.written = until_step
+
+
 def _describe(trainer) -> None:
     cfg, data = trainer.config, trainer.dataset
     sizes = "-".join(map(str, trainer.network.sizes))
@@ -234,33 +355,32 @@ def _describe(trainer) -> None:
           f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
 
 
-def _train_loop(trainer, history, total: int, log_every: int | None) -> None:
+def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exact_loss: bool) -> None:
+    """Train `total` steps, printing a line per epoch or every `log_every` steps. With
+    `exact_loss` (an epoch is one step: the whole training set), a line gives the training loss
+    of the weights after that many updates, from the start: the trace of gradient descent."""
     from tqdm import tqdm
 
-    epoch, pending = EpochMeans(), []  # reports reach the history in batches: far cheaper
+    epoch = EpochMeans()
     mark_time, mark_samples = time.perf_counter(), trainer.samples_seen
+    if exact_loss:
+        print(_exact_line(trainer))
     with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
-        try:
-            for _ in range(total):
-                report = trainer.step()
-                pending.append(report)
-                bar.update()
-                if report.status != "ok":
-                    bar.write(report.message)
-                    return
-                epoch.add(report)
-                if (report.step % log_every == 0) if log_every else report.epoch_end:
-                    now = time.perf_counter()
-                    bar.write(_metrics_line(report, epoch, now - mark_time,
-                                            trainer.samples_seen - mark_samples))
-                    mark_time, mark_samples = now, trainer.samples_seen
-                if report.epoch_end:
-                    epoch = EpochMeans()
-                if len(pending) == HISTORY_BATCH:
-                    history.extend(pending)
-                    pending.clear()
-        finally:  # also when interrupted: the history keeps every step trained
-            history.extend(pending)
+        for _ in range(total):
+            report = trainer.step()
+            log.add(report)
+            bar.update()
+            if report.status != "ok":
+                bar.write(report.message)
+                return
+            epoch.add(report)
+            if (report.step % log_every == 0) if log_every else report.epoch_end:
+                now = time.perf_counter()
+                line = _exact_line(trainer) if exact_loss else _metrics_line(report, epoch)
+                bar.write(f"{line}  {_speed(now - mark_time, trainer.samples_seen - mark_samples)}")
+                mark_time, mark_samples = now, trainer.samples_seen
+            if report.epoch_end:
+                epoch = EpochMeans()
 
 
 class EpochMeans:
@@ -275,7 +395,7 @@ class EpochMeans:
         self.correct += (report.accuracy or 0.0) * report.batch_size
 
 
-def _metrics_line(report, epoch: EpochMeans, seconds: float, samples: int) -> str:
+def _metrics_line(report, epoch: EpochMeans) -> str:
     parts = [f"epoch {report.epoch:3d}", f"step {report.step:7d}",
              f"loss {epoch.loss / epoch.examples:.6g}"]
     if report.accuracy is not None:
@@ -284,8 +404,18 @@ def _metrics_line(report, epoch: EpochMeans, seconds: float, samples: int) -> st
         parts.append(f"val_loss {report.val_loss:.4f}")
     if report.val_accuracy is not None:
         parts.append(f"val_acc {report.val_accuracy:7.2%}")
-    parts.append(f"{seconds:6.2f} s  {samples / max(seconds, 1e-9):10,.0f} samples/s")
     return "  ".join(parts)
+
+
+def _exact_line(trainer) -> str:
+    """The training loss (and accuracy) of the current weights, after step_count updates."""
+    loss, accuracy = trainer.evaluate("train")
+    line = f"step {trainer.step_count:7d}  loss {loss:<16.10g}"
+    return line + (f"  acc {accuracy:7.2%}" if accuracy is not None else "")
+
+
+def _speed(seconds: float, samples: int) -> str:
+    return f"{seconds:6.2f} s  {samples / max(seconds, 1e-9):10,.0f} samples/s"
 
 
 def _summarise(trainer, seconds: float, history) -> dict:
@@ -294,8 +424,9 @@ def _summarise(trainer, seconds: float, history) -> dict:
                "samples_seen": trainer.samples_seen, "seconds": round(seconds, 3),
                "samples_per_second": round(trainer.samples_seen / max(seconds, 1e-9)),
                "diverged": trainer.diverged}
-    if len(history):
-        summary["final_train_loss"] = float(history.column("loss")[-1])
+    final_loss = history.last("loss")
+    if final_loss is not None:
+        summary["final_train_loss"] = final_loss
     epochs = f"{trainer.epochs_done} epoch{'s' * (trainer.epochs_done != 1)}"
     print(f"trained {trainer.step_count} steps ({epochs}) in {seconds:.1f} s, "
           f"{summary['samples_per_second']:,} samples/s")
@@ -303,21 +434,17 @@ def _summarise(trainer, seconds: float, history) -> dict:
         summary.update(test_loss=test_loss, test_accuracy=test_acc)
         print(f"test loss {test_loss:.4f}" + (f"  test accuracy {test_acc:.2%}" if test_acc else ""))
     if trainer.dataset.name == "linear-system":
-        x = trainer.network.layers[0].W[:, 0]
-        summary["solution"] = x.tolist()
-        print(f"solution x = {np.array2string(x, precision=6)}")
+        summary["solution"] = _print_linear_system(trainer)
     return summary
 
 
-def _write_run(out: Path, trainer, history, summary: dict, onnx: bool | None) -> None:
-    from gdplayground.export import write_run
-
-    try:
-        written = write_run(out, trainer.config, trainer.snapshot(), history, summary,
-                            trainer.dataset.input_scale, onnx=onnx)
-    except OSError as exc:
-        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
-    print(f"wrote {out}/: {', '.join(written)}")
+def _print_linear_system(trainer) -> list[float]:
+    """Print x and the residual Ax − Y of the linear system; return x."""
+    system = trainer.dataset.train
+    x = trainer.network.layers[0].W[:, 0]
+    print(f"solution x = {np.array2string(x, precision=6)}")
+    print(f"residual Ax - Y = {np.array2string(system.x @ x - system.y[:, 0], precision=6)}")
+    return x.tolist()
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -329,21 +456,23 @@ def run_evaluate(args) -> int:
     _resume(trainer, saved, args.weights)
     print(f"{args.weights}: {trainer.dataset.name}, network "
           f"{'-'.join(map(str, trainer.network.sizes))}, trained {trainer.step_count} steps")
-    for split in ("validation", "test"):
+    held_out = [split for split in ("validation", "test") if len(getattr(trainer.dataset, split))]
+    for split in held_out or ["train"]:  # a set with nothing held out (the linear system)
         loss, accuracy = trainer.evaluate(split)
-        if not math.isnan(loss):
-            print(f"{split:<10} loss {loss:.4f}" + (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
+        print(f"{split:<10} loss {loss:.6g}" + (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
+    if trainer.dataset.name == "linear-system":
+        _print_linear_system(trainer)
     return 0
 
 
 # --- window and screenshot -------------------------------------------------------------------
 def run_window(args) -> int:
-    from gdplayground.gui.app import NoDisplayError, run_window as open_window
+    from gdplayground.gui.app import WindowUnavailable, run_window as open_window
 
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
     try:
         return open_window(config)
-    except NoDisplayError as exc:
+    except WindowUnavailable as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -354,8 +483,6 @@ def run_screenshot(args) -> int:
     config = config_from_args(args)
     steps = args.steps if args.steps is not None else (
         (args.epochs or 0) * Trainer(config).steps_per_epoch)
-    if steps < 0:
-        raise UsageError("--steps and --epochs must not be negative")
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file (got {args.out})")
     trained = save_screenshot(config, steps, args.out)
@@ -371,9 +498,9 @@ def run_bench(args) -> int:
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
         raise UsageError(f"--only: '{unknown[0]}' is not a section; allowed: {', '.join(SECTIONS)}")
-    if args.repeats < 1 or args.seconds <= 0:
-        raise UsageError("--repeats must be at least 1 and --seconds above 0")
-    bench.run(sections, args.repeats, args.seconds, args.json)
+    if args.repeats < 1 or not args.seconds > 0 or not args.long_seconds > 0:
+        raise UsageError("--repeats must be at least 1, --seconds and --long-seconds above 0")
+    bench.run(sections, args.repeats, args.seconds, args.json, long_seconds=args.long_seconds)
     return 0
 
 

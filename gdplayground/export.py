@@ -1,59 +1,125 @@
 """A run's results as a folder of files other tools read: the folder `gdplayground train`
-writes and the window's Export run… fills. Everything is written atomically."""
+writes and the window's Export run… fills. A run folder is written all or nothing: its files go
+into a staging folder beside it, which takes its place only once every file is written."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Callable
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine import TrainingState
-from gdplayground.engine.history import History
-from gdplayground.files import write_atomic
+from gdplayground.files import DIR_MODE, write_atomic
 from gdplayground.onnx_export import onnx_available, save_onnx
 from gdplayground.weights import save_weights
 
+README_TITLE = "# gdplayground run"
+DESCRIBED = {
+    "weights.npz": "weights, optimizer state, configuration and summary; "
+                   "`numpy.load(path, allow_pickle=False)` reads it",
+    "metrics.csv": "one row per step: loss, accuracy, learning rate, per-layer gradient norms",
+    "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
+    "summary.json": "the figures below, as JSON",
+    "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
+}
+PLOT_SUFFIXES = (".png", ".svg")
 
-def write_run(folder: Path, config: ExperimentConfig, state: TrainingState, history: History,
-              summary: dict, input_scale: float, *, onnx: bool | None = None,
-              extra: Callable[[Path], list[str]] | None = None) -> list[str]:
-    """Write weights, metrics, configuration, summary, ONNX (if wanted, or available when
-    `onnx` is None) and whatever `extra` writes (the window's plots) into `folder`, then a
-    README that lists them. Returns the names written. OSError if the folder is unwritable."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_weights(folder / "weights.npz", config, state, summary)
-    write_atomic(folder / "metrics.csv", history.to_csv(until_step=state.step).encode())
-    config.save(folder / "config.toml")
-    write_atomic(folder / "summary.json", json.dumps(summary, indent=1).encode())
-    written = ["weights.npz", "metrics.csv", "config.toml", "summary.json"]
+
+class RunFolder:
+    """Where a run folder is staged. Creating one checks that the target may be written (a new
+    folder, an empty one, or an earlier run folder, which is replaced whole) and that its parent
+    is writable, so that a bad --out fails before training rather than after. Used as a context
+    manager, it takes the target's place on success and vanishes on failure."""
+
+    def __init__(self, target: Path):
+        self.target = Path(target).resolve()
+        _check_target(self.target)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a folder of the path should be
+            blocker = next(p for p in self.target.parents if p.exists())
+            raise NotADirectoryError(f"{blocker} is not a folder") from None
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".partial",
+                                             dir=self.target.parent))
+
+    def file(self, name: str) -> Path:
+        return self.staging / name
+
+    def __enter__(self) -> "RunFolder":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self._commit()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _commit(self) -> None:
+        os.chmod(self.staging, DIR_MODE)  # as a plain mkdir would make it
+        if not self.target.exists():
+            os.replace(self.staging, self.target)
+            return
+        _check_target(self.target)  # still replaceable: nothing was put in it meanwhile
+        old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old",
+                                    dir=self.target.parent))
+        os.replace(self.target, old)
+        os.replace(self.staging, self.target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_target(target: Path) -> None:
+    """OSError unless `target` is free, an empty folder or a run folder written here before:
+    a run must never replace a folder of other files (`--out .` in a home folder, say)."""
+    if target == Path.cwd() or target in Path.cwd().parents:
+        raise OSError(f"{target} is the current folder or holds it; choose a new folder")
+    if target.exists() and not target.is_dir():
+        raise OSError(f"{target} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not is_run_folder(target):
+        raise OSError(f"{target} holds files that are not a gdplayground run; choose a new or "
+                      f"empty folder")
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder written by gdplayground, holding nothing but what a run folder holds."""
+    readme = folder / "README.md"
+    try:
+        if not readme.read_text(encoding="utf-8").startswith(README_TITLE):
+            return False
+    except (OSError, UnicodeDecodeError):
+        return False
+    return all(p.is_file() and (p.name in DESCRIBED or p.name == "README.md"
+                                or p.suffix in PLOT_SUFFIXES) for p in folder.iterdir())
+
+
+def write_run(run: RunFolder, config: ExperimentConfig, state: TrainingState, summary: dict,
+              input_scale: float, *, onnx: bool | None = None, notes: list[str] = ()) -> list[str]:
+    """Write weights, configuration, summary and ONNX (if wanted, or available when `onnx` is
+    None) beside what the caller staged (metrics, plots), then a README that lists every file
+    and adds `notes`. Returns the names of the files. OSError if a write fails."""
+    save_weights(run.file("weights.npz"), config, state, summary)
+    config.save(run.file("config.toml"))
+    write_atomic(run.file("summary.json"), json.dumps(summary, indent=1).encode())
     if onnx or (onnx is None and onnx_available()):
-        save_onnx(folder / "model.onnx", config, state.parameters, input_scale)
-        written.append("model.onnx")
-    if extra:
-        written += extra(folder)
-    write_atomic(folder / "README.md", run_readme(config, summary, written).encode())
-    return written + ["README.md"]
+        save_onnx(run.file("model.onnx"), config, state.parameters, input_scale)
+    files = sorted(p.name for p in run.staging.iterdir()) + ["README.md"]
+    write_atomic(run.file("README.md"), run_readme(config, summary, files, notes).encode())
+    return files
 
 
-def run_readme(config: ExperimentConfig, summary: dict, files: list[str]) -> str:
+def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=()) -> str:
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
     layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
     metrics = "\n".join(f"| {name.replace('_', ' ')} | {_number(value)} |"
                         for name, value in summary.items() if name not in ("solution",))
-    described = {
-        "weights.npz": "weights, optimizer state, configuration and summary; "
-                       "`numpy.load(path, allow_pickle=False)` reads it",
-        "metrics.csv": "one row per step: loss, accuracy, learning rate, per-layer gradient norms",
-        "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
-        "summary.json": "the figures below, as JSON",
-        "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
-    }
-    listing = "\n".join(f"- `{name}`: {described.get(name, 'plot')}" for name in files)
-    return f"""# gdplayground run: {config.data.name}
+    listing = "\n".join(f"- `{name}`: {DESCRIBED.get(name, 'plot')}" for name in files
+                        if name != "README.md")
+    notes = "".join(f"\n{note}\n" for note in notes)
+    return f"""{README_TITLE}: {config.data.name}
 
 Written {datetime.datetime.now():%Y-%m-%d %H:%M}.
 
@@ -69,7 +135,7 @@ seed {config.seed}.
 ## Files
 
 {listing}
-
+{notes}
 Go on training: `gdplayground train --weights weights.npz --epochs 1`.
 Evaluate: `gdplayground evaluate weights.npz`. Open in the window: File ▸ Open weights….
 """

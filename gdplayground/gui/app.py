@@ -10,10 +10,11 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.gui import system_libraries
 
 
-class NoDisplayError(RuntimeError):
-    """The window was asked for where there is no screen to show it on."""
+class WindowUnavailable(RuntimeError):
+    """The window cannot open here: there is no screen, or Qt lacks system libraries."""
 
 
 def application() -> QApplication:
@@ -34,9 +35,11 @@ def run_window(config: ExperimentConfig) -> int:
     from gdplayground.gui.main_window import MainWindow
 
     if not has_display():
-        raise NoDisplayError(
+        raise WindowUnavailable(
             "no display to open the window on (DISPLAY is not set); run it in a desktop "
             "session, or use 'gdplayground train' or 'gdplayground screenshot' headless")
+    if system_libraries.uses_xcb() and (missing := system_libraries.problem()):
+        raise WindowUnavailable(missing)  # before Qt starts: without them it aborts the process
     app = application()
     window = MainWindow(config)
     window.show()

@@ -11,6 +11,8 @@ Sections (all by default; --only picks some):
   time-to-98  wall seconds of training until the official test accuracy first reaches 98%,
               headless and with the window live (test set evaluated once per epoch, included)
   memory      peak resident memory while training full MNIST with the window live (new process)
+  long-run    the window training the spiral as fast as it can for ten minutes (--long-seconds):
+              peak resident memory, and its growth over the second half (new process)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
 Ratios (engine/torch, the GEMM share, window/headless) come from runs taken in turns, so that
 the drift of a shared machine hits both sides alike.
@@ -32,7 +34,7 @@ import numpy as np
 
 from gdplayground.config import ExperimentConfig, Layer, preset
 
-SECTIONS = ("engine", "torch", "gemm", "gui", "startup", "time-to-98", "memory")
+SECTIONS = ("engine", "torch", "gemm", "gui", "startup", "time-to-98", "memory", "long-run")
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,15 @@ TIME_TO_98 = {"schedule": "cosine", "epochs": 12}  # configuration (a), cosine d
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
-        out=print) -> dict:
+        out=print, long_seconds: float = 600.0) -> dict:
     """Measure the chosen sections, print a table as each finishes, return the figures."""
     figures = {"machine": machine()}
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
                 "gui": gui_section, "startup": startup_section, "time-to-98": time_to_98_section,
-                "memory": memory_section}
+                "memory": memory_section,
+                "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)
     if json_path:
@@ -414,10 +417,17 @@ pause(float(sys.argv[1]))
 window.toggle_play()
 wait_for(lambda: not window.running, 60)
 window.close()
-# VmHWM: the peak of this process image. (getrusage's ru_maxrss would carry over the peak of
-# the parent this process was forked from: Linux keeps it across exec.)
-print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
+from gdplayground.bench import memory_kb
+print(memory_kb("VmHWM"))
 """
+
+
+def memory_kb(field: str) -> int:
+    """This process's VmRSS (resident now) or VmHWM (the peak of this process image; getrusage's
+    ru_maxrss would carry over the peak of the parent it was forked from: Linux keeps it across
+    exec)."""
+    with open("/proc/self/status") as status:
+        return int(next(line.split()[1] for line in status if line.startswith(field + ":")))
 
 
 def memory_section(figures, repeats, seconds, out) -> dict:
@@ -427,6 +437,51 @@ def memory_section(figures, repeats, seconds, out) -> dict:
                                  capture_output=True, text=True, check=True).stdout.split()[-1])
     result = {"peak_mb": peak_kb / 1024, "trained_s": run_seconds}
     out(f"  peak {result['peak_mb']:.0f} MB after {run_seconds:g} s of training")
+    return result
+
+
+LONG_RUN_SCRIPT = """
+import os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from gdplayground.bench import memory_kb
+from gdplayground.config import preset
+from gdplayground.gui.app import application, pause, wait_for
+from gdplayground.gui.main_window import MainWindow
+duration, every = float(sys.argv[1]), float(sys.argv[2])
+app = application()
+window = MainWindow(preset("spiral"))
+window.show()
+wait_for(lambda: window.info is not None, 120)
+window.toggle_play()
+start = time.perf_counter()
+while time.perf_counter() - start < duration:
+    pause(every)
+    print(time.perf_counter() - start, window.last_step, memory_kb("VmRSS"), flush=True)
+window.toggle_play()
+wait_for(lambda: not window.running, 60)
+window.close()
+print("peak", memory_kb("VmHWM"))
+"""
+
+
+def long_run_section(figures, repeats, seconds, out, duration: float = 600.0) -> dict:
+    out(f"long-run: the window training the spiral as fast as it can for {duration:g} s "
+        "(new process)")
+    every = max(1.0, duration / 60)
+    lines = subprocess.run([sys.executable, "-c", LONG_RUN_SCRIPT, str(duration), str(every)],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    samples = np.array([[float(v) for v in line.split()] for line in lines
+                        if line and not line.startswith("peak")])
+    peak_kb = int(next(line.split()[1] for line in lines if line.startswith("peak")))
+    half = samples[samples[:, 0] >= duration / 2]
+    growth = (half[-1, 2] - half[0, 2]) / 1024
+    result = {"seconds": duration, "steps": int(samples[-1, 1]), "peak_mb": peak_kb / 1024,
+              "resident_mb_at_half": half[0, 2] / 1024, "resident_mb_at_end": half[-1, 2] / 1024,
+              "growth_second_half_mb": growth}
+    out(f"  {result['steps']:,} steps; peak {result['peak_mb']:.0f} MB; resident "
+        f"{result['resident_mb_at_half']:.0f} MB at {half[0, 0]:.0f} s, "
+        f"{result['resident_mb_at_end']:.0f} MB at {half[-1, 0]:.0f} s: growth {growth:+.1f} MB "
+        f"over the second half (target: flat)")
     return result
 
 

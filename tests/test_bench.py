@@ -42,3 +42,13 @@ def test_step_profile_times_every_part_of_a_step_and_puts_the_engine_back(monkey
     whole = per_step.pop("whole step")
     assert sum(per_step.values()) < whole
     assert network.Network.forward is forward  # unwrapped again
+
+
+def test_long_run_section_reports_peak_and_growth(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "long-run", "--long-seconds", "4", "--json", str(out)]) == 0
+    assert "over the second half (target: flat)" in capsys.readouterr().out
+    figures = json.loads(out.read_text())["long-run"]
+    assert figures["steps"] > 100 and 50 < figures["peak_mb"] < 1000
+    assert figures["resident_mb_at_end"] - figures["resident_mb_at_half"] == \
+        figures["growth_second_half_mb"]

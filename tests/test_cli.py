@@ -15,24 +15,30 @@ def train(tmp_path, *flags):
     return main(["train", *flags, "--out", str(tmp_path / "run")])
 
 
-def test_linear_system_prints_the_gradient_descent_trace_and_the_solution(tmp_path, capsys):
+def test_linear_system_prints_the_loss_after_0_1000_and_every_1000_updates(tmp_path, capsys):
     assert train(tmp_path, "--dataset", "linear-system", "--optimizer", "sgd", "--lr", "0.01",
                  "--steps", "10000") == 0
     out = capsys.readouterr().out
     printed = {int(s): float(v) for s, v in re.findall(r"step\s+(\d+)\s+loss (\S+)", out)}
-    # The same descent written out directly: x <- x - lr * d/dx mean((Ax - Y)^2), from x = 0.
+    # The same descent written out directly: x <- x - lr * d/dx mean((Ax - Y)^2), from x = 0,
+    # and the loss of x after every thousandth update.
     x, expected = np.zeros(3), {}
-    for step in range(1, 10001):
+    for updates in range(10001):
         residual = LINEAR_SYSTEM_A @ x - LINEAR_SYSTEM_Y
-        if step % 1000 == 0:
-            expected[step] = np.mean(residual**2)
+        if updates % 1000 == 0:
+            expected[updates] = np.mean(residual**2)
         x -= 0.01 * 2 / 3 * LINEAR_SYSTEM_A.T @ residual
-    assert list(printed) == list(range(1000, 10001, 1000))
-    for step, loss in expected.items():
-        assert printed[step] == pytest.approx(loss, rel=1e-5)
+    assert list(printed) == list(range(0, 10001, 1000))
+    for updates, loss in expected.items():
+        assert printed[updates] == pytest.approx(loss, rel=1e-9)
+    # The published tutorial's printout of the same descent.
+    assert printed[0] == pytest.approx(5.666666666666667, rel=1e-9)
+    assert printed[1000] == pytest.approx(0.5797261956378661, rel=1e-9)
     solution = [float(v) for v in re.search(r"solution x = \[(.*)\]", out).group(1).split()]
-    assert solution == pytest.approx(x, abs=1e-6)
+    assert solution == pytest.approx([0.71418766, 4.42539244, 6.99559903], abs=1e-6)
     assert solution == pytest.approx([5 / 7, 31 / 7, 7], abs=0.01)  # np.linalg.solve(A, Y)
+    residual = [float(v) for v in re.search(r"residual Ax - Y = \[(.*)\]", out).group(1).split()]
+    assert residual == pytest.approx(LINEAR_SYSTEM_A @ solution - LINEAR_SYSTEM_Y, abs=2e-6)
 
 
 def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
@@ -62,7 +68,15 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
     (["--layers", "8:swish"], "architecture.hidden[0].activation 'swish' is not one of"),
     (["--config", "no-such.toml"], "cannot read configuration no-such.toml"),
-    (["--steps", "0"], "--steps and --epochs must be at least 1"),
+    (["--steps", "0"], "argument --steps: must be a whole number of at least 1 (got '0')"),
+    (["--epochs", "0"], "argument --epochs: must be a whole number of at least 1 (got '0')"),
+    (["--epochs", "-3"], "argument --epochs: must be a whole number of at least 1 (got '-3')"),
+    (["--log-every", "0"], "argument --log-every: must be a whole number of at least 1"),
+    (["--metrics-every", "1.5"], "argument --metrics-every: must be a whole number of at least 1"),
+    (["--epochs", "\u0663"], "argument --epochs: must be a whole number of at least 1"),
+    (["--layers", "\u0663\u0662"], "--layers: '\u0663\u0662' is not a layer"),  # Arabic-Indic 32
+    (["--layers", "\u00b2"], "--layers: '\u00b2' is not a layer"),  # superscript two
+    (["--weights", ""], "argument --weights: the path is empty"),
     (["--dataset", "linear-system", "--loss", "cross_entropy", "--output", "softmax"],
      "does not suit linear-system"),
     (["--bogus"], "unrecognized arguments: --bogus"),
@@ -85,12 +99,21 @@ def test_a_corrupt_idx_folder_is_reported_not_raised(tmp_path, capsys):
 
 
 def test_diverging_run_stops_with_the_message_and_still_saves(tmp_path, capsys):
+    # The rate ramps up over a long warm-up until it diverges, past the checkpoint at step 1000.
     assert train(tmp_path, "--dataset", "gaussians", "--optimizer", "sgd", "--lr", "100",
-                 "--output", "identity", "--loss", "mse", "--steps", "500") == 0
+                 "--warmup-steps", "100000", "--output", "identity", "--loss", "mse",
+                 "--steps", "3000") == 0
     out = capsys.readouterr().out
     assert "Training diverged at step" in out and "Lower the learning rate" in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["diverged"] is True
+    # Rolled back to the last checkpoint: counter, metrics and weights all stop there.
+    restored = int(re.search(r"rolled back to step (\d+)", out).group(1))
+    assert restored == 1000 and summary["steps"] == restored and f"trained {restored} steps" in out
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert rows[-1].split(",")[0] == str(restored) and len(rows) == 1 + restored
+    with np.load(tmp_path / "run" / "weights.npz", allow_pickle=False) as weights:
+        assert json.loads(str(weights["state"]))["step"] == restored
 
 
 def test_gradcheck_prints_a_table_and_passes(capsys):
@@ -115,3 +138,75 @@ def test_mnist_784_256_128_10_adam_reaches_97_percent_in_three_epochs(tmp_path, 
     assert len(re.findall(r"^epoch\s+\d", out, re.M)) == 3
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["epochs"] == 3 and summary["test_accuracy"] >= 0.970
+
+
+def test_out_must_name_a_folder_and_never_one_of_other_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    for out, message in (("", "argument --out: the path is empty"),
+                         (".", "is the current folder or holds it"),
+                         (str(tmp_path), "is the current folder or holds it"),
+                         ("notes.txt", "exists and is not a folder"),
+                         ("notes.txt/run", "cannot write the run to notes.txt/run")):
+        assert main(["train", "--dataset", "xor", "--steps", "3", "--out", out]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.err.count("\n") == 1
+        assert "trained" not in captured.out  # refused before training
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.png").write_bytes(b"\x89PNG")
+    assert main(["train", "--dataset", "xor", "--steps", "3", "--out", "photos"]) == 2
+    assert "holds files that are not a gdplayground run" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "photos"]  # nothing touched
+    assert [p.name for p in other.iterdir()] == ["cat.png"]
+
+
+def test_a_run_folder_is_replaced_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
+    assert train(tmp_path, "--dataset", "xor", "--steps", "5") == 0
+    run = tmp_path / "run"
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    import gdplayground.export
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(gdplayground.export, "save_onnx", full_disk)  # after weights and metrics
+    assert train(tmp_path, "--dataset", "xor", "--steps", "9", "--onnx") == 2
+    assert "cannot write the results to" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the old run, intact
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
+    monkeypatch.undo()
+    assert train(tmp_path, "--dataset", "xor", "--steps", "9") == 0  # an earlier run is replaced
+    assert json.loads((run / "summary.json").read_text())["steps"] == 9
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_onnx_without_the_extra_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    import gdplayground.onnx_export
+
+    monkeypatch.setattr(gdplayground.onnx_export, "onnx_available", lambda: False)
+    assert train(tmp_path, "--dataset", "mnist", "--epochs", "3", "--onnx") == 2
+    captured = capsys.readouterr()
+    assert 'pip install "gdplayground[onnx]"' in captured.err and captured.out == ""
+    assert not (tmp_path / "run").exists()
+
+
+def test_metrics_every_n_steps_and_the_last(tmp_path, capsys):
+    assert train(tmp_path, "--dataset", "xor", "--steps", "2345", "--metrics-every", "1000") == 0
+    steps = [row.split(",")[0] for row in (tmp_path / "run" / "metrics.csv").read_text().splitlines()]
+    assert steps == ["step", "1000", "2000", "2345"]
+
+
+def test_a_reader_that_leaves_early_costs_no_traceback_and_no_results(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "gdplayground", "train", "--dataset", "xor", "--steps", "20000",
+               "--log-every", "10", "--out", str(tmp_path / "run")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first_lines = [process.stdout.readline() for _ in range(2)]  # `| head -2`
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 0
+    assert first_lines[0].startswith(b"xor:") and "Traceback" not in err and "Exception" not in err
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 20000

@@ -126,3 +126,11 @@ def test_csv_streams_settled_rows_every_n_steps_and_the_last():
     history.write_csv(out, after_step=10, until_step=25, header=False, every=4)
     assert [line.split(",")[0] for line in out.getvalue().splitlines()] == \
         ["step", "4", "8", "12", "16", "20", "24", "25"]
+
+
+def test_huge_values_neither_overflow_the_smoothing_nor_stop_it():
+    history = History(1)
+    history.add([report(1, 1.0), report(2, 1e300), report(3, math.inf), report(4, 1.0)])
+    smoothed = history.column("smoothed_loss")  # (warnings are errors in the tests)
+    assert smoothed[0] == 1.0 and smoothed[1] > 1e199 and smoothed[2] == smoothed[1]
+    assert np.isfinite(smoothed).all()

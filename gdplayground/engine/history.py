@@ -18,6 +18,7 @@ from gdplayground.engine.trainer import StepReport
 
 BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy")
 SMOOTHING = 0.95  # the exponential moving average keeps this much of its past each step
+LARGEST = 1e200  # values are smoothed as if no larger than this (see Smoother)
 RECENT_ROWS = 8192  # steps kept in full (the last RECENT_ROWS to 2 * RECENT_ROWS of them)
 FIRST_BLOCK = 8  # steps per block when older steps are first folded
 MAX_BLOCKS = 2048  # blocks kept; beyond 2 * MAX_BLOCKS, neighbours merge and blocks double
@@ -267,7 +268,10 @@ class Smoother:
         return tuple(np.concatenate(columns) for columns in zip(*parts))
 
     def _smooth_block(self, x: np.ndarray):
+        # The sums scale values by up to 1e45: beyond ±LARGEST they would overflow, and a value
+        # that large is off any plot anyway (the first steps of a divergence, say).
         finite = np.isfinite(x)
+        x = np.clip(x, -LARGEST, LARGEST)
         seen = np.cumsum(finite)
         growth = SMOOTHING ** -seen.astype(float)  # s^-k(t)
         new = (1 - SMOOTHING) * growth * finite

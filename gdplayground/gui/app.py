@@ -61,7 +61,8 @@ def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440,
         wait_for(lambda: window.info is not None, timeout_s)
         if steps:
             window.step(steps)
-            wait_for(lambda: window.last_step >= steps and not window.running, timeout_s)
+            wait_for(lambda: not window.running and (window.last_step >= steps or window.diverged),
+                     timeout_s)
         window.redraw()
         pause(0.1)  # let the last paint land
         if not window.grab().save(str(out), "PNG"):

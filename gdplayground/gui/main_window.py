@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.info: RunInfo | None = None
         self.last_step, self.last_epoch, self.last_lr = 0, 0, self.config.learning_rate.value
         self.running = False  # the worker is training (as last reported)
+        self.diverged = False  # the last step diverged or was refused for it
         self.playing, self._play_ticket = False, None  # the user pressed Play and not since paused
         self._dirty, self._picture = False, None  # new curve data; a frame with a new picture
         self._stale, self._turn = set(), 0  # plots with undrawn data, and whose turn it is
@@ -313,6 +314,7 @@ class MainWindow(QMainWindow):
         if frame.reports:
             last = frame.reports[-1]
             self.last_step, self.last_epoch, self.last_lr = last.step, last.epoch, last.learning_rate
+            self.diverged = last.status != "ok"
         if self.data_view.currentWidget() is self.linear_view:
             rollbacks = [r.step for r in problems if r.status == "diverged"]
             self.linear_view.add_path(frame.path, rollbacks[-1] if rollbacks else None)

@@ -274,3 +274,15 @@ def test_peak_series_stays_short_and_keeps_every_extreme():
     small = PeakSeries()
     small.extend(x[:10], y[:10], consumed=10)
     assert np.array_equal(small.points()[1], y[:10])  # short series are drawn as they are
+
+
+def test_a_screenshot_of_a_run_that_diverges_is_taken_at_the_rollback(tmp_path):
+    from PySide6.QtGui import QImage
+
+    from gdplayground.gui.app import save_screenshot
+
+    config = preset("linear-system")
+    config.learning_rate.value, config.learning_rate.warmup_steps = 1.0, 20_000  # unstable at ~2,000
+    trained = save_screenshot(config, 3000, tmp_path / "shot.png", timeout_s=60)
+    assert trained == 2700  # the checkpoint it rolled back to; it does not wait for step 3,000
+    assert QImage(str(tmp_path / "shot.png")).width() == 1440

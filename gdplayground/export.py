@@ -110,6 +110,17 @@ def write_run(run: RunFolder, config: ExperimentConfig, state: TrainingState, su
     return files
 
 
+def summarised_metrics_note(until_step: int) -> list[str]:
+    """The README's note on a metrics.csv whose early steps are block summaries (the window's
+    history keeps its memory bounded), if any are."""
+    if not until_step:
+        return []
+    return [f"`metrics.csv`: steps 1 to {until_step:,} are summarised, one row per block of "
+            f"steps with the block's mean, at the block's last step; later steps have a row "
+            f"each. (The window keeps its memory bounded however long a run goes on; "
+            f"`gdplayground train` writes every step.)"]
+
+
 def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=()) -> str:
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
     layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences, preset
-from gdplayground.export import RunFolder, write_run
+from gdplayground.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
 from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
 from gdplayground.weights import WeightFileError, load_weights, save_weights
@@ -474,17 +474,7 @@ class MainWindow(QMainWindow):
             export_plots(self.plots(), run.staging, "png", PNG_WIDTHS[1])
             export_plots(self.plots(), run.staging, "svg")
             write_run(run, snap.config, snap.state, self._summary(snap), snap.input_scale,
-                      notes=self._metrics_notes())
-
-    def _metrics_notes(self) -> list[str]:
-        """What metrics.csv holds when the run was longer than the history keeps in full."""
-        summarised = self.history.summarised_until
-        if not summarised:
-            return []
-        return [f"`metrics.csv`: steps 1 to {summarised:,} are summarised, one row per block of "
-                f"steps with the block's mean, at the block's last step; later steps have a row "
-                f"each. (The window keeps its memory bounded however long a run goes on; "
-                f"`gdplayground train` writes every step.)"]
+                      notes=summarised_metrics_note(self.history.summarised_until))
 
     def export_weights(self, path: Path) -> None:
         self.session.ask("snapshot", lambda snap: self._write(

@@ -210,3 +210,16 @@ def test_a_reader_that_leaves_early_costs_no_traceback_and_no_results(tmp_path):
     assert process.wait(timeout=120) == 0
     assert first_lines[0].startswith(b"xor:") and "Traceback" not in err and "Exception" not in err
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 20000
+
+
+def test_evaluate_gives_the_linear_systems_loss_x_and_residual(tmp_path, capsys):
+    assert train(tmp_path, "--dataset", "linear-system", "--steps", "10000") == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run" / "weights.npz")]) == 0
+    out = capsys.readouterr().out
+    x = np.array([float(v) for v in re.search(r"solution x = \[(.*)\]", out).group(1).split()])
+    residual = [float(v) for v in re.search(r"residual Ax - Y = \[(.*)\]", out).group(1).split()]
+    loss = float(re.search(r"train\s+loss (\S+)", out).group(1))
+    exact = LINEAR_SYSTEM_A @ x - LINEAR_SYSTEM_Y
+    assert residual == pytest.approx(exact, abs=2e-6)
+    assert loss == pytest.approx(np.mean(exact**2), rel=1e-5)

@@ -222,4 +222,4 @@ def test_evaluate_gives_the_linear_systems_loss_x_and_residual(tmp_path, capsys)
     loss = float(re.search(r"train\s+loss (\S+)", out).group(1))
     exact = LINEAR_SYSTEM_A @ x - LINEAR_SYSTEM_Y
     assert residual == pytest.approx(exact, abs=2e-6)
-    assert loss == pytest.approx(np.mean(exact**2), rel=1e-5)
+    assert loss == pytest.approx(np.mean(exact**2), rel=1e-3)  # x is printed to 6 decimals

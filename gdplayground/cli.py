@@ -467,17 +467,14 @@ def run_evaluate(args) -> int:
 
 # --- window and screenshot -------------------------------------------------------------------
 def run_window(args) -> int:
-    from gdplayground.gui.app import WindowUnavailable, run_window as open_window
-
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
-    try:
-        return open_window(config)
-    except WindowUnavailable as exc:
-        raise UsageError(str(exc)) from None
+    _preflight(window=True)
+    from gdplayground.gui.app import run_window as open_window
+
+    return open_window(config)
 
 
 def run_screenshot(args) -> int:
-    from gdplayground.gui.app import save_screenshot
     from gdplayground.engine import Trainer
 
     config = config_from_args(args)
@@ -485,9 +482,26 @@ def run_screenshot(args) -> int:
         (args.epochs or 0) * Trainer(config).steps_per_epoch)
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file (got {args.out})")
-    trained = save_screenshot(config, steps, args.out)
+    if not args.out.resolve().parent.is_dir():
+        raise UsageError(f"--out: {args.out.resolve().parent} is not a folder")
+    _preflight(window=False)
+    from gdplayground.gui.app import save_screenshot
+
+    try:
+        trained = save_screenshot(config, steps, args.out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {args.out} after {trained} steps")
     return 0
+
+
+def _preflight(window: bool) -> None:
+    """Before Qt is imported: without its system libraries it fails with a traceback or aborts."""
+    from gdplayground.gui import preflight
+
+    problem = preflight.problem(window)
+    if problem:
+        raise UsageError(problem)
 
 
 # --- bench ---------------------------------------------------------------------------------

@@ -10,11 +10,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.gui import system_libraries
-
-
-class WindowUnavailable(RuntimeError):
-    """The window cannot open here: there is no screen, or Qt lacks system libraries."""
+from gdplayground.files import atomic_path
 
 
 def application() -> QApplication:
@@ -25,21 +21,10 @@ def application() -> QApplication:
     return app
 
 
-def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def run_window(config: ExperimentConfig) -> int:
+    """Open the window and run until it closes. The caller checks gui.preflight first."""
     from gdplayground.gui.main_window import MainWindow
 
-    if not has_display():
-        raise WindowUnavailable(
-            "no display to open the window on (DISPLAY is not set); run it in a desktop "
-            "session, or use 'gdplayground train' or 'gdplayground screenshot' headless")
-    if system_libraries.uses_xcb() and (missing := system_libraries.problem()):
-        raise WindowUnavailable(missing)  # before Qt starts: without them it aborts the process
     app = application()
     window = MainWindow(config)
     window.show()
@@ -65,8 +50,9 @@ def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440,
                      timeout_s)
         window.redraw()
         pause(0.1)  # let the last paint land
-        if not window.grab().save(str(out), "PNG"):
-            raise OSError(f"cannot write {out}")
+        with atomic_path(Path(out)) as tmp:
+            if not window.grab().save(str(tmp), "PNG"):
+                raise OSError("Qt could not write the PNG")
         return window.last_step
     finally:
         window.close()

@@ -1,0 +1,90 @@
+"""What Qt needs from the system, checked before Qt is imported: a display for a window, and the
+shared libraries Qt loads. Without one of those libraries Qt's import fails with a traceback,
+or its xcb plugin aborts the whole process blaming libxcb-cursor0 whichever is missing; this
+check names the ones actually missing, with the one command that installs them all.
+
+No Qt import here, nor in anything this imports: the check must run before Qt can fail.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+# The system libraries Qt loads outside its own, and the Debian and Ubuntu package of each.
+# QtCore and QtGui load these on any platform, offscreen included:
+QT_LIBRARIES = {
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
+# and the xcb platform plugin (libqxcb.so, libQt6XcbQpa.so), which draws on X11, adds these:
+XCB_LIBRARIES = {
+    "libxcb.so.1": "libxcb1",
+    "libX11.so.6": "libx11-6",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+}
+INSTALL_COMMAND = "sudo apt-get install " + " ".join(
+    dict.fromkeys([*QT_LIBRARIES.values(), *XCB_LIBRARIES.values()]))
+NO_DISPLAY = ("no display to open the window on (DISPLAY is not set); run it in a desktop "
+              "session, or use 'gdplayground train' or 'gdplayground screenshot' headless")
+
+
+def problem(window: bool = True, environ=os.environ, platform: str = sys.platform) -> str | None:
+    """Why Qt cannot start here, in one line; None if it can. `window`: a window on a screen,
+    rather than pictures drawn offscreen."""
+    if not platform.startswith("linux"):
+        return None
+    if window and not has_display(environ):
+        return NO_DISPLAY
+    needed = {**QT_LIBRARIES, **(XCB_LIBRARIES if window and uses_xcb(environ) else {})}
+    missing = missing_libraries(needed)
+    if not missing:
+        return None
+    return (f"Qt needs system libraries that are missing: {', '.join(missing)}; "
+            f"install them with: {INSTALL_COMMAND}")
+
+
+def has_display(environ=os.environ) -> bool:
+    return bool(environ.get("QT_QPA_PLATFORM") or environ.get("DISPLAY")
+                or environ.get("WAYLAND_DISPLAY"))
+
+
+def uses_xcb(environ=os.environ) -> bool:
+    """Whether Qt will draw through xcb: asked for by name, or by default outside a Wayland
+    session."""
+    chosen = environ.get("QT_QPA_PLATFORM", "")
+    if chosen:
+        return chosen.split(";")[0].split(":")[0] == "xcb"
+    return not environ.get("WAYLAND_DISPLAY")
+
+
+def missing_libraries(libraries) -> list[str]:
+    """Those of the named libraries that the system's loader cannot load."""
+    missing = []
+    for name in libraries:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            missing.append(name)
+    return missing

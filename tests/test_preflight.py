@@ -1,0 +1,89 @@
+"""Before Qt is imported, the app checks what Qt needs from the system: a missing library is
+named with the command that installs them all, instead of a traceback or Qt aborting."""
+
+import ctypes
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gdplayground.gui import preflight
+from gdplayground.gui.preflight import INSTALL_COMMAND, QT_LIBRARIES, XCB_LIBRARIES
+
+ROOT = Path(__file__).resolve().parents[1]
+# The app with one library missing and Qt unimportable: a check that ran after Qt's import would
+# end in an ImportError traceback, as it did on a fresh Debian 12 missing libglib.
+LAUNCH_WITHOUT = """
+import ctypes, sys
+sys.modules["PySide6"] = None
+def load(name, *args, **kwargs):
+    if name == sys.argv[1]:
+        raise OSError(f"{name}: cannot open shared object file: No such file or directory")
+ctypes.CDLL = load
+from gdplayground.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def loader_without(*missing: str):
+    def load(name, *args, **kwargs):
+        if name in missing:
+            raise OSError(f"{name}: cannot open shared object file: No such file or directory")
+    return load
+
+
+def test_a_missing_library_is_named_with_the_command_that_installs_them_all(monkeypatch):
+    monkeypatch.setattr(ctypes, "CDLL", loader_without("libxcb-keysyms.so.1", "libglib-2.0.so.0"))
+    environ = {"DISPLAY": ":0"}
+    assert preflight.problem(True, environ, "linux") == (
+        "Qt needs system libraries that are missing: libglib-2.0.so.0, libxcb-keysyms.so.1; "
+        f"install them with: {INSTALL_COMMAND}")
+    # Offscreen pictures need Qt's own libraries, not the X11 plugin's.
+    assert "missing: libglib-2.0.so.0;" in preflight.problem(False, environ, "linux")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: None)
+    assert preflight.problem(True, environ, "linux") is None
+
+
+def test_every_library_is_asked_of_the_system_loader_and_every_package_installed(monkeypatch):
+    asked = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: asked.append(name))
+    assert preflight.problem(True, {"DISPLAY": ":0"}, "linux") is None
+    assert asked == [*QT_LIBRARIES, *XCB_LIBRARIES]
+    for package in {*QT_LIBRARIES.values(), *XCB_LIBRARIES.values()}:
+        assert f" {package}" in INSTALL_COMMAND
+
+
+@pytest.mark.parametrize("command, missing", [
+    ([], "libxcb-icccm.so.4"),  # the window
+    ([], "libglib-2.0.so.0"),  # what QtCore itself loads
+    (["screenshot", "--steps", "1", "--out", "shot.png"], "libEGL.so.1"),
+])
+def test_the_app_stops_with_one_line_and_exit_2_before_importing_qt(tmp_path, command, missing):
+    env = {"PATH": "/usr/bin:/bin", "DISPLAY": ":99", "QT_QPA_PLATFORM": "xcb",
+           "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", LAUNCH_WITHOUT, missing, *command],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (f"gdplayground: error: Qt needs system libraries that are missing: "
+                             f"{missing}; install them with: {INSTALL_COMMAND}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"DISPLAY": ":0"}, True),
+    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, False),
+    ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, True),
+    ({"QT_QPA_PLATFORM": "offscreen"}, False),
+])
+def test_the_x11_libraries_are_checked_only_where_qt_draws_through_xcb(environ, expected):
+    assert preflight.uses_xcb(environ) is expected
+
+
+def test_without_a_display_the_window_says_so_and_other_systems_are_not_checked():
+    assert preflight.problem(True, {}, "linux") == preflight.NO_DISPLAY
+    assert preflight.problem(True, {}, "darwin") is None
+
+
+def test_the_readme_gives_the_same_command():
+    assert INSTALL_COMMAND in (ROOT / "README.md").read_text()

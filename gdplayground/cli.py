@@ -276,13 +276,10 @@ def run_train(args) -> int:
                 print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
             log.finish()
         summary = _summarise(trainer, time.perf_counter() - started, history)
-        notes = [f"`metrics.csv` holds every {args.metrics_every}th step and the last."] \
+        notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
-        try:
-            written = write_run(run, trainer.config, trainer.snapshot(), summary,
-                                trainer.dataset.input_scale, onnx=args.onnx or None, notes=notes)
-        except OSError as exc:
-            raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+        written = write_run(run, trainer.config, trainer.snapshot(), summary,
+                            trainer.dataset.input_scale, onnx=args.onnx or None, notes=notes)
     print(f"wrote {out}/: {', '.join(written)}")
     return 130 if interrupted else 0
 
@@ -309,14 +306,18 @@ def require_onnx() -> None:
 
 @contextlib.contextmanager
 def _run_folder(out: Path):
+    """The staged run folder; a failure to write into it, or to move it into place, is one line."""
     from gdplayground.export import RunFolder
 
     try:
         run = RunFolder(out)
     except OSError as exc:
         raise UsageError(f"--out: cannot write the run to {out}: {exc.strerror or exc}") from None
-    with run:
-        yield run
+    try:
+        with run:
+            yield run
+    except OSError as exc:
+        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
 
 
 class MetricsLog:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gdplayground.config import ExperimentConfig, Layer, preset
+from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "startup", "time-to-98", "memory", "long-run")
 
@@ -85,7 +86,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)
     if json_path:
-        Path(json_path).write_text(json.dumps(figures, indent=1))
+        write_atomic(Path(json_path), json.dumps(figures, indent=1).encode())
         out(f"\nwrote {json_path}")
     return figures
 

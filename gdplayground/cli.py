@@ -10,6 +10,7 @@ import datetime
 import math
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -18,13 +19,16 @@ import numpy as np
 
 from gdplayground.bench import SECTIONS
 from gdplayground.config import (
-    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset)
+    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
+    shown)
 from gdplayground.data import DataError
 from gdplayground.onnx_export import OnnxUnavailable
 from gdplayground.weights import WeightFileError
 
 EXIT_USAGE = 2
 HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
+MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
+MAX_MESSAGE = 1000  # characters of an error line
 MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
 
 # Each flag that sets one configuration field, and the field's dotted path.
@@ -59,7 +63,10 @@ SETTINGS = {
     "--dtype": "dtype",
     "--eval-every": "eval_every",
 }
-FLAG_FOR_FIELD = {path: flag for flag, path in SETTINGS.items()}
+# The configuration each flag sets, so that an error about a setting names the flag that set
+# it (and not a flag the user never typed).
+FLAG_FIELDS = {**SETTINGS, "--dataset": "data", "--layers": "architecture.hidden",
+               "--activation": "architecture.hidden", "--no-bias": "architecture.bias"}
 
 
 class UsageError(Exception):
@@ -67,58 +74,65 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)  # `--out` is never `--output`
+
     def error(self, message):
         raise UsageError(message)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    given: dict[str, str] = {}
+    stdout = _ForgivingStream(sys.stdout)
     try:
-        with _reader_may_leave():
+        with contextlib.redirect_stdout(stdout):
             args = parser.parse_args(argv)
-            if args.command is None:
-                return run_window(args)
-            return args.run(args)
+            given = flags_given(args)
+            code = run_window(args) if args.command is None else args.run(args)
     except (UsageError, ConfigError, DataError, WeightFileError, OnnxUnavailable) as exc:
-        print(f"gdplayground: error: {_flag_message(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(_flag_message(exc, given))
+    if stdout.failure:  # the work is done, but what it printed went nowhere
+        return _error(f"cannot write to standard output: {stdout.failure}")
+    return code
 
 
-@contextlib.contextmanager
-def _reader_may_leave():
-    """`gdplayground train … | head -2`: once the reader of standard output has gone, printing
-    stops quietly and the work goes on to the end (and to its files)."""
-    original = sys.stdout
-    sys.stdout = _ForgivingStream(original)
-    try:
-        yield
-    finally:
-        sys.stdout = original
+def _error(message: str) -> int:
+    """One line, however the message came about: newlines in echoed values are shown as \\n."""
+    line = message.replace("\n", "\\n").replace("\r", "\\r")
+    line = line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 1] + "…"
+    print(f"gdplayground: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 class _ForgivingStream:
-    """A text stream that, once writing to it fails with a broken pipe, discards what follows."""
+    """Standard output that never stops the work: once the reader has gone (`… | head -2`) or
+    the stream is closed, what follows goes nowhere; another failure (a full disk) is kept in
+    `failure`, for main to report once the work is done."""
 
     def __init__(self, stream):
-        self._stream, self._gone = stream, False
+        self._stream, self.failure = stream, ""
+        self._gone = stream is None  # `>&-`: Python has no standard output at all
 
     def write(self, text: str) -> int:
-        return self._attempt(self._stream.write, text) or len(text)
+        self._attempt(lambda: self._stream.write(text))
+        return len(text)
 
     def flush(self) -> None:
-        self._attempt(self._stream.flush)
+        self._attempt(lambda: self._stream.flush())
 
-    def _attempt(self, action, *args):
+    def _attempt(self, action) -> None:
         if self._gone:
-            return None
+            return
         try:
-            return action(*args)
-        except BrokenPipeError:
+            action()
+        except OSError as exc:
             self._gone = True
+            if not isinstance(exc, BrokenPipeError):
+                self.failure = exc.strerror or str(exc)
             # The interpreter flushes standard output once more at exit: let that go nowhere.
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-            return None
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -131,15 +145,15 @@ def build_parser() -> Parser:
     add_train_flags(train)
     train.set_defaults(run=run_train)
     evaluate = commands.add_parser("evaluate", help="loss and accuracy of a weight file")
-    evaluate.add_argument("weights", type=Path, help="a .npz weight file written by gdplayground")
+    evaluate.add_argument("weights", type=path_given, help="a .npz weight file written by gdplayground")
     evaluate.set_defaults(run=run_evaluate)
     bench = commands.add_parser("bench", help="measure the engine against PyTorch and NumPy's "
                                 "GEMM, and the window's cost to training")
     bench.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
-    bench.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
-    bench.add_argument("--seconds", type=float, default=2.0, help="length of each run")
-    bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    bench.add_argument("--long-seconds", type=float, default=600.0,
+    bench.add_argument("--repeats", type=whole_number, default=5, help="runs per figure (median)")
+    bench.add_argument("--seconds", type=decimal_number, default=2.0, help="length of each run")
+    bench.add_argument("--json", type=path_given, help="also write the figures to this JSON file")
+    bench.add_argument("--long-seconds", type=decimal_number, default=600.0,
                        help="length of the long-run section's run (default ten minutes)")
     bench.set_defaults(run=run_bench)
     check = commands.add_parser("gradcheck", help="check backprop against finite differences")
@@ -157,7 +171,7 @@ def build_parser() -> Parser:
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for every engine setting; each defaults to the configuration's (or the file's)."""
-    parser.add_argument("--config", type=Path, help="experiment file (TOML) to start from")
+    parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
     parser.add_argument("--dataset", help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
                         "or a folder of MNIST-format IDX files")
     parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
@@ -168,7 +182,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                         help="no bias vectors")
     for flag, path in SETTINGS.items():
         f = field_at(path)
-        parser.add_argument(flag, type=type(f.default), choices=f.metadata.get("choices"),
+        kind = {int: whole_number, float: decimal_number}.get(type(f.default), str)
+        parser.add_argument(flag, type=kind, choices=f.metadata.get("choices"),
                             help=f.metadata["help"])
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=at_least_one, help="passes over the training set (default 1)")
@@ -190,10 +205,26 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                             "(default: gdplayground-runs/DATASET-TIME)")
 
 
+def whole_number(text: str) -> int:
+    """An integer written in ASCII digits (Python's int() also takes '٣', '１' and '1_0')."""
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {shown(text)})")
+    return int(text)
+
+
+def decimal_number(text: str) -> float:
+    """A number written in ASCII, like 0.01, 1e-3 or inf (which validation then refuses)."""
+    if not re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", text) and \
+            text.strip().lower().lstrip("+-") not in ("inf", "infinity", "nan"):
+        raise argparse.ArgumentTypeError(f"must be a number (got {shown(text)})")
+    return float(text)
+
+
 def at_least_one(text: str) -> int:
-    """A count given on the command line: a whole number, 1 or more."""
-    if not re.fullmatch(r"\s*[0-9]+\s*", text) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    """A count of steps or epochs: a whole number from 1 to MAX_STEPS."""
+    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= MAX_STEPS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least 1 and at most {MAX_STEPS:,} (got {shown(text)})")
     return int(text)
 
 
@@ -207,8 +238,8 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
     """The configuration file (or `base`, or the dataset's preset), with every given flag
     applied on top."""
     dataset, path = _dataset_name(args.dataset)
-    if args.config:
-        config = ExperimentConfig.load(args.config)
+    if args.config:  # validated once the flags are applied: a flag may correct the file
+        config = ExperimentConfig.load(args.config, validate=False)
     else:
         config = copy.deepcopy(base) if base else preset(dataset or "mnist")
     if dataset:
@@ -227,18 +258,23 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
-    return config.validate()
+    try:
+        return config.validate()
+    except ConfigError as exc:
+        if args.config and not _flag_message(exc, flags_given(args)).startswith("--"):
+            raise ConfigError(f"{args.config}: {exc}", exc.field) from None  # the file's fault
+        raise
 
 
 def parse_layers(text: str, default_activation: str) -> list[Layer]:
-    if text.strip().lower() in ("", "none"):
+    if text.strip().lower() == "none":
         return []
     layers = []
     for item in text.split(","):
         units, _, activation = item.strip().partition(":")
         if not re.fullmatch("[0-9]+", units):
-            raise UsageError(f"--layers: '{item}' is not a layer; write sizes like 256,128 "
-                             "or 64:tanh,32:relu")
+            raise UsageError(f"--layers: {shown(item)} is not a layer; write sizes like 256,128, "
+                             "64:tanh,32:relu, or none")
         layers.append(Layer(int(units), activation or default_activation))
     return layers
 
@@ -257,7 +293,7 @@ def run_train(args) -> int:
     if saved:
         _resume(trainer, saved, args.weights)
         print(f"resuming from {args.weights} at step {trainer.step_count}")
-    total = args.steps if args.steps is not None else (args.epochs or 1) * trainer.steps_per_epoch
+    total = _total_steps(args, trainer, default_epochs=1)
     one_step_epochs = trainer.steps_per_epoch == 1
     many_epochs = one_step_epochs or total > MAX_EPOCH_LINES * trainer.steps_per_epoch
     log_every = args.log_every or (max(1, total // 10) if many_epochs else None)
@@ -270,7 +306,8 @@ def run_train(args) -> int:
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             log = MetricsLog(trainer, history, metrics, args.metrics_every)
             try:
-                _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
+                with _stopped_as_interrupted():
+                    _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
             except KeyboardInterrupt:
                 interrupted = True
                 print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
@@ -282,6 +319,30 @@ def run_train(args) -> int:
                             trainer.dataset.input_scale, onnx=args.onnx or None, notes=notes)
     print(f"wrote {out}/: {', '.join(written)}")
     return 130 if interrupted else 0
+
+
+def _total_steps(args, trainer, default_epochs: int) -> int:
+    steps = args.steps if args.steps is not None else \
+        (args.epochs or default_epochs) * trainer.steps_per_epoch
+    if steps > MAX_STEPS:
+        raise UsageError(f"--epochs: {args.epochs:,} epochs are {steps:,} steps, more than "
+                         f"{MAX_STEPS:,}")
+    return steps
+
+
+@contextlib.contextmanager
+def _stopped_as_interrupted():
+    """While training, a request to stop (SIGTERM, as `timeout` and `kill` send; SIGHUP, as a
+    closing terminal sends) ends training as Ctrl+C does: what was trained is saved."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def load_weight_file(path: Path):
@@ -477,14 +538,16 @@ def run_window(args) -> int:
 
 def run_screenshot(args) -> int:
     from gdplayground.engine import Trainer
+    from gdplayground.files import check_writable
 
     config = config_from_args(args)
-    steps = args.steps if args.steps is not None else (
-        (args.epochs or 0) * Trainer(config).steps_per_epoch)
+    steps = _total_steps(args, Trainer(config), default_epochs=0)  # the data, the memory: now
     if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out must name a .png file (got {args.out})")
-    if not args.out.resolve().parent.is_dir():
-        raise UsageError(f"--out: {args.out.resolve().parent} is not a folder")
+        raise UsageError(f"--out must name a .png file (got {shown(str(args.out))})")
+    try:
+        check_writable(args.out)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
     _preflight(window=False)
     from gdplayground.gui.app import save_screenshot
 
@@ -508,13 +571,22 @@ def _preflight(window: bool) -> None:
 # --- bench ---------------------------------------------------------------------------------
 def run_bench(args) -> int:
     from gdplayground import bench
+    from gdplayground.files import check_writable
 
-    sections = [s.strip() for s in args.only.split(",")] if args.only else list(SECTIONS)
+    sections = [s.strip() for s in args.only.split(",")] if args.only is not None else list(SECTIONS)
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
-        raise UsageError(f"--only: '{unknown[0]}' is not a section; allowed: {', '.join(SECTIONS)}")
-    if args.repeats < 1 or not args.seconds > 0 or not args.long_seconds > 0:
-        raise UsageError("--repeats must be at least 1, --seconds and --long-seconds above 0")
+        raise UsageError(f"--only: {shown(unknown[0])} is not a section; allowed: {', '.join(SECTIONS)}")
+    for flag, value, low, high in (("--repeats", args.repeats, 1, 1000),
+                                   ("--seconds", args.seconds, 0.01, 3600),
+                                   ("--long-seconds", args.long_seconds, 1, 86400)):
+        if not low <= value <= high:
+            raise UsageError(f"{flag} must be from {low:g} to {high:g} (got {value:g})")
+    if args.json:
+        try:
+            check_writable(args.json)  # before measuring, not after
+        except OSError as exc:
+            raise UsageError(f"--json: cannot write {args.json}: {exc.strerror or exc}") from None
     bench.run(sections, args.repeats, args.seconds, args.json, long_seconds=args.long_seconds)
     return 0
 
@@ -542,12 +614,28 @@ def run_gradcheck(args) -> int:
 def _dataset_name(value: str | None) -> tuple[str | None, str]:
     if value is None or value in DATASETS and value != "idx":
         return value, ""
-    if Path(value).is_dir():
+    if not value.strip():
+        raise UsageError("--dataset: the name is empty")
+    try:
+        is_folder = Path(value).is_dir()
+    except (OSError, ValueError):  # a name too long for the system, or with a NUL in it
+        is_folder = False
+    if is_folder:
         return "idx", str(Path(value).resolve())
-    raise UsageError(f"--dataset '{value}' is neither a folder nor one of: "
+    raise UsageError(f"--dataset {shown(value)} is neither a folder nor one of: "
                      f"{', '.join(d for d in DATASETS if d != 'idx')}")
 
 
-def _flag_message(exc: Exception) -> str:
-    flag = FLAG_FOR_FIELD.get(getattr(exc, "field", ""))
+def flags_given(args) -> dict[str, str]:
+    """Configuration path -> the flag that set it, for the flags on this command line."""
+    destinations = {"--no-bias": "bias"}
+    return {path: flag for flag, path in FLAG_FIELDS.items()
+            if getattr(args, destinations.get(flag, flag[2:].replace("-", "_")), None) is not None}
+
+
+def _flag_message(exc: Exception, given: dict[str, str]) -> str:
+    """The message, led by the flag that set the setting it is about, if a flag did."""
+    field = getattr(exc, "field", "")
+    flag = next((flag for path, flag in given.items()
+                 if field == path or field.startswith((path + ".", path + "["))), None)
     return f"{flag}: {exc}" if flag else str(exc)

@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from gdplayground.files import write_atomic
+from gdplayground.files import open_regular, write_atomic
 
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 OUTPUTS_FOR_LOSS = {
@@ -26,6 +26,9 @@ OUTPUTS_FOR_LOSS = {
 }
 DATASETS = ("mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx")
 TOY_DATASETS = ("spiral", "xor", "circles", "gaussians")
+MAX_FILE_BYTES = 1 << 20  # an experiment file is a few hundred bytes
+MAX_LAYERS = 32
+SHOWN_CHARS = 60  # of a value echoed in a message
 
 
 class ConfigError(ValueError):
@@ -170,24 +173,35 @@ class ExperimentConfig:
         return tomli_w.dumps(dataclasses.asdict(self))
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "configuration") -> "ExperimentConfig":
+    def from_toml(cls, text: str, source: str = "configuration",
+                  validate: bool = True) -> "ExperimentConfig":
+        """The configuration a TOML text describes; ConfigError names `source` and the field.
+        Without `validate`, only the types are checked (flags may still correct a value)."""
         try:
-            raw = tomllib.loads(text)
+            raw = tomllib.loads(text.removeprefix("\ufeff"))  # a byte-order mark, as Notepad writes
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source} is not valid TOML: {exc}") from None
-        return _build(cls, raw, "").validate()
+        except RecursionError:
+            raise ConfigError(f"{source} is nested too deeply to be a configuration") from None
+        try:
+            config = _build(cls, raw, "")
+            return config.validate() if validate else config
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}", exc.field) from None
 
     def save(self, path: str | Path) -> None:
         write_atomic(Path(path), self.to_toml().encode())
 
     @classmethod
-    def load(cls, path: str | Path) -> "ExperimentConfig":
+    def load(cls, path: str | Path, validate: bool = True) -> "ExperimentConfig":
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open_regular(path, MAX_FILE_BYTES) as file:
+                text = file.read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read configuration {path}: {exc}") from None
-        return cls.from_toml(text, str(path))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConfigError(f"cannot read configuration {path}: {reason}") from None
+        return cls.from_toml(text, str(path), validate)
 
 
 def owner(config, path: str):
@@ -230,35 +244,57 @@ def field_range(cls, name: str) -> tuple:
     return next(f.metadata["range"] for f in dataclasses.fields(cls) if f.name == name)
 
 
+def shown(value) -> str:
+    """A value for a message: its repr (one line, whatever it holds), cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+
+
 def _validate_fields(obj: Any, prefix: str) -> None:
     for f in dataclasses.fields(obj):
         name, value = prefix + f.name, getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             _validate_fields(value, name + ".")
-        elif isinstance(value, list):
-            if f.name == "hidden" and len(value) > 32:
-                raise ConfigError(f"{name} allows at most 32 layers (got {len(value)})", name)
-            for i, item in enumerate(value):
-                _validate_fields(item, f"{name}[{i}].")
+        elif f.name == "hidden":
+            _check_layers(name, value)
         elif "choices" in f.metadata and value not in f.metadata["choices"]:
             raise ConfigError(
-                f"{name} '{value}' is not one of: {', '.join(f.metadata['choices'])}", name)
+                f"{name} {shown(value)} is not one of: {', '.join(f.metadata['choices'])}", name)
         elif "range" in f.metadata:
             _check_range(name, value, f)
+        elif isinstance(f.default, str):
+            _check_text(name, value)
+
+
+def _check_layers(name: str, layers) -> None:
+    if not isinstance(layers, list) or not all(isinstance(item, Layer) for item in layers):
+        raise ConfigError(f"{name} must be a list of layers", name)
+    if len(layers) > MAX_LAYERS:
+        raise ConfigError(f"{name} allows at most {MAX_LAYERS} layers (got {len(layers)})", name)
+    for i, layer in enumerate(layers):
+        _validate_fields(layer, f"{name}[{i}].")
+
+
+def _check_text(name: str, value) -> None:
+    """Text that a TOML file can hold: a folder name undecodable in this locale cannot be."""
+    try:
+        value.encode("utf-8")
+    except (AttributeError, UnicodeEncodeError):
+        raise ConfigError(f"{name} must be text in Unicode (got {shown(value)})", name) from None
 
 
 def _check_range(name: str, value, f: dataclasses.Field) -> None:
     lo, hi = f.metadata["range"]
     kind = type(f.default)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{name} must be a whole number from {lo} to {hi} (got {value!r})", name)
+        raise ConfigError(f"{name} must be a whole number from {lo} to {hi} (got {shown(value)})", name)
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
                           or not math.isfinite(value)):
-        raise ConfigError(f"{name} must be a finite number (got {value!r})", name)
+        raise ConfigError(f"{name} must be a finite number (got {shown(value)})", name)
     too_low = value <= lo if f.metadata["lo_open"] else value < lo
     if too_low or value > hi:
         opening = "above" if f.metadata["lo_open"] else "from"
-        raise ConfigError(f"{name} must be {opening} {lo} to {hi} (got {value!r})", name)
+        raise ConfigError(f"{name} must be {opening} {lo} to {hi} (got {shown(value)})", name)
 
 
 def _build(cls, raw: Any, prefix: str):
@@ -268,25 +304,36 @@ def _build(cls, raw: Any, prefix: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown setting {prefix}{unknown[0]}; allowed: {', '.join(fields)}")
+        key = unknown[0] if unknown[0].isidentifier() else shown(unknown[0])
+        raise ConfigError(f"unknown setting {prefix}{key}; allowed: {', '.join(fields)}")
     values = {}
     for name, value in raw.items():
-        f = fields[name]
+        f, path = fields[name], prefix + name
         section = f.default_factory if isinstance(f.default_factory, type) else None
         if section is not None and dataclasses.is_dataclass(section):
-            value = _build(section, value, f"{prefix}{name}.")
+            value = _build(section, value, f"{path}.")
         elif name == "hidden":
-            if not isinstance(value, list):
-                raise ConfigError(f"{prefix}hidden must be a list of layers")
-            value = [_build(Layer, item, f"{prefix}hidden[{i}].") for i, item in enumerate(value)]
-        elif isinstance(f.default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{prefix}{name} must be true or false (got {value!r})")
-        elif isinstance(f.default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif isinstance(f.default, str) and not isinstance(value, str):
-            raise ConfigError(f"{prefix}{name} must be text (got {value!r})")
+            if not isinstance(value, list) or len(value) > MAX_LAYERS:
+                raise ConfigError(f"{path} must be a list of at most {MAX_LAYERS} layers", path)
+            value = [_build(Layer, item, f"{path}[{i}].") for i, item in enumerate(value)]
+        else:
+            value = _scalar(path, value, f.default)
         values[name] = value
     return cls(**values)
+
+
+def _scalar(path: str, value, default):
+    """A TOML value of the kind the field's default is; whole numbers stand for floats too."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ConfigError(f"{path} must be true or false (got {shown(value)})", path)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(f"{path} must be text (got {shown(value)})", path)
+    if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):
+        raise ConfigError(f"{path} must be a whole number (got {shown(value)})", path)
+    if isinstance(default, float) and not number:
+        raise ConfigError(f"{path} must be a number (got {shown(value)})", path)
+    return float(value) if isinstance(default, float) else value
 
 
 def preset(dataset: str) -> ExperimentConfig:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine import TrainingState
-from gdplayground.files import DIR_MODE, write_atomic
+from gdplayground.files import DIR_MODE, temporary_prefix, write_atomic
 from gdplayground.onnx_export import onnx_available, save_onnx
 from gdplayground.weights import save_weights
 
@@ -26,7 +26,9 @@ DESCRIBED = {
     "summary.json": "the figures below, as JSON",
     "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
 }
-PLOT_SUFFIXES = (".png", ".svg")
+# The plots a run folder may hold (the window's plots() names), each as PNG and SVG.
+PLOTS = {f"{name}.{suffix}" for suffix in ("png", "svg") for name in (
+    "loss", "accuracy", "gradients", "weights", "decision_boundary", "path_of_x", "residual")}
 
 
 class RunFolder:
@@ -36,15 +38,15 @@ class RunFolder:
     manager, it takes the target's place on success and vanishes on failure."""
 
     def __init__(self, target: Path):
-        self.target = Path(target).resolve()
+        self.target = Path(os.path.abspath(target))  # not resolved: a link is replaced, not followed
         _check_target(self.target)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:  # a file where a folder of the path should be
             blocker = next(p for p in self.target.parents if p.exists())
             raise NotADirectoryError(f"{blocker} is not a folder") from None
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".partial",
-                                             dir=self.target.parent))
+        self.staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(self.target),
+                                             suffix=".partial", dir=self.target.parent))
 
     def file(self, name: str) -> Path:
         return self.staging / name
@@ -64,18 +66,24 @@ class RunFolder:
             os.replace(self.staging, self.target)
             return
         _check_target(self.target)  # still replaceable: nothing was put in it meanwhile
-        old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old",
+        old = Path(tempfile.mkdtemp(prefix=temporary_prefix(self.target), suffix=".old",
                                     dir=self.target.parent))
         os.replace(self.target, old)
         os.replace(self.staging, self.target)
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_target(target: Path) -> None:
     """OSError unless `target` is free, an empty folder or a run folder written here before:
     a run must never replace a folder of other files (`--out .` in a home folder, say)."""
-    if target == Path.cwd() or target in Path.cwd().parents:
+    here = Path.cwd()
+    if Path(os.path.realpath(target)) in (here, *here.parents):  # a link to it too
         raise OSError(f"{target} is the current folder or holds it; choose a new folder")
+    if target.is_symlink() and not target.exists():
+        raise OSError(f"{target} is a link that leads nowhere")
     if target.exists() and not target.is_dir():
         raise OSError(f"{target} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not is_run_folder(target):
@@ -91,8 +99,8 @@ def is_run_folder(folder: Path) -> bool:
             return False
     except (OSError, UnicodeDecodeError):
         return False
-    return all(p.is_file() and (p.name in DESCRIBED or p.name == "README.md"
-                                or p.suffix in PLOT_SUFFIXES) for p in folder.iterdir())
+    allowed = {*DESCRIBED, "README.md", *PLOTS}
+    return all(p.is_file() and p.name in allowed for p in folder.iterdir())
 
 
 def write_run(run: RunFolder, config: ExperimentConfig, state: TrainingState, summary: dict,

@@ -1,9 +1,11 @@
-"""Writing files so that a crash or a full disk never leaves a half-written one behind."""
+"""Files: written so that a crash or a full disk never leaves a half-written one behind, and
+read so that no path (a FIFO, /dev/zero, a huge file) can make a reader wait or fill memory."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -22,7 +24,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     replaces `path`, flushed to disk, only if the writer finished. On failure the previous
     file stays and the temporary one is removed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -53,3 +55,45 @@ def _sync(path: str) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     with atomic_writer(path) as f:
         f.write(data)
+
+
+def temporary_prefix(path: Path) -> str:
+    """A hidden name for a file being made beside `path`, short enough that a target name near
+    the system's 255-byte limit still leaves room for the random part."""
+    return f".{path.stem[:40]}."
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, limit: int) -> Iterator[BinaryIO]:
+    """Open a regular file of at most `limit` bytes for reading; OSError otherwise. Opening does
+    not block (a FIFO would wait for a writer) and the type and size are checked before any
+    byte is read (/dev/zero would never end)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("not a regular file")
+        if info.st_size > limit:
+            raise OSError(f"it has {info.st_size:,} bytes, more than the {limit:,} allowed")
+        yield file
+
+
+def check_writable(path: Path) -> None:
+    """OSError unless a file can be written at `path`: checked before long work, not after."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder")
+    if not path.parent.is_dir():
+        raise NotADirectoryError(f"{path.parent} is not a folder")
+    if len(os.fsencode(path.name)) > _name_max(path.parent):
+        raise OSError(f"the name {path.name[:40]}… is longer than the system allows")
+    fd, probe = tempfile.mkstemp(prefix=temporary_prefix(path), dir=path.parent)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or it cannot tell
+        return 255

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psutil
 
-from gdplayground.config import ConfigError, ExperimentConfig
+from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.engine import TrainingState
 from gdplayground.engine.trainer import OPTIMIZER_STATE
-from gdplayground.files import atomic_writer
+from gdplayground.files import atomic_writer, open_regular
 from gdplayground.npz import NotAnArchive, NpzArchive, NpzError
 
 FORMAT = "gdplayground-weights/1"
@@ -44,7 +45,6 @@ MAX_COUNT = 2**63 - 1  # steps and samples seen: what an int64 holds
 PCG64_MAX = 2**128 - 1  # PCG64's state and increment are 128-bit
 UINT32_MAX = 2**32 - 1
 DIGEST = re.compile("[0-9a-f]{64}")
-SHOWN_CHARS = 60  # of a refused value, in a message
 
 
 class WeightFileError(ValueError):
@@ -111,7 +111,8 @@ def expected_shapes(config: ExperimentConfig, n_inputs: int, n_outputs: int) -> 
 # --- reading: the text arrays, then every other array once its header fits the configuration --
 def _read(path: Path) -> tuple[ExperimentConfig, dict[str, np.ndarray]]:
     try:
-        with open(path, "rb") as handle:
+        # At most what memory can hold; and never a FIFO or device, which could block or not end.
+        with open_regular(path, psutil.virtual_memory().available) as handle:
             archive = NpzArchive(handle)
             texts = {name: _read_text(path, archive, name) for name in TEXT_ARRAYS}
             config = _parsed_config(path, texts["config"])
@@ -152,7 +153,7 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
     unknown = sorted(names - required - slots)
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise WeightFileError(f"{path}: unexpected array {_shown(unknown[0])}{more}: not part of "
+        raise WeightFileError(f"{path}: unexpected array {shown(unknown[0])}{more}: not part of "
                               "a weight file for its configuration")
     missing = sorted(required - names)
     if slots & names:
@@ -206,7 +207,7 @@ def _check_integrity(path: Path, arrays: dict[str, np.ndarray]) -> None:
     sealed = str(arrays["integrity"])
     if not DIGEST.fullmatch(sealed):
         raise WeightFileError(f"{path}: 'integrity' must be 64 hexadecimal digits "
-                              f"(got {_shown(sealed)})")
+                              f"(got {shown(sealed)})")
     if _digest({k: v for k, v in arrays.items() if k != "integrity"}) != sealed:
         raise WeightFileError(f"{path}: the file was altered after it was written "
                               "(its contents do not match its integrity checksum)")
@@ -230,7 +231,7 @@ def _check_values(path: Path, arrays: dict[str, np.ndarray], config: ExperimentC
 def _checked_state(path: Path, arrays: dict[str, np.ndarray], config: ExperimentConfig) -> dict:
     meta = _parsed_json(path, "state", arrays["state"])
     if isinstance(meta, dict) and meta.get("format") != FORMAT:  # a foreign file: say that first
-        raise WeightFileError(f"{path}: state.format {_shown(meta.get('format'))} is not {FORMAT}")
+        raise WeightFileError(f"{path}: state.format {shown(meta.get('format'))} is not {FORMAT}")
     _check_fields(path, "state", meta, STATE_FIELDS)
     step = _whole(path, "state.step", meta["step"], 0, MAX_COUNT)
     _whole(path, "state.epochs", meta["epochs"], 0, step)
@@ -252,7 +253,7 @@ def _check_pcg64(path: Path, field: str, value) -> None:
     _check_fields(path, field, value, RNG_FIELDS)
     if value["bit_generator"] != "PCG64":
         raise WeightFileError(f"{path}: {field}.bit_generator must be 'PCG64' "
-                              f"(got {_shown(value['bit_generator'])})")
+                              f"(got {shown(value['bit_generator'])})")
     _check_fields(path, f"{field}.state", value["state"], ("state", "inc"))
     for name in ("state", "inc"):
         _whole(path, f"{field}.state.{name}", value["state"][name], 0, PCG64_MAX)
@@ -281,7 +282,7 @@ def _checked_summary(path: Path, text: np.ndarray) -> dict:
         if not (value is None or isinstance(value, (bool, str)) or _is_number(value)
                 or isinstance(value, list) and all(map(_is_number, value))):
             raise WeightFileError(f"{path}: {_key('summary', key)} must be a number, boolean, "
-                                  f"string, null or list of numbers (got {_shown(value)})")
+                                  f"string, null or list of numbers (got {shown(value)})")
     return summary
 
 
@@ -294,7 +295,7 @@ def _parsed_json(path: Path, name: str, text: np.ndarray):
 
 def _check_object(path: Path, field: str, value) -> None:
     if not isinstance(value, dict):
-        raise WeightFileError(f"{path}: {field} must be a JSON object (got {_shown(value)})")
+        raise WeightFileError(f"{path}: {field} must be a JSON object (got {shown(value)})")
 
 
 def _check_fields(path: Path, field: str, value, names: tuple, optional: tuple = ()) -> None:
@@ -311,7 +312,7 @@ def _check_fields(path: Path, field: str, value, names: tuple, optional: tuple =
 def _whole(path: Path, field: str, value, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise WeightFileError(f"{path}: {field} must be a whole number from {lo} to {hi} "
-                              f"(got {_shown(value)})")
+                              f"(got {shown(value)})")
     return value
 
 
@@ -321,13 +322,7 @@ def _is_number(value) -> bool:
 
 def _key(parent: str, key: str) -> str:
     """parent.key, or parent['key'] for a key that is no plain name (so messages stay one line)."""
-    return f"{parent}.{key}" if key.isidentifier() else f"{parent}[{_shown(key)}]"
-
-
-def _shown(value) -> str:
-    """A value for a message: its repr, which is one line, cut short."""
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+    return f"{parent}.{key}" if key.isidentifier() else f"{parent}[{shown(key)}]"
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

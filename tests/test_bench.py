@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from gdplayground.bench import SETUPS
 from gdplayground.cli import main
 
@@ -52,3 +54,16 @@ def test_long_run_section_reports_peak_and_growth(tmp_path, capsys):
     assert figures["steps"] > 100 and 50 < figures["peak_mb"] < 1000
     assert figures["resident_mb_at_end"] - figures["resident_mb_at_half"] == \
         figures["growth_second_half_mb"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--only", ""], "--only: '' is not a section"),
+    (["--seconds", "inf"], "--seconds must be from 0.01 to 3600 (got inf)"),
+    (["--repeats", "1000000000000000000000000000000"], "--repeats must be from 1 to 1000"),
+    (["--long-seconds", "nan"], "--long-seconds must be from 1 to 86400 (got nan)"),
+    (["--json", "/proc/x.json"], "--json: cannot write /proc/x.json"),
+])
+def test_bench_refuses_absurd_settings_before_measuring(capsys, flags, message):
+    assert main(["bench", "--only", "engine", *flags]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""

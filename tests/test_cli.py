@@ -61,16 +61,28 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
 
 @pytest.mark.parametrize("flags, message", [
     (["--lr", "-1"], "--lr: learning_rate.value must be above 0.0 to 100.0 (got -1.0)"),
-    (["--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["--lr", "fast"], "argument --lr: must be a number (got 'fast')"),
+    (["--lr", "\uff11"], "argument --lr: must be a number (got '\uff11')"),  # fullwidth one
+    (["--seed", "\u0663"], "argument --seed: must be a whole number (got '\u0663')"),
+    (["--batch-size", "1_0"], "argument --batch-size: must be a whole number (got '1_0')"),
+    (["--steps", "1000000000000000000000"], "at most 1,000,000,000,000"),
+    (["--layers", ""], "--layers: '' is not a layer; write sizes like 256,128, 64:tanh,32:relu, or none"),
+    (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
+    (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder nor one of"),
+    (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
+    (["--dataset", ""], "--dataset: the name is empty"),
+    (["--dataset", "linear-system", "--loss", "bce", "--output", "sigmoid"],
+     "--output: architecture.output 'sigmoid' reaches only 0 to 1, but linear-system's targets run from 0 to 4"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
     (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100000 (got 0)"),
     (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder nor one of: mnist, mnist-binary"),
     (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
+    (["--out", "o", "--outp"], "unrecognized arguments: --outp"),  # never taken for --output
     (["--layers", "8:swish"], "architecture.hidden[0].activation 'swish' is not one of"),
     (["--config", "no-such.toml"], "cannot read configuration no-such.toml"),
-    (["--steps", "0"], "argument --steps: must be a whole number of at least 1 (got '0')"),
-    (["--epochs", "0"], "argument --epochs: must be a whole number of at least 1 (got '0')"),
-    (["--epochs", "-3"], "argument --epochs: must be a whole number of at least 1 (got '-3')"),
+    (["--steps", "0"], "argument --steps: must be a whole number of at least 1 and at most 1,000,000,000,000 (got '0')"),
+    (["--epochs", "0"], "argument --epochs: must be a whole number of at least 1 and at most 1,000,000,000,000 (got '0')"),
+    (["--epochs", "-3"], "argument --epochs: must be a whole number of at least 1 and at most 1,000,000,000,000 (got '-3')"),
     (["--log-every", "0"], "argument --log-every: must be a whole number of at least 1"),
     (["--metrics-every", "1.5"], "argument --metrics-every: must be a whole number of at least 1"),
     (["--epochs", "\u0663"], "argument --epochs: must be a whole number of at least 1"),
@@ -223,3 +235,110 @@ def test_evaluate_gives_the_linear_systems_loss_x_and_residual(tmp_path, capsys)
     exact = LINEAR_SYSTEM_A @ x - LINEAR_SYSTEM_Y
     assert residual == pytest.approx(exact, abs=2e-6)
     assert loss == pytest.approx(np.mean(exact**2), rel=1e-3)  # x is printed to 6 decimals
+
+
+@pytest.mark.parametrize("text, flags, message", [
+    ("seed = [1]", [], "c.toml: seed must be a whole number (got [1])"),
+    ("[batch]\nsize = []", [], "c.toml: batch.size must be a whole number (got [])"),
+    ("[learning_rate]\nvalue = []", [], "c.toml: learning_rate.value must be a number (got [])"),
+    ("[architecture]\nhidden = [{units = []}]", [], "c.toml: architecture.hidden[0].units must be a whole number"),
+    ("x = " + "[" * 3000 + "]" * 3000, [], "c.toml is nested too deeply to be a configuration"),
+    ("seed = -1", [], "c.toml: seed must be from 0 to 4294967295 (got -1)"),  # not --seed
+    ("[data]\nname = \"x\\ny\"", None, "c.toml: data.name 'x\\ny' is not one of"),
+    ("[architecture]\nloss = 'bce'", ["--loss", "cross_entropy", "--output", "softmax"], None),
+    ("\ufeffseed = 3", [], None),  # a byte-order mark, as Notepad writes
+])
+def test_experiment_files_are_checked_by_type_and_named_when_wrong(tmp_path, capsys, text, flags, message):
+    (tmp_path / "c.toml").write_text(text, encoding="utf-8")
+    flags = ["--dataset", "xor", *flags] if flags is not None else []
+    code = main(["train", "--config", str(tmp_path / "c.toml"), *flags,
+                 "--steps", "2", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    if message is None:  # a flag corrects the file, or the file is fine
+        assert code == 0, err
+    else:
+        assert code == 2 and err.count("\n") == 1 and message in err and str(tmp_path) in err
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+def test_special_files_are_refused_at_once(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    for command in (["train", "--config"], ["evaluate"], ["train", "--weights"]):
+        for path in (str(tmp_path / "fifo"), "/dev/zero"):
+            assert main([*command, path, "--out", str(tmp_path / "o")] if command[0] == "train"
+                        else [*command, path]) == 2
+            err = capsys.readouterr().err
+            assert "not a regular file" in err and err.count("\n") == 1
+
+
+def test_a_full_or_closed_standard_output_is_one_line_after_the_work(tmp_path, capsys, monkeypatch):
+    import errno
+    import sys
+
+    class Full:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            raise ValueError("no file")
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert train(tmp_path, "--dataset", "xor", "--steps", "3") == 2
+    assert capsys.readouterr().err == \
+        "gdplayground: error: cannot write to standard output: No space left on device\n"
+    assert (tmp_path / "run" / "weights.npz").exists()  # the run itself was written
+    monkeypatch.setattr(sys, "stdout", None)  # `>&-`
+    assert main(["train", "--dataset", "xor", "--steps", "3", "--out", str(tmp_path / "b")]) == 0
+
+
+def test_terminating_training_saves_what_was_trained(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "gdplayground", "train", "--dataset", "xor",
+                                "--steps", "100000000", "--out", str(tmp_path / "run")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    process.send_signal(signal.SIGTERM)  # as `timeout` and `kill` send it
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130 and "saving what has been trained" in err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["steps"] > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left
+
+
+def test_long_names_and_links_are_handled(tmp_path, capsys, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    long_name = "a" * 240
+    assert main(["train", "--dataset", "xor", "--steps", "2", "--out", long_name]) == 0
+    os.symlink("loop", "loop")
+    assert main(["train", "--dataset", "xor", "--steps", "2", "--out", "loop"]) == 2
+    assert "loop is a link that leads nowhere" in capsys.readouterr().err
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "README.md").write_text("# gdplayground run: a folder that also holds my work\n")
+    (fake / "thesis.png").write_bytes(b"mine")
+    assert main(["train", "--dataset", "xor", "--steps", "2", "--out", "fake"]) == 2
+    assert "holds files that are not a gdplayground run" in capsys.readouterr().err
+    assert (fake / "thesis.png").exists()
+
+
+def test_screenshot_refuses_bad_settings_and_outputs_before_drawing(tmp_path, capsys):
+    shot = str(tmp_path / "s.png")
+    for flags, message in (
+            (["--layers", ",".join(["8192"] * 32), "--out", shot], "needs about"),
+            (["--dataset", str(tmp_path), "--out", shot], "no train images file"),
+            (["--out", str(tmp_path / "missing" / "s.png")], "is not a folder"),
+            (["--out", str(tmp_path)], "--out must name a .png file")):
+        assert main(["screenshot", "--steps", "3", *flags]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -120,7 +120,7 @@ def test_a_raw_file_over_the_limit_is_refused_before_it_is_read(tmp_path, monkey
     with open(path, "wb") as file:
         file.truncate(64 << 20)  # sparse: no disk used
     message, peak = refusal_and_peak(path)
-    assert message == f"{path}: file has {64 << 20} bytes, more than the {1 << 20}-byte limit"
+    assert message == f"cannot read {path}: it has {64 << 20:,} bytes, more than the {1 << 20:,} allowed"
     assert peak < 1 << 20
 
 
@@ -224,3 +224,22 @@ def test_altered_mnist_fails_its_checksum(tmp_path):
     labels.write_bytes(gzip.compress(bytes(data)))
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: SHA-256 checksum mismatch"):
         load_image_folder(folder, verify=True)
+
+
+def test_a_gzip_of_several_members_reads_as_gzip_does(tmp_path):
+    images = np.arange(60 * 8 * 8, dtype=np.uint8).reshape(60, 8, 8)
+    data = idx_bytes(images)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(data[:100]) + gzip.compress(data[100:]))  # `cat a.gz b.gz`
+    np.testing.assert_array_equal(read_idx(path), images)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+def test_special_files_are_refused_without_waiting_or_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo-idx3-ubyte"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    for path in (fifo, "/dev/zero", tmp_path):
+        with pytest.raises(DataError, match=r"cannot read .*: (not a regular file|Is a directory)"):
+            read_idx(path)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from gdplayground.gui import preflight
-from gdplayground.gui.preflight import INSTALL_COMMAND, QT_LIBRARIES, XCB_LIBRARIES
+from gdplayground.gui.preflight import (
+    INSTALL_COMMAND, QT_LIBRARIES, WAYLAND_LIBRARIES, XCB_LIBRARIES)
 
 ROOT = Path(__file__).resolve().parents[1]
 # The app with one library missing and Qt unimportable: a check that ran after Qt's import would
@@ -33,7 +34,13 @@ def loader_without(*missing: str):
     return load
 
 
-def test_a_missing_library_is_named_with_the_command_that_installs_them_all(monkeypatch):
+@pytest.fixture
+def reachable(monkeypatch):
+    """Any display can be reached (these tests fake the loader, not the display server)."""
+    monkeypatch.setattr(preflight, "unreachable_display", lambda plugin, environ: None)
+
+
+def test_a_missing_library_is_named_with_the_command_that_installs_them_all(monkeypatch, reachable):
     monkeypatch.setattr(ctypes, "CDLL", loader_without("libxcb-keysyms.so.1", "libglib-2.0.so.0"))
     environ = {"DISPLAY": ":0"}
     assert preflight.problem(True, environ, "linux") == (
@@ -45,12 +52,13 @@ def test_a_missing_library_is_named_with_the_command_that_installs_them_all(monk
     assert preflight.problem(True, environ, "linux") is None
 
 
-def test_every_library_is_asked_of_the_system_loader_and_every_package_installed(monkeypatch):
+def test_every_library_is_asked_of_the_system_loader_and_every_package_installed(monkeypatch,
+                                                                                reachable):
     asked = []
     monkeypatch.setattr(ctypes, "CDLL", lambda name: asked.append(name))
     assert preflight.problem(True, {"DISPLAY": ":0"}, "linux") is None
     assert asked == [*QT_LIBRARIES, *XCB_LIBRARIES]
-    for package in {*QT_LIBRARIES.values(), *XCB_LIBRARIES.values()}:
+    for package in {*QT_LIBRARIES.values(), *XCB_LIBRARIES.values(), *WAYLAND_LIBRARIES.values()}:
         assert f" {package}" in INSTALL_COMMAND
 
 
@@ -87,3 +95,24 @@ def test_without_a_display_the_window_says_so_and_other_systems_are_not_checked(
 
 def test_the_readme_gives_the_same_command():
     assert INSTALL_COMMAND in (ROOT / "README.md").read_text()
+
+
+def test_a_platform_that_shows_nothing_or_does_not_exist_is_refused_for_the_window():
+    assert "QT_QPA_PLATFORM=offscreen shows no window" in preflight.problem(
+        True, {"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert preflight.problem(False, {"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert "QT_QPA_PLATFORM=bogus is not a platform Qt has here: " in preflight.problem(
+        True, {"QT_QPA_PLATFORM": "bogus"}, "linux")
+    assert {"xcb", "offscreen", "wayland"} <= set(preflight.available_plugins())
+
+
+def test_a_display_nobody_serves_is_named_instead_of_qt_aborting(tmp_path):
+    try:
+        ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        pytest.skip("no libxcb here")
+    assert preflight.unreachable_display("xcb", {"DISPLAY": ":9999"}) == (
+        "cannot connect to the X display ':9999': is an X server running there, and may this "
+        "user use it?")
+    assert "no compositor listens at" in preflight.unreachable_display(
+        "wayland", {"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)})

@@ -7,18 +7,20 @@ one big-endian uint32 per dimension, then the values in row-major order.
 from __future__ import annotations
 
 import math
-import os
 import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from gdplayground.files import open_regular
+
 IDX_TYPES = {
     0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib reads the gzip wrapper
 # The most bytes an IDX file may hold, on disk or inflated: EMNIST's largest is about 550 MB,
 # and a header declaring more is far likelier corrupt or hostile than real.
 MAX_IDX_BYTES = 2 * 1024**3
@@ -36,12 +38,9 @@ class Header(NamedTuple):
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes; a file bigger than any IDX file may be is refused before it is read."""
+    """The file's bytes; anything but a regular file of at most MAX_IDX_BYTES is refused unread."""
     try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if size > MAX_IDX_BYTES:
-                raise DataError(f"{path}: file has {size} bytes, more than the {MAX_IDX_BYTES}-byte limit")
+        with open_regular(path, MAX_IDX_BYTES) as file:
             return file.read()
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -55,12 +54,16 @@ def decompress(raw: bytes, path: Path) -> bytes:
     """
     if not raw.startswith(GZIP_MAGIC):
         return raw
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    inflater = zlib.decompressobj(wbits=GZIP_WBITS)
     data, pending = b"", raw
     try:
         while len(data) < (wanted := _bytes_to_inflate(data, path)):
+            if inflater.eof:  # another gzip member may follow, as `gzip -d` allows
+                if not inflater.unused_data.startswith(GZIP_MAGIC):
+                    break
+                inflater, pending = zlib.decompressobj(wbits=GZIP_WBITS), inflater.unused_data
             more = inflater.decompress(pending, wanted - len(data))
-            if not more:
+            if not more and not inflater.eof:
                 break
             data, pending = data + more, inflater.unconsumed_tail
     except zlib.error as exc:

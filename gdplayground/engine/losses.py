@@ -115,6 +115,11 @@ class MeanSquaredError(Loss):
         return self.output.forward(z)
 
 
+# What each output activation can reach: targets outside it can never be fitted.
+OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0),
+                 "relu": (0.0, np.inf), "leaky_relu": (-np.inf, np.inf), "identity": (-np.inf, np.inf)}
+
+
 def make_loss(loss: str, output: str) -> Loss:
     if loss == "cross_entropy":
         return SoftmaxCrossEntropy()

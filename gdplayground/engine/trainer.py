@@ -15,7 +15,7 @@ import numpy as np
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import Dataset, Split, load_dataset
-from gdplayground.engine.losses import accuracy, make_loss
+from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
 from gdplayground.engine.network import Network
 from gdplayground.engine.optimizers import Optimizer
@@ -94,6 +94,8 @@ class Trainer:
         except ValueError as exc:
             raise ConfigError(f"architecture.loss '{arch.loss}' does not suit {data.name}: {exc}",
                               "architecture.loss") from None
+        if data.n_classes is None:
+            _check_reachable(targets["train"], arch.output, data.name)
         init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.seed).spawn(3)
         sizes = [data.n_features, *(layer.units for layer in arch.hidden), n_out]
         self._check_memory(sizes, cfg)
@@ -359,6 +361,17 @@ def needs_reset(old: ExperimentConfig, new: ExperimentConfig) -> bool:
         arch = dataclasses.replace(cfg.architecture, dropout=0.0)
         return cfg.data, arch, cfg.seed, cfg.dtype
     return frozen(old) != frozen(new)
+
+
+def _check_reachable(targets: np.ndarray, output: str, dataset: str) -> None:
+    """ConfigError if real-valued targets lie outside what the output activation can reach:
+    binary cross-entropy on targets of 4 gives a negative loss, a sigmoid never gets there."""
+    low, high = OUTPUT_RANGES[output]
+    if targets.min() < low or targets.max() > high:
+        raise ConfigError(
+            f"architecture.output '{output}' reaches only {low:g} to {high:g}, but {dataset}'s "
+            f"targets run from {targets.min():g} to {targets.max():g}: choose identity with mean "
+            f"squared error", "architecture.output")
 
 
 def _shape_name(sizes: list[int]) -> str:

@@ -6,19 +6,29 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.files import atomic_path
 
 
+# Qt's messages that say nothing a user can act on.
+QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_message)
         app = QApplication(sys.argv[:1])
         app.setApplicationName("gdplayground")
     return app
+
+
+def _qt_message(kind, context, message: str) -> None:
+    if message not in QUIET_QT_MESSAGES:
+        print(message, file=sys.stderr)
 
 
 def run_window(config: ExperimentConfig) -> int:

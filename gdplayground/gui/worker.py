@@ -135,7 +135,7 @@ class TrainingWorker(QObject):
             return
         self._announce()
 
-    @Slot(int, int)
+    @Slot(object, int)  # steps as a Python int: Qt's int has 32 bits
     def run(self, steps: int, ticket: int) -> None:
         """Train `steps` iterations (0: until paused; -1: to the end of the epoch), unless a
         pause came after the ticket."""
@@ -286,7 +286,7 @@ class TrainingSession(QObject):
     connect them to methods decorated with @Slot, as PySide6 needs for cross-thread delivery.
     """
 
-    _run = Signal(int, int)
+    _run = Signal(object, int)
     _reset = Signal()
     _apply = Signal(object)
     _build = Signal()

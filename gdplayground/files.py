@@ -24,6 +24,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     replaces `path`, flushed to disk, only if the writer finished. On failure the previous
     file stays and the temporary one is removed."""
     path = Path(path)
+    _check_replaceable(path)
     fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -57,6 +58,13 @@ def write_atomic(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def _check_replaceable(path: Path) -> None:
+    """A write replaces a regular file or makes a new one, never anything else: renaming over
+    /dev/full, say, would put a file where the device was."""
+    if os.path.lexists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{path} is not a regular file")
+
+
 def temporary_prefix(path: Path) -> str:
     """A hidden name for a file being made beside `path`, short enough that a target name near
     the system's 255-byte limit still leaves room for the random part."""
@@ -83,6 +91,7 @@ def check_writable(path: Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder")
+    _check_replaceable(path)
     if not path.parent.is_dir():
         raise NotADirectoryError(f"{path.parent} is not a folder")
     if len(os.fsencode(path.name)) > _name_max(path.parent):

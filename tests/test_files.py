@@ -1,5 +1,6 @@
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,20 @@ def test_atomic_path_keeps_what_a_name_taking_writer_wrote(tmp_path):
         assert tmp.suffix == ".png" and tmp.parent == tmp_path
         tmp.write_bytes(b"image")
     assert os.listdir(tmp_path) == ["plot.png"] and (tmp_path / "plot.png").read_bytes() == b"image"
+
+
+def test_a_write_never_replaces_a_device_or_a_fifo(tmp_path):
+    import os
+
+    from gdplayground.files import check_writable, write_atomic
+
+    targets = [Path("/dev/null")]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        targets.append(tmp_path / "fifo")
+    for target in targets:
+        with pytest.raises(OSError, match="is not a regular file"):
+            write_atomic(target, b"x")
+        with pytest.raises(OSError, match="is not a regular file"):
+            check_writable(target)
+    assert Path("/dev/null").is_char_device()

@@ -243,3 +243,10 @@ def test_special_files_are_refused_without_waiting_or_reading(tmp_path):
     for path in (fifo, "/dev/zero", tmp_path):
         with pytest.raises(DataError, match=r"cannot read .*: (not a regular file|Is a directory)"):
             read_idx(path)
+
+
+def test_bytes_after_the_gzip_data_are_refused(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(GOOD) + b"garbage")
+    with pytest.raises(DataError, match="has bytes after its gzip data"):
+        read_idx(path)

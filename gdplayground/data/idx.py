@@ -70,6 +70,8 @@ def decompress(raw: bytes, path: Path) -> bytes:
         raise DataError(f"{path}: corrupt or truncated gzip data ({exc})") from None
     if len(data) < wanted and not inflater.eof:
         raise DataError(f"{path}: corrupt or truncated gzip data (the stream ends early)")
+    if inflater.eof and inflater.unused_data:
+        raise DataError(f"{path}: has bytes after its gzip data that are not gzip data")
     return data
 
 

@@ -8,9 +8,7 @@ import contextlib
 import copy
 import datetime
 import math
-import os
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from gdplayground.bench import SECTIONS
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
+from gdplayground.console import ForgivingStream, error_line, stops_as_interrupts
 from gdplayground.data import DataError
 from gdplayground.onnx_export import OnnxUnavailable
 from gdplayground.weights import WeightFileError
@@ -28,7 +27,6 @@ from gdplayground.weights import WeightFileError
 EXIT_USAGE = 2
 HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
-MAX_MESSAGE = 1000  # characters of an error line
 MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
 
 # Each flag that sets one configuration field, and the field's dotted path.
@@ -84,7 +82,7 @@ class Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     given: dict[str, str] = {}
-    stdout = _ForgivingStream(sys.stdout)
+    stdout = ForgivingStream(sys.stdout)
     try:
         with contextlib.redirect_stdout(stdout):
             args = parser.parse_args(argv)
@@ -98,44 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(message: str) -> int:
-    """One line, however the message came about: newlines in echoed values are shown as \\n."""
-    line = message.replace("\n", "\\n").replace("\r", "\\r")
-    line = line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 1] + "…"
-    print(f"gdplayground: error: {line}", file=sys.stderr)
+    print(f"gdplayground: error: {error_line(message)}", file=sys.stderr)
     return EXIT_USAGE
-
-
-class _ForgivingStream:
-    """Standard output that never stops the work: once the reader has gone (`… | head -2`) or
-    the stream is closed, what follows goes nowhere; another failure (a full disk) is kept in
-    `failure`, for main to report once the work is done."""
-
-    def __init__(self, stream):
-        self._stream, self.failure = stream, ""
-        self._gone = stream is None  # `>&-`: Python has no standard output at all
-
-    def write(self, text: str) -> int:
-        self._attempt(lambda: self._stream.write(text))
-        return len(text)
-
-    def flush(self) -> None:
-        self._attempt(lambda: self._stream.flush())
-
-    def _attempt(self, action) -> None:
-        if self._gone:
-            return
-        try:
-            action()
-        except OSError as exc:
-            self._gone = True
-            if not isinstance(exc, BrokenPipeError):
-                self.failure = exc.strerror or str(exc)
-            # The interpreter flushes standard output once more at exit: let that go nowhere.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
 
 
 def build_parser() -> Parser:
@@ -306,7 +268,7 @@ def run_train(args) -> int:
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             log = MetricsLog(trainer, history, metrics, args.metrics_every)
             try:
-                with _stopped_as_interrupted():
+                with stops_as_interrupts():
                     _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
             except KeyboardInterrupt:
                 interrupted = True
@@ -328,21 +290,6 @@ def _total_steps(args, trainer, default_epochs: int) -> int:
         raise UsageError(f"--epochs: {args.epochs:,} epochs are {steps:,} steps, more than "
                          f"{MAX_STEPS:,}")
     return steps
-
-
-@contextlib.contextmanager
-def _stopped_as_interrupted():
-    """While training, a request to stop (SIGTERM, as `timeout` and `kill` send; SIGHUP, as a
-    closing terminal sends) ends training as Ctrl+C does: what was trained is saved."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    previous = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
-    try:
-        yield
-    finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
 
 
 def load_weight_file(path: Path):

@@ -66,8 +66,7 @@ class RunFolder:
             os.replace(self.staging, self.target)
             return
         _check_target(self.target)  # still replaceable: nothing was put in it meanwhile
-        old = Path(tempfile.mkdtemp(prefix=temporary_prefix(self.target), suffix=".old",
-                                    dir=self.target.parent))
+        old = self.staging.with_suffix(".old")  # a free name: the staging folder's is unique
         os.replace(self.target, old)
         os.replace(self.staging, self.target)
         if old.is_symlink():

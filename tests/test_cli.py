@@ -342,3 +342,15 @@ def test_screenshot_refuses_bad_settings_and_outputs_before_drawing(tmp_path, ca
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_link_to_an_earlier_run_folder_is_replaced_by_the_new_run(tmp_path, capsys):
+    import os
+
+    assert train(tmp_path, "--dataset", "xor", "--steps", "2") == 0
+    os.symlink(tmp_path / "run", tmp_path / "latest")
+    assert main(["train", "--dataset", "xor", "--steps", "3", "--out", str(tmp_path / "latest")]) == 0
+    assert not (tmp_path / "latest").is_symlink()
+    assert json.loads((tmp_path / "latest" / "summary.json").read_text())["steps"] == 3
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run"]

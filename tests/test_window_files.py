@@ -52,9 +52,12 @@ def toy(name="spiral"):
 ])
 def test_every_plot_exports_as_png_of_the_requested_width_and_as_svg(
         qtbot, open_window, tmp_path, config, pictures):
+    from gdplayground.export import PLOTS
+
     window = open_window(config, steps=20)
     names = ["loss", "accuracy", "gradients", *pictures]
     assert sorted(window.plots()) == sorted(names)
+    assert {f"{name}.{suffix}" for name in names for suffix in ("png", "svg")} <= PLOTS
     ok, _ = written(qtbot, window, lambda: window.export_plots(tmp_path, "png", 800))
     assert ok
     ok, message = written(qtbot, window, lambda: window.export_plots(tmp_path, "svg"))

@@ -223,7 +223,7 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
     try:
         return config.validate()
     except ConfigError as exc:
-        if args.config and not _flag_message(exc, flags_given(args)).startswith("--"):
+        if args.config and _flag_for(exc.field, flags_given(args)) is None:
             raise ConfigError(f"{args.config}: {exc}", exc.field) from None  # the file's fault
         raise
 
@@ -580,9 +580,13 @@ def flags_given(args) -> dict[str, str]:
             if getattr(args, destinations.get(flag, flag[2:].replace("-", "_")), None) is not None}
 
 
+def _flag_for(field: str, given: dict[str, str]) -> str | None:
+    """The flag on the command line that set `field` (or the section holding it), if any."""
+    return next((flag for path, flag in given.items()
+                 if field == path or field.startswith((path + ".", path + "["))), None)
+
+
 def _flag_message(exc: Exception, given: dict[str, str]) -> str:
     """The message, led by the flag that set the setting it is about, if a flag did."""
-    field = getattr(exc, "field", "")
-    flag = next((flag for path, flag in given.items()
-                 if field == path or field.startswith((path + ".", path + "["))), None)
+    flag = _flag_for(getattr(exc, "field", ""), given)
     return f"{flag}: {exc}" if flag else str(exc)

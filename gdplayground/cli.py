@@ -265,6 +265,7 @@ def run_train(args) -> int:
         _describe(trainer)
         history = History(len(trainer.network.layers))
         started, interrupted = time.perf_counter(), False
+        start = (trainer.step_count, trainer.samples_seen)
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             log = MetricsLog(trainer, history, metrics, args.metrics_every)
             try:
@@ -274,7 +275,7 @@ def run_train(args) -> int:
                 interrupted = True
                 print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
             log.finish()
-        summary = _summarise(trainer, time.perf_counter() - started, history)
+        summary = _summarise(trainer, time.perf_counter() - started, history, start)
         notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
         written = write_run(run, trainer.config, trainer.snapshot(), summary,
@@ -427,18 +428,21 @@ def _speed(seconds: float, samples: int) -> str:
     return f"{seconds:6.2f} s  {samples / max(seconds, 1e-9):10,.0f} samples/s"
 
 
-def _summarise(trainer, seconds: float, history) -> dict:
+def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict:
+    """The run's figures; `start` is (step, samples seen) where this process began, for a run
+    resumed from a weight file."""
     test_loss, test_acc = trainer.evaluate("test")
+    rate = (trainer.samples_seen - start[1]) / max(seconds, 1e-9)
     summary = {"steps": trainer.step_count, "epochs": trainer.epochs_done,
                "samples_seen": trainer.samples_seen, "seconds": round(seconds, 3),
-               "samples_per_second": round(trainer.samples_seen / max(seconds, 1e-9)),
-               "diverged": trainer.diverged}
+               "samples_per_second": round(rate), "diverged": trainer.diverged}
     final_loss = history.last("loss")
     if final_loss is not None:
         summary["final_train_loss"] = final_loss
     epochs = f"{trainer.epochs_done} epoch{'s' * (trainer.epochs_done != 1)}"
-    print(f"trained {trainer.step_count} steps ({epochs}) in {seconds:.1f} s, "
-          f"{summary['samples_per_second']:,} samples/s")
+    resumed = f", now at step {trainer.step_count:,}" if start[0] else ""
+    print(f"trained {trainer.step_count - start[0]} steps in {seconds:.1f} s ({epochs}{resumed}), "
+          f"{round(rate):,} samples/s")
     if not math.isnan(test_loss):
         summary.update(test_loss=test_loss, test_accuracy=test_acc)
         print(f"test loss {test_loss:.4f}" + (f"  test accuracy {test_acc:.2%}" if test_acc else ""))

@@ -354,3 +354,16 @@ def test_a_link_to_an_earlier_run_folder_is_replaced_by_the_new_run(tmp_path, ca
     assert json.loads((tmp_path / "latest" / "summary.json").read_text())["steps"] == 3
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run"]
+
+
+def test_a_resumed_run_reports_the_steps_and_speed_of_this_run(tmp_path, capsys):
+    assert train(tmp_path, "--dataset", "xor", "--steps", "3000") == 0
+    capsys.readouterr()
+    assert main(["train", "--weights", str(tmp_path / "run" / "weights.npz"), "--steps", "1000",
+                 "--out", str(tmp_path / "more")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"trained 1000 steps in \S+ s \(\d+ epochs, now at step 4,000\)", out)
+    summary = json.loads((tmp_path / "more" / "summary.json").read_text())
+    assert summary["steps"] == 4000
+    # The speed of this run's 16,000 samples, not of all 64,000 since step 0.
+    assert summary["samples_per_second"] * summary["seconds"] == pytest.approx(16_000, rel=0.2)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tomli_w
 
@@ -39,37 +40,53 @@ class ConfigError(ValueError):
         self.field = field
 
 
-def number(default, lo, hi, help, *, lo_open=False):
+def number(default, lo, hi, label, help, *, lo_open=False):
     """A numeric field allowed in [lo, hi] (or (lo, hi] with lo_open); its type is the default's."""
-    return field(default=default, metadata={"range": (lo, hi), "lo_open": lo_open, "help": help})
+    return field(default=default, metadata={"range": (lo, hi), "lo_open": lo_open,
+                                            "label": label, "help": help})
 
 
-def choice(default, options, help):
-    return field(default=default, metadata={"choices": tuple(options), "help": help})
+def choice(default, options: dict[str, str], label, help):
+    """A field taking one of `options`' keys; its values are the words the window shows."""
+    return field(default=default, metadata={"choices": tuple(options), "words": dict(options),
+                                            "label": label, "help": help})
 
 
-def text(default, help):
-    return field(default=default, metadata={"help": help})
+def text(default, label, help):
+    return field(default=default, metadata={"label": label, "help": help})
+
+
+def flag(default, label, help):
+    return field(default=default, metadata={"label": label, "help": help})
+
+
+DATASET_WORDS = {
+    "mnist": "MNIST digits", "mnist-binary": "MNIST 0 vs 1", "linear-system": "Linear system Ax = Y",
+    "spiral": "Spiral", "xor": "XOR", "circles": "Circles", "gaussians": "Two Gaussians",
+    "idx": "IDX folder…"}
+ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh",
+                    "sigmoid": "sigmoid", "identity": "identity", "softmax": "softmax"}
 
 
 @dataclass
 class DataConfig:
-    name: str = choice("mnist", DATASETS, "Which data to learn from.")
-    path: str = text("", "Folder holding MNIST-format IDX files, for the 'idx' dataset.")
+    name: str = choice("mnist", DATASET_WORDS, "Dataset", "Which data to learn from.")
+    path: str = text("", "Folder", "Folder holding MNIST-format IDX files, for the 'idx' dataset.")
     validation_split: float = number(
-        0.1, 0.0, 0.5,
+        0.1, 0.0, 0.5, "Validation split",
         "Fraction of the training set held out to measure generalisation while training.")
-    samples: int = number(400, 20, 100_000, "Number of points in a 2-D toy dataset.")
-    noise: float = number(0.05, 0.0, 1.0, "Noise added to a 2-D toy dataset; more noise blurs the classes.")
+    samples: int = number(400, 20, 100_000, "Points", "Number of points in a 2-D toy dataset.")
+    noise: float = number(0.05, 0.0, 1.0, "Noise",
+                          "Noise added to a 2-D toy dataset; more noise blurs the classes.")
     test_fraction: float = number(
-        0.5, 0.05, 0.9, "Fraction of a 2-D toy dataset kept aside as the test set.")
+        0.5, 0.05, 0.9, "Test fraction", "Fraction of a 2-D toy dataset kept aside as the test set.")
 
 
 @dataclass
 class Layer:
-    units: int = number(64, 1, 8192, "Neurons in this hidden layer.")
+    units: int = number(64, 1, 8192, "units", "Neurons in this hidden layer.")
     activation: str = choice(
-        "relu", HIDDEN_ACTIVATIONS,
+        "relu", {name: ACTIVATION_WORDS[name] for name in HIDDEN_ACTIVATIONS}, "activation",
         "Non-linearity after the layer. Sigmoid and tanh saturate and can starve deep layers "
         "of gradient; ReLU does not saturate for positive inputs.")
 
@@ -78,69 +95,84 @@ class Layer:
 class ArchitectureConfig:
     hidden: list[Layer] = field(
         default_factory=lambda: [Layer(256, "relu"), Layer(128, "relu")],
-        metadata={"help": "Hidden layers, input side first. None at all gives a linear model."})
+        metadata={"label": "Hidden layers",
+                  "help": "Hidden layers, input side first. None at all gives a linear model."})
     output: str = choice(
-        "softmax", sorted({o for outs in OUTPUTS_FOR_LOSS.values() for o in outs}),
-        "Activation of the output layer; it must suit the loss.")
+        "softmax", {name: ACTIVATION_WORDS[name]
+                    for name in sorted({o for outs in OUTPUTS_FOR_LOSS.values() for o in outs})},
+        "Output", "Activation of the output layer; it must suit the loss.")
     loss: str = choice(
-        "cross_entropy", OUTPUTS_FOR_LOSS,
+        "cross_entropy", {"cross_entropy": "Cross-entropy", "bce": "Binary cross-entropy",
+                          "mse": "Mean squared error"}, "Loss",
         "What training minimises: cross_entropy (softmax output), bce (sigmoid output) or "
         "mse (mean squared error, any output).")
-    bias: bool = field(default=True, metadata={"help": "Give every layer a bias vector."})
+    bias: bool = flag(True, "Bias", "Give every layer a bias vector.")
     init: str = choice(
-        "he", ("zeros", "normal", "xavier", "he"),
+        "he", {"zeros": "Zeros", "normal": "Normal (σ below)", "xavier": "Xavier / Glorot",
+               "he": "He"}, "Initialisation",
         "How weights start: He suits ReLU, Xavier suits tanh and sigmoid; zeros leaves every "
         "unit of a layer identical forever.")
-    init_sigma: float = number(0.01, 0.0, 10.0, "Standard deviation of the 'normal' initialisation.")
+    init_sigma: float = number(0.01, 0.0, 10.0, "Init σ",
+                               "Standard deviation of the 'normal' initialisation.")
     dropout: float = number(
-        0.0, 0.0, 0.9,
+        0.0, 0.0, 0.9, "Dropout",
         "Probability of silencing each hidden unit on a training step; fights overfitting.")
 
 
 @dataclass
 class OptimizerConfig:
     name: str = choice(
-        "adam", ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+        "adam", {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov momentum",
+                 "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"}, "Algorithm",
         "The update rule that turns gradients into weight changes.")
     momentum: float = number(
-        0.9, 0.0, 0.999, "Momentum and Nesterov: fraction of the last update carried into the next.")
-    beta1: float = number(0.9, 0.0, 0.9999, "Adam: decay of the running mean of gradients.")
-    beta2: float = number(0.999, 0.0, 0.99999, "Adam: decay of the running mean of squared gradients.")
-    rho: float = number(0.9, 0.0, 0.9999, "RMSprop: decay of the running mean of squared gradients.")
+        0.9, 0.0, 0.999, "Momentum μ",
+        "Momentum and Nesterov: fraction of the last update carried into the next.")
+    beta1: float = number(0.9, 0.0, 0.9999, "β1", "Adam: decay of the running mean of gradients.")
+    beta2: float = number(0.999, 0.0, 0.99999, "β2",
+                          "Adam: decay of the running mean of squared gradients.")
+    rho: float = number(0.9, 0.0, 0.9999, "ρ",
+                        "RMSprop: decay of the running mean of squared gradients.")
     eps: float = number(
-        1e-8, 0.0, 1.0, "Adam, RMSprop, AdaGrad: added to the denominator so it never divides by zero.",
+        1e-8, 0.0, 1.0, "ε",
+        "Adam, RMSprop, AdaGrad: added to the denominator so it never divides by zero.",
         lo_open=True)
-    l1: float = number(0.0, 0.0, 1.0, "L1 penalty on weights: pushes weights to exactly zero.")
-    l2: float = number(0.0, 0.0, 1.0, "L2 penalty (weight decay): keeps weights small.")
+    l1: float = number(0.0, 0.0, 1.0, "L1", "L1 penalty on weights: pushes weights to exactly zero.")
+    l2: float = number(0.0, 0.0, 1.0, "L2", "L2 penalty (weight decay): keeps weights small.")
     clip_norm: float = number(
-        0.0, 0.0, 1e6, "Rescale the gradient when its global norm exceeds this (0 = never).")
+        0.0, 0.0, 1e6, "Clip norm",
+        "Rescale the gradient when its global norm exceeds this (0 = never).")
 
 
 @dataclass
 class LearningRateConfig:
     value: float = number(
-        1e-3, 0.0, 100.0,
+        1e-3, 0.0, 100.0, "Value",
         "Step size of every update: too small crawls, too large overshoots and diverges.",
         lo_open=True)
     schedule: str = choice(
-        "constant", ("constant", "step", "exponential", "cosine"),
+        "constant", {"constant": "Constant", "step": "Step decay",
+                     "exponential": "Exponential decay", "cosine": "Cosine"}, "Schedule",
         "How the learning rate changes over the run.")
     decay_steps: int = number(
-        1000, 1, 10**9,
+        1000, 1, 10**9, "Decay steps",
         "Step and exponential decay: steps per factor of gamma. Cosine: steps to reach the floor.")
-    gamma: float = number(0.5, 0.0, 1.0, "Step and exponential decay: factor per decay_steps.",
+    gamma: float = number(0.5, 0.0, 1.0, "γ", "Step and exponential decay: factor per decay_steps.",
                           lo_open=True)
-    min_value: float = number(0.0, 0.0, 100.0, "Cosine: the floor the learning rate decays to.")
+    min_value: float = number(0.0, 0.0, 100.0, "Floor",
+                              "Cosine: the floor the learning rate decays to.")
     warmup_steps: int = number(
-        0, 0, 10**9, "Steps over which the learning rate ramps up linearly from near zero.")
+        0, 0, 10**9, "Warm-up steps",
+        "Steps over which the learning rate ramps up linearly from near zero.")
 
 
 @dataclass
 class BatchConfig:
     mode: str = choice(
-        "mini", ("full", "mini", "stochastic"),
+        "mini", {"full": "Full batch", "mini": "Mini-batch",
+                 "stochastic": "Stochastic (one example)"}, "Batch",
         "full: every training example per step; mini: batch_size examples; stochastic: one.")
-    size: int = number(128, 1, 100_000, "Examples per mini-batch.")
+    size: int = number(128, 1, 100_000, "Batch size", "Examples per mini-batch.")
 
 
 @dataclass
@@ -150,10 +182,12 @@ class ExperimentConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     learning_rate: LearningRateConfig = field(default_factory=LearningRateConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
-    seed: int = number(0, 0, 2**32 - 1, "Seeds initialisation, shuffling, dropout and toy data.")
-    dtype: str = choice("float32", ("float32", "float64"), "Floating-point precision of training.")
+    seed: int = number(0, 0, 2**32 - 1, "Seed",
+                       "Seeds initialisation, shuffling, dropout and toy data.")
+    dtype: str = choice("float32", {"float32": "float32", "float64": "float64"}, "Precision",
+                        "Floating-point precision of training.")
     eval_every: int = number(
-        0, 0, 10**9, "Steps between validation passes; 0 = at the end of every epoch.")
+        0, 0, 10**9, "Validation every", "Steps between validation passes; 0 = at the end of every epoch.")
 
     def validate(self) -> "ExperimentConfig":
         """Raise ConfigError naming the first field that is out of range; return self."""
@@ -218,21 +252,68 @@ def field_at(path: str) -> dataclasses.Field:
     return next(f for f in dataclasses.fields(section) if f.name == name)
 
 
-def differences(here, there, prefix: str = "") -> list[str]:
-    """Each setting that differs between two configurations, as "path: here → there"."""
+class Change(NamedTuple):
+    """One setting that differs between two configurations ("architecture.hidden": the number
+    of hidden layers)."""
+
+    path: str
+    old: Any
+    new: Any
+
+
+def changes(here, there, prefix: str = "") -> list[Change]:
+    """Each setting that differs between two configurations."""
     found = []
     for f in dataclasses.fields(here):
         name, a, b = prefix + f.name, getattr(here, f.name), getattr(there, f.name)
         if dataclasses.is_dataclass(a):
-            found += differences(a, b, name + ".")
+            found += changes(a, b, name + ".")
         elif isinstance(a, list):
             if len(a) != len(b):
-                found.append(f"{name}: {len(a)} layers → {len(b)}")
+                found.append(Change(name, len(a), len(b)))
             for i, (x, y) in enumerate(zip(a, b)):
-                found += differences(x, y, f"{name}[{i}].")
+                found += changes(x, y, f"{name}[{i}].")
         elif a != b:
-            found.append(f"{name}: {a!r} → {b!r}")
+            found.append(Change(name, a, b))
     return found
+
+
+def differences(here, there) -> list[str]:
+    """Each setting that differs, in the window's words: "Optimizer › Algorithm: Adam → SGD"."""
+    return [f"{setting_words(c.path)}: {value_words(c.path, c.old)} → {value_words(c.path, c.new)}"
+            for c in changes(here, there)]
+
+
+SECTION_WORDS = {"data": "Data", "batch": "Data", "architecture": "Architecture",
+                 "optimizer": "Optimizer", "learning_rate": "Learning rate"}
+
+
+def setting_words(path: str) -> str:
+    """A setting's name as the window shows it: "Architecture › Hidden layer 2 units"."""
+    section, _, rest = path.rpartition(".") if "[" not in path else path.partition(".")
+    layer = re.fullmatch(r"hidden\[(\d+)\]\.(\w+)", rest)
+    label = (f"Hidden layer {int(layer.group(1)) + 1} {layer.group(2)}" if layer
+             else _field(path).metadata["label"])
+    return f"{SECTION_WORDS[section]} › {label}" if section else label
+
+
+def value_words(path: str, value) -> str:
+    """A setting's value as the window shows it: choices in their words, numbers with %g."""
+    words = _field(path).metadata.get("words", {})
+    if value in words:
+        return words[value]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _field(path: str) -> dataclasses.Field:
+    """The field a dotted path names, list indices included ("architecture.hidden[0].units")."""
+    cls, f = ExperimentConfig, None
+    for part in re.sub(r"\[\d+\]", "", path).split("."):
+        f = next(f for f in dataclasses.fields(cls) if f.name == part)
+        cls = Layer if part == "hidden" else f.default_factory
+    return f
 
 
 def field_help(cls, name: str) -> str:

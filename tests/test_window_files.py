@@ -113,7 +113,8 @@ def test_reopened_weights_switch_architecture_only_when_accepted(qtbot, open_win
     asked = []
     window.confirm = lambda title, text: asked.append(text) or False
     assert window.open_weights(path) is False
-    assert "architecture.hidden: 2 layers → 1" in asked[0] and "architecture.hidden[0].units: 8 → 5" in asked[0]
+    assert "Architecture › Hidden layers: 2 → 1" in asked[0]
+    assert "Architecture › Hidden layer 1 units: 8 → 5" in asked[0]
     assert window.info.sizes == (2, 8, 8, 1)
     window.confirm = lambda title, text: True
     assert window.open_weights(path)

@@ -193,23 +193,24 @@ class History(Timeline):
         self._smoothers = [Smoother() for _ in self.smoothed]
         self._smoothed_at = [self._index[name] for name in self.smoothed]
 
-    def add(self, reports) -> None:
+    def add(self, reports, rows: np.ndarray | None = None) -> None:
         """Record a frame's reports at once (far cheaper than one by one). A diverged report
-        takes back the steps its rollback undid; a refused one did nothing and adds nothing."""
-        rows = []
-        for report in reports:
-            if report.status == "ok":
-                rows.append(_measured(report))
-            elif report.status == "diverged":
-                self._add_rows(rows)
-                rows = []
+        takes back the steps its rollback undid; a refused one did nothing and adds nothing.
+        `rows`: measured_rows(reports), if the caller built them already (the training worker
+        does, so that the window's thread only smooths and stores)."""
+        rows = measured_rows(reports) if rows is None else rows
+        done = 0  # rows recorded so far
+        problems = [(i, report) for i, report in enumerate(reports) if report.status != "ok"]
+        for already, (i, report) in enumerate(problems):
+            self._add_rows(rows[done:i - already])
+            done = i - already
+            if report.status == "diverged":
                 self._roll_back(report.step)
-        self._add_rows(rows)
+        self._add_rows(rows[done:])
 
-    def _add_rows(self, rows: list) -> None:
-        if not rows:
+    def _add_rows(self, rows: np.ndarray) -> None:
+        if not len(rows):
             return
-        rows = np.array(rows, dtype=float)  # None: NaN
         smoothed = [smoother.smooth(rows[:, i]) for smoother, i in zip(self._smoothers, self._smoothed_at)]
         values = [s[0] for s in smoothed]
         states = [state for s in smoothed for state in s[1:]]
@@ -280,6 +281,12 @@ class Smoother:
         self.average, self.weight = float(average[-1]), float(weight[-1])
         with np.errstate(invalid="ignore"):
             return np.where(weight > 0, average / weight, np.nan), average, weight
+
+
+def measured_rows(reports) -> np.ndarray:
+    """The row of History.measured values of each "ok" report, as floats (None: NaN)."""
+    rows = [_measured(report) for report in reports if report.status == "ok"]
+    return np.array(rows, dtype=float) if rows else np.empty((0, 0))
 
 
 def _measured(report: StepReport) -> list:

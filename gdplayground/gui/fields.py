@@ -17,18 +17,19 @@ class FieldEditor(QObject):
 
     changed = Signal()
 
-    def __init__(self, path: str, labels: dict[str, str] | None = None):
+    def __init__(self, path: str):
         super().__init__()
         self.path = path
         f = field_at(path)
-        self.widget = self._make_widget(f, labels or {})
+        self.label = f.metadata["label"]
+        self.widget = self._make_widget(f)
         self.widget.setToolTip(f.metadata.get("help", ""))
 
-    def _make_widget(self, f: dataclasses.Field, labels: dict[str, str]) -> QWidget:
+    def _make_widget(self, f: dataclasses.Field) -> QWidget:
         if "choices" in f.metadata:
             widget = QComboBox()
-            for choice in f.metadata["choices"]:
-                widget.addItem(labels.get(choice, choice), choice)
+            for choice, words in f.metadata["words"].items():
+                widget.addItem(words, choice)
             widget.currentIndexChanged.connect(self.changed)
         elif isinstance(f.default, bool):
             widget = QCheckBox()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QGridLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
     QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
-from gdplayground.config import ConfigError, ExperimentConfig, differences, preset
+from gdplayground.config import DATASET_WORDS, ConfigError, ExperimentConfig, differences, preset
 from gdplayground.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
 from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
@@ -30,7 +30,7 @@ from gdplayground.engine.trainer import needs_reset
 from gdplayground.gui.decision_boundary import DecisionBoundaryView
 from gdplayground.gui.linear_system_view import LinearSystemView
 from gdplayground.gui.panels import (
-    ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel, DATASET_LABELS)
+    ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel)
 from gdplayground.gui.plot_export import PNG_WIDTHS, export_plots
 from gdplayground.gui.plots import AccuracyView, GradientView, LossView
 from gdplayground.gui.weight_mosaic import WeightMosaic
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
             self.data_view.setCurrentWidget(self.linear_view)
         else:
             self.data_view.setCurrentWidget(self.placeholder)
-        self.setWindowTitle(f"gdplayground — {DATASET_LABELS.get(info.dataset, info.dataset)}")
+        self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:

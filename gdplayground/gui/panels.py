@@ -12,16 +12,10 @@ from PySide6.QtWidgets import (
     QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from gdplayground.config import (
-    HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, ExperimentConfig, Layer, field_help)
+    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, ExperimentConfig, Layer,
+    field_help)
 from gdplayground.gui.fields import FieldEditor
 
-DATASET_LABELS = {
-    "mnist": "MNIST digits", "mnist-binary": "MNIST 0 vs 1", "linear-system": "Linear system Ax = Y",
-    "spiral": "Spiral", "xor": "XOR", "circles": "Circles", "gaussians": "Two Gaussians",
-    "idx": "IDX folder…",
-}
-ACTIVATION_LABELS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh",
-                     "sigmoid": "sigmoid", "identity": "identity", "softmax": "softmax"}
 
 
 class ConfigPanel(QGroupBox):
@@ -33,9 +27,9 @@ class ConfigPanel(QGroupBox):
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.editors: dict[str, FieldEditor] = {}
 
-    def add(self, label: str, path: str, labels: dict[str, str] | None = None) -> FieldEditor:
-        editor = FieldEditor(path, labels)
-        self.form.addRow(label, editor.widget)
+    def add(self, path: str) -> FieldEditor:
+        editor = FieldEditor(path)
+        self.form.addRow(editor.label, editor.widget)
         editor.changed.connect(self._edited)
         self.editors[path] = editor
         return editor
@@ -64,18 +58,17 @@ class ConfigPanel(QGroupBox):
 class DataPanel(ConfigPanel):
     def __init__(self):
         super().__init__("Data")
-        self.dataset = self.add("Dataset", "data.name", DATASET_LABELS)
+        self.dataset = self.add("data.name")
         self.folder = ""
         self.folder_label = QLabel()
         self.folder_label.setWordWrap(True)
         self.form.addRow("Folder", self.folder_label)
-        self.add("Validation split", "data.validation_split")
-        self.add("Points", "data.samples")
-        self.add("Noise", "data.noise")
-        self.add("Test fraction", "data.test_fraction")
-        self.add("Batch", "batch.mode", {"full": "Full batch", "mini": "Mini-batch",
-                                         "stochastic": "Stochastic (one example)"})
-        self.add("Batch size", "batch.size")
+        self.add("data.validation_split")
+        self.add("data.samples")
+        self.add("data.noise")
+        self.add("data.test_fraction")
+        self.add("batch.mode")
+        self.add("batch.size")
         self._previous = self.dataset.value
         self.dataset.changed.disconnect(self._edited)
         self.dataset.changed.connect(self._dataset_chosen)
@@ -145,7 +138,7 @@ class LayerList(QWidget):
         units.setKeyboardTracking(False)
         units.setToolTip(field_help(Layer, "units"))
         for name in HIDDEN_ACTIVATIONS:
-            activation.addItem(ACTIVATION_LABELS[name], name)
+            activation.addItem(ACTIVATION_WORDS[name], name)
         activation.setCurrentIndex(activation.findData(layer.activation))
         activation.setToolTip(field_help(Layer, "activation"))
         remove.setText("−")
@@ -174,14 +167,12 @@ class ArchitecturePanel(ConfigPanel):
         self.layers = LayerList()
         self.layers.changed.connect(self._edited)
         self.form.addRow("Hidden layers", self.layers)
-        self.add("Output", "architecture.output", ACTIVATION_LABELS)
-        self.add("Loss", "architecture.loss", {"cross_entropy": "Cross-entropy",
-                                               "bce": "Binary cross-entropy", "mse": "Mean squared error"})
-        self.add("Initialisation", "architecture.init",
-                 {"zeros": "Zeros", "normal": "Normal (σ below)", "xavier": "Xavier / Glorot", "he": "He"})
-        self.add("Init σ", "architecture.init_sigma")
-        self.add("Bias", "architecture.bias")
-        self.add("Dropout", "architecture.dropout")
+        self.add("architecture.output")
+        self.add("architecture.loss")
+        self.add("architecture.init")
+        self.add("architecture.init_sigma")
+        self.add("architecture.bias")
+        self.add("architecture.dropout")
         self.parameter_count = QLabel()
         self.parameter_count.setToolTip("Weights and biases the optimizer adjusts.")
         self.form.addRow("Parameters", self.parameter_count)
@@ -217,17 +208,15 @@ class OptimizerPanel(ConfigPanel):
 
     def __init__(self):
         super().__init__("Optimizer")
-        self.name = self.add("Algorithm", "optimizer.name", {
-            "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov momentum",
-            "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"})
-        self.add("Momentum μ", "optimizer.momentum")
-        self.add("β1", "optimizer.beta1")
-        self.add("β2", "optimizer.beta2")
-        self.add("ρ", "optimizer.rho")
-        self.add("ε", "optimizer.eps")
-        self.add("L1", "optimizer.l1")
-        self.add("L2", "optimizer.l2")
-        self.add("Clip norm", "optimizer.clip_norm")
+        self.name = self.add("optimizer.name")
+        self.add("optimizer.momentum")
+        self.add("optimizer.beta1")
+        self.add("optimizer.beta2")
+        self.add("optimizer.rho")
+        self.add("optimizer.eps")
+        self.add("optimizer.l1")
+        self.add("optimizer.l2")
+        self.add("optimizer.clip_norm")
 
     def refresh(self):
         self.show_rows({f"optimizer.{hyper}": self.name.value in users
@@ -259,15 +248,13 @@ class LearningRatePanel(ConfigPanel):
         self.slider = LogSlider(1e-5, 10.0)
         self.slider.setToolTip("Drag to scale the learning rate by powers of ten, from 0.00001 to 10.")
         self.form.addRow(self.slider)
-        self.value = self.add("Value", "learning_rate.value")
+        self.value = self.add("learning_rate.value")
         self.slider.valueChanged.connect(self._slid)
-        self.schedule = self.add("Schedule", "learning_rate.schedule", {
-            "constant": "Constant", "step": "Step decay", "exponential": "Exponential decay",
-            "cosine": "Cosine"})
-        self.add("Decay steps", "learning_rate.decay_steps")
-        self.add("γ", "learning_rate.gamma")
-        self.add("Floor", "learning_rate.min_value")
-        self.add("Warm-up steps", "learning_rate.warmup_steps")
+        self.schedule = self.add("learning_rate.schedule")
+        self.add("learning_rate.decay_steps")
+        self.add("learning_rate.gamma")
+        self.add("learning_rate.min_value")
+        self.add("learning_rate.warmup_steps")
 
     def _slid(self) -> None:
         self.value.set_value(float(f"{self.slider.value_as_number():.3g}"))

@@ -24,13 +24,13 @@ def profile(key: str, seconds: float) -> tuple[dict, float, float]:
 
     from gdplayground.bench import SETUPS, _open_window
     from gdplayground.config import preset
-    from gdplayground.gui import main_window, plots
+    from gdplayground.gui import main_window, plots, training_view
     from gdplayground.gui.app import pause, wait_for
 
     parts = {
         (pg.GraphicsView, "paintEvent"): "paint a plot or the mosaic",
         (plots.PlotView, "show"): "hand a curve its new points",
-        (main_window.MainWindow, "_draw_picture"): "mosaic (its codes; at most 5 a second)",
+        (training_view.TrainingView, "_draw_picture"): "mosaic (its codes; at most 5 a second)",
         (main_window.MainWindow, "_on_frame"): "take a frame (history, rate)",
         (main_window.MainWindow, "redraw"): "redraw tick (includes curves and mosaic)",
     }

@@ -279,7 +279,8 @@ def run_train(args) -> int:
         notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
         written = write_run(run, trainer.config, trainer.snapshot(), summary,
-                            trainer.dataset.input_scale, onnx=args.onnx or None, notes=notes)
+                            trainer.dataset.input_scale, started_with=trainer.started_with,
+                            changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes)
     print(f"wrote {out}/: {', '.join(written)}")
     return 130 if interrupted else 0
 

@@ -4,15 +4,17 @@ into a staging folder beside it, which takes its place only once every file is w
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from gdplayground.config import ExperimentConfig
-from gdplayground.engine import TrainingState
+from gdplayground.config import ExperimentConfig, setting_words, value_words
+from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import DIR_MODE, temporary_prefix, write_atomic
 from gdplayground.onnx_export import onnx_available, save_onnx
 from gdplayground.weights import save_weights
@@ -25,6 +27,8 @@ DESCRIBED = {
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
     "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
+    "changes.csv": "every setting changed during the run: the step after which it took effect, "
+                   "the setting, its old and its new value",
 }
 # The plots a run folder may hold (the window's plots() names), each as PNG and SVG.
 PLOTS = {f"{name}.{suffix}" for suffix in ("png", "svg") for name in (
@@ -103,18 +107,31 @@ def is_run_folder(folder: Path) -> bool:
 
 
 def write_run(run: RunFolder, config: ExperimentConfig, state: TrainingState, summary: dict,
-              input_scale: float, *, onnx: bool | None = None, notes: list[str] = ()) -> list[str]:
-    """Write weights, configuration, summary and ONNX (if wanted, or available when `onnx` is
-    None) beside what the caller staged (metrics, plots), then a README that lists every file
-    and adds `notes`. Returns the names of the files. OSError if a write fails."""
+              input_scale: float, *, started_with: ExperimentConfig | None = None,
+              changes: tuple[SettingChange, ...] = (), onnx: bool | None = None,
+              notes: list[str] = ()) -> list[str]:
+    """Write weights, the settings now (config.toml) and every change of a setting since the
+    run's start (changes.csv), summary and ONNX (if wanted, or available when `onnx` is None)
+    beside what the caller staged (metrics, plots), then a README that lists every file and adds
+    `notes`. Returns the names of the files. OSError if a write fails."""
     save_weights(run.file("weights.npz"), config, state, summary)
     config.save(run.file("config.toml"))
+    write_atomic(run.file("changes.csv"), changes_csv(changes).encode())
     write_atomic(run.file("summary.json"), json.dumps(summary, indent=1).encode())
     if onnx or (onnx is None and onnx_available()):
         save_onnx(run.file("model.onnx"), config, state.parameters, input_scale)
     files = sorted(p.name for p in run.staging.iterdir()) + ["README.md"]
-    write_atomic(run.file("README.md"), run_readme(config, summary, files, notes).encode())
+    readme = run_readme(started_with or config, summary, files, notes, changes)
+    write_atomic(run.file("README.md"), readme.encode())
     return files
+
+
+def changes_csv(changes) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["step", "setting", "old", "new"])
+    writer.writerows([change.step, change.path, change.old, change.new] for change in changes)
+    return out.getvalue()
 
 
 def summarised_metrics_note(until_step: int) -> list[str]:
@@ -128,7 +145,9 @@ def summarised_metrics_note(until_step: int) -> list[str]:
             f"`gdplayground train` writes every step.)"]
 
 
-def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=()) -> str:
+def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=(),
+               changes=()) -> str:
+    """The run folder's README; `config` is what the run started with, `changes` what changed."""
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
     layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
@@ -137,6 +156,11 @@ def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=
     listing = "\n".join(f"- `{name}`: {DESCRIBED.get(name, 'plot')}" for name in files
                         if name != "README.md")
     notes = "".join(f"\n{note}\n" for note in notes)
+    changed = "".join(f"\n- after step {change.step:,}: {setting_words(change.path)}, "
+                      f"{value_words(change.path, change.old)} → {value_words(change.path, change.new)}"
+                      for change in changes)
+    during = (f"\nChanged during the run (also in `changes.csv`; `config.toml` holds the settings "
+              f"at the end):\n{changed}\n" if changes else "\nNo setting changed during the run.\n")
     return f"""{README_TITLE}: {config.data.name}
 
 Written {datetime.datetime.now():%Y-%m-%d %H:%M}.
@@ -145,7 +169,7 @@ Network: hidden layers {layers}; output {arch.output} with {arch.loss} loss;
 {arch.init} initialisation{', no bias' if not arch.bias else ''}{f', dropout {arch.dropout}' if arch.dropout else ''}.
 Training: {opt.name}, learning rate {lr.value:g} ({lr.schedule}), {batch}, {config.dtype},
 seed {config.seed}.
-
+{during}
 | figure | value |
 |---|---|
 {metrics}

@@ -47,7 +47,8 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     run = tmp_path / "run"
     rows = (run / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("step,epoch,loss,accuracy,learning_rate,val_loss,val_accuracy,"
-                              "layer1_grad_norm,layer1_bias_grad_norm,layer1_weight_norm,layer2")
+                              "test_loss,test_accuracy,layer1_grad_norm,layer1_bias_grad_norm,"
+                              "layer1_weight_norm,layer2")
     assert "smoothed" not in rows[0]  # the CSV holds what was measured
     assert len(rows) == 1 + 30 and rows[-1].startswith("30,")
     with np.load(run / "weights.npz", allow_pickle=False) as weights:

@@ -265,3 +265,22 @@ def test_restore_names_the_layer_that_does_not_fit():
     other.architecture.hidden = [Layer(8, "tanh"), Layer(5, "tanh")]
     with pytest.raises(ValueError, match=r"layer2.weight has shape \(8, 5\) in the file, \(8, 8\)"):
         trainer.restore(Trainer(other).snapshot())
+
+
+def test_every_change_of_a_setting_during_a_run_is_recorded_with_its_step():
+    from gdplayground.engine import SettingChange
+
+    config = toy_config()
+    trainer = Trainer(config)
+    run(trainer, 7)
+    config.learning_rate.value, config.optimizer.name = 0.03, "sgd"
+    trainer.apply(config)
+    run(trainer, 3)
+    config.learning_rate.schedule = "cosine"
+    trainer.apply(config)
+    assert trainer.changes == [SettingChange(7, "optimizer.name", "adam", "sgd"),
+                               SettingChange(7, "learning_rate.value", 0.01, 0.03),
+                               SettingChange(10, "learning_rate.schedule", "constant", "cosine")]
+    assert trainer.started_with.learning_rate.value == 0.01
+    trainer.reset()
+    assert trainer.changes == []

@@ -43,8 +43,8 @@ def wait_idle(qtbot, window):
 def test_opens_ready_on_mnist(open_window):
     window = open_window()
     assert window.info.dataset == "mnist" and window.info.sizes == (784, 256, 128, 10)
-    assert window.data_view.currentWidget() is window.mosaic
-    assert window.mosaic.n_units == 256
+    assert window.training.data_view.currentWidget() is window.training.mosaic
+    assert window.training.mosaic.n_units == 256
     assert window.architecture_panel.parameter_count.text().startswith("235,146")
 
 
@@ -52,25 +52,25 @@ def test_play_advances_and_pause_stops(qtbot, open_window):
     window = open_window()
     window.toggle_play()
     qtbot.waitUntil(lambda: window.last_step >= 20, timeout=TIMEOUT)
-    assert window.play_action.text() == "Pause"
+    assert window.controls.play_action.text() == "Pause"
     window.toggle_play()
     wait_idle(qtbot, window)
     stopped_at = window.last_step
     qtbot.wait(300)
     assert window.last_step == stopped_at
-    assert window.play_action.text() == "Play"
+    assert window.controls.play_action.text() == "Play"
     assert np.array_equal(steps_of(window), np.arange(1, stopped_at + 1))
 
 
 def test_step_from_pause_adds_exactly_one_iteration_to_every_plot(qtbot, open_window):
     window = open_window(spiral())
     for expected in (1, 2, 3):
-        with qtbot.waitSignal(window.redrawn, timeout=TIMEOUT):
+        with qtbot.waitSignal(window.training.redrawn, timeout=TIMEOUT):
             window.step(1)
         wait_idle(qtbot, window)
         assert window.last_step == expected
-        assert len(window.loss_view.raw.getData()[0]) == expected
-        assert len(window.gradient_view.curves[0].getData()[0]) == expected
+        assert len(window.training.loss_view.raw.getData()[0]) == expected
+        assert len(window.training.gradient_view.curves[0].getData()[0]) == expected
     assert steps_of(window).tolist() == [1, 2, 3]
 
 
@@ -119,13 +119,13 @@ def test_divergence_pauses_explains_and_rolls_counter_curves_and_files_back(qtbo
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT)
     wait_idle(qtbot, window)
     assert "diverged" in window.banner.text() and "Lower the learning rate" in window.banner.text()
-    assert window.play_action.text() == "Play"
+    assert window.controls.play_action.text() == "Play"
     assert window.last_step == 100 and steps_of(window).tolist() == list(range(1, 101))
     window.redraw()
-    steps, losses = window.loss_view.raw.getData()
+    steps, losses = window.training.loss_view.raw.getData()
     assert steps.max() == 100 and np.isfinite(losses).all() and losses.max() < 1e3
-    with qtbot.waitSignal(window.written, timeout=TIMEOUT):
-        window.export_weights(tmp_path / "w.npz")
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_weights(tmp_path / "w.npz")
     assert load_weights(tmp_path / "w.npz").state.step == 100
     window.lr_panel.value.widget.setValue(0.001)
     window.step(1)
@@ -138,11 +138,11 @@ def test_architecture_change_asks_and_cancel_keeps_the_run(qtbot, open_window):
     window.step(5)
     qtbot.waitUntil(lambda: window.last_step == 5, timeout=TIMEOUT)
     asked = []
-    window.confirm = lambda title, text: asked.append(text) or False
+    window.confirm = lambda title, text, items: asked.append(text + " " + "; ".join(items)) or False
     window.architecture_panel.layers.rows[0][1].setValue(12)
     assert asked and window.config.architecture.hidden[0].units == 8
     assert window.architecture_panel.layers.layers()[0].units == 8  # the panel went back
-    window.confirm = lambda title, text: True
+    window.confirm = lambda title, text, items: True
     window.architecture_panel.layers.rows[0][1].setValue(12)
     qtbot.waitUntil(lambda: window.info.sizes == (2, 12, 8, 1), timeout=TIMEOUT)
     assert window.last_step == 0 and len(window.history) == 0
@@ -153,12 +153,12 @@ def test_switching_dataset_shows_its_view(qtbot, open_window):
     window.data_panel.dataset.widget.setCurrentIndex(
         window.data_panel.dataset.widget.findData("linear-system"))
     qtbot.waitUntil(lambda: window.info.dataset == "linear-system", timeout=TIMEOUT)
-    assert window.data_view.currentWidget() is window.linear_view
+    assert window.training.data_view.currentWidget() is window.training.linear_view
     assert window.config.architecture.bias is False and window.config.dtype == "float64"
     window.step(30)
     qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
-    qtbot.waitSignal(window.redrawn, timeout=TIMEOUT)
-    path = window.linear_view.path.rows()
+    qtbot.waitSignal(window.training.redrawn, timeout=TIMEOUT)
+    path = window.training.linear_view.path.rows()
     assert path[:, 0].tolist() == list(range(31)) and (path[0, 1:] == 0).all()  # from x = 0
 
 
@@ -214,7 +214,7 @@ def test_a_thousand_random_presses_end_consistent(qtbot, open_window):
     n = trainer.step_count
     assert window.last_step == n == len(window.history)
     assert np.array_equal(steps_of(window), np.arange(1, n + 1))
-    assert window.play_action.text() == "Play" and window.session.thread.isRunning()
+    assert window.controls.play_action.text() == "Play" and window.session.thread.isRunning()
 
 
 def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):

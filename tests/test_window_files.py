@@ -27,14 +27,14 @@ def open_window(qtbot):
         if steps:
             window.step(steps)
             qtbot.waitUntil(lambda: window.last_step == steps and not window.running, timeout=TIMEOUT)
-            qtbot.waitSignal(window.redrawn, timeout=TIMEOUT)
+            qtbot.waitSignal(window.training.redrawn, timeout=TIMEOUT)
             window.redraw()
         return window
     return make
 
 
 def written(qtbot, window, action):
-    with qtbot.waitSignal(window.written, timeout=TIMEOUT) as signal:
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT) as signal:
         action()
     return signal.args
 
@@ -46,21 +46,21 @@ def toy(name="spiral"):
 
 
 @pytest.mark.parametrize("config, pictures", [
-    (None, ["weights"]),
-    (toy(), ["decision_boundary"]),
-    (preset("linear-system"), ["path_of_x", "residual"]),
+    (None, ["accuracy", "weights"]),
+    (toy(), ["accuracy", "decision_boundary"]),
+    (preset("linear-system"), ["path_of_x", "residual"]),  # numbers as targets: no accuracy
 ])
 def test_every_plot_exports_as_png_of_the_requested_width_and_as_svg(
         qtbot, open_window, tmp_path, config, pictures):
     from gdplayground.export import PLOTS
 
     window = open_window(config, steps=20)
-    names = ["loss", "accuracy", "gradients", *pictures]
-    assert sorted(window.plots()) == sorted(names)
+    names = ["loss", "gradients", *pictures]
+    assert sorted(window.training.plots()) == sorted(names)
     assert {f"{name}.{suffix}" for name in names for suffix in ("png", "svg")} <= PLOTS
-    ok, _ = written(qtbot, window, lambda: window.export_plots(tmp_path, "png", 800))
+    ok, _ = written(qtbot, window, lambda: window.files.export_plots(tmp_path, "png", 800))
     assert ok
-    ok, message = written(qtbot, window, lambda: window.export_plots(tmp_path, "svg"))
+    ok, message = written(qtbot, window, lambda: window.files.export_plots(tmp_path, "svg"))
     assert ok, message
     for name in names:
         image = QImage(str(tmp_path / f"{name}.png"))
@@ -72,7 +72,7 @@ def test_every_plot_exports_as_png_of_the_requested_width_and_as_svg(
 
 def test_export_run_writes_one_complete_folder(qtbot, open_window, tmp_path):
     window = open_window(toy(), steps=30)
-    ok, message = written(qtbot, window, lambda: window.export_run(tmp_path / "run"))
+    ok, message = written(qtbot, window, lambda: window.files.export_run(tmp_path / "run"))
     assert ok, message
     files = set(os.listdir(tmp_path / "run"))
     assert {"weights.npz", "model.onnx", "metrics.csv", "config.toml", "summary.json", "README.md",
@@ -89,7 +89,7 @@ def test_export_while_training_takes_one_consistent_step(qtbot, open_window, tmp
     window = open_window(toy())
     window.toggle_play()
     qtbot.waitUntil(lambda: window.last_step >= 50, timeout=TIMEOUT)
-    ok, _ = written(qtbot, window, lambda: window.export_run(tmp_path / "live"))
+    ok, _ = written(qtbot, window, lambda: window.files.export_run(tmp_path / "live"))
     assert ok
     at_export = window.last_step
     qtbot.waitUntil(lambda: window.last_step > at_export + 50, timeout=TIMEOUT)  # it went on
@@ -111,13 +111,13 @@ def test_reopened_weights_switch_architecture_only_when_accepted(qtbot, open_win
     save_weights(path, other.config, other.snapshot(), {"steps": 12})
     window = open_window(toy(), steps=3)
     asked = []
-    window.confirm = lambda title, text: asked.append(text) or False
-    assert window.open_weights(path) is False
+    window.confirm = lambda title, text, items: asked.append(text + " " + "; ".join(items)) or False
+    assert window.files.open_weights(path) is False
     assert "Architecture › Hidden layers: 2 → 1" in asked[0]
     assert "Architecture › Hidden layer 1 units: 8 → 5" in asked[0]
     assert window.info.sizes == (2, 8, 8, 1)
-    window.confirm = lambda title, text: True
-    assert window.open_weights(path)
+    window.confirm = lambda title, text, items: True
+    assert window.files.open_weights(path)
     qtbot.waitUntil(lambda: window.info.sizes == (2, 5, 1), timeout=TIMEOUT)
     assert window.last_step == 12 and window.config.architecture.hidden == [Layer(5, "relu")]
     window.step(1)
@@ -129,7 +129,7 @@ def test_a_bad_weight_file_is_explained_and_the_window_goes_on(qtbot, open_windo
     path = tmp_path / "broken.npz"
     path.write_bytes(b"not an archive")
     window = open_window(toy(), steps=2)
-    assert window.open_weights(path) is False
+    assert window.files.open_weights(path) is False
     assert "broken.npz: not a .npz weight file" in window.banner.text() and window.banner.isVisible()
     window.step(1)
     qtbot.waitUntil(lambda: window.last_step == 3, timeout=TIMEOUT)
@@ -138,18 +138,18 @@ def test_a_bad_weight_file_is_explained_and_the_window_goes_on(qtbot, open_windo
 def test_experiment_saves_and_reopens(qtbot, open_window, tmp_path):
     window = open_window(toy())
     window.config.learning_rate.value = 0.02  # as if edited
-    written(qtbot, window, lambda: window.save_experiment(tmp_path / "e.toml"))
+    written(qtbot, window, lambda: window.files.save_experiment(tmp_path / "e.toml"))
     assert ExperimentConfig.load(tmp_path / "e.toml").learning_rate.value == 0.02
     xor = toy("xor")
     xor.save(tmp_path / "xor.toml")
-    assert window.open_experiment(tmp_path / "xor.toml")
+    assert window.files.open_experiment(tmp_path / "xor.toml")
     qtbot.waitUntil(lambda: window.info.dataset == "xor", timeout=TIMEOUT)
     assert window.data_panel.dataset.value == "xor"
 
 
 def test_a_failed_write_says_why_and_leaves_nothing(qtbot, open_window, tmp_path):
     window = open_window(toy(), steps=5)
-    ok, message = written(qtbot, window, lambda: window.export_metrics(tmp_path / "missing" / "m.csv"))
+    ok, message = written(qtbot, window, lambda: window.files.export_metrics(tmp_path / "missing" / "m.csv"))
     assert not ok and "Could not write metrics" in message and "No such file or directory" in message
     assert window.banner.isVisible()
     assert os.listdir(tmp_path) == []
@@ -158,7 +158,7 @@ def test_a_failed_write_says_why_and_leaves_nothing(qtbot, open_window, tmp_path
 def test_onnx_export_from_the_window_runs_in_onnx_runtime(qtbot, open_window, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     window = open_window(toy(), steps=10)
-    ok, _ = written(qtbot, window, lambda: window.export_onnx(tmp_path / "m.onnx"))
+    ok, _ = written(qtbot, window, lambda: window.files.export_onnx(tmp_path / "m.onnx"))
     assert ok
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     out = session.run(None, {"input": np.zeros((4, 2), np.float32)})[0]
@@ -207,8 +207,8 @@ def test_weights_that_do_not_fit_their_data_are_refused_on_screen_and_the_run_go
     save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(), {"steps": 5})
     idx_folder(tmp_path / "digits", 80, seed=1)  # the folder changed since
     window = open_window(toy(), steps=3)
-    window.confirm = lambda title, text: True
-    assert window.open_weights(tmp_path / "w.npz")
+    window.confirm = lambda title, text, items: True
+    assert window.files.open_weights(tmp_path / "w.npz")
     qtbot.waitUntil(window.banner.isVisible, timeout=TIMEOUT)
     qtbot.wait(300)  # whatever the worker does next, the message stays
     assert window.banner.isVisible() and "80 training examples" in window.banner.text()

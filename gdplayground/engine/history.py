@@ -16,7 +16,8 @@ import numpy as np
 
 from gdplayground.engine.trainer import StepReport
 
-BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy")
+BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy",
+                "test_loss", "test_accuracy")
 SMOOTHING = 0.95  # the exponential moving average keeps this much of its past each step
 LARGEST = 1e200  # values are smoothed as if no larger than this (see Smoother)
 RECENT_ROWS = 8192  # steps kept in full (the last RECENT_ROWS to 2 * RECENT_ROWS of them)
@@ -293,7 +294,7 @@ def _measured(report: StepReport) -> list:
     """A report's values in the order of History.measured."""
     layers = (v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm))
     return [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
-            report.val_loss, report.val_accuracy, *layers]
+            report.val_loss, report.val_accuracy, report.test_loss, report.test_accuracy, *layers]
 
 
 def _format(value: float) -> str:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdplayground.config import ConfigError, ExperimentConfig
+from gdplayground.config import ConfigError, ExperimentConfig, changes
 from gdplayground.data import Dataset, Split, load_dataset
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
@@ -50,8 +50,19 @@ class StepReport(NamedTuple):
     layers: tuple[LayerStats, ...]
     val_loss: float | None = None
     val_accuracy: float | None = None
+    test_loss: float | None = None  # measured by the window's worker on small test sets
+    test_accuracy: float | None = None
     status: str = "ok"
     message: str = ""
+
+
+class SettingChange(NamedTuple):
+    """A setting changed during a run, taking effect on the step after `step`."""
+
+    step: int
+    path: str  # "learning_rate.value"
+    old: object
+    new: object
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,8 @@ class Trainer:
         self._full_batch: np.ndarray | None = None
         self._divergence: tuple[float, str] | None = None  # (learning rate then, what happened)
         self._checkpoint = self.snapshot()
+        self.started_with = copy.deepcopy(cfg)  # the run's settings at step 0 …
+        self.changes: list[SettingChange] = []  # … and every change since
 
     def apply(self, config: ExperimentConfig) -> bool:
         """Take a new configuration. Learning rate, optimizer, batch and regularisation take effect
@@ -132,6 +145,7 @@ class Trainer:
                 raise
             return True
         self._check_memory(self.network.sizes, config)  # a bigger batch, say
+        self.changes += [SettingChange(self.step_count, *change) for change in changes(old_config, config)]
         self.config = config
         if config.optimizer.name != old_config.optimizer.name:
             self.optimizer = Optimizer(config.optimizer, [param for param, _ in self._parameters])

@@ -6,10 +6,41 @@ from __future__ import annotations
 import dataclasses
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QWidget
 
 from gdplayground.config import ExperimentConfig, field_at, owner
+
+
+# Keys that belong to the window's run controls (Play, Step), never to a field: in a number, a
+# list, a check box or a button, Space, N or Right would type nothing useful (or press the
+# button again), and a learner expects them to run the network.
+CONTROL_KEYS = (Qt.Key_Space, Qt.Key_N, Qt.Key_Right)
+
+
+class FieldGuard(QObject):
+    """What a field of the side panel leaves to others. The mouse wheel: a field takes it only
+    once it has focus, so that scrolling the panel past a list or a number does not change it
+    (Adam silently became RMSprop); the panel scrolls instead. And CONTROL_KEYS: they reach
+    the run controls, after the number being typed is committed."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Wheel and not obj.hasFocus():
+            event.ignore()  # unaccepted, it travels on to the parent: the scroll area
+            return True
+        if (event.type() == QEvent.ShortcutOverride and event.key() in CONTROL_KEYS
+                and not event.modifiers() & ~Qt.KeypadModifier):
+            obj.clearFocus()  # leaving the field commits what was typed in it
+            return True  # the field does not claim the key, so the window's shortcut fires
+        return False
+
+
+def guard_field(widget: QWidget) -> QWidget:
+    """Give a field the FieldGuard's manners (see there); returns it. The guard sits on the
+    field alone: on the whole application it would call into Python for every event."""
+    widget.setFocusPolicy(Qt.StrongFocus)
+    widget.installEventFilter(FieldGuard(widget))
+    return widget
 
 
 class FieldEditor(QObject):
@@ -22,7 +53,7 @@ class FieldEditor(QObject):
         self.path = path
         f = field_at(path)
         self.label = f.metadata["label"]
-        self.widget = self._make_widget(f)
+        self.widget = guard_field(self._make_widget(f))
         self.widget.setToolTip(f.metadata.get("help", ""))
 
     def _make_widget(self, f: dataclasses.Field) -> QWidget:

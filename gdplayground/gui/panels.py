@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from gdplayground.config import (
     ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, ExperimentConfig, Layer,
     field_help)
-from gdplayground.gui.fields import FieldEditor
+from gdplayground.gui.fields import FieldEditor, guard_field
 
 
 
@@ -111,7 +111,7 @@ class LayerList(QWidget):
         super().__init__()
         self.rows_box = QVBoxLayout()
         self.rows_box.setContentsMargins(0, 0, 0, 0)
-        add = QPushButton("Add layer")
+        add = guard_field(QPushButton("Add layer"))
         add.setToolTip("Append a hidden layer. More layers can draw more complex boundaries, "
                        "and make gradients travel further.")
         add.clicked.connect(lambda: self._add_row(Layer(16, "relu"), announce=True))
@@ -132,7 +132,7 @@ class LayerList(QWidget):
 
     def _add_row(self, layer: Layer, announce: bool) -> None:
         row = QWidget()
-        units, activation, remove = QSpinBox(), QComboBox(), QToolButton()
+        units, activation, remove = guard_field(QSpinBox()), guard_field(QComboBox()), guard_field(QToolButton())
         units.setRange(1, 8192)
         units.setValue(layer.units)
         units.setKeyboardTracking(False)
@@ -245,7 +245,7 @@ class LogSlider(QSlider):
 class LearningRatePanel(ConfigPanel):
     def __init__(self):
         super().__init__("Learning rate")
-        self.slider = LogSlider(1e-5, 10.0)
+        self.slider = guard_field(LogSlider(1e-5, 10.0))
         self.slider.setToolTip("Drag to scale the learning rate by powers of ten, from 0.00001 to 10.")
         self.form.addRow(self.slider)
         self.value = self.add("learning_rate.value")

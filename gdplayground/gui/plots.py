@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from gdplayground.engine.history import GrowingArray, History, Timeline
 
-POINT_LIMIT = 2048  # blocks kept per curve: the drawing cost stays flat however long the run
+POINT_LIMIT = 512  # blocks kept per curve (two points each, up to four times as many in all:
+# about two a pixel): the drawing cost stays flat however long the run
 Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: room to move
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 

@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
-from gdplayground.engine import StepReport, Trainer, TrainingState
+from gdplayground.engine import SettingChange, StepReport, Trainer, TrainingState
+from gdplayground.engine.history import measured_rows
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
-PICTURE_INTERVAL = 0.2  # seconds between pictures (weights, decision boundary) while training:
-# they cost more to copy, compute and draw than curves, and change slowly to the eye
+PICTURE_INTERVAL = 0.2  # seconds between pictures (weights, decision boundary) while training
+# as fast as it can: they cost more to copy, compute and draw than curves, and change slowly to
+# the eye. At a set pace every frame brings one.
 CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the event loop
 # The window and the worker share one interpreter lock. Painting calls back into Python once
 # per item, and each call waits for the lock until the worker lets go: at its next BLAS call,
@@ -41,12 +44,16 @@ SWITCH_INTERVAL_S = 0.0005
 GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
+TEST_LIMIT = 5000  # test sets up to this size are measured with every picture (toy sets)
+LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
 
 
 @dataclass(frozen=True)
 class RunInfo:
     """What a freshly built run looks like, for the views to lay themselves out."""
 
+    run_id: int  # frames of this run carry it: a view drops what an earlier run sent
+    config: ExperimentConfig  # what the run was built from, whatever was sent since
     dataset: str
     step: int  # where the run starts: 0, or where a reopened weight file left off
     epochs: int
@@ -65,26 +72,54 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A consistent copy of the run between two steps, for exports."""
+    """A consistent copy of the run between two steps, for exports: where it is, the settings
+    it started with and every change of a setting since."""
 
     state: TrainingState
     config: ExperimentConfig
     input_scale: float
+    started_with: ExperimentConfig
+    changes: tuple[SettingChange, ...]
 
 
 @dataclass(frozen=True)
 class Frame:
-    """Reports of the steps since the last frame, and copies of what the views draw. A frame
-    brings a picture (`picture` True: first-layer weights, and the boundary of 2-D data) at most
-    every PICTURE_INTERVAL while training, and always when the training stops."""
+    """Reports of the steps since the last frame (and their History rows, built here rather than
+    on the window's thread), and copies of what the views draw. A frame brings a picture
+    (`first_layer`, and the boundary of 2-D data) at most every PICTURE_INTERVAL while training
+    as fast as it can, with every frame at a set pace, and always when training stops."""
 
+    run_id: int
     reports: tuple[StepReport, ...]
+    rows: np.ndarray  # measured_rows(reports)
     first_layer: np.ndarray | None = None  # (n_in, units) weights
     boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
     path: np.ndarray | None = None  # linear system: (steps, 4) rows of (step, x1, x2, x3)
     samples_seen: int = 0
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
+
+
+class WindowWork:
+    """Training waits while the window works (takes a frame, redraws): the two share one
+    interpreter lock, and a tiny model's steps, pure Python between small NumPy calls, would
+    otherwise make every one of the window's NumPy calls wait for the lock again (frames then
+    came seconds apart). The window marks its work with `with window_work:`."""
+
+    def __init__(self):
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def __enter__(self) -> None:
+        self.idle.clear()
+
+    def __exit__(self, *exc) -> None:
+        self.idle.set()
+
+    def wait(self) -> None:
+        """Before a step: wait while the window works, but never long (a long export, say)."""
+        if not self.idle.is_set():
+            self.idle.wait(LONGEST_COURTESY_S)
 
 
 class PauseGate:
@@ -111,15 +146,23 @@ class TrainingWorker(QObject):
     started = Signal(object)  # RunInfo, after every (re)build of the run
     framed = Signal(object)  # Frame
     job_changed = Signal(bool, int)  # (running, the job's ticket) when a job starts or ends
-    failed = Signal(str)  # a configuration or data problem, in words
+    failed = Signal(str, object)  # (what went wrong, the settings the run still has, or None)
     answered = Signal(int, object)  # (query id, answer) for `query`
-    _tick = Signal()
+    _tick = Signal(int)
 
-    def __init__(self, config: ExperimentConfig, gate: PauseGate):
+    def __init__(self, config: ExperimentConfig, gate: PauseGate, frame_out: threading.Event,
+                 window_work: WindowWork):
+        """`frame_out` is set while a frame is on its way to the window: the worker sends no
+        other until the window has taken it, so frames never queue up faster than it draws.
+        Steps wait while the window works (`window_work`)."""
         super().__init__()
-        self._config, self._gate = config, gate
+        self._config, self._gate, self._frame_out = config, gate, frame_out
+        self._window_work = window_work
         self.trainer: Trainer | None = None
-        self._job: tuple[float, int] | None = None  # (steps left, ticket)
+        self._job: Job | None = None
+        self._pace: float | None = None  # steps a second; None: as fast as it can
+        self._wake = 0  # the one continuation of the job that counts; older ones do nothing
+        self._run_id = 0
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
         self._last_frame = self._last_picture = 0.0
@@ -131,23 +174,28 @@ class TrainingWorker(QObject):
         try:
             self.trainer = Trainer(self._config)
         except (ConfigError, DataError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), None)
             return
         self._announce()
 
     @Slot(object, int)  # steps as a Python int: Qt's int has 32 bits
     def run(self, steps: int, ticket: int) -> None:
         """Train `steps` iterations (0: until paused; -1: to the end of the epoch), unless a
-        pause came after the ticket."""
+        pause came after the ticket. More than one step keeps the pace set; one is taken at once."""
         if self.trainer is None or not self._gate.valid(ticket):
             return
         if steps == -1:
             steps = self.trainer.steps_to_epoch_end
-        idle = self._job is None
-        self._job = (steps or float("inf"), ticket)
+        self._job = Job(steps or float("inf"), ticket, paced=steps != 1)
         self.job_changed.emit(True, ticket)
-        if idle:
-            self._tick.emit()
+        self._wake_in(0)
+
+    @Slot(object)
+    def set_pace(self, steps_per_second: float | None) -> None:
+        self._pace = steps_per_second
+        if self._job is not None:
+            self._job = self._job._replace(started=None)  # the pace counts from now
+            self._wake_in(0)
 
     @Slot()
     def reset(self) -> None:
@@ -165,7 +213,7 @@ class TrainingWorker(QObject):
             if self.trainer.apply(config):
                 self._announce()
         except (ConfigError, DataError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), copy.deepcopy(self.trainer.config))
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
@@ -176,7 +224,8 @@ class TrainingWorker(QObject):
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
         if trainer is not None and what == "snapshot":
             answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
-                              trainer.dataset.input_scale)
+                              trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
+                              tuple(trainer.changes))
         elif trainer is not None and what == "evaluate":
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
         self.answered.emit(query_id, answer)
@@ -191,30 +240,57 @@ class TrainingWorker(QObject):
             trainer = Trainer(saved.config, current.dataset if reuse else None)
             trainer.restore(saved.state)
         except (ConfigError, DataError, ValueError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(str(exc), copy.deepcopy(current.config) if current else None)
             return
         self.trainer = trainer
         self._announce()
 
     # --- the training loop ----------------------------------------------------------------
-    @Slot()
-    def _continue(self) -> None:
-        if self._job is None:
+    def _wake_in(self, seconds: float) -> None:
+        """Go on with the job after `seconds` (at once: after the commands already queued)."""
+        self._wake += 1
+        wake = self._wake
+        if seconds <= 0:
+            self._tick.emit(wake)
+        else:
+            QTimer.singleShot(int(seconds * 1000), self, lambda: self._continue(wake))
+
+    @Slot(int)
+    def _continue(self, wake: int) -> None:
+        job = self._job
+        if job is None or wake != self._wake:
             return
-        left, ticket = self._job
-        deadline = time.perf_counter() + CHUNK_SECONDS
-        while left > 0 and self._gate.valid(ticket) and time.perf_counter() < deadline:
+        now = time.perf_counter()
+        paced = job.paced and self._pace is not None
+        if paced and job.started is None:
+            job = job._replace(started=now, taken=0)
+        allowed = self._steps_due(job, now) if paced else job.left
+        deadline, taken, stopped = now + CHUNK_SECONDS, 0, False
+        while taken < allowed and self._gate.valid(job.ticket) and time.perf_counter() < deadline:
+            self._window_work.wait()
             report = self.trainer.step()
             self._record(report)
-            left = 0 if report.status != "ok" else left - 1
-        finished = left <= 0 or not self._gate.valid(ticket)
-        self._job = None if finished else (left, ticket)
-        if finished or time.perf_counter() - self._last_frame >= FRAME_INTERVAL:
-            self._send_frame(running=not finished)
+            taken += 1
+            if report.status != "ok":  # diverged, or refused for it: the job ends here
+                stopped = True
+                break
+        left = 0 if stopped else job.left - taken
+        finished = left <= 0 or not self._gate.valid(job.ticket)
+        self._job = None if finished else job._replace(left=left, taken=job.taken + taken)
+        now = time.perf_counter()
+        if finished or (taken and not self._frame_out.is_set()
+                        and (paced or now - self._last_frame >= FRAME_INTERVAL)):
+            self._send_frame(running=not finished, picture=paced)
         if finished:
-            self.job_changed.emit(False, ticket)
+            self.job_changed.emit(False, job.ticket)
+        elif paced:
+            self._wake_in((self._job.taken + 1) / self._pace - (now - job.started))
         else:
-            self._tick.emit()  # queued: commands that arrived meanwhile are handled first
+            self._wake_in(0)  # queued: commands that arrived meanwhile are handled first
+
+    def _steps_due(self, job: Job, now: float) -> float:
+        """Steps the pace allows by now, counting from the job's start: the first at once."""
+        return min(job.left, math.floor((now - job.started) * self._pace) + 1 - job.taken)
 
     def _record(self, report: StepReport) -> None:
         self._pending.append(report)
@@ -226,11 +302,15 @@ class TrainingWorker(QObject):
         if self.trainer.dataset.name == "linear-system":
             self._path.append(np.append(self.trainer.step_count, self.trainer.network.layers[0].W[:, 0]))
 
-    def _send_frame(self, running: bool) -> None:
+    def _send_frame(self, running: bool, picture: bool = False) -> None:
         trainer, now = self.trainer, time.perf_counter()
-        picture = not running or now - self._last_picture >= PICTURE_INTERVAL
+        picture = picture or not running or now - self._last_picture >= PICTURE_INTERVAL
+        if picture:
+            self._measure_test()
         frame = Frame(
+            run_id=self._run_id,
             reports=tuple(self._pending),
+            rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
             boundary=self._boundary() if picture and trainer.dataset.n_features == 2 else None,
             path=np.array(self._path) if self._path else None,
@@ -241,7 +321,17 @@ class TrainingWorker(QObject):
         self._pending, self._path = [], []
         self._last_frame = now
         self._last_picture = now if picture else self._last_picture
+        self._frame_out.set()
         self.framed.emit(frame)
+
+    def _measure_test(self) -> None:
+        """A small test set (the toy sets' half) is measured with each picture, on the frame's
+        last step: the held-out curve beside the training one."""
+        test = self.trainer.dataset.test
+        if not self._pending or self._pending[-1].status != "ok" or not 0 < len(test) <= TEST_LIMIT:
+            return
+        loss, accuracy = self.trainer.evaluate("test")
+        self._pending[-1] = self._pending[-1]._replace(test_loss=loss, test_accuracy=accuracy)
 
     def _boundary(self) -> np.ndarray:
         """Probability of class 1 over a grid covering the 2-D data, rows along y."""
@@ -254,10 +344,12 @@ class TrainingWorker(QObject):
     def _announce(self) -> None:
         """Tell the views about a fresh run and send its first frame (step 0)."""
         trainer, data = self.trainer, self.trainer.dataset
+        self._run_id += 1
         self._pending, self._path = [], []
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(
+            run_id=self._run_id, config=copy.deepcopy(trainer.config),
             dataset=data.name, step=trainer.step_count, epochs=trainer.epochs_done,
             sizes=tuple(trainer.network.sizes),
             n_parameters=trainer.network.n_parameters, steps_per_epoch=trainer.steps_per_epoch,
@@ -270,6 +362,17 @@ class TrainingWorker(QObject):
             initial_first_layer=trainer.network.layers[0].W.copy())
         self.started.emit(info)
         self._send_frame(running=False)
+
+
+class Job(NamedTuple):
+    """A training job: steps left, the ticket a pause voids, and at a set pace, when it began
+    and how many steps it has taken since (the pace is kept from there, not step by step)."""
+
+    left: float
+    ticket: int
+    paced: bool
+    started: float | None = None
+    taken: int = 0
 
 
 def _solution(data) -> np.ndarray | None:
@@ -292,6 +395,7 @@ class TrainingSession(QObject):
     _build = Signal()
     _query = Signal(int, str)
     _resume = Signal(object)
+    _pace = Signal(object)
 
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
         super().__init__(parent)
@@ -302,13 +406,17 @@ class TrainingSession(QObject):
         self._collector = GarbageCollector(interval=GC_INTERVAL_S)
         self.config = copy.deepcopy(config)  # the last configuration sent to the worker
         self.gate = PauseGate()
+        self.frame_out = threading.Event()  # a frame is on its way: see TrainingWorker
+        self.window_work = WindowWork()
         self.thread = QThread()
         self.thread.setObjectName("training")
-        self.worker = TrainingWorker(copy.deepcopy(config), self.gate)
+        self.worker = TrainingWorker(copy.deepcopy(config), self.gate, self.frame_out,
+                                     self.window_work)
         self.worker.moveToThread(self.thread)
         for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
                                (self._apply, self.worker.apply), (self._build, self.worker.build),
-                               (self._query, self.worker.query), (self._resume, self.worker.resume)):
+                               (self._query, self.worker.query), (self._resume, self.worker.resume),
+                               (self._pace, self.worker.set_pace)):
             source.connect(target)
         self._pending: dict[int, Callable] = {}
         self._query_ids = itertools.count()
@@ -317,6 +425,9 @@ class TrainingSession(QObject):
         self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
+
+    def start(self) -> None:
+        """Build the first run: once the caller has connected to the signals that report it."""
         self._build.emit()
 
     def play(self) -> int:
@@ -342,6 +453,18 @@ class TrainingSession(QObject):
             self.gate.pause()
         self.config = copy.deepcopy(config)
         self._apply.emit(copy.deepcopy(config))
+
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """Train at most this many steps a second (None: as fast as it can), from now on."""
+        self._pace.emit(steps_per_second)
+
+    def frame_consumed(self) -> None:
+        """The window has taken the last frame: the worker may send the next."""
+        self.frame_out.clear()
+
+    def adopt(self, config: ExperimentConfig) -> None:
+        """The worker refused a configuration and kept this one: so does the session."""
+        self.config = copy.deepcopy(config)
 
     def ask(self, what: str, callback: Callable) -> None:
         """Have the worker answer a query between two steps; `callback(answer)` runs here later."""

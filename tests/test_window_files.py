@@ -174,12 +174,27 @@ def test_evaluate_reports_every_split(qtbot, open_window):
 def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(tmp_path, monkeypatch, qtbot):
     import pyqtgraph as pg
     from gdplayground.gui import plot_export
-    monkeypatch.setattr(plot_export.ImageExporter, "export", lambda self, fileName=None: None)
+    monkeypatch.setattr(plot_export.SVGExporter, "export", lambda self, fileName=None: None)
     plot = pg.PlotWidget()
     qtbot.addWidget(plot)
     with pytest.raises(OSError, match="wrote nothing"):
-        plot_export.export_plot(plot.getPlotItem(), tmp_path / "p.png", 800)
+        plot_export.export_plot(plot.getPlotItem(), tmp_path / "p.svg")
     assert os.listdir(tmp_path) == []
+
+
+def test_big_png_exports_scale_their_lines_and_text_with_the_picture(qtbot, open_window, tmp_path):
+    """At 3,200 pixels the legends and curves must not shrink to hairlines and specks."""
+    window = open_window(toy(), steps=200)
+    for width in (800, 3200):
+        ok, message = written(qtbot, window, lambda: window.files.export_plots(tmp_path, "png", width))
+        assert ok, message
+        image = QImage(str(tmp_path / "loss.png")).convertToFormat(QImage.Format_Grayscale8)
+        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(
+            image.height(), image.bytesPerLine())[:, :image.width()]
+        ink = (pixels < 200).mean()
+        if width == 800:
+            small = ink
+    assert ink > 0.6 * small  # unscaled lines and fonts left a quarter of the ink
 
 
 def idx_folder(folder, n_train, seed=0):

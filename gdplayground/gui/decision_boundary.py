@@ -1,4 +1,8 @@
-"""For 2-D data: the network's prediction over the plane as a heatmap behind the data points."""
+"""For 2-D data: the network's prediction over the plane as a heatmap behind the data points.
+
+Training points are filled with their class's colour, test points are white with a ring of it:
+both are outlined, so that a point the network gets right stands out from the background of its
+own colour rather than vanishing into it. A legend says which is which."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from gdplayground.gui.worker import BOUNDARY_EXTENT
 
 CLASS_COLOURS = [(245, 147, 34), (8, 119, 189)]  # class 0 orange, class 1 blue
+OUTLINE = (40, 40, 40)
 
 
 class DecisionBoundaryView(QWidget):
@@ -17,8 +22,9 @@ class DecisionBoundaryView(QWidget):
         super().__init__()
         self.setToolTip(
             "Background: the probability the network gives to the blue class at each point "
-            "(orange 0, white 0.5, blue 1). Filled dots are training points, hollow ones test "
-            "points. Watch the boundary bend as hidden units are added.")
+            "(orange 0, white 0.5, blue 1); where it turns white is the decision boundary. "
+            "Filled dots are training points, white ones with a coloured ring test points, "
+            "which training never sees. Watch the boundary bend as hidden units are added.")
         self.plot = pg.PlotWidget(title="Decision boundary")
         self.plot.setAspectLocked(True)
         # A fixed range: auto-ranging an aspect-locked view can oscillate without end.
@@ -30,17 +36,29 @@ class DecisionBoundaryView(QWidget):
         self.plot.addItem(self.image)
         colours = pg.ColorMap([0.0, 0.5, 1.0], [CLASS_COLOURS[0], (255, 255, 255), CLASS_COLOURS[1]])
         self.lut = colours.getLookupTable(nPts=256, alpha=False)
-        self.train = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
-        self.test = pg.ScatterPlotItem(size=7, brush=None)
-        self.plot.addItem(self.train)
-        self.plot.addItem(self.test)
+        legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(255, 255, 255, 200))
+        # One item per class and kind: one brush for thousands of points, not one per point
+        # (100,000 points took seconds to lay out).
+        self.train, self.test = [], []
+        for colour, name in zip(CLASS_COLOURS, ("orange", "blue")):
+            self.train.append(self._points(pg.mkPen(OUTLINE, width=0.8), pg.mkBrush(colour),
+                                           legend, f"training, {name} class"))
+            self.test.append(self._points(pg.mkPen(colour, width=2), pg.mkBrush("w"),
+                                          legend, f"test, {name} class"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
+    def _points(self, pen, brush, legend, name: str) -> pg.ScatterPlotItem:
+        item = pg.ScatterPlotItem(size=7, pen=pen, brush=brush, name=name)
+        self.plot.addItem(item)
+        legend.addItem(item, name)
+        return item
+
     def set_points(self, points, labels, test_points, test_labels) -> None:
-        self.train.setData(pos=points, brush=[pg.mkBrush(CLASS_COLOURS[c]) for c in labels])
-        self.test.setData(pos=test_points, pen=[pg.mkPen(CLASS_COLOURS[c], width=1.5) for c in test_labels])
+        for c in (0, 1):
+            self.train[c].setData(pos=points[labels == c])
+            self.test[c].setData(pos=test_points[test_labels == c])
 
     def show_boundary(self, probability: np.ndarray) -> None:
         finite = np.nan_to_num(probability, nan=0.5)

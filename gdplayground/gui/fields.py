@@ -4,6 +4,7 @@ choices become a combo box, its range the bounds of a spin box, its help the too
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -73,7 +74,8 @@ class FieldEditor(QObject):
             widget.valueChanged.connect(self.changed)
         else:
             lo, hi = f.metadata["range"]
-            widget = pg.SpinBox(value=f.default, bounds=(lo, hi), dec=True, step=0.5,
+            lowest = math.nextafter(lo, math.inf) if f.metadata["lo_open"] else lo  # (0, 1]: no 0
+            widget = pg.SpinBox(value=f.default, bounds=(lowest, hi), dec=True, step=0.5,
                                 minStep=1e-12, decimals=4, compactHeight=False)
             widget.sigValueChanged.connect(self.changed)
         return widget

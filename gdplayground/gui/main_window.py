@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
             f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
             f"{elapsed_words(elapsed)} training   "
             f"learning rate {learning_rate_at(self.last_step, self.config.learning_rate):.3g}   "
-            f"pace {SPEEDS[self.controls.rate]}")
+            f"pace {SPEEDS[self.controls.rate].lower()}")
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

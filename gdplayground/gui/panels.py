@@ -5,6 +5,7 @@ into it, and `changed` fires after every edit. Panels never talk to each other o
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -60,9 +61,11 @@ class DataPanel(ConfigPanel):
         super().__init__("Data")
         self.dataset = self.add("data.name")
         self.folder = ""
-        self.folder_label = QLabel()
-        self.folder_label.setWordWrap(True)
-        self.form.addRow("Folder", self.folder_label)
+        self.folder_button = guard_field(QPushButton())
+        self.folder_button.setToolTip("The folder of MNIST-format IDX files being learnt from; "
+                                      "click to choose another (or the same one, re-read)")
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.form.addRow("Folder", self.folder_button)
         self.add("data.validation_split")
         self.add("data.samples")
         self.add("data.noise")
@@ -74,15 +77,23 @@ class DataPanel(ConfigPanel):
         self.dataset.changed.connect(self._dataset_chosen)
 
     def _dataset_chosen(self) -> None:
-        if self.dataset.value == "idx":
-            folder = QFileDialog.getExistingDirectory(
-                self, "Folder of MNIST-format IDX files (train-images-idx3-ubyte, …)")
-            if not folder:
-                self.dataset.set_value(self._previous)
-                return
-            self.folder = folder
+        if self.dataset.value == "idx" and not self._ask_folder():
+            self.dataset.set_value(self._previous)
+            return
         self._previous = self.dataset.value
         self._edited()
+
+    def _choose_folder(self) -> None:
+        if self._ask_folder():
+            self._edited()
+
+    def _ask_folder(self) -> bool:
+        """Ask for a folder of IDX files; True if one was chosen."""
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder of MNIST-format IDX files (train-images-idx3-ubyte, …)", self.folder)
+        if folder:
+            self.folder = folder
+        return bool(folder)
 
     def load(self, config):
         super().load(config)
@@ -95,8 +106,8 @@ class DataPanel(ConfigPanel):
     def refresh(self):
         name = self.dataset.value
         toy = name in TOY_DATASETS
-        self.folder_label.setText(self.folder)
-        self.form.setRowVisible(self.folder_label, name == "idx")
+        self.folder_button.setText(Path(self.folder).name or "Choose…")
+        self.form.setRowVisible(self.folder_button, name == "idx")
         self.show_rows({"data.samples": toy, "data.noise": toy, "data.test_fraction": toy,
                         "data.validation_split": name != "linear-system",
                         "batch.size": self.editors["batch.mode"].value == "mini"})
@@ -237,18 +248,24 @@ class LogSlider(QSlider):
         return 10 ** (self.value() / self.STEPS_PER_DECADE)
 
     def show_number(self, number: float) -> None:
+        """Move to `number` (clamped to the slider's range) without announcing it."""
+        position = round(math.log10(max(number, 1e-300)) * self.STEPS_PER_DECADE)
         self.blockSignals(True)
-        self.setValue(round(math.log10(number) * self.STEPS_PER_DECADE))
+        self.setValue(min(max(position, self.minimum()), self.maximum()))
         self.blockSignals(False)
 
 
 class LearningRatePanel(ConfigPanel):
+    LOWEST, HIGHEST = 1e-6, 100.0  # the slider's range, and the field's: the two always agree
+
     def __init__(self):
         super().__init__("Learning rate")
-        self.slider = guard_field(LogSlider(1e-5, 10.0))
-        self.slider.setToolTip("Drag to scale the learning rate by powers of ten, from 0.00001 to 10.")
+        self.slider = guard_field(LogSlider(self.LOWEST, self.HIGHEST))
+        self.slider.setToolTip("Drag to scale the learning rate by powers of ten, from 0.000001 "
+                               "to 100.")
         self.form.addRow(self.slider)
         self.value = self.add("learning_rate.value")
+        self.value.widget.setOpts(bounds=(self.LOWEST, self.HIGHEST))  # 0 or less is refused
         self.slider.valueChanged.connect(self._slid)
         self.schedule = self.add("learning_rate.schedule")
         self.add("learning_rate.decay_steps")

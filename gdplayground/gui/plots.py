@@ -21,11 +21,15 @@ POINT_LIMIT = 512  # blocks kept per curve (two points each, up to four times as
 # about two a pixel): the drawing cost stays flat however long the run
 Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: room to move
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
+OUTLIER_QUANTILES = (0.01, 0.99)  # the bulk of a plot's values, on a linear axis …
+OUTLIER_SPANS = 3  # … and how far beyond it (in its own spans) a value is left off the scale
 
 # One-pixel pens: the fastest lines Qt's raster engine draws (wider ones cost several times more).
 RAW = pg.mkPen(color=(170, 190, 215), width=1)
 SMOOTH = pg.mkPen(color=(31, 119, 180), width=1)
 VALIDATION = pg.mkPen(color=(230, 120, 20), width=1)
+TEST = pg.mkPen(color=(44, 160, 44), width=1)
+RATE = pg.mkPen(color=(120, 120, 120), width=1, style=Qt.DashLine)
 LAYER_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                  (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
@@ -37,6 +41,7 @@ class PlotView(QWidget):
                  legend_at=(-10, 10), y_range: tuple[float, float] | None = None):
         """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
+        self.title, self._off_scale = title, ""
         self.plot = pg.PlotWidget(title=title)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
@@ -51,18 +56,40 @@ class PlotView(QWidget):
         if y_range is not None:
             self.plot.setYRange(*y_range)
         self._series: dict[pg.PlotDataItem, PeakSeries] = {}
+        self._names: dict[pg.PlotDataItem, str] = {}  # each curve's name in the legend …
+        self._named: set[pg.PlotDataItem] = set()  # … once it has points to show
+        # Curves the y axis does not fit itself to: a moving average stays within the values it
+        # averages, but after a wild value it keeps it for hundreds of steps.
+        self.followers: set[pg.PlotDataItem] = set()
         self.layout = QVBoxLayout(self)
         self.layout.setContentsMargins(0, 0, 0, 0)
         self.layout.addWidget(self.plot)
 
-    def curve(self, pen, name: str, markers: bool = False) -> pg.PlotDataItem:
+    def curve(self, pen, name: str, markers: bool = False, box: pg.ViewBox | None = None
+              ) -> pg.PlotDataItem:
+        """A curve, named in the legend once it has something to show (a legend of empty curves
+        only covers the data)."""
         style = dict(symbol="o", symbolSize=5, symbolBrush=pen.color(), symbolPen=pen) if markers else {}
-        return self.plot.plot(pen=pen, name=name, antialias=False, **style)
+        item = pg.PlotDataItem(pen=pen, antialias=False, **style)
+        (box or self.plot.getPlotItem()).addItem(item)
+        self._names[item] = name
+        return item
+
+    def name(self, curve: pg.PlotDataItem, name: str) -> None:
+        self._names[curve] = name
+        self._legend_again()
 
     def show(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None) -> None:
-        """Draw the measured points of a column (positive ones only on a log axis), feeding only
-        the rows that arrived since the last call into the curve's decimated series; after a
-        rollback, or on a new curve, it starts again from the whole run."""
+        """Draw the measured points of a column (positive ones only on a log axis), and fit the
+        axes to them."""
+        steps = self.feed(curve, timeline, column, transform, positive=self.log_y)
+        self.reach(steps[-1] if len(steps) else 0)
+        self._follow_y()
+
+    def feed(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None,
+             positive: bool = False) -> np.ndarray:
+        """Hand a curve the rows that arrived since the last call, through its decimated
+        series (after a rollback, or on a new curve, the whole run again). Returns the steps."""
         series = self._series.get(curve)
         new = None
         if series is not None and series.generation == timeline.generation:
@@ -71,13 +98,21 @@ class PlotView(QWidget):
             series = self._series[curve] = PeakSeries(timeline.generation)
             new = timeline.series(column)
         steps, values = new
-        x, y = measured(steps, transform(values) if transform else values, positive=self.log_y)
+        x, y = measured(steps, transform(values) if transform else values, positive=positive)
         fresh = series.consumed == 0
         series.extend(x, y, consumed=timeline.total)
         if len(x) or fresh:
             curve.setData(*series.points(), skipFiniteCheck=True)
-        self.reach(steps[-1] if len(steps) else 0)
-        self._follow_y()
+        if len(x) and curve not in self._named:
+            self._named.add(curve)
+            self._legend_again()
+        return steps
+
+    def _legend_again(self) -> None:
+        self.legend.clear()
+        for curve, name in self._names.items():
+            if curve in self._named and curve.isVisible():
+                self.legend.addItem(curve, name)
 
     def reach(self, step: float) -> None:
         """Widen the step axis by half again whenever the data outgrows it."""
@@ -86,13 +121,19 @@ class PlotView(QWidget):
             self.plot.setXRange(0, self.x_max, padding=0.02)
 
     def _follow_y(self) -> None:
-        """Fit the y axis to the data when the data leaves it or fills too little of it."""
-        bounds = [(s.low, s.high) for s in self._series.values() if s.low <= s.high]
-        if self.fixed_y or not bounds:
+        """Fit the y axis to the data when the data leaves it or fills too little of it. On a
+        linear axis a few wild values (a loss spike of 1e18) are left off the scale, and said
+        so, rather than flatten everything else: the axis takes the data's bulk and the newest
+        values."""
+        live = [s for curve, s in self._series.items()
+                if s.low <= s.high and curve not in self.followers]
+        if self.fixed_y or not live:
             return
-        low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        low, high = min(s.low for s in live), max(s.high for s in live)
         if self.log_y:
             low, high = np.log10(low), np.log10(high)
+        else:
+            low, high = self._bulk(live, low, high)
         span = max(high - low, 1e-3 if self.log_y else 1e-9 + abs(high) * 1e-3)
         if self.y_shown is not None:
             shown_low, shown_high = self.y_shown
@@ -102,10 +143,32 @@ class PlotView(QWidget):
         self.y_shown = (low - Y_MARGIN * span, high + Y_MARGIN * span)
         self.plot.setYRange(*self.y_shown, padding=0)
 
+    def _bulk(self, live: list, low: float, high: float) -> tuple[float, float]:
+        """(low, high) of the values but for outliers far beyond the bulk of them, always with
+        each curve's newest value; the title says what was left off the scale."""
+        values = np.concatenate([s.points()[1] for s in live])
+        bulk_low, bulk_high = np.quantile(values, OUTLIER_QUANTILES)
+        reach = OUTLIER_SPANS * max(bulk_high - bulk_low, abs(bulk_high) * 1e-3, 1e-12)
+        newest = [s.newest for s in live]
+        low = low if low >= bulk_low - reach else min(bulk_low, *newest)
+        clipped = high > bulk_high + reach
+        high = max(bulk_high, *newest) if clipped else high
+        self._note_off_scale(f"values up to {max(s.high for s in live):.3g} off the scale"
+                             if clipped else "")
+        return low, high
+
+    def _note_off_scale(self, note: str) -> None:
+        if note != self._off_scale:
+            self._off_scale = note
+            self.plot.setTitle(f"{self.title} — ▲ {note}" if note else self.title)
+
     def restart(self) -> None:
-        """A new run: forget the old one's series and axes."""
+        """A new run: forget the old one's series, axes and legend."""
         self.x_max, self.y_shown = 0, None
         self._series.clear()
+        self._named.clear()
+        self._legend_again()
+        self._note_off_scale("")
 
 
 class PeakSeries:
@@ -145,6 +208,11 @@ class PeakSeries:
             self.rest_x = np.concatenate([[leftover[0, 0]] * 2, self.rest_x])
             self.rest_y = np.concatenate([leftover[0, 1:], self.rest_y])
 
+    @property
+    def newest(self) -> float:
+        """The last value added (a block's low or high, once it is folded)."""
+        return float(self.rest_y[-1]) if len(self.rest_y) else float(self.blocks.data[-1, 2])
+
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Each block as two points, its low and its high, then the unfinished block as it is."""
         rows = self.blocks.data
@@ -165,17 +233,40 @@ class LossView(PlotView):
     def __init__(self):
         super().__init__(
             "Loss", "loss",
-            "Training loss of every batch (light), its moving average (blue) and the validation "
-            "loss (orange). A curve that shoots up and ends means the learning rate is too high.")
+            "Training loss of every batch (light), its moving average (blue), the loss on held-"
+            "out examples (orange: validation; green: the test set of a 2-D data set), and the "
+            "learning rate in force (grey dashes, right axis). A curve that shoots up and ends "
+            "means the learning rate is too high.")
         self.raw = self.curve(RAW, "batch")
         self.smooth = self.curve(SMOOTH, "smoothed")
+        self.followers.add(self.smooth)
         self.validation = self.curve(VALIDATION, "validation", markers=True)
+        self.test = self.curve(TEST, "test", markers=True)
+        self.rate_box = self._right_axis("learning rate")
+        self.rate = self.curve(RATE, "learning rate (right axis)", box=self.rate_box)
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "
                                   "stay visible next to the large early drop.")
         self.log_scale.toggled.connect(self._set_log)
         self.history: History | None = None  # what was drawn last, to redraw on a change of scale
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
+
+    def _right_axis(self, label: str) -> pg.ViewBox:
+        """A second y axis on the right, over the same steps (pyqtgraph's MultiplePlotAxes)."""
+        item = self.plot.getPlotItem()
+        box = pg.ViewBox(enableMouse=False)
+        item.showAxis("right")
+        item.scene().addItem(box)
+        item.getAxis("right").linkToView(box)
+        item.getAxis("right").setLabel(label)
+        item.getAxis("right").enableAutoSIPrefix(False)
+        box.setXLink(item)
+
+        def follow() -> None:
+            box.setGeometry(item.vb.sceneBoundingRect())
+            box.linkedViewChanged(item.vb, box.XAxis)
+        item.vb.sigResized.connect(follow)
+        return box
 
     def show_smoothed(self, shown: bool) -> None:
         """Mini-batch losses are noisy: a faint curve per batch under their moving average.
@@ -184,11 +275,7 @@ class LossView(PlotView):
             return
         self.smooth.setVisible(shown)
         self.raw.setPen(RAW if shown else SMOOTH)
-        self.legend.clear()
-        self.legend.addItem(self.raw, "batch" if shown else "training")
-        if shown:
-            self.legend.addItem(self.smooth, "smoothed")
-        self.legend.addItem(self.validation, "validation")
+        self.name(self.raw, "batch" if shown else "training")
 
     def _set_log(self, on: bool) -> None:
         self.log_y = on
@@ -200,8 +287,12 @@ class LossView(PlotView):
     def draw(self, history: History) -> None:
         self.history = history
         for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
-                              (self.validation, "val_loss")):
+                              (self.validation, "val_loss"), (self.test, "test_loss")):
             self.show(curve, history, column)
+        self.feed(self.rate, history, "learning_rate")
+        top = self._series[self.rate].high
+        if np.isfinite(top) and top > 0:
+            self.rate_box.setYRange(0, top * (1 + Y_MARGIN), padding=0)
 
 
 class AccuracyView(PlotView):
@@ -209,18 +300,17 @@ class AccuracyView(PlotView):
         super().__init__(
             "Accuracy", "accuracy",
             "Fraction of examples classified correctly: training batches (moving average) and "
-            "the held-out validation set. A widening gap between them means overfitting.",
+            "the held-out examples (validation, or a 2-D data set's test points). A widening "
+            "gap between them means overfitting.",
             legend_at=(-10, -10), y_range=(0, 1))
         self.train = self.curve(SMOOTH, "training (smoothed)")
         self.validation = self.curve(VALIDATION, "validation", markers=True)
-
-    def set_classes(self, classified: bool) -> None:
-        self.plot.setTitle("Accuracy" if classified else
-                           "Accuracy: none, this dataset's targets are numbers, not classes")
+        self.test = self.curve(TEST, "test", markers=True)
 
     def draw(self, history: History) -> None:
         self.show(self.train, history, "smoothed_accuracy")
         self.show(self.validation, history, "val_accuracy")
+        self.show(self.test, history, "test_accuracy")
 
 
 class GradientView(PlotView):
@@ -239,7 +329,8 @@ class GradientView(PlotView):
     def set_layers(self, sizes: tuple[int, ...]) -> None:
         for curve in self.curves:
             self.plot.removeItem(curve)
-        self.legend.clear()
+            self._names.pop(curve)
+        self.restart()
         self.curves = [
             self.curve(pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1),
                        f"layer {i + 1} ({n_in}→{n_out})")

@@ -15,6 +15,7 @@ GAP_COLOUR = (60, 60, 60)
 GAP_CODE = 255  # the last of the 256 colours: codes 0-254 are the colour map
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
 SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
+HOVER_HINT = "Hover over a tile to name its unit."
 
 
 class WeightMosaic(QWidget):
@@ -32,23 +33,32 @@ class WeightMosaic(QWidget):
         box.disableAutoRange()  # set_layout fits the mosaic: auto-ranging a locked aspect can oscillate
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
-        self.caption = QLabel("Hover over a tile to name its unit.")
+        self.caption = QLabel(HOVER_HINT)
         self.change = QCheckBox("Change since step 0")
         self.change.setChecked(True)
         self.change.setToolTip(
             "Show what training has added to each weight rather than the weight itself: the "
             "random starting values hide the learned strokes until much later.")
         self.change.toggled.connect(self._redraw)
+        colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
+        # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
+        self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)
+        self.scale_low, self.scale_bar, self.scale_high = QLabel(), QLabel(), QLabel()
+        self.scale_bar.setMinimumWidth(60)
+        self.scale_bar.setStyleSheet(_gradient_style(colours))
+        self.scale_bar.setToolTip("The colour scale: blue for the most negative weights (or "
+                                  "changes), white for zero, red for the most positive; a few "
+                                  "extreme ones are drawn at the ends.")
         below = QHBoxLayout()
-        below.addWidget(self.caption, stretch=1)
+        below.addWidget(self.scale_low)
+        below.addWidget(self.scale_bar, stretch=1)
+        below.addWidget(self.scale_high)
         below.addWidget(self.change)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         layout.addLayout(below)
-        colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
-        # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
-        self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)
+        layout.addWidget(self.caption)
         self.image.setLookupTable(self.lut)
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
@@ -71,6 +81,7 @@ class WeightMosaic(QWidget):
         self.box.setRange(QRectF(0, 0, shown.shape[1], shown.shape[0]), padding=0.02)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights: {what}")
+        self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
@@ -90,6 +101,8 @@ class WeightMosaic(QWidget):
         np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         sample = np.abs(values.ravel()[:: max(1, values.size // SCALE_SAMPLE)])
         scale = np.percentile(sample, CLIP_PERCENTILE) or 1.0
+        self.scale_low.setText(f"{-scale:.2g}")
+        self.scale_high.setText(f"+{scale:.2g}")
         middle = (GAP_CODE - 1) / 2  # zero: the middle colour
         values *= middle / scale
         values += middle + 0.5  # rounds to the nearest code when cast
@@ -115,3 +128,10 @@ class WeightMosaic(QWidget):
         column = self.weights[:, unit]
         name = f"class {unit} template" if self.templates else f"unit {unit + 1} of {self.n_units}"
         self.caption.setText(f"{name}: weights from {column.min():+.3f} to {column.max():+.3f}")
+
+
+def _gradient_style(colours: np.ndarray) -> str:
+    """A label's background running through the colour map, left (negative) to right."""
+    stops = ", ".join(f"stop:{i / (len(colours) - 1):.3f} rgb({r},{g},{b})"
+                      for i, (r, g, b) in list(enumerate(colours))[::32] + [(len(colours) - 1, colours[-1])])
+    return f"background: qlineargradient(x1:0, y1:0, x2:1, y2:0, {stops}); border: 1px solid #888;"

@@ -1,0 +1,339 @@
+"""The window as a new user found it: the pace, keys that reach the run controls, bad numbers
+typed, scales that stay readable, messages that go when their cause does, files named right,
+exports that record what happened, and the learning rate in force."""
+
+import csv
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
+
+from gdplayground.config import preset
+from gdplayground.engine.history import History
+from gdplayground.gui.main_window import MainWindow, elapsed_words
+from gdplayground.gui.plots import LossView
+from gdplayground.gui.run_controls import default_speed
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def open_window(qtbot):
+    def make(config=None, speed="default") -> MainWindow:
+        window = MainWindow(config)
+        qtbot.addWidget(window)
+        if speed != "default":
+            window.set_speed(speed)
+        window.show()
+        window.activateWindow()  # keys and focus behave as on a desktop
+        qtbot.waitUntil(lambda: window.info is not None and window.isActiveWindow(), timeout=TIMEOUT)
+        return window
+    return make
+
+
+def toy(name="spiral"):
+    config = preset(name)
+    config.data.samples = 200
+    return config
+
+
+def idle(qtbot, window):
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    qtbot.wait(50)
+
+
+def frames_of(window):
+    """Every frame the window takes, as it takes it."""
+    taken = []
+    original = window._take
+
+    def take(frame):
+        taken.append(frame)
+        original(frame)
+    window._take = take
+    return taken
+
+
+# --- pace -----------------------------------------------------------------------------------
+def test_a_set_pace_trains_that_many_steps_a_second_and_draws_each(qtbot, open_window):
+    window = open_window(toy(), speed=10)
+    frames = frames_of(window)
+    window.toggle_play()
+    qtbot.wait(1500)
+    window.toggle_play()
+    idle(qtbot, window)
+    assert 10 <= window.last_step <= 20  # 1.5 s at 10 steps a second, the first at once
+    with_steps = [f for f in frames if f.reports]
+    assert all(f.boundary is not None for f in with_steps)  # a picture with every step
+    assert max(len(f.reports) for f in with_steps) <= 2
+    window.set_speed(None)  # as fast as it can
+    window.toggle_play()
+    qtbot.wait(1000)
+    window.toggle_play()
+    idle(qtbot, window)
+    assert window.last_step > 500
+
+
+def test_each_data_set_opens_at_its_own_pace_and_the_keys_change_it(qtbot, open_window):
+    assert default_speed("spiral") == default_speed("linear-system") == 100
+    assert default_speed("mnist") is None
+    window = open_window(toy())
+    assert window.controls.rate == 100
+    qtbot.keyClick(window, Qt.Key_BracketLeft)
+    assert window.controls.rate == 30 and "pace 30 steps/s" in window.status_label.text()
+    qtbot.keyClick(window, Qt.Key_BracketRight)
+    qtbot.keyClick(window, Qt.Key_BracketRight)
+    assert window.controls.rate is None
+
+
+# --- keys and the mouse wheel -----------------------------------------------------------------
+def test_space_after_typing_a_number_plays_with_that_number(qtbot, open_window):
+    window = open_window(toy(), speed=None)
+    field = window.lr_panel.value.widget
+    field.setFocus()
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field, "0.05")  # keys go to the field with focus, as on a desktop
+    qtbot.keyClick(field, Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.playing and window.last_step > 0, timeout=TIMEOUT)
+    assert window.config.learning_rate.value == pytest.approx(0.05)
+    assert " " not in field.lineEdit().text()
+    qtbot.keyClick(window, Qt.Key_Space)
+    idle(qtbot, window)
+    assert not window.playing
+
+
+def test_space_on_a_button_plays_instead_of_pressing_it_again(qtbot, open_window):
+    window = open_window(toy(), speed=None)
+    add = next(b for b in window.architecture_panel.layers.findChildren(QPushButton)
+               if b.text() == "Add layer")
+    add.setFocus()
+    layers = len(window.config.architecture.hidden)
+    qtbot.keyClick(add, Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.last_step > 0, timeout=TIMEOUT)
+    assert len(window.config.architecture.hidden) == layers
+    qtbot.keyClick(window, Qt.Key_Space)
+    idle(qtbot, window)
+
+
+def test_n_and_right_step_from_a_number_field(qtbot, open_window):
+    window = open_window(toy())
+    field = window.optimizer_panel.editors["optimizer.beta1"].widget
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key_N)
+    qtbot.waitUntil(lambda: window.last_step == 1, timeout=TIMEOUT)
+    window.data_panel.editors["batch.size"].widget.setFocus()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Right)
+    qtbot.waitUntil(lambda: window.last_step == 2, timeout=TIMEOUT)
+
+
+def wheel(widget, steps=1):
+    event = QWheelEvent(QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0),
+                        QPoint(0, 120 * steps), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_changes_a_field_only_once_it_has_focus(qtbot, open_window):
+    window = open_window(toy())
+    combo = window.optimizer_panel.editors["optimizer.name"].widget  # Adam, the last choice
+    before = combo.currentData()
+    wheel(combo)  # up: to the choice before
+    assert combo.currentData() == before and window.config.optimizer.name == before
+    combo.setFocus()
+    wheel(combo)
+    assert combo.currentData() != before
+
+
+# --- bad numbers ------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["0", "-1", "1e-9", "500"])
+def test_a_learning_rate_out_of_range_is_refused_and_slider_and_field_agree(qtbot, open_window, typed):
+    window = open_window(toy())
+    panel, before = window.lr_panel, window.config.learning_rate.value
+    field = panel.value.widget
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field.lineEdit(), typed)
+    qtbot.keyClick(field.lineEdit(), Qt.Key_Return)
+    assert window.config.learning_rate.value == before
+    assert panel.slider.value() == round(np.log10(panel.value.value) * 100)
+    panel.slider.setValue(panel.slider.minimum())
+    assert panel.value.value == pytest.approx(1e-6) and window.config.learning_rate.value > 0
+
+
+# --- scales -----------------------------------------------------------------------------------
+def report(step, loss):
+    from gdplayground.engine.trainer import LayerStats, StepReport
+    return StepReport(step, 1, False, 8, loss, 0.5, 0.1, (LayerStats(1.0, 0.5, 2.0),))
+
+
+def test_a_wild_spike_is_left_off_a_linear_loss_scale_and_said_so(qtbot):
+    view = LossView()
+    qtbot.addWidget(view)
+    history = History(1)
+    losses = 1 + 0.1 * np.sin(np.arange(1, 1001))
+    losses[500] = 1e18
+    history.add([report(step, loss) for step, loss in enumerate(losses, start=1)])
+    view.draw(history)
+    low, high = view.plot.getPlotItem().vb.viewRange()[1]
+    assert high < 10 and low > 0.5  # the other 999 losses fill the plot
+    assert "off the scale" in view.plot.getPlotItem().titleLabel.text and "1e+18" in \
+        view.plot.getPlotItem().titleLabel.text
+    view.log_scale.setChecked(True)  # the log scale shows everything
+    assert "off the scale" not in view.plot.getPlotItem().titleLabel.text
+
+
+# --- messages and state that go stale ----------------------------------------------------------
+def test_a_failed_export_message_goes_when_an_export_succeeds(qtbot, open_window, tmp_path):
+    window = open_window(toy())
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_metrics(tmp_path / "missing" / "m.csv")
+    assert window.banner.isVisible()
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_metrics(tmp_path / "m.csv")
+    assert not window.banner.isVisible()
+
+
+def test_the_hover_text_of_a_weight_tile_does_not_outlive_its_network(qtbot, open_window):
+    window = open_window()
+    mosaic = window.training.mosaic
+    mosaic.caption.setText("unit 7 of 256: weights from -0.1 to +0.1")  # as after a hover
+    window.reset()
+    qtbot.waitUntil(lambda: "unit 7" not in mosaic.caption.text(), timeout=TIMEOUT)
+
+
+def test_the_status_bar_shows_the_rate_the_next_step_will_use(qtbot, open_window):
+    window = open_window(toy())
+    window.lr_panel.value.widget.setValue(0.2)
+    assert "learning rate 0.2 " in window.status_label.text()
+
+
+def test_the_folder_of_an_idx_data_set_can_be_chosen_again(qtbot, open_window, monkeypatch, tmp_path):
+    window = open_window(toy())
+    panel = window.data_panel
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *args: asked.append(args) or str(tmp_path))
+    panel.folder = str(tmp_path)
+    panel.dataset.set_value("idx")
+    panel.refresh()
+    assert panel.folder_button.isVisibleTo(panel)
+    panel.folder_button.click()
+    assert asked  # the same folder again: read anew
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT)  # it has no IDX files
+
+
+# --- files -----------------------------------------------------------------------------------
+def test_a_saved_file_gets_its_type_suffix():
+    from pathlib import Path
+
+    from gdplayground.gui.file_actions import with_suffix
+    assert with_suffix(Path("/x/weights"), ".npz") == Path("/x/weights.npz")
+    assert with_suffix(Path("/x/w.NPZ"), ".npz") == Path("/x/w.NPZ")
+    assert with_suffix(Path("/x/run.v2"), ".npz") == Path("/x/run.v2.npz")
+
+
+def test_every_difference_is_listed_in_the_panels_words(qtbot, open_window, tmp_path):
+    from gdplayground.config import Layer
+    from gdplayground.engine import Trainer
+    from gdplayground.weights import save_weights
+
+    other = toy("xor")
+    other.architecture.hidden = [Layer(5, "relu")]
+    other.optimizer.name, other.learning_rate.value, other.batch.size = "sgd", 0.2, 8
+    other.architecture.init, other.seed = "he", 9
+    save_weights(tmp_path / "w.npz", other, Trainer(other).snapshot(), {})
+    window = open_window(toy())
+    window.step(3)
+    qtbot.waitUntil(lambda: window.last_step == 3, timeout=TIMEOUT)
+    asked = []
+    window.confirm = lambda title, text, items: asked.append(items) or False
+    window.files.open_weights(tmp_path / "w.npz")
+    assert len(asked[0]) > 6  # all of them, not the first six
+    assert "Optimizer › Algorithm: Adam → SGD" in asked[0]
+    assert "Data › Dataset: Spiral → XOR" in asked[0]
+    assert not any("architecture." in item for item in asked[0])
+
+
+def test_switching_the_data_set_says_which_settings_came_with_it(qtbot, open_window):
+    window = open_window()  # MNIST
+    combo = window.data_panel.dataset.widget
+    combo.setCurrentIndex(combo.findData("spiral"))
+    qtbot.waitUntil(lambda: window.info.dataset == "spiral", timeout=TIMEOUT)
+    text = window.banner.text()
+    assert window.banner.kind == "note" and text.startswith("Spiral comes with its own settings")
+    assert "Architecture › Hidden layer 1 activation: ReLU → tanh" in text
+    assert "Pace: As fast as possible → 100 steps/s" in text and window.controls.rate == 100
+
+
+# --- exports record what happened ---------------------------------------------------------------
+def test_a_run_folder_records_every_change_of_a_setting(qtbot, open_window, tmp_path):
+    window = open_window(toy("xor"), speed=None)
+    window.step(20)
+    qtbot.waitUntil(lambda: window.last_step == 20, timeout=TIMEOUT)
+    window.lr_panel.value.widget.setValue(0.03)
+    window.step(10)
+    qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT) as signal:
+        window.files.export_run(tmp_path / "run")
+    assert signal.args[0], signal.args[1]
+    with open(tmp_path / "run" / "changes.csv") as f:
+        assert list(csv.reader(f)) == [["step", "setting", "old", "new"],
+                                       ["20", "learning_rate.value", "0.01", "0.03"]]
+    readme = (tmp_path / "run" / "README.md").read_text()
+    assert "learning rate 0.01 (constant)" in readme  # what the run started with
+    assert "after step 20: Learning rate › Value, 0.01 → 0.03" in readme
+
+
+# --- the learning rate in force -------------------------------------------------------------------
+def test_the_learning_rate_is_drawn_and_a_rate_of_zero_is_said(qtbot, open_window):
+    config = toy("xor")
+    config.learning_rate.schedule, config.learning_rate.decay_steps = "cosine", 50
+    window = open_window(config, speed=None)
+    window.step(80)
+    qtbot.waitUntil(lambda: window.last_step == 80 and not window.running, timeout=TIMEOUT)
+    window.redraw()
+    rates = window.training.loss_view.rate.getData()[1]
+    assert rates[0] == pytest.approx(0.01) and rates[-1] == 0
+    assert "The learning rate has reached 0" in window.banner.text()
+
+
+# --- the decision boundary ------------------------------------------------------------------------
+def test_test_points_stand_out_and_their_loss_is_plotted(qtbot, open_window):
+    window = open_window(toy(), speed=None)
+    boundary = window.training.boundary
+    assert boundary.test[0].opts["brush"].color().name() == "#ffffff"  # white inside a ring
+    assert len(boundary.train) == len(boundary.test) == 2  # one item per class: fast to lay out
+    legend = [label.text for _, label in boundary.plot.getPlotItem().legend.items]
+    assert "test, blue class" in legend and "training, orange class" in legend
+    window.step(300)
+    qtbot.waitUntil(lambda: window.last_step == 300 and not window.running, timeout=TIMEOUT)
+    window.redraw()
+    steps, losses = window.training.loss_view.test.getData()
+    assert len(steps) >= 1 and np.isfinite(losses).all()
+    assert "test" in [label.text for _, label in window.training.loss_view.legend.items]
+
+
+def test_a_hundred_thousand_points_lay_out_in_a_moment(qtbot, open_window):
+    config = toy()
+    config.data.samples = 100_000
+    window = open_window(config)
+    boundary = window.training.boundary
+    points = np.random.default_rng(0).normal(size=(100_000, 2))
+    labels = np.arange(100_000) % 2
+    start = time.perf_counter()
+    boundary.set_points(points, labels, points, labels)
+    assert time.perf_counter() - start < 1.0  # one brush per point took about 5 s
+
+
+# --- small windows and the status --------------------------------------------------------------
+def test_elapsed_time_reads_in_tenths_of_a_second_while_short():
+    assert elapsed_words(0.43) == "0.4 s" and elapsed_words(59.96) == "60.0 s"
+    assert elapsed_words(75) == "1:15"
+
+
+def test_numbers_as_targets_show_no_empty_accuracy_plot(qtbot, open_window):
+    window = open_window(preset("linear-system"))
+    assert not window.training.accuracy_view.isVisibleTo(window.training)
+    assert "accuracy" not in window.training.plots()

@@ -15,9 +15,9 @@ import copy
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QEventLoop, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QScrollArea, QTabWidget, QVBoxLayout, QWidget)
+    QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea, QTabWidget, QVBoxLayout, QWidget)
 
 from gdplayground.config import DATASET_WORDS, ConfigError, ExperimentConfig, differences, preset
 from gdplayground.engine.history import History
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self._pace_mark: tuple[float, float] | None = None  # (wall clock, GUI thread CPU clock)
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
+        self._redrawing = False
         self.confirm = self._ask  # (title, text, items) -> bool; replaced in tests
         self.banner = Banner()
         self.session = TrainingSession(self.config, self)
@@ -292,10 +293,22 @@ class MainWindow(QMainWindow):
     # --- drawing ---------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
+        if self._redrawing:  # reached again from within, through processEvents
+            return
+        self._redrawing = True
+        try:
+            self._redraw()
+        finally:
+            self._redrawing = False
+
+    def _redraw(self) -> None:
         with self.session.window_work:
             self._update_status()
             self._pace()
             self.training.redraw(self.history, self.running)
+            # Lay out and paint what was drawn now, while training waits: each of those events
+            # calls into Python, and would otherwise wait for the interpreter lock in turn.
+            QApplication.processEvents(QEventLoop.ExcludeUserInputEvents)
 
     def _pace(self) -> None:
         """While training, stretch the redraw interval so that the window's own CPU time stays

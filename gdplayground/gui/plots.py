@@ -59,7 +59,8 @@ class PlotView(QWidget):
         self._names: dict[pg.PlotDataItem, str] = {}  # each curve's name in the legend …
         self._named: set[pg.PlotDataItem] = set()  # … once it has points to show
         # Curves the y axis does not fit itself to: a moving average stays within the values it
-        # averages, but after a wild value it keeps it for hundreds of steps.
+        # averages, but after a wild value it keeps it for hundreds of steps; a curve on an axis
+        # of its own.
         self.followers: set[pg.PlotDataItem] = set()
         self.layout = QVBoxLayout(self)
         self.layout.setContentsMargins(0, 0, 0, 0)
@@ -244,6 +245,7 @@ class LossView(PlotView):
         self.test = self.curve(TEST, "test", markers=True)
         self.rate_box = self._right_axis("learning rate")
         self.rate = self.curve(RATE, "learning rate (right axis)", box=self.rate_box)
+        self.followers.add(self.rate)  # it has an axis of its own
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "
                                   "stay visible next to the large early drop.")

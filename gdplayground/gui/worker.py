@@ -109,12 +109,16 @@ class WindowWork:
     def __init__(self):
         self.idle = threading.Event()
         self.idle.set()
+        self._depth = 0  # work within work (a paint during a redraw) ends with the outer one
 
     def __enter__(self) -> None:
+        self._depth += 1
         self.idle.clear()
 
     def __exit__(self, *exc) -> None:
-        self.idle.set()
+        self._depth -= 1
+        if not self._depth:
+            self.idle.set()
 
     def wait(self) -> None:
         """Before a step: wait while the window works, but never long (a long export, say)."""
@@ -400,14 +404,16 @@ class TrainingSession(QObject):
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
         super().__init__(parent)
         sys.setswitchinterval(SWITCH_INTERVAL_S)  # see SWITCH_INTERVAL_S
-        # The garbage collector runs in whichever thread allocates when it is due. Run by the
-        # worker, it could destroy the window's Qt objects off the GUI thread, and deadlock on
-        # the interpreter lock. From now on it runs on a GUI-thread timer only.
-        self._collector = GarbageCollector(interval=GC_INTERVAL_S)
         self.config = copy.deepcopy(config)  # the last configuration sent to the worker
         self.gate = PauseGate()
         self.frame_out = threading.Event()  # a frame is on its way: see TrainingWorker
         self.window_work = WindowWork()
+        # The garbage collector runs in whichever thread allocates when it is due. Run by the
+        # worker, it could destroy the window's Qt objects off the GUI thread, and deadlock on
+        # the interpreter lock. From now on it runs on a GUI-thread timer only, as window work.
+        self._collector = GarbageCollector(interval=GC_INTERVAL_S)
+        self._collector.timer.timeout.disconnect()
+        self._collector.timer.timeout.connect(self._collect)
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(copy.deepcopy(config), self.gate, self.frame_out,
@@ -425,6 +431,11 @@ class TrainingSession(QObject):
         self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
+
+    @Slot()
+    def _collect(self) -> None:
+        with self.window_work:
+            self._collector.check()
 
     def start(self) -> None:
         """Build the first run: once the caller has connected to the signals that report it."""

@@ -316,7 +316,7 @@ def _open_window(config: ExperimentConfig):
 
     application()
     window = MainWindow(config)
-    window.set_speed(None)  # as fast as it can, whatever the data set's own pace
+    window.set_pace(None)  # as fast as it can, whatever the data set's own pace
     window.show()
     wait_for(lambda: window.info is not None, 120)
     return window

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gdplayground.bench import SECTIONS
+from gdplayground.gui.paces import PACES
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
@@ -152,6 +153,11 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--steps", type=at_least_one, help="iterations to run instead of whole epochs")
     if parser.prog.endswith("screenshot"):
         parser.add_argument("--out", type=path_given, required=True, help="the PNG file to write")
+        parser.add_argument("--size", type=window_size, default=(1440, 900),
+                            help="the window's size in pixels, e.g. 1024x640 (default 1440x900)")
+        parser.add_argument("--pace", type=int, choices=[rate for rate in PACES if rate],
+                            help="steps a second, as the window's pace control sets them "
+                                 "(default: as fast as possible)")
     elif parser.prog.endswith("train"):
         parser.add_argument("--weights", type=path_given, help="a weight file (.npz) to go on "
                             "training from; its configuration is the starting point")
@@ -188,6 +194,14 @@ def at_least_one(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be a whole number of at least 1 and at most {MAX_STEPS:,} (got {shown(text)})")
     return int(text)
+
+
+def window_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*([0-9]{3,4})\s*[xX×]\s*([0-9]{3,4})\s*", text)
+    if not match or not (640 <= int(match[1]) <= 4000 and 480 <= int(match[2]) <= 3000):
+        raise argparse.ArgumentTypeError(
+            f"must be WIDTHxHEIGHT from 640x480 to 4000x3000 pixels (got {shown(text)})")
+    return int(match[1]), int(match[2])
 
 
 def path_given(text: str) -> Path:
@@ -504,7 +518,7 @@ def run_screenshot(args) -> int:
     from gdplayground.gui.app import save_screenshot
 
     try:
-        trained = save_screenshot(config, steps, args.out)
+        trained = save_screenshot(config, steps, args.out, size=args.size, pace=args.pace)
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {args.out} after {trained} steps")

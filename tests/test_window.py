@@ -188,6 +188,19 @@ def test_garbage_is_collected_on_the_gui_thread_only(qtbot, open_window):
     assert collected_on == {threading.main_thread().name}
 
 
+def test_automatic_collection_is_back_on_once_the_last_window_closes(qtbot, open_window):
+    """It stayed off after a window closed: garbage piled up until one collection, in the next
+    window, took seconds."""
+    import gc
+
+    first, second = open_window(spiral()), open_window(spiral())
+    assert not gc.isenabled()
+    first.close()
+    assert not gc.isenabled()  # the second window still trains
+    second.close()
+    assert gc.isenabled()
+
+
 def test_closing_mid_training_stops_the_thread(qtbot, qtlog, open_window):
     window = open_window()
     window.toggle_play()

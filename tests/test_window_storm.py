@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton, QSpinBox, QTool
 
 from gdplayground.config import field_at, preset
 from gdplayground.gui.main_window import MainWindow
-from gdplayground.gui.run_controls import SPEEDS
+from gdplayground.gui.paces import PACES
 
 ACTIONS_PER_SEED = 1000
 SEEDS = range(5)
@@ -29,7 +29,7 @@ class Storm:
         self.window, self.qtbot, self.rng, self.folder = window, qtbot, rng, folder
         window.confirm = lambda title, text, items: bool(rng.random() < 0.7)
         self.actions = [
-            (8, self.play), (6, self.step), (1, self.step_epoch), (2, self.reset), (3, self.speed),
+            (8, self.play), (6, self.step), (1, self.step_epoch), (2, self.reset), (3, self.pace),
             (20, self.edit_field), (3, self.dataset), (3, self.layers), (2, self.export),
             (1, self.resize), (1, self.log_scale), (1, self.evaluate), (3, self.key)]
         weights = np.array([w for w, _ in self.actions], float)
@@ -52,8 +52,8 @@ class Storm:
     def reset(self):
         self.window.reset()
 
-    def speed(self):
-        self.window.set_speed(list(SPEEDS)[self.rng.integers(len(SPEEDS))])
+    def pace(self):
+        self.window.set_pace(list(PACES)[self.rng.integers(len(PACES))])
 
     def key(self):
         key = [Qt.Key_Space, Qt.Key_N, Qt.Key_Right, Qt.Key_BracketLeft, Qt.Key_BracketRight]

@@ -15,18 +15,18 @@ from gdplayground.config import preset
 from gdplayground.engine.history import History
 from gdplayground.gui.main_window import MainWindow, elapsed_words
 from gdplayground.gui.plots import LossView
-from gdplayground.gui.run_controls import default_speed
+from gdplayground.gui.paces import default_pace
 
 TIMEOUT = 20_000
 
 
 @pytest.fixture
 def open_window(qtbot):
-    def make(config=None, speed="default") -> MainWindow:
+    def make(config=None, pace="default") -> MainWindow:
         window = MainWindow(config)
         qtbot.addWidget(window)
-        if speed != "default":
-            window.set_speed(speed)
+        if pace != "default":
+            window.set_pace(pace)
         window.show()
         window.activateWindow()  # keys and focus behave as on a desktop
         qtbot.waitUntil(lambda: window.info is not None and window.isActiveWindow(), timeout=TIMEOUT)
@@ -59,7 +59,7 @@ def frames_of(window):
 
 # --- pace -----------------------------------------------------------------------------------
 def test_a_set_pace_trains_that_many_steps_a_second_and_draws_each(qtbot, open_window):
-    window = open_window(toy(), speed=10)
+    window = open_window(toy(), pace=10)
     frames = frames_of(window)
     window.toggle_play()
     qtbot.wait(1500)
@@ -69,7 +69,7 @@ def test_a_set_pace_trains_that_many_steps_a_second_and_draws_each(qtbot, open_w
     with_steps = [f for f in frames if f.reports]
     assert all(f.boundary is not None for f in with_steps)  # a picture with every step
     assert max(len(f.reports) for f in with_steps) <= 2
-    window.set_speed(None)  # as fast as it can
+    window.set_pace(None)  # as fast as it can
     window.toggle_play()
     qtbot.wait(1000)
     window.toggle_play()
@@ -78,20 +78,20 @@ def test_a_set_pace_trains_that_many_steps_a_second_and_draws_each(qtbot, open_w
 
 
 def test_each_data_set_opens_at_its_own_pace_and_the_keys_change_it(qtbot, open_window):
-    assert default_speed("spiral") == default_speed("linear-system") == 100
-    assert default_speed("mnist") is None
+    assert default_pace("spiral") == default_pace("linear-system") == 100
+    assert default_pace("mnist") is None
     window = open_window(toy())
-    assert window.controls.rate == 100
+    assert window.controls.steps_per_second == 100
     qtbot.keyClick(window, Qt.Key_BracketLeft)
-    assert window.controls.rate == 30 and "pace 30 steps/s" in window.status_label.text()
+    assert window.controls.steps_per_second == 30 and "pace 30 steps/s" in window.status_label.text()
     qtbot.keyClick(window, Qt.Key_BracketRight)
     qtbot.keyClick(window, Qt.Key_BracketRight)
-    assert window.controls.rate is None
+    assert window.controls.steps_per_second is None
 
 
 # --- keys and the mouse wheel -----------------------------------------------------------------
 def test_space_after_typing_a_number_plays_with_that_number(qtbot, open_window):
-    window = open_window(toy(), speed=None)
+    window = open_window(toy(), pace=None)
     field = window.lr_panel.value.widget
     field.setFocus()
     field.lineEdit().selectAll()
@@ -106,7 +106,7 @@ def test_space_after_typing_a_number_plays_with_that_number(qtbot, open_window):
 
 
 def test_space_on_a_button_plays_instead_of_pressing_it_again(qtbot, open_window):
-    window = open_window(toy(), speed=None)
+    window = open_window(toy(), pace=None)
     add = next(b for b in window.architecture_panel.layers.findChildren(QPushButton)
                if b.text() == "Add layer")
     add.setFocus()
@@ -264,12 +264,12 @@ def test_switching_the_data_set_says_which_settings_came_with_it(qtbot, open_win
     text = window.banner.text()
     assert window.banner.kind == "note" and text.startswith("Spiral comes with its own settings")
     assert "Architecture › Hidden layer 1 activation: ReLU → tanh" in text
-    assert "Pace: As fast as possible → 100 steps/s" in text and window.controls.rate == 100
+    assert "Pace: As fast as possible → 100 steps/s" in text and window.controls.steps_per_second == 100
 
 
 # --- exports record what happened ---------------------------------------------------------------
 def test_a_run_folder_records_every_change_of_a_setting(qtbot, open_window, tmp_path):
-    window = open_window(toy("xor"), speed=None)
+    window = open_window(toy("xor"), pace=None)
     window.step(20)
     qtbot.waitUntil(lambda: window.last_step == 20, timeout=TIMEOUT)
     window.lr_panel.value.widget.setValue(0.03)
@@ -290,7 +290,7 @@ def test_a_run_folder_records_every_change_of_a_setting(qtbot, open_window, tmp_
 def test_the_learning_rate_is_drawn_and_a_rate_of_zero_is_said(qtbot, open_window):
     config = toy("xor")
     config.learning_rate.schedule, config.learning_rate.decay_steps = "cosine", 50
-    window = open_window(config, speed=None)
+    window = open_window(config, pace=None)
     window.step(80)
     qtbot.waitUntil(lambda: window.last_step == 80 and not window.running, timeout=TIMEOUT)
     window.redraw()
@@ -301,12 +301,12 @@ def test_the_learning_rate_is_drawn_and_a_rate_of_zero_is_said(qtbot, open_windo
 
 # --- the decision boundary ------------------------------------------------------------------------
 def test_test_points_stand_out_and_their_loss_is_plotted(qtbot, open_window):
-    window = open_window(toy(), speed=None)
+    window = open_window(toy(), pace=None)
     boundary = window.training.boundary
     assert boundary.test[0].opts["brush"].color().name() == "#ffffff"  # white inside a ring
     assert len(boundary.train) == len(boundary.test) == 2  # one item per class: fast to lay out
-    legend = [label.text for _, label in boundary.plot.getPlotItem().legend.items]
-    assert "test, blue class" in legend and "training, orange class" in legend
+    key = boundary.plot.getPlotItem().getAxis("bottom").labelText
+    assert "● training" in key and "◯ test" in key  # the key, where it covers no data
     window.step(300)
     qtbot.waitUntil(lambda: window.last_step == 300 and not window.running, timeout=TIMEOUT)
     window.redraw()
@@ -347,7 +347,7 @@ def test_settings_the_worker_refuses_are_never_sent_again_by_the_window(qtbot, o
     the refused ones, about 1,200 times a second, for ever."""
     config = preset("mnist")
     config.batch.mode = "full"
-    window = open_window(config, speed=None)
+    window = open_window(config, pace=None)
     window.confirm = lambda title, text, items: True
     refusals = []
     window.session.failed.connect(lambda message, kept: refusals.append(message))
@@ -391,7 +391,7 @@ def test_the_window_answers_while_a_tiny_model_trains_flat_out(qtbot, open_windo
     for seconds at a time (up to 40 s)."""
     config = toy("xor")
     config.architecture.hidden, config.batch.mode = [], "full"
-    window = open_window(config, speed=None)
+    window = open_window(config, pace=None)
     beats = []
     timer = QTimer()
     timer.timeout.connect(lambda: beats.append(time.perf_counter()))

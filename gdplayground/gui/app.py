@@ -42,14 +42,16 @@ def run_window(config: ExperimentConfig) -> int:
 
 
 def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440, 900),
-                    timeout_s: float = 600) -> int:
-    """Build the real window offscreen, train `steps` iterations through the real worker, draw,
-    and save the window as a PNG. Returns the number of steps trained."""
+                    timeout_s: float = 600, pace: float | None = None) -> int:
+    """Build the real window offscreen, train `steps` iterations through the real worker at
+    `pace` steps a second (None: as fast as it can), draw, and save the window as a PNG.
+    Returns the number of steps trained."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdplayground.gui.main_window import MainWindow
 
     application()
     window = MainWindow(config)
+    window.set_pace(pace)
     window.resize(*size)
     window.show()
     try:

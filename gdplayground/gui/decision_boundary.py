@@ -2,7 +2,7 @@
 
 Training points are filled with their class's colour, test points are white with a ring of it:
 both are outlined, so that a point the network gets right stands out from the background of its
-own colour rather than vanishing into it. A legend says which is which."""
+own colour rather than vanishing into it. The label under the plot says which is which."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class DecisionBoundaryView(QWidget):
             "Filled dots are training points, white ones with a coloured ring test points, "
             "which training never sees. Watch the boundary bend as hidden units are added.")
         self.plot = pg.PlotWidget(title="Decision boundary")
+        # The key to the points, under the plot: a legend would cover the data at small sizes.
+        self.plot.setLabel("bottom", "● training points &nbsp;&nbsp; ◯ test points")
         self.plot.setAspectLocked(True)
         # A fixed range: auto-ranging an aspect-locked view can oscillate without end.
         self.plot.setRange(xRange=(-BOUNDARY_EXTENT, BOUNDARY_EXTENT),
@@ -36,23 +38,19 @@ class DecisionBoundaryView(QWidget):
         self.plot.addItem(self.image)
         colours = pg.ColorMap([0.0, 0.5, 1.0], [CLASS_COLOURS[0], (255, 255, 255), CLASS_COLOURS[1]])
         self.lut = colours.getLookupTable(nPts=256, alpha=False)
-        legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(255, 255, 255, 200))
         # One item per class and kind: one brush for thousands of points, not one per point
         # (100,000 points took seconds to lay out).
-        self.train, self.test = [], []
-        for colour, name in zip(CLASS_COLOURS, ("orange", "blue")):
-            self.train.append(self._points(pg.mkPen(OUTLINE, width=0.8), pg.mkBrush(colour),
-                                           legend, f"training, {name} class"))
-            self.test.append(self._points(pg.mkPen(colour, width=2), pg.mkBrush("w"),
-                                          legend, f"test, {name} class"))
+        self.train = [self._points(pg.mkPen(OUTLINE, width=0.8), pg.mkBrush(colour))
+                      for colour in CLASS_COLOURS]
+        self.test = [self._points(pg.mkPen(colour, width=2), pg.mkBrush("w"))
+                     for colour in CLASS_COLOURS]
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
-    def _points(self, pen, brush, legend, name: str) -> pg.ScatterPlotItem:
-        item = pg.ScatterPlotItem(size=7, pen=pen, brush=brush, name=name)
+    def _points(self, pen, brush) -> pg.ScatterPlotItem:
+        item = pg.ScatterPlotItem(size=7, pen=pen, brush=brush)
         self.plot.addItem(item)
-        legend.addItem(item, name)
         return item
 
     def set_points(self, points, labels, test_points, test_labels) -> None:

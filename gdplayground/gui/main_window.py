@@ -28,7 +28,8 @@ from gdplayground.gui.banner import Banner
 from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
-from gdplayground.gui.run_controls import SPEEDS, RunControls, default_speed
+from gdplayground.gui.paces import PACES, default_pace
+from gdplayground.gui.run_controls import RunControls
 from gdplayground.gui.training_view import TrainingView
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_panels()
         self.controls = RunControls(self, self.toggle_play, self.step, self.reset)
-        self.controls.speed_changed.connect(self._on_speed_changed)
+        self.controls.pace_changed.connect(self._on_pace_changed)
         self.files = FileActions(self)
         self._build_menus()
         self.status_label = QLabel()
@@ -76,8 +77,8 @@ class MainWindow(QMainWindow):
         self.session.framed.connect(self._on_frame)
         self.session.job_changed.connect(self._on_job_changed)
         self.session.failed.connect(self._on_failed)
-        self.controls.set_rate(default_speed(self.config.data.name))
-        self.session.set_pace(self.controls.rate)
+        self.controls.show_pace(default_pace(self.config.data.name))
+        self.session.set_pace(self.controls.steps_per_second)
         self.session.start()
         self.redraw_timer = QTimer(self)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -149,16 +150,16 @@ class MainWindow(QMainWindow):
         self._set_playing(False)
         self.session.reset()
 
-    def set_speed(self, steps_per_second: int | None) -> None:
-        self.controls.set_rate(steps_per_second)
-        self._on_speed_changed(steps_per_second)
+    def set_pace(self, steps_per_second: int | None) -> None:
+        self.controls.show_pace(steps_per_second)
+        self._on_pace_changed(steps_per_second)
 
     def _set_playing(self, playing: bool) -> None:
         self.playing = playing
         self.controls.set_playing(playing)
 
     @Slot(object)
-    def _on_speed_changed(self, steps_per_second: int | None) -> None:
+    def _on_pace_changed(self, steps_per_second: int | None) -> None:
         self.session.set_pace(steps_per_second)
         self._update_status()
 
@@ -202,10 +203,10 @@ class MainWindow(QMainWindow):
         if not self.propose(fresh):
             return
         brought = [d for d in differences(edited, fresh) if not d.startswith("Data › Dataset")]
-        speed = default_speed(fresh.data.name)
-        if speed != self.controls.rate:
-            brought.append(f"Pace: {SPEEDS[self.controls.rate]} → {SPEEDS[speed]}")
-            self.set_speed(speed)
+        pace = default_pace(fresh.data.name)
+        if pace != self.controls.steps_per_second:
+            brought.append(f"Pace: {PACES[self.controls.steps_per_second]} → {PACES[pace]}")
+            self.set_pace(pace)
         if brought:
             self.banner.say(f"{DATASET_WORDS[fresh.data.name]} comes with its own settings: "
                             + "; ".join(brought) + ".", "note")
@@ -342,7 +343,7 @@ class MainWindow(QMainWindow):
             f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
             f"{elapsed_words(elapsed)} training   "
             f"learning rate {learning_rate_at(self.last_step, self.config.learning_rate):.3g}   "
-            f"pace {SPEEDS[self.controls.rate].lower()}")
+            f"pace {PACES[self.controls.steps_per_second].lower()}")
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

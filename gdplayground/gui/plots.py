@@ -48,7 +48,11 @@ class PlotView(QWidget):
         for side in ("bottom", "left"):  # "step (x1000)" reads worse than plain numbers
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setLogMode(y=log_y)
-        self.legend = self.plot.addLegend(offset=legend_at)  # negative: from the right/bottom
+        for side in ("left", "right"):  # fewer minor labels: they collided in small windows
+            self.plot.getAxis(side).setStyle(textFillLimits=[(0, 0.8), (2, 0.2)])
+        # A compact legend (two columns, small type, see-through): it covers little of the data.
+        self.legend = self.plot.addLegend(offset=legend_at, colCount=2, labelTextSize="8pt",
+                                          brush=pg.mkBrush(255, 255, 255, 170))
         self.setToolTip(tooltip)
         self.plot.disableAutoRange()
         self.log_y, self.x_max, self.fixed_y = log_y, 0, y_range is not None
@@ -244,7 +248,7 @@ class LossView(PlotView):
         self.validation = self.curve(VALIDATION, "validation", markers=True)
         self.test = self.curve(TEST, "test", markers=True)
         self.rate_box = self._right_axis("learning rate")
-        self.rate = self.curve(RATE, "learning rate (right axis)", box=self.rate_box)
+        self.rate = self.curve(RATE, "learning rate (right)", box=self.rate_box)
         self.followers.add(self.rate)  # it has an axis of its own
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "

@@ -9,22 +9,11 @@ from typing import Callable
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QToolBar, QWidget
 
-from gdplayground.config import TOY_DATASETS
 from gdplayground.gui.actions import make_action
-
-# Steps a second, slowest first; None: as fast as the machine can.
-SPEEDS = {1: "1 step/s", 3: "3 steps/s", 10: "10 steps/s", 30: "30 steps/s", 100: "100 steps/s",
-          None: "As fast as possible"}
-
-
-def default_speed(dataset: str) -> int | None:
-    """The pace a data set opens at: slow enough to watch the small ones learn, flat out for
-    images (MNIST needs thousands of steps to show anything)."""
-    return 100 if dataset in (*TOY_DATASETS, "linear-system") else None
-
+from gdplayground.gui.paces import PACES
 
 class RunControls(QObject):
-    speed_changed = Signal(object)  # steps a second, or None
+    pace_changed = Signal(object)  # steps a second, or None
 
     def __init__(self, window: QWidget, play: Callable, step: Callable, reset: Callable):
         super().__init__(window)
@@ -38,15 +27,15 @@ class RunControls(QObject):
         self.reset_action = make_action(window, "Reset", ["Ctrl+R"],
                                          "Start the run again from fresh weights and the same "
                                          "seed", reset)
-        self.speed = QComboBox()
-        for rate, words in SPEEDS.items():
-            self.speed.addItem(words, rate)
-        self.speed.setToolTip(
+        self.pace = QComboBox()
+        for rate, words in PACES.items():
+            self.pace.addItem(words, rate)
+        self.pace.setToolTip(
             "How fast training runs. At a few steps a second you can watch each update move the "
             "curves and the picture; as fast as possible shows where training ends up. "
             "Faster: ] or +, slower: [ or −")
-        self.speed.setFocusPolicy(Qt.NoFocus)  # a click leaves the keys to the run controls
-        self.speed.currentIndexChanged.connect(lambda: self.speed_changed.emit(self.rate))
+        self.pace.setFocusPolicy(Qt.NoFocus)  # a click leaves the keys to the run controls
+        self.pace.currentIndexChanged.connect(lambda: self.pace_changed.emit(self.steps_per_second))
         self.faster_action = make_action(window, "Faster", ["]", "+", "="],
                                           "Train more steps a second", lambda: self._shift(+1))
         self.slower_action = make_action(window, "Slower", ["[", "-"],
@@ -54,14 +43,14 @@ class RunControls(QObject):
         self.actions = [self.play_action, self.step_action, self.epoch_action, self.reset_action]
 
     @property
-    def rate(self) -> int | None:
-        return self.speed.currentData()
+    def steps_per_second(self) -> int | None:
+        return self.pace.currentData()
 
-    def set_rate(self, rate: int | None) -> None:
+    def show_pace(self, steps_per_second: int | None) -> None:
         """Show a pace without announcing it (the caller sends it where it must go)."""
-        self.speed.blockSignals(True)
-        self.speed.setCurrentIndex(self.speed.findData(rate))
-        self.speed.blockSignals(False)
+        self.pace.blockSignals(True)
+        self.pace.setCurrentIndex(self.pace.findData(steps_per_second))
+        self.pace.blockSignals(False)
 
     def set_playing(self, playing: bool) -> None:
         self.play_action.setText("Pause" if playing else "Play")
@@ -70,11 +59,11 @@ class RunControls(QObject):
         for action in self.actions:
             toolbar.addAction(action)
             menu.addAction(action)
-        toolbar.addWidget(self.speed)
+        toolbar.addWidget(self.pace)
         menu.addSeparator()
         menu.addAction(self.faster_action)
         menu.addAction(self.slower_action)
 
     def _shift(self, by: int) -> None:
-        index = min(max(self.speed.currentIndex() + by, 0), self.speed.count() - 1)
-        self.speed.setCurrentIndex(index)
+        index = min(max(self.pace.currentIndex() + by, 0), self.pace.count() - 1)
+        self.pace.setCurrentIndex(index)

@@ -20,12 +20,12 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
-from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import SettingChange, StepReport, Trainer, TrainingState
 from gdplayground.engine.history import measured_rows
+from gdplayground.gui.collector import GuiThreadCollector
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.weights import WeightFile
 
@@ -408,12 +408,9 @@ class TrainingSession(QObject):
         self.gate = PauseGate()
         self.frame_out = threading.Event()  # a frame is on its way: see TrainingWorker
         self.window_work = WindowWork()
-        # The garbage collector runs in whichever thread allocates when it is due. Run by the
-        # worker, it could destroy the window's Qt objects off the GUI thread, and deadlock on
-        # the interpreter lock. From now on it runs on a GUI-thread timer only, as window work.
-        self._collector = GarbageCollector(interval=GC_INTERVAL_S)
-        self._collector.timer.timeout.disconnect()
-        self._collector.timer.timeout.connect(self._collect)
+        # Garbage is collected by the GUI thread alone, as window work: see GuiThreadCollector.
+        self._collector = GuiThreadCollector(GC_INTERVAL_S, self.window_work, self)
+        self._collector.start()
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(copy.deepcopy(config), self.gate, self.frame_out,
@@ -431,11 +428,6 @@ class TrainingSession(QObject):
         self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
-
-    @Slot()
-    def _collect(self) -> None:
-        with self.window_work:
-            self._collector.check()
 
     def start(self) -> None:
         """Build the first run: once the caller has connected to the signals that report it."""
@@ -498,7 +490,8 @@ class TrainingSession(QObject):
         a running thread."""
         self.gate.pause()
         self.thread.quit()
-        if self.thread.wait(within_ms):
-            return True
-        self.thread.wait()
-        return False
+        ended = self.thread.wait(within_ms)
+        if not ended:
+            self.thread.wait()
+        self._collector.stop()  # only now: the training thread could have run a collection
+        return ended

@@ -312,7 +312,56 @@ def test_test_points_stand_out_and_their_loss_is_plotted(qtbot, open_window):
     window.redraw()
     steps, losses = window.training.loss_view.test.getData()
     assert len(steps) >= 1 and np.isfinite(losses).all()
-    assert "test" in [label.text for _, label in window.training.loss_view.legend.items]
+    title = window.training.loss_view.plot.getPlotItem().titleLabel.text
+    assert "● test" in title.replace("</span>&nbsp;", " ")  # in the key under the title
+
+
+def test_the_key_names_only_curves_with_points_and_sits_under_the_title(qtbot):
+    view = LossView()
+    qtbot.addWidget(view)
+    title = view.plot.getPlotItem().titleLabel
+    assert "batch" not in title.text  # nothing drawn yet, nothing named
+    history = History(1)
+    history.add([report(1, 1.0)])
+    view.draw(history)
+    assert "batch" in title.text and "validation" not in title.text
+    assert "learning rate (right)" in title.text and "╍╍" in title.text  # dashed, as drawn
+    assert view.plot.getPlotItem().layout.rowMaximumHeight(0) > 30  # room for the key's line
+
+
+def test_the_key_breaks_its_lines_to_keep_the_plot_within_a_narrowed_view(qtbot):
+    """A key laid out on one line in a wide view kept the plot that wide in a narrow one: its
+    right side, axis and all, was cut off."""
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(700, 300)
+    view.show()
+    history = History(1)
+    history.add([report(step, 1 / step) for step in range(1, 100)])
+    view.draw(history)
+    view.resize(320, 300)
+    qtbot.wait(10)
+    item = view.plot.getPlotItem()
+    assert "<br>" in item.titleLabel.text  # two lines of key now
+    assert item.geometry().width() <= 320
+    assert item.getAxis("right").geometry().right() <= 320
+
+
+@pytest.mark.parametrize("pixels, digits", [
+    (40, {1}),  # 20 pixels a decade: the decades alone
+    (120, {1, 2, 5}),  # 60 a decade
+    (700, set(range(1, 10))),  # 350 a decade: every tick
+])
+def test_a_log_axis_labels_the_ticks_between_decades_that_have_room(pixels, digits):
+    from gdplayground.gui.plots import LogReadyAxis
+    axis = LogReadyAxis("left")
+    axis.setLogMode(False, True)
+    ticks = axis.logTickValues(-1.01, 1.01, pixels, [])  # 0.1 to 10: two decades
+    values = [value for _, level in ticks for value in level]
+    labelled = [10 ** value for value, text in zip(values, axis.logTickStrings(values, 1, 1))
+                if text]
+    expected = [d * 10.0 ** e for e in (-1, 0) for d in sorted(digits)] + [10]
+    assert np.allclose(sorted(labelled), expected)
 
 
 def test_a_hundred_thousand_points_lay_out_in_a_moment(qtbot, open_window):

@@ -31,16 +31,13 @@ class LinearSystemView(QWidget):
         layout.addWidget(self.residual_view)
 
     def set_solution(self, solution: np.ndarray) -> None:
-        plot = self.path_view.plot
-        plot.clear()
-        self.path_view.legend.clear()
-        self.path_view.restart()
+        self.path_view.clear()
         self.residual_view.restart()
         self.path = Timeline(["step", *(f"x{i + 1}" for i in range(len(solution)))])
         self.curves = [self.path_view.curve(pg.mkPen(LAYER_COLOURS[i], width=1), f"x{i + 1}")
                        for i in range(len(solution))]
         for i, value in enumerate(solution):
-            plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
+            self.path_view.plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
 
     def add_path(self, rows: np.ndarray | None, rolled_back_to: int | None = None) -> None:
         """Record x after steps, one row (step, x1, x2, …) each; then take back the steps a
@@ -52,7 +49,7 @@ class LinearSystemView(QWidget):
 
     def draw(self, history: History) -> None:
         for i, curve in enumerate(self.curves, start=1):
-            self.path_view.show(curve, self.path, f"x{i}")
+            self.path_view.plot_column(curve, self.path, f"x{i}")
         # The loss is the mean squared residual over the equations.
         n = len(self.curves)
-        self.residual_view.show(self.residual, history, "loss", lambda loss: np.sqrt(n * loss))
+        self.residual_view.plot_column(self.residual, history, "loss", lambda loss: np.sqrt(n * loss))

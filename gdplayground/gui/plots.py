@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
+from PySide6.QtWidgets import QCheckBox, QGraphicsTextItem, QVBoxLayout, QWidget
 
 from gdplayground.engine.history import GrowingArray, History, Timeline
 
@@ -23,6 +24,12 @@ Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: roo
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 OUTLIER_QUANTILES = (0.01, 0.99)  # the bulk of a plot's values, on a linear axis …
 OUTLIER_SPANS = 3  # … and how far beyond it (in its own spans) a value is left off the scale
+TITLE_HEIGHT, KEY_LINE_HEIGHT, KEY_POINTS = 30, 14, 8  # pixels, pixels, type size of the key
+KEY_MARGIN = 10  # pixels of the title's width the key leaves free
+# The digits labelled between decades on a log axis, by the pixels a decade spans: the closest
+# pair of labels (9 and 8, 3 and 2, 2 and 1 …) stays a label's height (14 pixels) apart.
+LABELLED_MANTISSAS = [(275, frozenset(range(1, 10))), (80, frozenset({1, 2, 3, 5})),
+                      (47, frozenset({1, 2, 5})), (30, frozenset({1, 3})), (0, frozenset({1}))]
 
 # One-pixel pens: the fastest lines Qt's raster engine draws (wider ones cost several times more).
 RAW = pg.mkPen(color=(170, 190, 215), width=1)
@@ -38,21 +45,16 @@ class PlotView(QWidget):
     """A styled plot of something over training steps, created once and redrawn with setData."""
 
     def __init__(self, title: str, y_label: str, tooltip: str, log_y: bool = False,
-                 legend_at=(-10, 10), y_range: tuple[float, float] | None = None):
+                 y_range: tuple[float, float] | None = None):
         """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
         self.title, self._off_scale = title, ""
-        self.plot = pg.PlotWidget(title=title)
+        self.plot = pg.PlotWidget(title=title, axisItems={"left": LogReadyAxis("left")})
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
         for side in ("bottom", "left"):  # "step (x1000)" reads worse than plain numbers
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setLogMode(y=log_y)
-        for side in ("left", "right"):  # fewer minor labels: they collided in small windows
-            self.plot.getAxis(side).setStyle(textFillLimits=[(0, 0.8), (2, 0.2)])
-        # A compact legend (two columns, small type, see-through): it covers little of the data.
-        self.legend = self.plot.addLegend(offset=legend_at, colCount=2, labelTextSize="8pt",
-                                          brush=pg.mkBrush(255, 255, 255, 170))
         self.setToolTip(tooltip)
         self.plot.disableAutoRange()
         self.log_y, self.x_max, self.fixed_y = log_y, 0, y_range is not None
@@ -60,7 +62,7 @@ class PlotView(QWidget):
         if y_range is not None:
             self.plot.setYRange(*y_range)
         self._series: dict[pg.PlotDataItem, PeakSeries] = {}
-        self._names: dict[pg.PlotDataItem, str] = {}  # each curve's name in the legend …
+        self._names: dict[pg.PlotDataItem, str] = {}  # each curve's name in the key …
         self._named: set[pg.PlotDataItem] = set()  # … once it has points to show
         # Curves the y axis does not fit itself to: a moving average stays within the values it
         # averages, but after a wild value it keeps it for hundreds of steps; a curve on an axis
@@ -72,8 +74,7 @@ class PlotView(QWidget):
 
     def curve(self, pen, name: str, markers: bool = False, box: pg.ViewBox | None = None
               ) -> pg.PlotDataItem:
-        """A curve, named in the legend once it has something to show (a legend of empty curves
-        only covers the data)."""
+        """A curve, named in the key under the title once it has something to show."""
         style = dict(symbol="o", symbolSize=5, symbolBrush=pen.color(), symbolPen=pen) if markers else {}
         item = pg.PlotDataItem(pen=pen, antialias=False, **style)
         (box or self.plot.getPlotItem()).addItem(item)
@@ -82,9 +83,16 @@ class PlotView(QWidget):
 
     def name(self, curve: pg.PlotDataItem, name: str) -> None:
         self._names[curve] = name
-        self._legend_again()
+        self._retitle()
 
-    def show(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None) -> None:
+    def clear(self) -> None:
+        """Remove every curve and item: a new set of them follows."""
+        self.plot.clear()
+        self._names.clear()
+        self.restart()
+
+    def plot_column(self, curve: pg.PlotDataItem, timeline: Timeline, column: str,
+                    transform=None) -> None:
         """Draw the measured points of a column (positive ones only on a log axis), and fit the
         axes to them."""
         steps = self.feed(curve, timeline, column, transform, positive=self.log_y)
@@ -110,18 +118,42 @@ class PlotView(QWidget):
             curve.setData(*series.points(), skipFiniteCheck=True)
         if len(x) and curve not in self._named:
             self._named.add(curve)
-            self._legend_again()
+            self._retitle()
         return steps
 
-    def _legend_again(self) -> None:
-        self.legend.clear()
-        for curve, name in self._names.items():
-            if curve in self._named and curve.isVisible():
-                self.legend.addItem(curve, name)
+    def _retitle(self) -> None:
+        """The title, what is off the scale, and the key to the curves under it: a key in the
+        title never covers the data, as a legend in the plot did in small windows."""
+        title = f"{self.title} — ▲ {self._off_scale}" if self._off_scale else self.title
+        entries = [(curve, name) for curve, name in self._names.items()
+                   if curve in self._named and curve.isVisible()]
+        lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
+                 for line in key_lines(entries, self._title_width())]
+        item = self.plot.getPlotItem()
+        key = "".join(f"<br><span style='font-size:{KEY_POINTS}pt'>{line}</span>" for line in lines)
+        item.titleLabel.item.setTextWidth(-1)  # the text lays out at its own width again …
+        item.setTitle(title + key)
+        centre_lines(item.titleLabel.item)  # … and then its lines are centred within it
+        height = TITLE_HEIGHT + KEY_LINE_HEIGHT * len(lines)
+        item.titleLabel.setMaximumHeight(height)
+        item.layout.setRowFixedHeight(0, height)
+        item.setGeometry(self.plot.range)  # laid out again around the title, within the view
+
+    def _title_width(self) -> float:
+        """The title's room: the width over the plot's axes (wider text widens the plot beyond
+        the widget, and cuts off its right side)."""
+        item = self.plot.getPlotItem()
+        axes = sum(item.getAxis(side).width() for side in ("left", "right")
+                   if item.getAxis(side).isVisible())
+        return self.width() - axes - KEY_MARGIN
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._retitle()  # the key's lines break where the new width says
 
     def reach(self, step: float) -> None:
         """Widen the step axis by half again whenever the data outgrows it."""
-        if step > self.x_max or self.x_max == 0:
+        if step >= self.x_max:  # at the edge already: the newest point would touch it
             self.x_max = max(10, int(step * 1.5))
             self.plot.setXRange(0, self.x_max, padding=0.02)
 
@@ -165,15 +197,14 @@ class PlotView(QWidget):
     def _note_off_scale(self, note: str) -> None:
         if note != self._off_scale:
             self._off_scale = note
-            self.plot.setTitle(f"{self.title} — ▲ {note}" if note else self.title)
+            self._retitle()
 
     def restart(self) -> None:
-        """A new run: forget the old one's series, axes and legend."""
-        self.x_max, self.y_shown = 0, None
+        """A new run: forget the old one's series, axes and key."""
+        self.x_max, self.y_shown, self._off_scale = 0, None, ""
         self._series.clear()
         self._named.clear()
-        self._legend_again()
-        self._note_off_scale("")
+        self._retitle()
 
 
 class PeakSeries:
@@ -232,6 +263,65 @@ def measured(x: np.ndarray, y: np.ndarray, positive: bool = False) -> tuple[np.n
     """Only the points where y was measured (finite), e.g. validation every few steps."""
     keep = np.isfinite(y) & (y > 0) if positive else np.isfinite(y)
     return x[keep], y[keep]
+
+
+def key_sample(curve: pg.PlotDataItem) -> str:
+    """A curve drawn in a character or two: a line, dashes, or a dot."""
+    return ("●" if curve.opts["symbol"] else
+            "╍╍" if curve.opts["pen"].style() == Qt.DashLine else "━━")
+
+
+def key_entry(curve: pg.PlotDataItem, name: str) -> str:
+    """A curve's name after a sample of it, in its colour."""
+    colour = curve.opts["pen"].color().name()
+    return f"<span style='color:{colour}'>{key_sample(curve)}</span>&nbsp;{name}"
+
+
+def centre_lines(text: QGraphicsTextItem) -> None:
+    """Centre each line of a text item under the widest (Qt aligns text only within a set
+    width)."""
+    text.document().setDefaultTextOption(QTextOption(Qt.AlignHCenter))
+    text.setTextWidth(text.boundingRect().width())
+
+
+def key_lines(entries: list, width: float) -> list[list]:
+    """(curve, name) entries in lines no wider than `width` pixels (at least one a line)."""
+    font = QFont()
+    font.setPointSizeF(KEY_POINTS)
+    metrics = QFontMetricsF(font)
+    lines, used = [], width
+    for curve, name in entries:
+        wide = metrics.horizontalAdvance(f"{key_sample(curve)} {name}   ")
+        if used + wide > width:
+            lines.append([])
+            used = 0
+        lines[-1].append((curve, name))
+        used += wide
+    return lines
+
+
+class LogReadyAxis(pg.AxisItem):
+    """An axis whose log scale labels only the ticks between decades (2, 3, … 9 × 10ⁿ) that
+    have room: pyqtgraph labels them all, and they ran into each other in a small window."""
+
+    _labelled = frozenset(range(1, 10))
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        pixels_per_decade = size / max(maxVal - minVal, 1e-9)
+        self._labelled = next(kept for least, kept in LABELLED_MANTISSAS
+                              if pixels_per_decade >= least)
+        return super().logTickValues(minVal, maxVal, size, stdTicks)
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        return [text if mantissa(value) in self._labelled else ""
+                for value, text in zip(values, strings)]
+
+
+def mantissa(log_value: float) -> int:
+    """The leading digit of 10 ** log_value (a tick's value on a log axis)."""
+    digit = round(10 ** (log_value % 1))
+    return 1 if digit == 10 else digit
 
 
 class LossView(PlotView):
@@ -294,7 +384,7 @@ class LossView(PlotView):
         self.history = history
         for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
                               (self.validation, "val_loss"), (self.test, "test_loss")):
-            self.show(curve, history, column)
+            self.plot_column(curve, history, column)
         self.feed(self.rate, history, "learning_rate")
         top = self._series[self.rate].high
         if np.isfinite(top) and top > 0:
@@ -308,15 +398,15 @@ class AccuracyView(PlotView):
             "Fraction of examples classified correctly: training batches (moving average) and "
             "the held-out examples (validation, or a 2-D data set's test points). A widening "
             "gap between them means overfitting.",
-            legend_at=(-10, -10), y_range=(0, 1))
+            y_range=(0, 1))
         self.train = self.curve(SMOOTH, "training (smoothed)")
         self.validation = self.curve(VALIDATION, "validation", markers=True)
         self.test = self.curve(TEST, "test", markers=True)
 
     def draw(self, history: History) -> None:
-        self.show(self.train, history, "smoothed_accuracy")
-        self.show(self.validation, history, "val_accuracy")
-        self.show(self.test, history, "test_accuracy")
+        self.plot_column(self.train, history, "smoothed_accuracy")
+        self.plot_column(self.validation, history, "val_accuracy")
+        self.plot_column(self.test, history, "test_accuracy")
 
 
 class GradientView(PlotView):
@@ -333,10 +423,7 @@ class GradientView(PlotView):
         self.smoothing = True
 
     def set_layers(self, sizes: tuple[int, ...]) -> None:
-        for curve in self.curves:
-            self.plot.removeItem(curve)
-            self._names.pop(curve)
-        self.restart()
+        self.clear()
         self.curves = [
             self.curve(pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1),
                        f"layer {i + 1} ({n_in}→{n_out})")
@@ -349,4 +436,4 @@ class GradientView(PlotView):
     def draw(self, history: History) -> None:
         prefix = "smoothed_" if self.smoothing else ""
         for i, curve in enumerate(self.curves, start=1):
-            self.show(curve, history, f"{prefix}layer{i}_grad_norm")
+            self.plot_column(curve, history, f"{prefix}layer{i}_grad_norm")

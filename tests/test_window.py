@@ -36,8 +36,16 @@ def steps_of(window) -> np.ndarray:
 
 
 def wait_idle(qtbot, window):
-    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
-    qtbot.wait(50)  # frames already queued arrive
+    """Until the worker has nothing left to do and its last frame is drawn. A query answers
+    only after every command sent before it; a job those commands started has said so by then,
+    and if none is running at the answer, every frame has arrived (they come before it)."""
+    while True:
+        qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+        answers = []
+        window.session.ask("snapshot", answers.append)
+        qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT)
+        if not window.running:
+            return
 
 
 def test_opens_ready_on_mnist(open_window):
@@ -62,15 +70,19 @@ def test_play_advances_and_pause_stops(qtbot, open_window):
     assert np.array_equal(steps_of(window), np.arange(1, stopped_at + 1))
 
 
+def points_in(curve) -> int:
+    x = curve.getData()[0]
+    return 0 if x is None else len(x)
+
+
 def test_step_from_pause_adds_exactly_one_iteration_to_every_plot(qtbot, open_window):
     window = open_window(spiral())
     for expected in (1, 2, 3):
-        with qtbot.waitSignal(window.training.redrawn, timeout=TIMEOUT):
-            window.step(1)
+        window.step(1)
         wait_idle(qtbot, window)
         assert window.last_step == expected
-        assert len(window.training.loss_view.raw.getData()[0]) == expected
-        assert len(window.training.gradient_view.curves[0].getData()[0]) == expected
+        curves = (window.training.loss_view.raw, window.training.gradient_view.curves[0])
+        qtbot.waitUntil(lambda: [points_in(c) for c in curves] == [expected] * 2, timeout=TIMEOUT)
     assert steps_of(window).tolist() == [1, 2, 3]
 
 

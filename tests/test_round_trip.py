@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from gdplayground.cli import config_from_args, build_parser, main
+from gdplayground.cli import build_parser, main
+from gdplayground.cli.flags import config_from_args
 from gdplayground.engine import Trainer
 from gdplayground.weights import load_weights
 

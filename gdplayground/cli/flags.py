@@ -1,0 +1,224 @@
+"""Flags and their values: every engine setting as a flag, numbers written in ASCII, and
+errors that name the flag that set what they are about."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+from pathlib import Path
+
+from gdplayground.config import (
+    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
+    shown)
+from gdplayground.gui.paces import PACES
+
+MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
+MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
+
+# Each flag that sets one configuration field, and the field's dotted path.
+SETTINGS = {
+    "--validation-split": "data.validation_split",
+    "--samples": "data.samples",
+    "--noise": "data.noise",
+    "--test-fraction": "data.test_fraction",
+    "--output": "architecture.output",
+    "--loss": "architecture.loss",
+    "--init": "architecture.init",
+    "--init-sigma": "architecture.init_sigma",
+    "--dropout": "architecture.dropout",
+    "--optimizer": "optimizer.name",
+    "--momentum": "optimizer.momentum",
+    "--beta1": "optimizer.beta1",
+    "--beta2": "optimizer.beta2",
+    "--rho": "optimizer.rho",
+    "--eps": "optimizer.eps",
+    "--l1": "optimizer.l1",
+    "--l2": "optimizer.l2",
+    "--clip-norm": "optimizer.clip_norm",
+    "--lr": "learning_rate.value",
+    "--schedule": "learning_rate.schedule",
+    "--decay-steps": "learning_rate.decay_steps",
+    "--gamma": "learning_rate.gamma",
+    "--min-lr": "learning_rate.min_value",
+    "--warmup-steps": "learning_rate.warmup_steps",
+    "--batch": "batch.mode",
+    "--batch-size": "batch.size",
+    "--seed": "seed",
+    "--dtype": "dtype",
+    "--eval-every": "eval_every",
+}
+# The configuration each flag sets, so that an error about a setting names the flag that set
+# it (and not a flag the user never typed).
+FLAG_FIELDS = {**SETTINGS, "--dataset": "data", "--layers": "architecture.hidden",
+               "--activation": "architecture.hidden", "--no-bias": "architecture.bias"}
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)  # `--out` is never `--output`
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags for every engine setting; each defaults to the configuration's (or the file's)."""
+    parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
+    parser.add_argument("--dataset", help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
+                        "or a folder of MNIST-format IDX files")
+    parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
+                        "'none' for a linear model")
+    parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
+                        help="activation of every hidden layer without its own")
+    parser.add_argument("--no-bias", dest="bias", action="store_false", default=None,
+                        help="no bias vectors")
+    for flag, path in SETTINGS.items():
+        f = field_at(path)
+        kind = {int: whole_number, float: decimal_number}.get(type(f.default), str)
+        parser.add_argument(flag, type=kind, choices=f.metadata.get("choices"),
+                            help=f.metadata["help"])
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=at_least_one, help="passes over the training set (default 1)")
+    length.add_argument("--steps", type=at_least_one, help="iterations to run instead of whole epochs")
+    if parser.prog.endswith("screenshot"):
+        parser.add_argument("--out", type=path_given, required=True, help="the PNG file to write")
+        parser.add_argument("--size", type=window_size, default=(1440, 900),
+                            help="the window's size in pixels, e.g. 1024x640 (default 1440x900)")
+        parser.add_argument("--pace", type=int, choices=[rate for rate in PACES if rate],
+                            help="steps a second, as the window's pace control sets them "
+                                 "(default: as fast as possible)")
+    elif parser.prog.endswith("train"):
+        parser.add_argument("--weights", type=path_given, help="a weight file (.npz) to go on "
+                            "training from; its configuration is the starting point")
+        parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
+                            '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
+        parser.add_argument("--log-every", type=at_least_one,
+                            help="steps between metric lines (default: each epoch, or a tenth of "
+                                 f"the run when it has more than {MAX_EPOCH_LINES} epochs)")
+        parser.add_argument("--metrics-every", type=at_least_one, default=1,
+                            help="write every Nth step to metrics.csv (default: every step)")
+        parser.add_argument("--out", type=path_given, help="a new folder for metrics.csv, "
+                            "weights.npz and config.toml, or an earlier run folder to replace "
+                            "(default: gdplayground-runs/DATASET-TIME)")
+
+
+def whole_number(text: str) -> int:
+    """An integer written in ASCII digits (Python's int() also takes '٣', '１' and '1_0')."""
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {shown(text)})")
+    return int(text)
+
+
+def decimal_number(text: str) -> float:
+    """A number written in ASCII, like 0.01, 1e-3 or inf (which validation then refuses)."""
+    if not re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", text) and \
+            text.strip().lower().lstrip("+-") not in ("inf", "infinity", "nan"):
+        raise argparse.ArgumentTypeError(f"must be a number (got {shown(text)})")
+    return float(text)
+
+
+def at_least_one(text: str) -> int:
+    """A count of steps or epochs: a whole number from 1 to MAX_STEPS."""
+    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= MAX_STEPS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at least 1 and at most {MAX_STEPS:,} (got {shown(text)})")
+    return int(text)
+
+
+def window_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*([0-9]{3,4})\s*[xX×]\s*([0-9]{3,4})\s*", text)
+    if not match or not (640 <= int(match[1]) <= 4000 and 480 <= int(match[2]) <= 3000):
+        raise argparse.ArgumentTypeError(
+            f"must be WIDTHxHEIGHT from 640x480 to 4000x3000 pixels (got {shown(text)})")
+    return int(match[1]), int(match[2])
+
+
+def path_given(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
+def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """The configuration file (or `base`, or the dataset's preset), with every given flag
+    applied on top."""
+    dataset, path = _dataset_name(args.dataset)
+    if args.config:  # validated once the flags are applied: a flag may correct the file
+        config = ExperimentConfig.load(args.config, validate=False)
+    else:
+        config = copy.deepcopy(base) if base else preset(dataset or "mnist")
+    if dataset:
+        config.data.name, config.data.path = dataset, path
+    if args.layers is not None:
+        config.architecture.hidden = parse_layers(args.layers, args.activation or "relu")
+    elif args.activation:
+        for layer in config.architecture.hidden:
+            layer.activation = args.activation
+    if args.bias is not None:
+        config.architecture.bias = args.bias
+    for flag, path in SETTINGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            section, name = owner(config, path)
+            setattr(section, name, value)
+    if args.batch_size is not None and args.batch is None:
+        config.batch.mode = "mini"
+    try:
+        return config.validate()
+    except ConfigError as exc:
+        if args.config and _flag_for(exc.field, flags_given(args)) is None:
+            raise ConfigError(f"{args.config}: {exc}", exc.field) from None  # the file's fault
+        raise
+
+
+def parse_layers(text: str, default_activation: str) -> list[Layer]:
+    if text.strip().lower() == "none":
+        return []
+    layers = []
+    for item in text.split(","):
+        units, _, activation = item.strip().partition(":")
+        if not re.fullmatch("[0-9]+", units):
+            raise UsageError(f"--layers: {shown(item)} is not a layer; write sizes like 256,128, "
+                             "64:tanh,32:relu, or none")
+        layers.append(Layer(int(units), activation or default_activation))
+    return layers
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _dataset_name(value: str | None) -> tuple[str | None, str]:
+    if value is None or value in DATASETS and value != "idx":
+        return value, ""
+    if not value.strip():
+        raise UsageError("--dataset: the name is empty")
+    try:
+        is_folder = Path(value).is_dir()
+    except (OSError, ValueError):  # a name too long for the system, or with a NUL in it
+        is_folder = False
+    if is_folder:
+        return "idx", str(Path(value).resolve())
+    raise UsageError(f"--dataset {shown(value)} is neither a folder nor one of: "
+                     f"{', '.join(d for d in DATASETS if d != 'idx')}")
+
+
+def flags_given(args) -> dict[str, str]:
+    """Configuration path -> the flag that set it, for the flags on this command line."""
+    destinations = {"--no-bias": "bias"}
+    return {path: flag for flag, path in FLAG_FIELDS.items()
+            if getattr(args, destinations.get(flag, flag[2:].replace("-", "_")), None) is not None}
+
+
+def _flag_for(field: str, given: dict[str, str]) -> str | None:
+    """The flag on the command line that set `field` (or the section holding it), if any."""
+    return next((flag for path, flag in given.items()
+                 if field == path or field.startswith((path + ".", path + "["))), None)
+
+
+def flag_message(exc: Exception, given: dict[str, str]) -> str:
+    """The message, led by the flag that set the setting it is about, if a flag did."""
+    flag = _flag_for(getattr(exc, "field", ""), given)
+    return f"{flag}: {exc}" if flag else str(exc)

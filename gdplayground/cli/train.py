@@ -1,0 +1,256 @@
+"""`gdplayground train` and `gdplayground evaluate`: the engine headless, writing a run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gdplayground.cli.flags import MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args
+from gdplayground.console import stops_as_interrupts
+from gdplayground.onnx_export import OnnxUnavailable
+
+HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
+# --- train ---------------------------------------------------------------------------------
+def run_train(args) -> int:
+    from gdplayground.engine import Trainer
+    from gdplayground.engine.history import History
+    from gdplayground.export import write_run
+
+    saved = load_weight_file(args.weights) if args.weights else None
+    config = config_from_args(args, base=saved.config if saved else None)
+    if args.onnx:
+        require_onnx()
+    trainer = Trainer(config)
+    if saved:
+        _resume(trainer, saved, args.weights)
+        print(f"resuming from {args.weights} at step {trainer.step_count}")
+    total = total_steps(args, trainer, default_epochs=1)
+    one_step_epochs = trainer.steps_per_epoch == 1
+    many_epochs = one_step_epochs or total > MAX_EPOCH_LINES * trainer.steps_per_epoch
+    log_every = args.log_every or (max(1, total // 10) if many_epochs else None)
+    out = args.out or Path("gdplayground-runs") / (
+        f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    with _run_folder(out) as run:  # checked before training: a bad --out fails at once
+        _describe(trainer)
+        history = History(len(trainer.network.layers))
+        started, interrupted = time.perf_counter(), False
+        start = (trainer.step_count, trainer.samples_seen)
+        with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
+            log = MetricsLog(trainer, history, metrics, args.metrics_every)
+            try:
+                with stops_as_interrupts():
+                    _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
+            except KeyboardInterrupt:
+                interrupted = True
+                print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
+            log.finish()
+        summary = _summarise(trainer, time.perf_counter() - started, history, start)
+        notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
+            if args.metrics_every > 1 else []
+        written = write_run(run, trainer.config, trainer.snapshot(), summary,
+                            trainer.dataset.input_scale, started_with=trainer.started_with,
+                            changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes)
+    print(f"wrote {out}/: {', '.join(written)}")
+    return 130 if interrupted else 0
+
+
+def total_steps(args, trainer, default_epochs: int) -> int:
+    steps = args.steps if args.steps is not None else \
+        (args.epochs or default_epochs) * trainer.steps_per_epoch
+    if steps > MAX_STEPS:
+        raise UsageError(f"--epochs: {args.epochs:,} epochs are {steps:,} steps, more than "
+                         f"{MAX_STEPS:,}")
+    return steps
+
+
+def load_weight_file(path: Path):
+    from gdplayground.weights import load_weights
+
+    return load_weights(path)
+
+
+def _resume(trainer, saved, path: Path) -> None:
+    try:
+        trainer.restore(saved.state)
+    except ValueError as exc:
+        raise UsageError(f"{path} does not fit this network: {exc}") from None
+
+
+def require_onnx() -> None:
+    from gdplayground.onnx_export import INSTALL_HINT, onnx_available
+
+    if not onnx_available():
+        raise OnnxUnavailable(f"--onnx: {INSTALL_HINT}")
+
+
+@contextlib.contextmanager
+def _run_folder(out: Path):
+    """The staged run folder; a failure to write into it, or to move it into place, is one line."""
+    from gdplayground.export import RunFolder
+
+    try:
+        run = RunFolder(out)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write the run to {out}: {exc.strerror or exc}") from None
+    try:
+        with run:
+            yield run
+    except OSError as exc:
+        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+
+
+class MetricsLog:
+    """Reports reach the history a thousand at a time (far cheaper than one by one), and
+    metrics.csv as training goes, up to the step no divergence can take back: so the file
+    agrees with the saved weights whatever happens, and is never held whole in memory."""
+
+    def __init__(self, trainer, history, out, every: int):
+        self.trainer, self.history, self.out, self.every = trainer, history, out, every
+        self.pending, self.written = [], None  # reports not yet in the history; last step in the file
+
+    def add(self, report) -> None:
+        self.pending.append(report)
+        if len(self.pending) == HISTORY_BATCH:
+            self._flush(self.trainer.settled_step)
+
+    def finish(self) -> None:
+        self._flush(self.trainer.step_count)
+
+    def _flush(self, until_step: int) -> None:
+        self.history.add(self.pending)
+        self.pending.clear()
+        after = -math.inf if self.written is None else self.written
+        self.history.write_csv(self.out, after_step=after, until_step=until_step,
+                               header=self.written is None, every=self.every)
+        self.written = until_step
+
+
+def _describe(trainer) -> None:
+    cfg, data = trainer.config, trainer.dataset
+    sizes = "-".join(map(str, trainer.network.sizes))
+    print(f"{data.name}: {len(data.train)} training, {len(data.validation)} validation, "
+          f"{len(data.test)} test examples")
+    print(f"network {sizes} ({trainer.network.n_parameters:,} parameters), "
+          f"{cfg.optimizer.name} lr {cfg.learning_rate.value:g} ({cfg.learning_rate.schedule}), "
+          f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
+
+
+def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exact_loss: bool) -> None:
+    """Train `total` steps, printing a line per epoch or every `log_every` steps. With
+    `exact_loss` (an epoch is one step: the whole training set), a line gives the training loss
+    of the weights after that many updates, from the start: the trace of gradient descent."""
+    from tqdm import tqdm
+
+    epoch = EpochMeans()
+    mark_time, mark_samples = time.perf_counter(), trainer.samples_seen
+    if exact_loss:
+        print(_exact_line(trainer))
+    with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
+        for _ in range(total):
+            report = trainer.step()
+            log.add(report)
+            bar.update()
+            if report.status != "ok":
+                bar.write(report.message)
+                return
+            epoch.add(report)
+            if (report.step % log_every == 0) if log_every else report.epoch_end:
+                now = time.perf_counter()
+                line = _exact_line(trainer) if exact_loss else _metrics_line(report, epoch)
+                bar.write(f"{line}  {_speed(now - mark_time, trainer.samples_seen - mark_samples)}")
+                mark_time, mark_samples = now, trainer.samples_seen
+            if report.epoch_end:
+                epoch = EpochMeans()
+
+
+class EpochMeans:
+    """Training loss and accuracy averaged over the examples of the epoch so far."""
+
+    def __init__(self):
+        self.examples, self.loss, self.correct = 0, 0.0, 0.0
+
+    def add(self, report) -> None:
+        self.examples += report.batch_size
+        self.loss += report.loss * report.batch_size
+        self.correct += (report.accuracy or 0.0) * report.batch_size
+
+
+def _metrics_line(report, epoch: EpochMeans) -> str:
+    parts = [f"epoch {report.epoch:3d}", f"step {report.step:7d}",
+             f"loss {epoch.loss / epoch.examples:.6g}"]
+    if report.accuracy is not None:
+        parts.append(f"acc {epoch.correct / epoch.examples:7.2%}")
+    if report.val_loss is not None:
+        parts.append(f"val_loss {report.val_loss:.4f}")
+    if report.val_accuracy is not None:
+        parts.append(f"val_acc {report.val_accuracy:7.2%}")
+    return "  ".join(parts)
+
+
+def _exact_line(trainer) -> str:
+    """The training loss (and accuracy) of the current weights, after step_count updates."""
+    loss, accuracy = trainer.evaluate("train")
+    line = f"step {trainer.step_count:7d}  loss {loss:<16.10g}"
+    return line + (f"  acc {accuracy:7.2%}" if accuracy is not None else "")
+
+
+def _speed(seconds: float, samples: int) -> str:
+    return f"{seconds:6.2f} s  {samples / max(seconds, 1e-9):10,.0f} samples/s"
+
+
+def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict:
+    """The run's figures; `start` is (step, samples seen) where this process began, for a run
+    resumed from a weight file."""
+    test_loss, test_acc = trainer.evaluate("test")
+    rate = (trainer.samples_seen - start[1]) / max(seconds, 1e-9)
+    summary = {"steps": trainer.step_count, "epochs": trainer.epochs_done,
+               "samples_seen": trainer.samples_seen, "seconds": round(seconds, 3),
+               "samples_per_second": round(rate), "diverged": trainer.diverged}
+    final_loss = history.last("loss")
+    if final_loss is not None:
+        summary["final_train_loss"] = final_loss
+    epochs = f"{trainer.epochs_done} epoch{'s' * (trainer.epochs_done != 1)}"
+    resumed = f", now at step {trainer.step_count:,}" if start[0] else ""
+    print(f"trained {trainer.step_count - start[0]} steps in {seconds:.1f} s ({epochs}{resumed}), "
+          f"{round(rate):,} samples/s")
+    if not math.isnan(test_loss):
+        summary.update(test_loss=test_loss, test_accuracy=test_acc)
+        print(f"test loss {test_loss:.4f}" + (f"  test accuracy {test_acc:.2%}" if test_acc else ""))
+    if trainer.dataset.name == "linear-system":
+        summary["solution"] = _print_linear_system(trainer)
+    return summary
+
+
+def _print_linear_system(trainer) -> list[float]:
+    """Print x and the residual Ax − Y of the linear system; return x."""
+    system = trainer.dataset.train
+    x = trainer.network.layers[0].W[:, 0]
+    print(f"solution x = {np.array2string(x, precision=6)}")
+    print(f"residual Ax - Y = {np.array2string(system.x @ x - system.y[:, 0], precision=6)}")
+    return x.tolist()
+
+
+# --- evaluate ------------------------------------------------------------------------------
+def run_evaluate(args) -> int:
+    from gdplayground.engine import Trainer
+
+    saved = load_weight_file(args.weights)
+    trainer = Trainer(saved.config)
+    _resume(trainer, saved, args.weights)
+    print(f"{args.weights}: {trainer.dataset.name}, network "
+          f"{'-'.join(map(str, trainer.network.sizes))}, trained {trainer.step_count} steps")
+    held_out = [split for split in ("validation", "test") if len(getattr(trainer.dataset, split))]
+    for split in held_out or ["train"]:  # a set with nothing held out (the linear system)
+        loss, accuracy = trainer.evaluate(split)
+        print(f"{split:<10} loss {loss:.6g}" + (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
+    if trainer.dataset.name == "linear-system":
+        _print_linear_system(trainer)
+    return 0
+
+

@@ -191,7 +191,7 @@ class ExperimentConfig:
 
     def validate(self) -> "ExperimentConfig":
         """Raise ConfigError naming the first field that is out of range; return self."""
-        _validate_fields(self, "")
+        validate_fields(self, "")
         allowed = OUTPUTS_FOR_LOSS[self.architecture.loss]
         if self.architecture.output not in allowed:
             raise ConfigError(
@@ -331,11 +331,13 @@ def shown(value) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
-def _validate_fields(obj: Any, prefix: str) -> None:
+def validate_fields(obj: Any, prefix: str) -> None:
+    """Raise ConfigError naming the first field of a section (or a whole configuration) out of
+    its range or choices; `prefix` is the section's dotted path, e.g. "optimizer."."""
     for f in dataclasses.fields(obj):
         name, value = prefix + f.name, getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
-            _validate_fields(value, name + ".")
+            validate_fields(value, name + ".")
         elif f.name == "hidden":
             _check_layers(name, value)
         elif "choices" in f.metadata and value not in f.metadata["choices"]:
@@ -353,7 +355,7 @@ def _check_layers(name: str, layers) -> None:
     if len(layers) > MAX_LAYERS:
         raise ConfigError(f"{name} allows at most {MAX_LAYERS} layers (got {len(layers)})", name)
     for i, layer in enumerate(layers):
-        _validate_fields(layer, f"{name}[{i}].")
+        validate_fields(layer, f"{name}[{i}].")
 
 
 def _check_text(name: str, value) -> None:

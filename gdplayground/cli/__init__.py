@@ -8,6 +8,7 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
+from gdplayground.cli import race
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -72,5 +73,6 @@ def build_parser() -> Parser:
                                "save it as a PNG")
     add_train_flags(shot)
     shot.set_defaults(run=run_screenshot)
+    race.register(commands)
     return parser
 

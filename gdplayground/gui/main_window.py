@@ -3,6 +3,7 @@ on top, and the message line and status bar. It composes them and nothing more:
 
 - panels.py edits the one experiment configuration, which the window sends to the session;
 - training_view.py (the Training tab) draws what the session reports;
+- optimizers_tab.py (the Optimizers tab) races update rules on surfaces;
 - run_controls.py and file_actions.py hold the actions of the Run and File menus.
 
 The window never runs a training step and never reads an array the worker writes: frames arrive
@@ -14,7 +15,6 @@ from __future__ import annotations
 import copy
 import time
 
-import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QLabel, QMainWindow, QScrollArea, QTabWidget, QVBoxLayout, QWidget)
@@ -28,7 +28,9 @@ from gdplayground.gui.banner import Banner
 from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
+from gdplayground.gui.optimizers_tab import OptimizersTab
 from gdplayground.gui.paces import PACES, default_pace
+from gdplayground.gui.plots import use_plot_style
 from gdplayground.gui.run_controls import RunControls
 from gdplayground.gui.training_view import TrainingView
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
@@ -40,7 +42,7 @@ GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; th
 
 class MainWindow(QMainWindow):
     def __init__(self, config: ExperimentConfig | None = None):
-        pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
+        use_plot_style()
         super().__init__()
         self.setWindowTitle("gdplayground")
         self.config = copy.deepcopy(config or preset("mnist")).validate()
@@ -58,8 +60,13 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.session = TrainingSession(self.config, self)
         self.training = TrainingView(self.session.window_work)
+        self.optimizers = OptimizersTab()
+        self.labs = (self.optimizers,)  # tabs that run on their own; the others show the training
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Training")
+        self.tabs.addTab(self.optimizers, "Optimizers")
+        self.tabs.setTabToolTip(1, "Optimizers race on surfaces you can see: the engine's own "
+                                   "update rules, one point each")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -67,8 +74,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
         self._build_panels()
-        self.controls = RunControls(self, self.toggle_play, self.step, self.reset)
+        self.controls = RunControls(self, self._play_in_view, self._step_in_view,
+                                    self._reset_in_view)
         self.controls.pace_changed.connect(self._on_pace_changed)
+        self.training_pace = default_pace(self.config.data.name)
+        self.optimizers.playing_changed.connect(self._show_controls_of_tab)
+        self.tabs.currentChanged.connect(self._show_controls_of_tab)
         self.files = FileActions(self)
         self._build_menus()
         self.status_label = QLabel()
@@ -77,8 +88,8 @@ class MainWindow(QMainWindow):
         self.session.framed.connect(self._on_frame)
         self.session.job_changed.connect(self._on_job_changed)
         self.session.failed.connect(self._on_failed)
-        self.controls.show_pace(default_pace(self.config.data.name))
-        self.session.set_pace(self.controls.steps_per_second)
+        self.controls.show_pace(self.training_pace)
+        self.session.set_pace(self.training_pace)
         self.session.start()
         self.redraw_timer = QTimer(self)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -102,7 +113,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(column.sizeHint().width() + 20)
-        dock = QDockWidget("Experiment")
+        self.experiment_dock = dock = QDockWidget("Experiment")
         dock.setObjectName("experiment")
         dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
@@ -133,6 +144,34 @@ class MainWindow(QMainWindow):
         log_action.toggled.connect(log_scale.setChecked)
         log_scale.toggled.connect(log_action.setChecked)
 
+    # --- the run controls act on the tab in view ---------------------------------------------
+    def lab_in_view(self):
+        """The tab in view if it runs on its own (the Optimizers race), else None: the run
+        controls then act on the training."""
+        tab = self.tabs.currentWidget()
+        return tab if tab in self.labs else None
+
+    def _play_in_view(self) -> None:
+        lab = self.lab_in_view()
+        lab.toggle_play() if lab else self.toggle_play()
+
+    def _step_in_view(self, steps: int) -> None:
+        lab = self.lab_in_view()
+        lab.step(steps) if lab else self.step(steps)
+
+    def _reset_in_view(self) -> None:
+        lab = self.lab_in_view()
+        lab.reset() if lab else self.reset()
+
+    def _show_controls_of_tab(self) -> None:
+        """The controls show the state and pace of what they act on; a lab's own settings
+        replace the experiment's panels while it is in view."""
+        lab = self.lab_in_view()
+        self.controls.set_playing(lab.playing if lab else self.playing)
+        self.controls.show_pace(lab.pace if lab else self.training_pace)
+        self.controls.epoch_action.setEnabled(lab is None or lab.has_epochs)
+        self.experiment_dock.setVisible(lab is None)
+
     # --- commands --------------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.playing:
@@ -151,17 +190,22 @@ class MainWindow(QMainWindow):
         self.session.reset()
 
     def set_pace(self, steps_per_second: int | None) -> None:
-        self.controls.show_pace(steps_per_second)
-        self._on_pace_changed(steps_per_second)
+        """The training's pace (shown by the controls unless a lab is in view)."""
+        self.training_pace = steps_per_second
+        self.session.set_pace(steps_per_second)
+        if self.lab_in_view() is None:
+            self.controls.show_pace(steps_per_second)
+        self._update_status()
 
     def _set_playing(self, playing: bool) -> None:
         self.playing = playing
-        self.controls.set_playing(playing)
+        if self.lab_in_view() is None:
+            self.controls.set_playing(playing)
 
     @Slot(object)
     def _on_pace_changed(self, steps_per_second: int | None) -> None:
-        self.session.set_pace(steps_per_second)
-        self._update_status()
+        lab = self.lab_in_view()
+        lab.set_pace(steps_per_second) if lab else self.set_pace(steps_per_second)
 
     # --- the experiment ----------------------------------------------------------------------
     def _on_panel_changed(self) -> None:
@@ -204,8 +248,8 @@ class MainWindow(QMainWindow):
             return
         brought = [d for d in differences(edited, fresh) if not d.startswith("Data › Dataset")]
         pace = default_pace(fresh.data.name)
-        if pace != self.controls.steps_per_second:
-            brought.append(f"Pace: {PACES[self.controls.steps_per_second]} → {PACES[pace]}")
+        if pace != self.training_pace:
+            brought.append(f"Pace: {PACES[self.training_pace]} → {PACES[pace]}")
             self.set_pace(pace)
         if brought:
             self.banner.say(f"{DATASET_WORDS[fresh.data.name]} comes with its own settings: "
@@ -343,7 +387,7 @@ class MainWindow(QMainWindow):
             f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
             f"{elapsed_words(elapsed)} training   "
             f"learning rate {learning_rate_at(self.last_step, self.config.learning_rate):.3g}   "
-            f"pace {PACES[self.controls.steps_per_second].lower()}")
+            f"pace {PACES[self.training_pace].lower()}")
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -41,6 +41,12 @@ LAYER_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (
                  (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
+def use_plot_style() -> None:
+    """pyqtgraph's options for every plot of the playground: white paper, black ink, images
+    indexed [row, column] like NumPy's."""
+    pg.setConfigOptions(antialias=True, background="w", foreground="k", imageAxisOrder="row-major")
+
+
 class PlotView(QWidget):
     """A styled plot of something over training steps, created once and redrawn with setData."""
 

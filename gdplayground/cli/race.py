@@ -1,0 +1,158 @@
+"""`gdplayground race`: optimizers racing on a surface, headless; the Optimizers tab's twin."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import numpy as np
+
+from gdplayground.cli.flags import UsageError, at_least_one, decimal_number, path_given
+from gdplayground.cli.window import _preflight as preflight
+from gdplayground.config import ConfigError, OptimizerConfig, shown
+from gdplayground.files import check_writable, write_atomic
+
+CSV_HEADER = ("optimizer", "step", "x", "y", "f", "grad_x", "grad_y")
+HYPERPARAMETERS = ("momentum", "beta1", "beta2", "rho", "eps")
+RACE_STEPS_LIMIT = 1_000_000
+
+
+def register(commands) -> None:
+    from gdplayground.engine.surfaces import SURFACES
+
+    race = commands.add_parser(
+        "race", help="race optimizers on a surface and write their trajectories and a picture",
+        description="Race optimizers from one start on a surface. Each --optimizer is "
+                    "NAME:LR[:key=value...], e.g. adam:0.1:beta1=0.8 or momentum:0.01:momentum=0.95.")
+    race.add_argument("--surface", required=True, choices=SURFACES, help="the surface to descend")
+    race.add_argument("--kappa", type=decimal_number, default=10.0,
+                      help="quadratic: condition number λ₂/λ₁, from 1 to 1,000 (default 10)")
+    race.add_argument("--angle", type=decimal_number, default=30.0,
+                      help="quadratic: rotation of the bowl's axes, degrees (default 30)")
+    race.add_argument("--expression", help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
+    race.add_argument("--start", required=True, help="the start, X or X,Y")
+    race.add_argument("--optimizer", dest="racers", action="append", required=True,
+                      type=racer_spec, metavar="NAME:LR[:key=value...]",
+                      help="a racer (repeat for more): sgd, momentum, nesterov, adagrad, "
+                           f"rmsprop, adam; keys: {', '.join(HYPERPARAMETERS)}")
+    race.add_argument("--steps", type=at_least_one, required=True, help="iterations per racer")
+    race.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                      help="the arithmetic of the points and gradients (default float64)")
+    race.add_argument("--out", type=path_given, required=True,
+                      help="a folder for trajectories.csv and race.png")
+    race.set_defaults(run=run_race)
+
+
+def racer_spec(text: str):
+    """NAME:LR[:key=value...] -> Racer, its settings validated."""
+    from gdplayground.engine.race import Racer, check_racer
+
+    name, _, rest = text.strip().partition(":")
+    lr_text, *pairs = rest.split(":") if rest else [""]
+    optimizer = OptimizerConfig(name=name)
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or key not in HYPERPARAMETERS:
+            raise UsageError(f"--optimizer {shown(text)}: {shown(pair)} is not key=value with a "
+                             f"key among {', '.join(HYPERPARAMETERS)}")
+        setattr(optimizer, key, _number(value, text))
+    try:
+        return check_racer(Racer(optimizer, _number(lr_text, text)))
+    except ConfigError as exc:
+        raise UsageError(f"--optimizer {shown(text)}: {exc}") from None
+
+
+def _number(text: str, spec: str) -> float:
+    if not re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", text):
+        raise UsageError(f"--optimizer {shown(spec)}: {shown(text)} is not a number; write "
+                         "NAME:LR[:key=value...], e.g. adam:0.1:beta1=0.8")
+    return float(text)
+
+
+def run_race(args) -> int:
+    from gdplayground.engine.race import Race
+
+    surface = _surface(args)
+    start = _start(args.start, surface.dims)
+    if args.steps > RACE_STEPS_LIMIT:
+        raise UsageError(f"--steps must be at most {RACE_STEPS_LIMIT:,} (got {args.steps:,})")
+    _check_folder(args.out)
+    preflight(window=False)  # before the work: the picture is part of what --out promises
+    race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))
+    for _ in range(args.steps):
+        if race.finished:
+            break
+        race.step()
+    _print_results(race, args)
+    write_atomic(args.out / "trajectories.csv", trajectories_csv(race).encode())
+    from gdplayground.gui.race_view import save_race_png
+
+    save_race_png(race, args.out / "race.png")
+    print(f"wrote {args.out / 'trajectories.csv'} and {args.out / 'race.png'}")
+    return 0
+
+
+def _surface(args):
+    from gdplayground.engine.surfaces import make_surface
+
+    try:
+        return make_surface(args.surface, kappa=args.kappa, angle=args.angle,
+                            expression=args.expression)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _start(text: str, dims: int) -> np.ndarray:
+    parts = text.split(",")
+    if len(parts) != dims:
+        raise UsageError(f"--start must give {'X' if dims == 1 else 'X,Y'} on this "
+                         f"{dims}-D surface (got {shown(text)})")
+    try:
+        start = np.array([float(decimal_number(p)) for p in parts])
+    except Exception:
+        raise UsageError(f"--start must be numbers like 2.0 or -1.5,1.5 (got {shown(text)})") from None
+    if not np.all(np.isfinite(start)):
+        raise UsageError(f"--start must be a finite point (got {shown(text)})")
+    return start
+
+
+def _check_folder(out) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        check_writable(out / "trajectories.csv")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write into {out}: {exc.strerror or exc}") from None
+
+
+def _print_results(race, args) -> None:
+    surface = race.surface
+    start = ", ".join(f"{v:g}" for v in race.start)
+    print(f"{surface.title}, from ({start}), {race.step_count:,} steps, {args.dtype}")
+    width = max(len(label) for label in race.labels)
+    for i, label in enumerate(race.labels):
+        point = race.points[i]
+        where = ", ".join(f"{v:.6g}" for v in point)
+        value = float(surface.f(point)) if np.all(np.isfinite(point)) else float("nan")
+        print(f"  {label:<{width}}  ends at ({where})  f {value:.6g}  {_outcome(race, i)}")
+
+
+def _outcome(race, i: int) -> str:
+    status, step = race.status[i], race.finished_at[i]
+    if status == "converged":
+        return f"within 1e-6 of a minimum at step {step:,}"
+    if status == "diverged":
+        return f"diverged at step {step:,}"
+    if race.at_stationary_point(i):
+        return "stalled where the gradient vanishes but no minimum is (a saddle point)"
+    return f"not within 1e-6 of a minimum after {race.step_count:,} steps"
+
+
+def trajectories_csv(race) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for label, step, x, y, f, gx, gy in race.rows():
+        writer.writerow([label, step, repr(x), "" if y is None else repr(y), repr(f), repr(gx),
+                         "" if gy is None else repr(gy)])
+    return out.getvalue()

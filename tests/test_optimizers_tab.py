@@ -1,0 +1,83 @@
+"""The Optimizers tab in the real window: the run controls drive the tab in view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from test_window import TIMEOUT, open_window, spiral  # noqa: F401  (a fixture)
+
+
+@pytest.fixture
+def race_tab(open_window):  # noqa: F811
+    window = open_window(spiral())
+    window.tabs.setCurrentWidget(window.optimizers)
+    return window, window.optimizers
+
+
+def choose_surface(tab, name: str) -> None:
+    tab.settings.surface_choice.setCurrentIndex(tab.settings.surface_choice.findData(name))
+
+
+def test_the_run_controls_act_on_the_tab_in_view(qtbot, race_tab):
+    window, tab = race_tab
+    assert not window.experiment_dock.isVisible()  # the race's own settings take its place
+    assert not window.controls.epoch_action.isEnabled()
+    window.controls.step_action.trigger()
+    assert tab.race.step_count == 1 and window.last_step == 0  # the network did not train
+    window.controls.pace.setCurrentIndex(window.controls.pace.findData(None))
+    window.controls.play_action.trigger()
+    assert window.controls.play_action.text() == "Pause" and not window.playing
+    qtbot.waitUntil(lambda: tab.race.step_count > 50, timeout=TIMEOUT)
+    window.controls.play_action.trigger()
+    stopped = tab.race.step_count
+    qtbot.wait(100)
+    assert tab.race.step_count == stopped
+    window.controls.reset_action.trigger()
+    assert tab.race.step_count == 0
+    window.tabs.setCurrentWidget(window.training)
+    assert window.experiment_dock.isVisible() and window.controls.epoch_action.isEnabled()
+    assert window.controls.steps_per_second == window.training_pace == 100
+
+
+def test_one_step_on_the_parabola_draws_the_tangent_and_says_the_step_in_numbers(race_tab):
+    _, tab = race_tab
+    choose_surface(tab, "parabola")
+    tab.step(1)
+    text = tab.readout.text()
+    assert "2 → 1.6 = 2 − 0.1 × f′(2) = 2 − 0.1 × 4" in text
+    tangent = [item for item in tab.view._detail if hasattr(item, "xData") and item.opts["pen"].style()
+               == Qt.DashLine and len(item.xData) == 2 and item.yData[0] != item.yData[1]]
+    x, y = tangent[0].getData()
+    assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(4.0)  # f′(2) = 4
+    tab.step(1)
+    assert tab.race.points[0][0] == pytest.approx(1.28)
+
+
+def test_clicking_a_start_and_the_bowls_theory_warns_of_a_rate_above_the_stable_one(race_tab):
+    _, tab = race_tab
+    choose_surface(tab, "quadratic")
+    tab.settings.kappa.setValue(50.0)
+    tab.view.start_chosen.emit(np.array([2.0, -1.0]))
+    assert np.array_equal(tab.race.start, [2.0, -1.0])
+    assert float(tab.settings.start_x.value()) == 2.0
+    rows = tab.settings._rows
+    rows[0].lr.setValue(0.041)  # above 2/κ = 0.04
+    theory = tab.settings.theory.text()
+    assert "2/λ₂ = <b>0.04</b>" in theory and "⚠ sgd 0.041" in theory
+    rows[0].lr.setValue(0.039)
+    assert "⚠ sgd" not in tab.settings.theory.text()
+
+
+def test_a_refused_formula_is_said_and_the_race_on_show_stays(race_tab):
+    _, tab = race_tab
+    choose_surface(tab, "expression")
+    shown = tab.race
+    tab.settings.expression.setText("__import__('os').system('true')")
+    tab.settings.expression.returnPressed.emit()
+    assert "is not allowed" in tab.settings.expression_error.text()
+    assert tab.race is shown
+    tab.settings.expression.setText("x^2 + 10*y^2")
+    tab.settings.expression.returnPressed.emit()
+    assert tab.race.surface.name == "expression" and not tab.settings.expression_error.text()

@@ -12,6 +12,8 @@ Sections (all by default; --only picks some):
   time-to-98  wall seconds of training until the official test accuracy first reaches 98%,
               headless and with the window live (test set evaluated once per epoch, included)
   memory      peak resident memory while training full MNIST with the window live (new process)
+  race        the Optimizers tab racing six optimizers on Rosenbrock as fast as it can: frames a
+              second and the longest gap between two (targets: 30 or more, at most 50 ms)
   long-run    the window training the spiral as fast as it can for ten minutes (--long-seconds):
               peak resident memory, and its growth over the second half (new process)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
@@ -36,7 +38,8 @@ import numpy as np
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.files import write_atomic
 
-SECTIONS = ("engine", "torch", "gemm", "gui", "startup", "time-to-98", "memory", "long-run")
+SECTIONS = ("engine", "torch", "gemm", "gui", "race", "startup", "time-to-98", "memory",
+            "long-run")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
-                "gui": gui_section, "startup": startup_section, "time-to-98": time_to_98_section,
+                "gui": gui_section, "race": race_section, "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
@@ -351,6 +354,42 @@ wait_for(lambda: window.info is not None, 120)
 print("loaded", time.time(), flush=True)
 window.close()
 """
+
+
+def race_section(figures, repeats, seconds, out) -> dict:
+    """The Optimizers tab redrawing six racers flat out (targets: >= 30 frames a second, no gap
+    over 50 ms)."""
+    rates, gaps = [], []
+    for _ in range(max(2, repeats)):
+        rate, frame_gaps = _race_frames(seconds * 2)
+        rates.append(rate)
+        gaps.extend(frame_gaps)
+    result = {"frames_per_second": statistics.median(rates), "gap_p50_ms": float(np.median(gaps)),
+              "gap_max_ms": float(np.max(gaps)), "frames": len(gaps)}
+    out(f"race: six optimizers on Rosenbrock, the Optimizers tab flat out: "
+        f"{result['frames_per_second']:.1f} frames/s (target >= 30), gaps p50 "
+        f"{result['gap_p50_ms']:.0f} ms, max {result['gap_max_ms']:.0f} ms (target <= 50 ms) over "
+        f"{len(gaps)} frames")
+    return result
+
+
+def _race_frames(seconds: float) -> tuple[float, list[float]]:
+    """(frames a second, gaps in ms between frames) of the race in the real window."""
+    window = _open_window(preset("spiral"))
+    from gdplayground.gui.app import pause
+
+    tab = window.optimizers
+    window.tabs.setCurrentWidget(tab)
+    window.controls.pace.setCurrentIndex(window.controls.pace.findData(None))  # flat out
+    drawn = []
+    tab.drawn.connect(lambda: drawn.append(time.perf_counter()))
+    window.controls.play_action.trigger()
+    pause(0.5)  # warm-up
+    drawn.clear()
+    pause(seconds)
+    window.controls.play_action.trigger()
+    window.close()
+    return (len(drawn) - 1) / (drawn[-1] - drawn[0]), list(np.diff(drawn) * 1000)
 
 
 def startup_section(figures, repeats, seconds, out) -> dict:

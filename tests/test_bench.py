@@ -67,3 +67,9 @@ def test_bench_refuses_absurd_settings_before_measuring(capsys, flags, message):
     assert main(["bench", "--only", "engine", *flags]) == 2
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ""
+
+
+def test_bench_times_the_race_tab_frames(capsys):
+    assert main(["bench", "--only", "race", "--repeats", "1", "--seconds", "0.3"]) == 0
+    printed = capsys.readouterr().out
+    assert "six optimizers on Rosenbrock" in printed and "frames/s" in printed

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gdplayground.config import ConfigError, OptimizerConfig, validate_fields
+from gdplayground.engine.history import GrowingArray
 from gdplayground.engine.optimizers import Optimizer
 from gdplayground.engine.surfaces import Surface
 
@@ -129,7 +130,9 @@ class Race:
         self._optimizers = [Optimizer(r.optimizer, [p]) for r, p in zip(racers, self.points)]
         self.status = ["running"] * len(racers)
         self.finished_at: list[int | None] = [None] * len(racers)
-        self.trajectories: list[list[np.ndarray]] = [[self.start.copy()] for _ in racers]
+        self.trajectories = [GrowingArray(surface.dims) for _ in racers]  # float64 rows
+        for trajectory in self.trajectories:
+            trajectory.extend(self.start)
 
     @property
     def finished(self) -> bool:
@@ -148,7 +151,7 @@ class Race:
         before = point.copy()
         with np.errstate(all="ignore"):  # a diverging racer overflows: that is its result
             self._optimizers[i].step([(point, grad)], racer.lr)
-        self.trajectories[i].append(point.copy())
+        self.trajectories[i].extend(point)
         self.status[i] = self._judge(point)
         if self.status[i] != "running":
             self.finished_at[i] = self.step_count
@@ -189,8 +192,9 @@ class Race:
         return None
 
     def trajectory(self, i: int) -> np.ndarray:
-        """Every point racer `i` has visited, the start first: shape (steps + 1, dims)."""
-        return np.array(self.trajectories[i])
+        """Every point racer `i` has visited, the start first: shape (steps + 1, dims). A view:
+        read it, do not keep it past the next step."""
+        return self.trajectories[i].data
 
     def rows(self):
         """(label, step, x, y, f, grad_x, grad_y) for every point of every trajectory, step 0 the

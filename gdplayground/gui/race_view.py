@@ -20,7 +20,8 @@ from gdplayground.engine.surfaces import Surface
 from gdplayground.gui.plots import LAYER_COLOURS, use_plot_style
 
 RACER_COLOURS = LAYER_COLOURS
-GRID = 160  # samples a side of the contour grid
+IMAGE_PIXELS = 500  # a side of the surface's image: its contours stay thin when shown large
+CONTOUR_INK = (110, 130, 160)
 CONTOUR_LEVELS = 16  # log-spaced: as many contours near the minimum as far from it
 MAX_DRAWN_POINTS = 4000  # of a path: longer ones are drawn through every k-th point
 ARROW_SHARE = 0.12  # of the view's width, the length of a gradient or velocity arrow
@@ -97,21 +98,13 @@ class RaceView(QWidget):
         self._paths, self._losses, self._keyed = [], [], None
 
     def _draw_contours(self, surface: Surface) -> None:
+        """The surface as one image with its contours drawn into it: painted in one go each
+        frame, where a contour item apiece cost more than all the racers."""
         (x0, x1), (y0, y1) = surface.extent
-        xx, yy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
-        with np.errstate(all="ignore"):
-            z = surface.f(np.stack([xx, yy]))
-        z = np.where(np.isfinite(z), z, np.nanmax(np.where(np.isfinite(z), z, np.nan)))
-        rise = z - z.min()
-        heights = np.log10(rise + max(rise.max(), 1e-12) * 1e-5)  # log-spaced contours
-        image = pg.ImageItem(heights, axisOrder="row-major")
-        image.setLookupTable(SURFACE_COLOURS.getLookupTable(nPts=256))
+        image = pg.ImageItem(contour_image(surface), axisOrder="row-major")
         image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         image.setZValue(-10)
         self.surface_plot.addItem(image)
-        for level in np.linspace(heights.min(), heights.max(), CONTOUR_LEVELS + 2)[1:-1]:
-            contour = pg.IsocurveItem(data=heights, level=level, pen=pg.mkPen((110, 130, 160)))
-            contour.setParentItem(image)  # in the image's pixels, placed by its transform
         for minimum in surface.minima:
             self.surface_plot.plot([minimum[0]], [minimum[1]], pen=None, symbol="+", symbolSize=12,
                                    symbolPen=pg.mkPen((60, 60, 60), width=2))
@@ -174,13 +167,14 @@ class RaceView(QWidget):
                                    f"{entries}</span>")
         for i, c in enumerate(colours):
             self._paths[i].setPen(pg.mkPen(colour(c), width=2))
-            self._losses[i].setPen(pg.mkPen(colour(c), width=2))
+            self._losses[i].setPen(pg.mkPen(colour(c), width=1))
 
     def _ensure_curves(self, n: int) -> None:
         while len(self._paths) < n:
             i = len(self._paths)
             self._paths.append(self.surface_plot.plot(pen=pg.mkPen(colour(i), width=2)))
-            self._losses.append(self.loss_plot.plot(pen=pg.mkPen(colour(i), width=2)))
+            self._losses.append(self.loss_plot.plot(pen=pg.mkPen(colour(i), width=1),
+                                                    antialias=False))
         for extra in self._paths[n:] + self._losses[n:]:
             extra.setData([], [])
 
@@ -241,6 +235,26 @@ class RaceView(QWidget):
         item.setZValue(12)
         self.surface_plot.addItem(item)
         self._detail.append(item)
+
+
+def contour_image(surface: Surface) -> np.ndarray:
+    """RGBA pixels of a 2-D surface over its extent, rows along y: pale where low, deeper where
+    high, with log-spaced contours (as many near the minimum as far from it) drawn in."""
+    (x0, x1), (y0, y1) = surface.extent
+    xx, yy = np.meshgrid(np.linspace(x0, x1, IMAGE_PIXELS), np.linspace(y0, y1, IMAGE_PIXELS))
+    with np.errstate(all="ignore"):
+        z = surface.f(np.stack([xx, yy]))
+    z = np.where(np.isfinite(z), z, np.nanmax(np.where(np.isfinite(z), z, np.nan)))
+    rise = z - z.min()
+    heights = np.log10(rise + max(rise.max(), 1e-12) * 1e-5)
+    scaled = (heights - heights.min()) / max(np.ptp(heights), 1e-12)
+    pixels = SURFACE_COLOURS.map(scaled.ravel(), mode="byte").reshape(*scaled.shape, -1)
+    band = np.minimum((scaled * (CONTOUR_LEVELS + 1)).astype(int), CONTOUR_LEVELS)
+    edge = np.zeros_like(band, dtype=bool)
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    pixels[edge, :3] = CONTOUR_INK
+    return pixels
 
 
 def lowest_minimum(surface: Surface) -> float | None:

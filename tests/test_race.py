@@ -93,7 +93,7 @@ def test_himmelblau_starts_in_different_quadrants_reach_different_minima():
 def test_gradient_descent_started_on_the_saddles_stable_axis_stalls_at_the_saddle_point():
     race = run(Race(make_surface("saddle"), [1.5, 0.0], [racer("sgd", 0.1)]), 500)
     assert np.allclose(race.points[0], [0.0, 0.0], atol=1e-12)
-    assert race.at_stationary_point(0) and race.status == ["running"]
+    assert race.stalled(0) == "saddle" and race.status == ["running"]
     nudged = run(Race(make_surface("saddle"), [1.5, 1e-6], [racer("sgd", 0.1)]), 500)
     assert nudged.status == ["diverged"]  # off the axis, it falls off the saddle for ever
 
@@ -145,3 +145,11 @@ def test_race_command_refuses_bad_input_in_one_line(tmp_path, capsys, flags, wor
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_a_typed_formula_converges_where_the_hessian_says_minimum_and_stalls_at_its_saddle():
+    bowl = make_surface("expression", expression="x^2 + 10*sin(y)^2")
+    assert run(Race(bowl, [1.0, 1.0], [racer("adam", 0.1)]), 2000).status == ["converged"]
+    saddle = make_surface("expression", expression="x^2 - y^2")
+    race = run(Race(saddle, [1.5, 0.0], [racer("sgd", 0.1)]), 500)
+    assert race.status == ["running"] and race.stalled(0) == "saddle"

@@ -138,13 +138,18 @@ def _print_results(race, args) -> None:
 
 
 def _outcome(race, i: int) -> str:
+    from gdplayground.engine.race import STALL_WORDS
+
     status, step = race.status[i], race.finished_at[i]
+    if status == "converged" and not race.surface.minima:  # a typed formula's
+        return f"at a minimum (gradient below 1e-6, curving up every way) at step {step:,}"
     if status == "converged":
         return f"within 1e-6 of a minimum at step {step:,}"
     if status == "diverged":
         return f"diverged at step {step:,}"
-    if race.at_stationary_point(i):
-        return "stalled where the gradient vanishes but no minimum is (a saddle point)"
+    stalled = race.stalled(i)
+    if stalled:
+        return f"stalled where the gradient vanishes, at {STALL_WORDS[stalled]}"
     return f"not within 1e-6 of a minimum after {race.step_count:,} steps"
 
 

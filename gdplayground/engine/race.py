@@ -23,6 +23,8 @@ CLOSE_ENOUGH = 1e-6  # a racer within this distance of a minimum has converged
 FLAT_ENOUGH = 1e-6  # a gradient norm below this, away from every minimum: a stationary point
 TOO_FAR = 1e8  # a coordinate beyond this (or not finite): diverged
 MAX_LR = 100.0
+STALL_WORDS = {"saddle": "a saddle point", "maximum": "a maximum",
+               "flat": "a plateau too flat to tell which way is down"}
 
 
 class Racer(NamedTuple):
@@ -106,6 +108,15 @@ def check_racer(racer: Racer) -> Racer:
     return racer
 
 
+def hessian(surface: Surface, point: np.ndarray) -> np.ndarray:
+    """Second derivatives at a point, by central differences of the gradient (symmetrised)."""
+    h = 1e-4 * max(1.0, float(np.max(np.abs(point))))
+    columns = [(surface.grad(point + h * e) - surface.grad(point - h * e)) / (2 * h)
+               for e in np.eye(surface.dims)]
+    matrix = np.column_stack(columns)
+    return (matrix + matrix.T) / 2
+
+
 def unique_labels(racers: list[Racer]) -> list[str]:
     """Each racer's label, numbered where two would read the same ("sgd 0.1", "sgd 0.1 #2")."""
     labels, seen = [], {}
@@ -162,6 +173,8 @@ class Race:
             return "diverged"
         if self.distance_to_minimum(point) <= CLOSE_ENOUGH:
             return "converged"
+        if self.surface.analytic is False and self.stationary_kind(point) == "minimum":
+            return "converged"  # a typed formula's minima are not known: the Hessian tells
         return "running"
 
     def distance_to_minimum(self, point: np.ndarray) -> float:
@@ -169,11 +182,23 @@ class Race:
             return math.inf
         return float(np.min(np.linalg.norm(np.array(self.surface.minima) - point, axis=1)))
 
-    def at_stationary_point(self, i: int) -> bool:
-        """Stopped where the gradient vanishes but no minimum is: a saddle, or a plateau's top."""
-        point = self.points[i]
-        return (self.status[i] == "running" and self.distance_to_minimum(point) > CLOSE_ENOUGH
-                and float(np.linalg.norm(self.surface.grad(point))) < FLAT_ENOUGH)
+    def stationary_kind(self, point: np.ndarray) -> str | None:
+        """None where the gradient does not vanish; else what the Hessian's eigenvalues make of
+        the point: "minimum", "maximum", "saddle", or "flat" (a plateau, no curvature to tell)."""
+        if float(np.linalg.norm(self.surface.grad(point))) >= FLAT_ENOUGH:
+            return None
+        curvatures = np.linalg.eigvalsh(hessian(self.surface, point.astype(np.float64)))
+        if np.all(np.abs(curvatures) < FLAT_ENOUGH):
+            return "flat"
+        if np.all(curvatures > 0):
+            return "minimum"
+        return "maximum" if np.all(curvatures < 0) else "saddle"
+
+    def stalled(self, i: int) -> str | None:
+        """What a racer still running has stalled at, where the gradient vanishes short of a
+        minimum ("saddle", "maximum", "flat"), or None."""
+        kind = self.stationary_kind(self.points[i]) if self.status[i] == "running" else None
+        return kind if kind != "minimum" else None
 
     def _report(self, i: int, grad: np.ndarray, update: np.ndarray) -> RacerReport:
         point = self.points[i]

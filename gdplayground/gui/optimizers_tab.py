@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QScrollArea, QSplitter, QVBoxLa
 
 from gdplayground.config import ConfigError
 from gdplayground.engine.expression import ExpressionError
-from gdplayground.engine.race import BowlTheory, Race, stable_limit
+from gdplayground.engine.race import STALL_WORDS, BowlTheory, Race, stable_limit
 from gdplayground.engine.surfaces import SurfaceError
 from gdplayground.gui.race_settings import RaceSettings
 from gdplayground.gui.race_view import RaceView, colour
@@ -230,8 +230,8 @@ class OptimizersTab(QWidget):
             text += f", velocity {vector(velocity)}"
         if status != "running":
             text += f" — <b>{status} at step {race.finished_at[i]:,}</b>"
-        elif race.at_stationary_point(i):
-            text += " — <b>stalled: the gradient vanishes, but this is no minimum</b>"
+        elif race.stalled(i):
+            text += f" — <b>stalled: the gradient vanishes at {STALL_WORDS[race.stalled(i)]}</b>"
         return text
 
 

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.controls.show_pace(lab.pace if lab else self.training_pace)
         self.controls.epoch_action.setEnabled(lab is None or lab.has_epochs)
         self.experiment_dock.setVisible(lab is None)
+        self._update_status()
 
     # --- commands --------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -382,8 +383,9 @@ class MainWindow(QMainWindow):
         elapsed = self._elapsed
         if self._run_started_at is not None:
             elapsed += time.perf_counter() - self._run_started_at
+        whose = "the Training tab's network:   " if self.lab_in_view() else ""
         self.status_label.setText(
-            f"step {self.last_step:,}   epoch {self.last_epoch}   "
+            f"{whose}step {self.last_step:,}   epoch {self.last_epoch}   "
             f"{f'{self._rate:,.0f}' if self._rate else '—'} samples/s   "
             f"{elapsed_words(elapsed)} training   "
             f"learning rate {learning_rate_at(self.last_step, self.config.learning_rate):.3g}   "

@@ -17,12 +17,13 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from gdplayground.engine.race import Race
 from gdplayground.engine.surfaces import Surface
-from gdplayground.gui.plots import LAYER_COLOURS, use_plot_style
+from gdplayground.gui.plots import KEY_LINE_HEIGHT, LAYER_COLOURS, TITLE_HEIGHT, use_plot_style
 
 RACER_COLOURS = LAYER_COLOURS
 IMAGE_PIXELS = 500  # a side of the surface's image: its contours stay thin when shown large
 CONTOUR_INK = (110, 130, 160)
 CONTOUR_LEVELS = 16  # log-spaced: as many contours near the minimum as far from it
+KEY_PER_LINE = 3  # racers named a line under the title: it fits a plot 450 pixels wide
 MAX_DRAWN_POINTS = 4000  # of a path: longer ones are drawn through every k-th point
 ARROW_SHARE = 0.12  # of the view's width, the length of a gradient or velocity arrow
 GRADIENT_PEN = pg.mkPen((200, 30, 30), width=2)
@@ -77,16 +78,15 @@ class RaceView(QWidget):
             self._draw_contours(surface)
             (y0, y1) = surface.extent[1]
             plot.setAspectLocked(True)
-            plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
             plot.setLabel("left", "y")
         else:
             xs = np.linspace(x0, x1, 400)
             ys = surface.f(xs[None])
             plot.setAspectLocked(False)
             plot.plot(xs, ys, pen=pg.mkPen((90, 90, 90), width=2))
-            plot.setRange(xRange=(x0, x1), yRange=(ys.min(), ys.max()), padding=0.05)
             plot.setLabel("left", "f(x)")
         plot.setLabel("bottom", "x")
+        self.fit_surface()
         plot.addItem(self._start)
         plot.addItem(self._points)
         self._points.setZValue(10)
@@ -97,11 +97,30 @@ class RaceView(QWidget):
         self.loss_plot.setTitle("f − f* per racer (log scale)" if known else "f per racer")
         self._paths, self._losses, self._keyed = [], [], None
 
+    def fit_surface(self) -> None:
+        """Show the whole of the surface's extent (again after a resize: a locked aspect ratio
+        otherwise keeps one edge and cuts the other)."""
+        surface = self.surface
+        if surface is None:
+            return
+        (x0, x1) = surface.extent[0]
+        if surface.dims == 2:
+            (y0, y1) = surface.extent[1]
+        else:
+            ys = surface.f(np.linspace(x0, x1, 400)[None])
+            y0, y1 = float(ys.min()), float(ys.max())
+        self.surface_plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.03)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_surface()
+
     def _draw_contours(self, surface: Surface) -> None:
         """The surface as one image with its contours drawn into it: painted in one go each
         frame, where a contour item apiece cost more than all the racers."""
         (x0, x1), (y0, y1) = surface.extent
-        image = pg.ImageItem(contour_image(surface), axisOrder="row-major")
+        image = pg.ImageItem(axisOrder="row-major")
+        image.setImage(contour_image(surface), autoLevels=False, levels=(0, 255))  # as coloured
         image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         image.setZValue(-10)
         self.surface_plot.addItem(image)
@@ -161,10 +180,16 @@ class RaceView(QWidget):
         if key == self._keyed:
             return
         self._keyed = key
-        entries = " &nbsp; ".join(f"<span style='color:rgb{colour(c)}'>━━</span>&nbsp;{label}"
-                                  for label, c in zip(race.labels, colours))
-        self.surface_plot.setTitle(f"{race.surface.title}<br><span style='font-size:8pt'>"
-                                   f"{entries}</span>")
+        entries = [f"<span style='color:rgb{colour(c)}'>━━</span>&nbsp;{label}"
+                   for label, c in zip(race.labels, colours)]
+        lines = [" &nbsp; ".join(entries[i:i + KEY_PER_LINE])
+                 for i in range(0, len(entries), KEY_PER_LINE)]
+        item = self.surface_plot.getPlotItem()
+        item.setTitle(f"{race.surface.title}<br><span style='font-size:8pt'>"
+                      + "<br>".join(lines) + "</span>")
+        height = TITLE_HEIGHT + KEY_LINE_HEIGHT * len(lines)  # the title's row fits the key
+        item.titleLabel.setMaximumHeight(height)
+        item.layout.setRowFixedHeight(0, height)
         for i, c in enumerate(colours):
             self._paths[i].setPen(pg.mkPen(colour(c), width=2))
             self._losses[i].setPen(pg.mkPen(colour(c), width=1))

@@ -136,6 +136,36 @@ def test_gradcheck_prints_a_table_and_passes(capsys):
     assert re.search(r"sigmoid\s+softmax\+cross_entropy(\s+\d\.\de-\d\d){5}", out)
 
 
+def test_gradcheck_h_sweep_writes_the_csv_and_the_png(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["gradcheck", "--h-sweep", "--out", str(out)]) == 0
+    lines = (out / "h_sweep.csv").read_text().splitlines()
+    assert lines[0] == "dtype,method,h,error"
+    rows = [line.split(",") for line in lines[1:]]
+    hs = sorted({float(h) for _, _, h, _ in rows}, reverse=True)
+    assert len(hs) == 45 and hs[0] == 1e-1 and hs[-1] == 1e-12
+    assert len(rows) == 4 * len(hs)
+    assert {(d, m) for d, m, _, _ in rows} == {(d, m) for d in ("float64", "float32")
+                                               for m in ("forward", "central")}
+    assert all(0 <= float(error) <= 2 for *_, error in rows)
+    png = out / "h_sweep.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 30_000
+    printed = capsys.readouterr().out
+    best = dict(re.findall(r"(float\d\d  central)\s+h = (\S+)", printed))
+    assert 1e-6 <= float(best["float64  central"]) <= 1e-4
+    assert float(best["float32  central"]) >= 100 * float(best["float64  central"])
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--h-sweep"], "--h-sweep needs --out DIR"),
+    (["--out", "somewhere"], "--out goes with --h-sweep"),
+    (["--dataset", "mnist"], "--dataset goes with --h-sweep"),
+])
+def test_gradcheck_h_sweep_and_out_go_together(flags, message, capsys):
+    assert main(["gradcheck", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_mnist_binary_reaches_99_5_percent_in_one_epoch(tmp_path, capsys):
     assert train(tmp_path, "--dataset", "mnist-binary", "--epochs", "1") == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

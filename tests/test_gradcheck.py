@@ -1,9 +1,14 @@
 import numpy as np
+import pytest
 
-from gdplayground.engine import activations
+from gdplayground.config import preset
+from gdplayground.engine import Trainer, activations
 from gdplayground.engine.gradcheck import TOLERANCE, check_all, relative_errors
+from gdplayground.engine.gradient_lab import (
+    Cancelled, Probe, best_h, check_layers, curve, h_sweep, relative_error, theory_lines)
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
+from gdplayground.engine.numpy_gradient import gradient_of_one_loss, numpy_gradient_demo
 
 
 def test_every_activation_loss_and_variant_passes_in_float64():
@@ -23,3 +28,138 @@ def test_a_wrong_derivative_is_caught(monkeypatch):
     errors = relative_errors(net, loss, rng.normal(size=(5, 3)), np.array([0, 1, 1, 0, 1]))
     assert errors["layer1.weight"] > 1e-2
     assert errors["layer2.weight"] < TOLERANCE  # the output layer does not use the derivative
+
+
+# --- the Gradient check tab's engine: gradient_lab ------------------------------------------
+
+
+def small_probe() -> Probe:
+    """A 4-6-5-3 tanh network with non-zero biases, softmax + cross-entropy, 8 examples."""
+    rng = np.random.default_rng(3)
+    net = Network([4, 6, 5, 3], ["tanh", "tanh"], dtype=np.float64)
+    net.initialise("xavier", 0.0, rng)
+    for layer in net.layers:
+        layer.b[...] = rng.normal(0, 0.1, layer.b.shape)
+    return Probe.of(net, "cross_entropy", "softmax", rng.normal(size=(8, 4)), rng.integers(0, 3, 8))
+
+
+@pytest.fixture(scope="module")
+def spiral_sweep():
+    return h_sweep(Trainer(preset("spiral")).gradient_probe())
+
+
+def test_relative_error_is_cs231n_s_and_both_zero_passes():
+    assert relative_error(0.0, 0.0) == 0.0
+    assert relative_error(1.0, 1.1) == pytest.approx(0.1 / 1.1)
+    assert relative_error(-1e-3, 1e-3) == 2.0
+
+
+def test_the_layer_check_of_a_correct_network_is_excellent_in_float64():
+    checks = check_layers(small_probe())
+    names = ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight",
+             "layer3.bias"]
+    assert [(c.parameter, c.dtype) for c in checks] == [
+        (name, dtype) for name in names for dtype in ("float64", "float32")]
+    for check in checks:
+        if check.dtype == "float64":
+            assert check.error < 1e-7 and check.verdict == "excellent", check
+        else:  # float32 both ways, at h = 4.9e-3: agrees to a few digits, no better
+            assert 1e-9 < check.error < 1e-2, check
+    assert {c.entries for c in checks if c.parameter == "layer1.bias"} == {6}  # all of them
+
+
+def test_a_broken_backward_is_flagged_wrong_in_its_layer_only(monkeypatch):
+    backward = Network.backward
+
+    def broken(self, dz):  # backprop as usual, then a wrong factor on layer 2's weight gradient
+        backward(self, dz)
+        self.layers[1].dW *= 1.5
+    monkeypatch.setattr(Network, "backward", broken)
+    verdicts = {c.parameter: c.verdict for c in check_layers(small_probe()) if c.dtype == "float64"}
+    assert verdicts.pop("layer2.weight") == "wrong"
+    assert set(verdicts.values()) == {"excellent"}
+
+
+def test_the_check_reports_progress_and_stops_when_cancelled():
+    probe = small_probe()
+    saved = {name: p.copy() for name, p in probe.parameters.items()}
+    seen = []
+    checks = check_layers(probe, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (sum(c.entries for c in checks),) * 2  # one per entry and dtype
+    asked = []
+    with pytest.raises(Cancelled):
+        check_layers(probe, cancelled=lambda: asked.append(1) or len(asked) >= 5)
+    assert len(asked) == 5  # asked between evaluations, stopped at the first yes
+    assert all(np.array_equal(saved[name], p) for name, p in probe.parameters.items())
+
+
+def test_the_trainer_s_probe_is_a_float64_copy_of_the_network_and_a_fixed_batch():
+    trainer = Trainer(preset("spiral"))
+    probe = trainer.gradient_probe()
+    assert probe.sizes == (2, 8, 8, 1) and probe.activations == ("tanh", "tanh")
+    assert probe.x.shape == (32, 2) and probe.x.dtype == np.float64
+    assert probe.targets.shape == (32, 1) and (probe.loss, probe.output) == ("bce", "sigmoid")
+    probe.parameters["layer1.weight"][...] = 0  # a copy: the run is untouched
+    assert np.abs(trainer.network.layers[0].W).sum() > 0
+    again = trainer.gradient_probe()
+    assert np.array_equal(again.x, probe.x)  # the same examples every time, from the seed
+
+
+def test_float64_central_differences_are_best_within_a_decade_of_1e_5(spiral_sweep):
+    best64 = best_h(spiral_sweep, "float64", "central")
+    assert 1e-6 <= best64 <= 1e-4, best64
+    assert best_h(spiral_sweep, "float32", "central") >= 100 * best64
+    forward64 = best_h(spiral_sweep, "float64", "forward")
+    assert best_h(spiral_sweep, "float32", "forward") >= 100 * forward64
+    assert len(spiral_sweep) == 4 * 45
+    assert {(r.dtype, r.method) for r in spiral_sweep} == {
+        (d, m) for d in ("float64", "float32") for m in ("forward", "central")}
+
+
+def test_truncation_falls_as_h_forward_and_h_squared_central(spiral_sweep):
+    for method, slope in (("forward", 1.0), ("central", 2.0)):
+        h, error = curve(spiral_sweep, "float64", method)
+        large = h >= 1e-3
+        fitted = np.polyfit(np.log10(h[large]), np.log10(error[large]), 1)[0]
+        assert fitted == pytest.approx(slope, abs=0.1), method
+
+
+def test_round_off_rises_as_1_over_h_and_the_theory_lines_cross_near_the_best_h(spiral_sweep):
+    h, error = curve(spiral_sweep, "float64", "central")
+    small = (h <= 1e-7) & (h >= 1e-11)
+    slope = np.polyfit(np.log10(h[small]), np.log10(error[small]), 1)[0]
+    assert slope == pytest.approx(-1, abs=0.2)
+    lines = {line.name: line for line in theory_lines(spiral_sweep)}
+    assert sorted(line.power for line in lines.values()) == [-1, -1, 1, 2]
+    truncation, round_off = lines["truncation ∝ h² (central)"], lines["round-off ∝ ε/h (float64)"]
+    crossing = (round_off.scale / truncation.scale) ** (1 / 3)
+    assert crossing / best_h(spiral_sweep, "float64", "central") == pytest.approx(1, abs=0.7)
+
+
+def test_numpy_gradient_is_central_inside_one_sided_at_the_edges():
+    demo = numpy_gradient_demo("sin x", spacing=0.4)
+    f, d = demo.values, 0.4
+    expected = np.concatenate([[(f[1] - f[0]) / d], (f[2:] - f[:-2]) / (2 * d),
+                               [(f[-1] - f[-2]) / d]])
+    np.testing.assert_allclose(demo.estimate, expected, rtol=1e-12)
+    assert demo.edge_error > 3 * demo.interior_error
+    halved = numpy_gradient_demo("sin x", spacing=0.2)  # first order at the edges, second inside
+    assert demo.edge_error / halved.edge_error == pytest.approx(2, rel=0.15)
+    assert demo.interior_error / halved.interior_error == pytest.approx(4, rel=0.15)
+    parabola = numpy_gradient_demo("x²", spacing=0.5)  # exact inside; h·|f''|/2 = Δ at the edges
+    assert parabola.interior_error < 1e-12 and parabola.edge_error == pytest.approx(0.5)
+
+
+def test_numpy_gradient_without_the_spacing_takes_samples_1_apart():
+    passed, not_passed = numpy_gradient_demo("x³", 0.25), numpy_gradient_demo("x³", 0.25, False)
+    np.testing.assert_allclose(not_passed.estimate, passed.estimate * 0.25)
+
+
+def test_numpy_gradient_of_one_loss_value_gives_no_derivative():
+    assert np.gradient(np.float64(2.3)) == ()  # a 0-d value has no axis to difference along
+    with pytest.raises(ValueError, match="too small to calculate a numerical gradient"):
+        np.gradient(np.array([2.3]))  # one sample has no neighbour
+    said = gradient_of_one_loss(2.3)
+    assert said.as_value == "numpy.gradient(2.3) returns (): no derivative at all"
+    assert said.in_a_list.startswith(
+        "numpy.gradient([2.3]) raises ValueError: Shape of array too small")

@@ -34,6 +34,13 @@ def objective(network: Network, loss: Loss, x, targets, l1: float, l2: float) ->
     return _forward(network, loss, x, targets)[0] + network.penalty(l1, l2)
 
 
+def backprop(network: Network, loss: Loss, x, targets, l1: float = 0.0, l2: float = 0.0) -> None:
+    """Fill the network's gradients with backprop's: dL/dθ of `objective` for every parameter."""
+    _, outputs = _forward(network, loss, x, targets)
+    network.backward(loss.backward(outputs, targets))
+    network.add_penalty_gradient(l1, l2)
+
+
 def _forward(network: Network, loss: Loss, x, targets):
     """A training forward pass that draws the same dropout mask every time."""
     network.dropout_rng = np.random.default_rng(1)
@@ -43,9 +50,7 @@ def _forward(network: Network, loss: Loss, x, targets):
 def relative_errors(network: Network, loss: Loss, x, targets, *, l1=0.0, l2=0.0,
                     h: float = 1e-6) -> dict[str, float]:
     """‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) for every parameter of the network."""
-    _, outputs = _forward(network, loss, x, targets)
-    network.backward(loss.backward(outputs, targets))
-    network.add_penalty_gradient(l1, l2)
+    backprop(network, loss, x, targets, l1, l2)
     errors = {}
     for name, param, grad in network.parameters():
         analytic = grad.copy()

@@ -15,6 +15,7 @@ import numpy as np
 
 from gdplayground.config import ConfigError, ExperimentConfig, changes
 from gdplayground.data import Dataset, Split, load_dataset
+from gdplayground.engine.gradient_lab import Probe
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
 from gdplayground.engine.network import Network
@@ -24,6 +25,7 @@ from gdplayground.engine.schedules import learning_rate_at
 OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat parameter array
 CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back to
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
+PROBE_EXAMPLES, PROBE_SEED = 32, 0x6C4B  # a gradient check's batch, drawn from the run's seed
 
 
 class LayerStats(NamedTuple):
@@ -202,6 +204,16 @@ class Trainer:
             correct += (accuracy(out, data.y[chunk]) or 0.0) * len(out)
         classified = data.y.ndim == 1
         return total_loss / len(data), correct / len(data) if classified else None
+
+    def gradient_probe(self, n_examples: int = PROBE_EXAMPLES) -> Probe:
+        """Copies of what a gradient check needs (gradient_lab.Probe): the network at its
+        current weights, `n_examples` training examples drawn from the seed, the loss, L1/L2."""
+        train, arch, opt = self.dataset.train, self.config.architecture, self.config.optimizer
+        rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, PROBE_SEED]))
+        picked = np.sort(rng.permutation(len(train))[:n_examples])
+        x = train.x[picked].astype(np.float64) * self.dataset.input_scale
+        targets = self.loss.encode(train.y[picked], self.network.sizes[-1], np.float64)
+        return Probe.of(self.network, arch.loss, arch.output, x, targets, opt.l1, opt.l2)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Output-layer activations (probabilities for classifiers) for raw inputs x."""

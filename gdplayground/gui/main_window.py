@@ -4,6 +4,7 @@ on top, and the message line and status bar. It composes them and nothing more:
 - panels.py edits the one experiment configuration, which the window sends to the session;
 - training_view.py (the Training tab) draws what the session reports;
 - optimizers_tab.py (the Optimizers tab) races update rules on surfaces;
+- gradient_check_tab.py (the Gradient check tab) checks the training network's backprop;
 - run_controls.py and file_actions.py hold the actions of the Run and File menus.
 
 The window never runs a training step and never reads an array the worker writes: frames arrive
@@ -28,6 +29,7 @@ from gdplayground.gui.banner import Banner
 from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
+from gdplayground.gui.gradient_check_tab import GradientCheckTab
 from gdplayground.gui.optimizers_tab import OptimizersTab
 from gdplayground.gui.paces import PACES, default_pace
 from gdplayground.gui.plots import use_plot_style
@@ -65,8 +67,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.optimizers, "Optimizers")
+        self.gradient_check = GradientCheckTab(self.session.ask)
+        self.tabs.addTab(self.gradient_check, "Gradient check")
         self.tabs.setTabToolTip(1, "Optimizers race on surfaces you can see: the engine's own "
                                    "update rules, one point each")
+        self.tabs.setTabToolTip(2, "Backprop's gradient of the Training tab's network against "
+                                   "finite differences, and how the difference's step h matters")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
@@ -138,6 +144,12 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.files.export_run_action)
         view_menu = menu.addMenu("&View")
+        for index in range(self.tabs.count()):
+            name = self.tabs.tabText(index)
+            view_menu.addAction(make_action(self, f"{name} tab", [f"Ctrl+{index + 1}"],
+                                            f"Show the {name} tab",
+                                            lambda _=False, i=index: self.tabs.setCurrentIndex(i)))
+        view_menu.addSeparator()
         log_action = view_menu.addAction("Log-scale loss")
         log_action.setCheckable(True)
         log_scale = self.training.loss_view.log_scale
@@ -164,13 +176,13 @@ class MainWindow(QMainWindow):
         lab.reset() if lab else self.reset()
 
     def _show_controls_of_tab(self) -> None:
-        """The controls show the state and pace of what they act on; a lab's own settings
-        replace the experiment's panels while it is in view."""
+        """The controls show the state and pace of what they act on; the experiment's panels
+        show with the Training tab only (the others have their own settings, or none)."""
         lab = self.lab_in_view()
         self.controls.set_playing(lab.playing if lab else self.playing)
         self.controls.show_pace(lab.pace if lab else self.training_pace)
         self.controls.epoch_action.setEnabled(lab is None or lab.has_epochs)
-        self.experiment_dock.setVisible(lab is None)
+        self.experiment_dock.setVisible(self.tabs.currentWidget() is self.training)  # its panels
         self._update_status()
 
     # --- commands --------------------------------------------------------------------------

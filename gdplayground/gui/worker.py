@@ -221,8 +221,9 @@ class TrainingWorker(QObject):
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
-        """Answer between two steps: "snapshot" (a Snapshot) or "evaluate" (split -> (loss,
-        accuracy)). Training, if it runs, goes on right after."""
+        """Answer between two steps: "snapshot" (a Snapshot), "evaluate" (split -> (loss,
+        accuracy)) or "probe" (copies for a gradient check: gradient_lab.Probe). Training, if it
+        runs, goes on right after."""
         trainer, answer = self.trainer, None
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
@@ -232,6 +233,8 @@ class TrainingWorker(QObject):
                               tuple(trainer.changes))
         elif trainer is not None and what == "evaluate":
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
+        elif trainer is not None and what == "probe":
+            answer = trainer.gradient_probe()
         self.answered.emit(query_id, answer)
 
     @Slot(object)

@@ -81,3 +81,16 @@ def test_a_refused_formula_is_said_and_the_race_on_show_stays(race_tab):
     tab.settings.expression.setText("x^2 + 10*y^2")
     tab.settings.expression.returnPressed.emit()
     assert tab.race.surface.name == "expression" and not tab.settings.expression_error.text()
+
+
+def test_a_formula_is_typed_whole_spaces_and_ns_included(qtbot, race_tab):
+    window, tab = race_tab
+    choose_surface(tab, "expression")
+    field = tab.settings.expression
+    field.clear()
+    field.setFocus()
+    qtbot.keyClicks(field, "sin(x) + tan(y) ^ 2")
+    qtbot.keyClick(field, Qt.Key_Return)
+    assert field.text() == "sin(x) + tan(y) ^ 2"
+    assert tab.race.surface.title == "f(x, y) = sin(x) + tan(y) ^ 2"
+    assert tab.race.step_count == 0 and not tab.playing  # Space and N ran nothing

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gdplayground.cli import main
-from gdplayground.config import OptimizerConfig
+from gdplayground.config import ConfigError, OptimizerConfig
 from gdplayground.engine import optimizers
 from gdplayground.engine.race import BowlTheory, Race, Racer, stable_limit
 from gdplayground.engine.surfaces import make_surface
@@ -106,6 +106,21 @@ def test_adam_reports_its_bias_corrected_first_moment_and_momentum_its_velocity(
     assert heavy.velocity[0] == pytest.approx(4.0)
 
 
+@pytest.mark.parametrize("kappa", [10, 1000])
+def test_nesterov_converges_just_below_its_stable_rate_and_diverges_just_above(kappa):
+    bowl = make_surface("quadratic", kappa=kappa, angle=10)
+    limit = stable_limit(racer("nesterov", 1.0), kappa)
+    assert limit == pytest.approx(2 * 1.9 / (2.8 * kappa))
+    race = run(Race(bowl, [1.0, 1.0], [racer("nesterov", 0.99 * limit),
+                                       racer("nesterov", 1.01 * limit)]), 50_000)
+    assert race.status == ["converged", "diverged"]
+
+
+def test_a_start_where_f_is_not_a_number_is_refused_in_words():
+    with pytest.raises(ConfigError, match="not a number at the start"):
+        Race(make_surface("expression", expression="log(x)"), [-1.0, 0.0], [racer("sgd", 0.1)])
+
+
 def test_race_command_writes_trajectories_and_a_picture(tmp_path, capsys):
     out = tmp_path / "race"
     assert main(["race", "--surface", "rosenbrock", "--start=-1.5,1.5", "--optimizer", "sgd:0.001",
@@ -138,6 +153,9 @@ def test_race_command_on_a_one_dimensional_surface_leaves_y_empty(tmp_path):
     (["--optimizer", "adam:0.1:gamma=2"], "key=value"),
     (["--optimizer", "momentum:0.1:momentum=1.5"], "optimizer.momentum"),
     (["--optimizer", "sgd:0.1", "--start", "1"], "X,Y"),
+    (["--optimizer", "adam:0.1:momentum=0.9"], "adam does not use momentum"),
+    (["--optimizer", "sgd:0.1", "--steps", "0"], "from 1 to 1,000,000"),
+    (["--optimizer", "sgd:0.1", "--steps", "2000000"], "from 1 to 1,000,000"),
 ])
 def test_race_command_refuses_bad_input_in_one_line(tmp_path, capsys, flags, words):
     argv = ["race", "--surface", "rosenbrock", "--steps", "5", "--out", str(tmp_path / "r"),

@@ -26,6 +26,9 @@ EXIT_USAGE = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["window", *argv]  # the window is the default command, flags and all
     given: dict[str, str] = {}
     stdout = ForgivingStream(sys.stdout)
     try:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import re
 
 import numpy as np
 
-from gdplayground.cli.flags import UsageError, at_least_one, decimal_number, path_given
+from gdplayground.cli.flags import UsageError, decimal_number, path_given
 from gdplayground.cli.window import _preflight as preflight
 from gdplayground.config import ConfigError, OptimizerConfig, shown
 from gdplayground.files import check_writable, write_atomic
 
 CSV_HEADER = ("optimizer", "step", "x", "y", "f", "grad_x", "grad_y")
 HYPERPARAMETERS = ("momentum", "beta1", "beta2", "rho", "eps")
+USED_BY = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",), "adagrad": ("eps",),
+           "rmsprop": ("rho", "eps"), "adam": ("beta1", "beta2", "eps")}  # the keys each rule reads
 RACE_STEPS_LIMIT = 1_000_000
 
 
@@ -31,12 +34,14 @@ def register(commands) -> None:
     race.add_argument("--angle", type=decimal_number, default=30.0,
                       help="quadratic: rotation of the bowl's axes, degrees (default 30)")
     race.add_argument("--expression", help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
-    race.add_argument("--start", required=True, help="the start, X or X,Y")
+    race.add_argument("--start", required=True,
+                      help="the start, X or X,Y; a negative one as --start=-1.2,1")
     race.add_argument("--optimizer", dest="racers", action="append", required=True,
                       type=racer_spec, metavar="NAME:LR[:key=value...]",
                       help="a racer (repeat for more): sgd, momentum, nesterov, adagrad, "
                            f"rmsprop, adam; keys: {', '.join(HYPERPARAMETERS)}")
-    race.add_argument("--steps", type=at_least_one, required=True, help="iterations per racer")
+    race.add_argument("--steps", type=race_steps, required=True,
+                      help=f"iterations per racer, 1 to {RACE_STEPS_LIMIT:,}")
     race.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                       help="the arithmetic of the points and gradients (default float64)")
     race.add_argument("--out", type=path_given, required=True,
@@ -56,11 +61,22 @@ def racer_spec(text: str):
         if not equals or key not in HYPERPARAMETERS:
             raise UsageError(f"--optimizer {shown(text)}: {shown(pair)} is not key=value with a "
                              f"key among {', '.join(HYPERPARAMETERS)}")
+        if key not in USED_BY.get(name, HYPERPARAMETERS):
+            used = ", ".join(USED_BY[name]) or "none"
+            raise UsageError(f"--optimizer {shown(text)}: {name} does not use {key} (it reads: "
+                             f"{used})")
         setattr(optimizer, key, _number(value, text))
     try:
         return check_racer(Racer(optimizer, _number(lr_text, text)))
     except ConfigError as exc:
         raise UsageError(f"--optimizer {shown(text)}: {exc}") from None
+
+
+def race_steps(text: str) -> int:
+    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= RACE_STEPS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {RACE_STEPS_LIMIT:,} (got {shown(text)})")
+    return int(text)
 
 
 def _number(text: str, spec: str) -> float:
@@ -75,8 +91,6 @@ def run_race(args) -> int:
 
     surface = _surface(args)
     start = _start(args.start, surface.dims)
-    if args.steps > RACE_STEPS_LIMIT:
-        raise UsageError(f"--steps must be at most {RACE_STEPS_LIMIT:,} (got {args.steps:,})")
     _check_folder(args.out)
     preflight(window=False)  # before the work: the picture is part of what --out promises
     race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))
@@ -128,7 +142,8 @@ def _check_folder(out) -> None:
 def _print_results(race, args) -> None:
     surface = race.surface
     start = ", ".join(f"{v:g}" for v in race.start)
-    print(f"{surface.title}, from ({start}), {race.step_count:,} steps, {args.dtype}")
+    steps = f"{race.step_count:,} step" + ("" if race.step_count == 1 else "s")
+    print(f"{surface.title}, from ({start}), {steps}, {args.dtype}")
     width = max(len(label) for label in race.labels)
     for i, label in enumerate(race.labels):
         point = race.points[i]

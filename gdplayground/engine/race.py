@@ -90,12 +90,16 @@ class BowlTheory:
 
 
 def stable_limit(racer: Racer, largest_eigenvalue: float) -> float | None:
-    """The largest learning rate at which plain or heavy-ball gradient descent converges on a
-    quadratic whose Hessian's largest eigenvalue is given; None for rules without such a bound."""
+    """The largest learning rate at which plain, heavy-ball or Nesterov gradient descent
+    converges on a quadratic whose Hessian's largest eigenvalue is given; None for the adaptive
+    rules, whose step does not scale with the gradient."""
     if racer.optimizer.name == "sgd":
         return 2 / largest_eigenvalue
+    mu = racer.optimizer.momentum
     if racer.optimizer.name == "momentum":
-        return 2 * (1 + racer.optimizer.momentum) / largest_eigenvalue
+        return 2 * (1 + mu) / largest_eigenvalue
+    if racer.optimizer.name == "nesterov":  # z² − (1+μ)(1−k)z + μ(1−k), k = lr·λ: |roots| < 1
+        return 2 * (1 + mu) / ((1 + 2 * mu) * largest_eigenvalue)
     return None
 
 
@@ -135,6 +139,12 @@ class Race:
         self.start = np.asarray(start, dtype=dtype).reshape(surface.dims)
         if not np.all(np.isfinite(self.start)):
             raise ConfigError("the start must be a finite point", "start")
+        with np.errstate(all="ignore"):
+            value, grad = surface.f(self.start), surface.grad(self.start)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            raise ConfigError(f"f or its gradient is not a number at the start "
+                              f"({', '.join(f'{v:g}' for v in self.start)}): choose another start "
+                              "or formula", "start")
         self.labels = unique_labels(self.racers)
         self.step_count = 0
         self.points = [self.start.copy() for _ in racers]
@@ -185,7 +195,8 @@ class Race:
     def stationary_kind(self, point: np.ndarray) -> str | None:
         """None where the gradient does not vanish; else what the Hessian's eigenvalues make of
         the point: "minimum", "maximum", "saddle", or "flat" (a plateau, no curvature to tell)."""
-        if float(np.linalg.norm(self.surface.grad(point))) >= FLAT_ENOUGH:
+        norm = float(np.linalg.norm(self.surface.grad(point)))
+        if not norm < FLAT_ENOUGH:  # NaN too: a gradient that is not a number does not vanish
             return None
         curvatures = np.linalg.eigvalsh(hessian(self.surface, point.astype(np.float64)))
         if np.all(np.abs(curvatures) < FLAT_ENOUGH):

@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start(REDRAW_INTERVAL_MS)
         self._update_status()
-        self.resize(1440, 900)
+        self._fit_to_screen(1440, 900)
 
     # --- layout ----------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -156,6 +156,14 @@ class MainWindow(QMainWindow):
         log_action.toggled.connect(log_scale.setChecked)
         log_scale.toggled.connect(log_action.setChecked)
 
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at `width`×`height`, or at most nine tenths of a smaller screen (offscreen,
+        for screenshots, tests and the bench, there is no screen to fit)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None and screen.width() > 0 and QApplication.platformName() != "offscreen":
+            width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
+        self.resize(width, height)
+
     # --- the run controls act on the tab in view ---------------------------------------------
     def lab_in_view(self):
         """The tab in view if it runs on its own (the Optimizers race), else None: the run
@@ -183,6 +191,7 @@ class MainWindow(QMainWindow):
         self.controls.show_pace(lab.pace if lab else self.training_pace)
         self.controls.epoch_action.setEnabled(lab is None or lab.has_epochs)
         self.experiment_dock.setVisible(self.tabs.currentWidget() is self.training)  # its panels
+        self.files.export_run_action.setEnabled(lab is None)  # it exports the training run
         self._update_status()
 
     # --- commands --------------------------------------------------------------------------

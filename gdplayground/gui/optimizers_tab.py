@@ -37,7 +37,7 @@ class OptimizersTab(QWidget):
         super().__init__()
         self.settings, self.view = RaceSettings(), RaceView()
         self.forces_on = QComboBox()
-        self.forces_on.setToolTip("Whose gradient, velocity and step Step draws")
+        self.forces_on.setToolTip("Whose gradient, momentum and step Step draws")
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.RichText)
         self.readout.setWordWrap(True)
@@ -205,9 +205,10 @@ class OptimizersTab(QWidget):
         race = self.race
         dims = race.surface.dims
         rows = [f"<b>Step {race.step_count:,}</b>"
-                + (" — <span style='color:#c81e1e'>red</span>: gradient (uphill, length scaled); "
-                   "<span style='color:#783caa'>purple</span>: where the velocity pushes; "
-                   "dashed: the step taken" if self._detail and dims == 2 else "")]
+                + (" — <span style='color:#c89600'>gold</span>: the gradient (uphill, length "
+                   "scaled); <span style='color:#008282'>teal</span>: where momentum's buffer or "
+                   "Adam's mean gradient pushes (−v, −m̂); dashed: the step taken"
+                   if self._detail and dims == 2 else "")]
         for i, (label, c) in enumerate(zip(race.labels, self.settings.colours())):
             rows.append(self._racer_line(i, label, colour(c)))
         return "<br>".join(rows)
@@ -226,10 +227,13 @@ class OptimizersTab(QWidget):
         elif len(path) >= 2:
             text += f", last step {vector(path[-1] - path[-2])}"
         velocity = race.velocity(i)
-        if velocity is not None:
-            text += f", velocity {vector(velocity)}"
+        if velocity is not None:  # PyTorch's forms: the step goes against them
+            name = "mean gradient m̂" if race.racers[i].optimizer.name == "adam" else "buffer v"
+            text += f", {name} {vector(velocity)} (the step goes along −{name.split()[-1]})"
         if status != "running":
             text += f" — <b>{status} at step {race.finished_at[i]:,}</b>"
+        elif race.step_count >= RACE_LIMIT:
+            text += f" — <b>still running when the race stopped at {RACE_LIMIT:,} steps</b>"
         elif race.stalled(i):
             text += f" — <b>stalled: the gradient vanishes at {STALL_WORDS[race.stalled(i)]}</b>"
         return text

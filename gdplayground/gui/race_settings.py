@@ -79,7 +79,8 @@ class RaceSettings(QWidget):
         self.angle = self._number(30.0, (-90.0, 90.0), "How far the bowl's axes are turned from x "
                                   "and y, in degrees: adaptive rules scale each coordinate, so "
                                   "they do best when the axes line up.", dec=False)
-        self.expression = guard_field(QLineEdit("(1 - x)^2 + 100*(y - x^2)^2"))
+        # A text field of its own manners: Space, N and Right type, they run nothing here.
+        self.expression = QLineEdit("x^2/4 + y^2/4 + sin(3*x)*cos(2*y)")
         self.expression.setToolTip("f in x and y: + − * / ^, pi, e, and sin cos tan arcsin arccos "
                                    "arctan sinh cosh tanh exp log log10 sqrt abs minimum maximum. "
                                    "Its gradient is taken by central differences. Enter applies.")

@@ -22,12 +22,14 @@ from gdplayground.gui.plots import KEY_LINE_HEIGHT, LAYER_COLOURS, TITLE_HEIGHT,
 RACER_COLOURS = LAYER_COLOURS
 IMAGE_PIXELS = 500  # a side of the surface's image: its contours stay thin when shown large
 CONTOUR_INK = (110, 130, 160)
+NOT_A_NUMBER = (190, 190, 190)  # where f is not a number
 CONTOUR_LEVELS = 16  # log-spaced: as many contours near the minimum as far from it
 KEY_PER_LINE = 3  # racers named a line under the title: it fits a plot 450 pixels wide
 MAX_DRAWN_POINTS = 4000  # of a path: longer ones are drawn through every k-th point
 ARROW_SHARE = 0.12  # of the view's width, the length of a gradient or velocity arrow
-GRADIENT_PEN = pg.mkPen((200, 30, 30), width=2)
-VELOCITY_PEN = pg.mkPen((120, 60, 170), width=2)
+# Colours no racer wears (they take RACER_COLOURS' first eight).
+GRADIENT_PEN = pg.mkPen((200, 150, 0), width=3)
+VELOCITY_PEN = pg.mkPen((0, 130, 130), width=3)
 STEP_PEN = pg.mkPen((20, 20, 20), width=2, style=Qt.DashLine)
 TANGENT_PEN = pg.mkPen((200, 30, 30), width=1, style=Qt.DashLine)
 SURFACE_COLOURS = pg.ColorMap([0, 1], [(255, 255, 255), (150, 180, 215)])  # pale: paths stand out
@@ -234,7 +236,7 @@ class RaceView(QWidget):
         scale = ARROW_SHARE * (race.surface.extent[0][1] - race.surface.extent[0][0])
         self._arrow(before, before + scale * unit(grad), GRADIENT_PEN)
         if velocity is not None:
-            self._arrow(before, before - scale * unit(velocity), VELOCITY_PEN)
+            self._arrow(before, before - scale * unit(velocity), VELOCITY_PEN)  # where it pushes
         self._arrow(before, after, STEP_PEN)
 
     def _tangent(self, surface: Surface, at: np.ndarray, slope: np.ndarray) -> None:
@@ -264,21 +266,24 @@ class RaceView(QWidget):
 
 def contour_image(surface: Surface) -> np.ndarray:
     """RGBA pixels of a 2-D surface over its extent, rows along y: pale where low, deeper where
-    high, with log-spaced contours (as many near the minimum as far from it) drawn in."""
+    high, contours drawn in: log-spaced above a minimum (as many near it as far from it), evenly
+    spaced on a surface without one (the saddle). Where f is not a number: grey."""
     (x0, x1), (y0, y1) = surface.extent
     xx, yy = np.meshgrid(np.linspace(x0, x1, IMAGE_PIXELS), np.linspace(y0, y1, IMAGE_PIXELS))
     with np.errstate(all="ignore"):
         z = surface.f(np.stack([xx, yy]))
-    z = np.where(np.isfinite(z), z, np.nanmax(np.where(np.isfinite(z), z, np.nan)))
-    rise = z - z.min()
-    heights = np.log10(rise + max(rise.max(), 1e-12) * 1e-5)
-    scaled = (heights - heights.min()) / max(np.ptp(heights), 1e-12)
+        finite = np.isfinite(z)
+        rise = np.where(finite, z - (z[finite].min() if finite.any() else 0), 0.0)
+        if surface.minima:
+            rise = np.log10(rise + max(rise.max(), 1e-12) * 1e-5)
+        scaled = (rise - rise.min()) / max(np.ptp(rise), 1e-12)
     pixels = SURFACE_COLOURS.map(scaled.ravel(), mode="byte").reshape(*scaled.shape, -1)
     band = np.minimum((scaled * (CONTOUR_LEVELS + 1)).astype(int), CONTOUR_LEVELS)
     edge = np.zeros_like(band, dtype=bool)
     edge[1:, :] |= band[1:, :] != band[:-1, :]
     edge[:, 1:] |= band[:, 1:] != band[:, :-1]
     pixels[edge, :3] = CONTOUR_INK
+    pixels[~finite, :3] = NOT_A_NUMBER
     return pixels
 
 

@@ -29,6 +29,7 @@ DESCRIBED = {
     "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
     "changes.csv": "every setting changed during the run: the step after which it took effect, "
                    "the setting, its old and its new value",
+    "run.json": "the window's run list: the run's name, pin and figures",
 }
 # The plots a run folder may hold (the window's plots() names), each as PNG and SVG.
 PLOTS = {f"{name}.{suffix}" for suffix in ("png", "svg") for name in (

@@ -81,6 +81,7 @@ class FileActions(QObject):
         window.banner.clear("file")
         window.config = copy.deepcopy(saved.config)
         window.load_panels(window.config)
+        window.keeper.keep()  # the run on show joins the run list
         window.session.resume(saved)
         return True
 

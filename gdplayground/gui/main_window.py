@@ -5,6 +5,7 @@ on top, and the message line and status bar. It composes them and nothing more:
 - training_view.py (the Training tab) draws what the session reports;
 - optimizers_tab.py (the Optimizers tab) races update rules on surfaces;
 - gradient_check_tab.py (the Gradient check tab) checks the training network's backprop;
+- runs_tab.py (the Runs tab) lists the runs run_keeper.py keeps, to overlay and restore;
 - run_controls.py and file_actions.py hold the actions of the Run and File menus.
 
 The window never runs a training step and never reads an array the worker writes: frames arrive
@@ -24,6 +25,7 @@ from gdplayground.config import DATASET_WORDS, ConfigError, ExperimentConfig, di
 from gdplayground.engine.history import History
 from gdplayground.engine.schedules import learning_rate_at
 from gdplayground.engine.trainer import needs_reset
+from gdplayground.runs import RunStore
 from gdplayground.gui.actions import make_action
 from gdplayground.gui.banner import Banner
 from gdplayground.gui.dialogs import ask_with_list
@@ -34,6 +36,8 @@ from gdplayground.gui.optimizers_tab import OptimizersTab
 from gdplayground.gui.paces import PACES, default_pace
 from gdplayground.gui.plots import use_plot_style
 from gdplayground.gui.run_controls import RunControls
+from gdplayground.gui.run_keeper import RunKeeper
+from gdplayground.gui.runs_tab import RunsTab
 from gdplayground.gui.training_view import TrainingView
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
@@ -43,7 +47,8 @@ GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; th
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, config: ExperimentConfig | None = None):
+    def __init__(self, config: ExperimentConfig | None = None, runs: RunStore | None = None):
+        """`runs`: the run list to keep runs in (None: one in memory, gone with the window)."""
         use_plot_style()
         super().__init__()
         self.setWindowTitle("gdplayground")
@@ -69,6 +74,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.optimizers, "Optimizers")
         self.gradient_check = GradientCheckTab(self.session.ask)
         self.tabs.addTab(self.gradient_check, "Gradient check")
+        self.runs_tab = RunsTab(runs or RunStore(None))
+        self.tabs.addTab(self.runs_tab, "Runs")
+        self.keeper = RunKeeper(self, self.runs_tab.store)
+        self.runs_tab.overlay_changed.connect(self.training.overlay)
+        self.runs_tab.restore_requested.connect(self.keeper.restore)
+        self.tabs.setTabToolTip(3, "Every run kept: compare, overlay, restore")
         self.tabs.setTabToolTip(1, "Optimizers race on surfaces you can see: the engine's own "
                                    "update rules, one point each")
         self.tabs.setTabToolTip(2, "Backprop's gradient of the Training tab's network against "
@@ -209,6 +220,7 @@ class MainWindow(QMainWindow):
 
     def reset(self) -> None:
         self._set_playing(False)
+        self.keeper.keep()
         self.session.reset()
 
     def set_pace(self, steps_per_second: int | None) -> None:
@@ -257,6 +269,8 @@ class MainWindow(QMainWindow):
             return False
         self.config = new
         self.load_panels(new)
+        if resets:
+            self.keeper.keep()  # the run that ends joins the run list
         self.session.apply(new)
         self.training.show_smoothed(new.batch.mode != "full")
         self._update_status()
@@ -400,10 +414,15 @@ class MainWindow(QMainWindow):
                 self._rate = rate if not self._rate else 0.8 * self._rate + 0.2 * rate
         self._rate_mark = (frame.time, frame.samples_seen) if frame.running else None
 
-    def _update_status(self) -> None:
+    def training_seconds(self) -> float:
+        """Time this run has spent training (not paused)."""
         elapsed = self._elapsed
         if self._run_started_at is not None:
             elapsed += time.perf_counter() - self._run_started_at
+        return elapsed
+
+    def _update_status(self) -> None:
+        elapsed = self.training_seconds()
         whose = "the Training tab's network:   " if self.lab_in_view() else ""
         self.status_label.setText(
             f"{whose}step {self.last_step:,}   epoch {self.last_epoch}   "
@@ -415,6 +434,7 @@ class MainWindow(QMainWindow):
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
+        self.keeper.keep_before_closing()
         self.stopped_in_time = self.session.shutdown()
         event.accept()
 

@@ -91,6 +91,18 @@ class PlotView(QWidget):
         self._names[curve] = name
         self._retitle()
 
+    def show_in_key(self, curve: pg.PlotDataItem) -> None:
+        """Name in the key, now, a curve its caller drew (not one fed from a History)."""
+        self._named.add(curve)
+        self._retitle()
+
+    def remove(self, curve: pg.PlotDataItem) -> None:
+        self.plot.removeItem(curve)
+        for kept in (self._names, self._series):
+            kept.pop(curve, None)
+        self._named.discard(curve)
+        self._retitle()
+
     def clear(self) -> None:
         """Remove every curve and item: a new set of them follows."""
         self.plot.clear()

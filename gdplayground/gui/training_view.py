@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 from gdplayground.engine.history import History
 from gdplayground.gui.decision_boundary import DecisionBoundaryView
 from gdplayground.gui.linear_system_view import LinearSystemView
+from gdplayground.gui.overlays import Overlay
 from gdplayground.gui.plots import AccuracyView, GradientView, LossView
 from gdplayground.gui.weight_mosaic import WeightMosaic
 from gdplayground.gui.worker import Frame, RunInfo
@@ -46,6 +47,13 @@ class TrainingView(QWidget):
         self.plot_views = (self.loss_view, self.accuracy_view, self.gradient_view)
         for view in self.findChildren(pg.GraphicsView):
             _paint_within(view, window_work)
+        self.overlays = [
+            Overlay(self.loss_view, lambda run: [("", run.curves["loss"])]),
+            Overlay(self.accuracy_view, lambda run: [("", run.curves["accuracy"])]),
+            Overlay(self.gradient_view, lambda run: [
+                (f" · layer {i}", run.curves[f"layer{i}_grad_norm"])
+                for i in range(1, len(run.config.architecture.hidden) + 2)])]
+        self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
         self._picture: Frame | None = None  # the latest frame that brought a picture, undrawn
         self._dirty, self._stale, self._turn = False, set(), 0  # new data; undrawn plots; whose turn
 
@@ -59,6 +67,7 @@ class TrainingView(QWidget):
             self.gradient_view.set_layers(info.sizes)
         self._show_accuracy(info.n_classes is not None)
         self.show_smoothed(noisy)
+        self.overlay(self.overlaid)  # the restart cleared them from the keys
         if info.image_shape is not None:
             self.mosaic.set_layout(info.image_shape, info.initial_first_layer,
                                    class_templates=len(info.sizes) == 2)
@@ -72,6 +81,12 @@ class TrainingView(QWidget):
             self.data_view.setCurrentWidget(self.linear_view)
         else:
             self.data_view.setCurrentWidget(self.placeholder)
+
+    def overlay(self, runs: list) -> None:
+        """Draw these kept runs, (run, colour index) each, under the live curves."""
+        self.overlaid = list(runs)
+        for overlay in self.overlays:
+            overlay.show(self.overlaid)
 
     def take(self, frame: Frame, rolled_back_to: int | None) -> None:
         """A frame's new data: the curves are stale, a picture waits for the next redraw."""

@@ -221,16 +221,20 @@ class TrainingWorker(QObject):
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
-        """Answer between two steps: "snapshot" (a Snapshot), "evaluate" (split -> (loss,
-        accuracy)) or "probe" (copies for a gradient check: gradient_lab.Probe). Training, if it
-        runs, goes on right after."""
+        """Answer between two steps: "snapshot" (a Snapshot), "kept" (a Snapshot and the test
+        set's (loss, accuracy), or None), "evaluate" (split -> (loss, accuracy)) or "probe"
+        (copies for a gradient check: gradient_lab.Probe). Training, if it runs, goes on right
+        after."""
         trainer, answer = self.trainer, None
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
-        if trainer is not None and what == "snapshot":
+        if trainer is not None and what in ("snapshot", "kept"):
             answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
                               trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
                               tuple(trainer.changes))
+            if what == "kept":  # a run leaving for the run list: its test figures, once
+                test = trainer.evaluate("test") if len(trainer.dataset.test) else None
+                answer = (answer, test)
         elif trainer is not None and what == "evaluate":
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
         elif trainer is not None and what == "probe":

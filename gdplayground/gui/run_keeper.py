@@ -1,0 +1,80 @@
+"""Keeping runs: the run on show joins the run list whenever something ends it (Reset, settings
+that start a new run, a weight file opened, the window closing), and a kept run comes back
+into the panels on request. The worker is asked for the run's copy before the command that
+ends it is sent, so the copy is the run's last step, whatever follows."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths
+
+from gdplayground.config import differences
+from gdplayground.gui.app import wait_for
+from gdplayground.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
+
+CLOSING_WAIT_S = 5.0  # at most, for the worker to hand over the last run as the window closes
+
+
+def user_run_store() -> RunStore:
+    """The run list in the user's data folder (Qt's AppDataLocation), loaded."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+    return RunStore(Path(folder) / "runs")
+
+
+class RunKeeper(QObject):
+    def __init__(self, window, store: RunStore):
+        """`window` is the MainWindow: its session, history, run figures, banner, Runs tab."""
+        super().__init__(window)
+        self.window, self.store = window, store
+
+    def keep(self) -> list:
+        """Ask for the run on show, to keep it; returns a list that holds True once it is kept
+        (or False if there was nothing to keep or it could not be written)."""
+        window, done = self.window, []
+        if window.info is None or window.last_step == 0:
+            done.append(False)
+            return done
+        history, seconds = window.history, window.training_seconds()
+        name, diverged = default_name(window.config), window.diverged
+
+        def kept(answer) -> None:
+            if answer is None:
+                done.append(False)
+                return
+            snapshot, test = answer
+            run = KeptRun(name, snapshot.config,
+                          figures_of(history, snapshot.state.step, seconds, test),
+                          curves_of(history), diverged=diverged, ended=now())
+            done.append(self._store(run, history, snapshot))
+        window.session.ask("kept", kept)
+        return done
+
+    def keep_before_closing(self) -> None:
+        done = self.keep()
+        try:
+            wait_for(lambda: bool(done), CLOSING_WAIT_S)
+        except TimeoutError:
+            pass  # the worker is stuck in a step: closing matters more
+
+    def _store(self, run: KeptRun, history, snapshot) -> bool:
+        try:
+            self.store.keep(run, history, snapshot)
+        except OSError as exc:
+            self.window.banner.say(f"Could not keep the run in {self.store.root}: "
+                                   f"{exc.strerror or exc}", "file")
+            return False
+        self.window.runs_tab.refresh()
+        return True
+
+    def restore(self, run: KeptRun, with_weights: bool) -> None:
+        """Bring a kept run back into the panels, with its final weights if asked."""
+        window = self.window
+        if with_weights and run.folder is not None:
+            window.files.open_weights(run.folder / "weights.npz")
+            return
+        config = copy.deepcopy(run.config)
+        if window.propose(config, f"Restoring “{run.name}” starts a new run with its settings:",
+                          differences(window.config, config)):
+            window.banner.say(f"Settings of “{run.name}” restored.", "note")

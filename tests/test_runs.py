@@ -1,0 +1,170 @@
+"""The run list: runs kept when they end, persisted, overlaid, restored, renamed, pinned,
+deleted; a damaged run folder skipped with a message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from gdplayground.gui.main_window import MainWindow
+from gdplayground.runs import RunStore, read_metrics
+from test_window import TIMEOUT, spiral, wait_idle
+
+
+@pytest.fixture
+def window_on(qtbot):
+    """A window keeping its runs under a folder; closing it (and opening another on the same
+    folder) is a restart of the app."""
+    def make(folder, config=None) -> MainWindow:
+        store = RunStore(folder)
+        skipped = store.load()
+        window = MainWindow(config or spiral(), store)
+        window.skipped = skipped
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+        return window
+    return make
+
+
+def train(qtbot, window, steps: int) -> None:
+    window.step(steps)
+    qtbot.waitUntil(lambda: window.last_step >= steps, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+
+
+def test_runs_are_kept_on_reset_and_on_closing_and_come_back_after_a_restart(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    train(qtbot, window, 30)
+    final_loss = float(window.history.column("smoothed_loss")[-1])
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
+    train(qtbot, window, 12)
+    window.close()
+    assert [run.figures["steps"] for run in window.runs_tab.store.runs] == [30, 12]
+
+    again = window_on(tmp_path)
+    runs = again.runs_tab.store.runs
+    assert again.skipped == [] and [run.figures["steps"] for run in runs] == [30, 12]
+    assert runs[0].figures["final_loss"] == pytest.approx(final_loss)
+    assert runs[0].curves["step"][-1] == 30 and again.runs_tab.table.rowCount() == 2
+    assert 0 <= runs[0].figures["final_test_accuracy"] <= 1  # measured once, at the end
+    assert (runs[0].folder / "weights.npz").is_file() and (runs[0].folder / "metrics.csv").is_file()
+
+
+def test_a_damaged_run_folder_is_skipped_with_a_message(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    train(qtbot, window, 5)
+    window.close()
+    good = next(tmp_path.iterdir())
+    for damage, words in [(lambda f: (f / "run.json").write_text("{not json"), "not JSON"),
+                          (lambda f: (f / "config.toml").unlink(), "config.toml"),
+                          (lambda f: (f / "metrics.csv").write_text("step,nonsense\n1,2\n"),
+                           "other columns")]:
+        broken = tmp_path / f"broken-{len(list(tmp_path.iterdir()))}"
+        broken.mkdir()
+        for file in good.iterdir():
+            (broken / file.name).write_bytes(file.read_bytes())
+        damage(broken)
+        store = RunStore(tmp_path)
+        skipped = store.load()
+        assert len(store.runs) == 1 and any(words in line for line in skipped), skipped
+        shutil.rmtree(broken)
+
+
+def test_selected_runs_are_overlaid_named_in_the_key_and_hover_names_them(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    for lr in (0.01, 0.1):
+        window.lr_panel.value.widget.setValue(lr)
+        train(qtbot, window, 20)
+        window.reset()
+        wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 2, timeout=TIMEOUT)
+    table = window.runs_tab.table
+    table.selectAll()
+    overlays = window.training.overlays[0].items
+    assert len(overlays) == 2
+    names = {run.name for run in window.runs_tab.store.runs}
+    assert {name for _, name in overlays} == names
+    title = window.training.loss_view.plot.getPlotItem().titleLabel.text
+    assert all(name in title for name in names)
+    curve, name = overlays[0]
+    x, y = curve.getData()
+    run = next(r for r in window.runs_tab.store.runs if r.name == name)
+    assert np.allclose(y, run.curves["loss"][np.isfinite(run.curves["loss"])])
+    table.clearSelection()
+    assert window.training.overlays[0].items == []
+
+
+def test_rename_pin_delete_and_compare(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    train(qtbot, window, 5)
+    window.reset()
+    window.lr_panel.value.widget.setValue(0.2)
+    train(qtbot, window, 5)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 2, timeout=TIMEOUT)
+    tab = window.runs_tab
+    first = tab.store.runs[0]
+    row = next(r for r in range(tab.table.rowCount()) if tab._run_at(r) is first)
+    tab.table.item(row, 0).setText("my first run")
+    assert first.name == "my first run"
+    assert json.loads((first.folder / "run.json").read_text())["name"] == "my first run"
+    tab.table.selectAll()
+    assert "Learning rate" in tab.compared.text() and "0.2" in tab.compared.text()
+    tab.table.clearSelection()
+    tab.table.selectRow(next(r for r in range(tab.table.rowCount()) if tab._run_at(r) is first))
+    tab.buttons["pin"].click()
+    assert first.pinned
+    tab.table.clearSelection()
+    tab.table.selectRow(next(r for r in range(tab.table.rowCount()) if tab._run_at(r) is not first))
+    doomed = tab.selected()[0]
+    tab.buttons["delete"].click()
+    assert tab.store.runs == [first] and not doomed.folder.exists()
+    bounded = RunStore(tmp_path, limit=1)
+    bounded.load()
+    assert bounded.runs[0].pinned
+
+
+def test_restore_puts_a_runs_settings_and_weights_back(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    window.lr_panel.value.widget.setValue(0.05)
+    train(qtbot, window, 15)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
+    window.confirm = lambda *args: True
+    window.lr_panel.value.widget.setValue(0.3)
+    tab = window.runs_tab
+    tab.table.selectRow(0)
+    tab.buttons["restore"].click()
+    assert window.config.learning_rate.value == pytest.approx(0.05)
+    tab.buttons["weights"].click()
+    qtbot.waitUntil(lambda: window.last_step == 15, timeout=TIMEOUT)
+
+
+def test_the_list_is_bounded_oldest_unpinned_first():
+    store = RunStore(None, limit=2)
+    from gdplayground.config import preset
+    from gdplayground.runs import KeptRun
+    runs = [KeptRun(f"r{i}", preset("spiral"), {}, {"step": np.empty(0)}, ended=f"2026-01-0{i + 1}")
+            for i in range(4)]
+    runs[0].pinned = True
+
+    class Snap:
+        state = None
+    for run in runs:
+        store.keep(run, None, Snap())
+    assert [run.name for run in store.runs] == ["r0", "r3"]
+
+
+def test_metrics_are_read_back_as_written(tmp_path, qtbot, window_on):
+    window = window_on(tmp_path)
+    train(qtbot, window, 25)
+    window.close()
+    folder = next(tmp_path.iterdir())
+    history = read_metrics(folder / "metrics.csv", 3)
+    assert history.column("step").tolist() == list(range(1, 26))
+    assert np.allclose(history.column("smoothed_loss"), window.history.column("smoothed_loss"))

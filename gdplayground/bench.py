@@ -16,6 +16,8 @@ Sections (all by default; --only picks some):
               second and the longest gap between two (targets: 30 or more, at most 50 ms)
   long-run    the window training the spiral as fast as it can for ten minutes (--long-seconds):
               peak resident memory, and its growth over the second half (new process)
+  sweep       a sweep's training time (4 spiral runs) against the same runs made one after
+              another by `gdplayground train` processes (target: a ratio of at most 1.10)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
 Ratios (engine/torch, the GEMM share, window/headless) come from runs taken in turns, so that
 the drift of a shared machine hits both sides alike.
@@ -39,7 +41,7 @@ from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "race", "startup", "time-to-98", "memory",
-            "long-run")
+            "long-run", "sweep")
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
-                "gui": gui_section, "race": race_section, "startup": startup_section, "time-to-98": time_to_98_section,
-                "memory": memory_section,
+                "gui": gui_section, "race": race_section, "startup": startup_section,
+                "time-to-98": time_to_98_section, "memory": memory_section, "sweep": sweep_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)
@@ -551,6 +553,45 @@ def long_run_section(figures, repeats, seconds, out, duration: float = 600.0) ->
         f"{result['resident_mb_at_end']:.0f} MB at {half[-1, 0]:.0f} s: growth {growth:+.1f} MB "
         f"over the second half (target: flat)")
     return result
+
+
+# --- sweep ---------------------------------------------------------------------------------
+SWEEP_RATES = (0.003, 0.01, 0.03, 0.1)  # the spiral preset's learning rates the bench sweeps
+
+
+def sweep_section(figures, repeats, seconds, out) -> dict:
+    """run_sweep against the same runs by `gdplayground train` processes, one after another, in
+    turns. Both sides count training alone: the steps and their history (train also writes
+    metrics.csv as it goes: its summary's seconds); neither starting a process, loading the data,
+    the test evaluation nor the run folder."""
+    steps = max(50, round(1000 * seconds))  # 2,000 steps a run at the default 2 s
+    out(f"sweep: spiral at lr {', '.join(map(str, SWEEP_RATES))}, {steps:,} steps a run: "
+        "run_sweep against `gdplayground train` processes, training time only")
+    _sweep_seconds(min(steps, 50))  # warm-up
+    pairs = [(_sweep_seconds(steps), _train_seconds(steps)) for _ in range(repeats)]
+    sweep, train = (statistics.median(side) for side in zip(*pairs))
+    ratio = statistics.median(a / b for a, b in pairs)
+    out(f"  sweep {sweep:.3f} s   train {train:.3f} s   sweep/train {ratio:.3f} (target <= 1.10)")
+    return {"steps": steps, "sweep_s": sweep, "train_s": train, "ratio": ratio}
+
+
+def _sweep_seconds(steps: int) -> float:
+    from gdplayground.engine.sweep import SweepPlan, run_sweep, sweep_param
+
+    plan = SweepPlan(sweep_param("lr"), SWEEP_RATES, steps=steps)
+    return sum(run.seconds for run in run_sweep(preset("spiral"), plan))
+
+
+def _train_seconds(steps: int) -> float:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        runs = [Path(folder) / str(lr) for lr in SWEEP_RATES]
+        for lr, run in zip(SWEEP_RATES, runs):
+            subprocess.run([sys.executable, "-m", "gdplayground", "train", "--dataset", "spiral",
+                            "--lr", str(lr), "--steps", str(steps), "--out", str(run)],
+                           capture_output=True, check=True)
+        return sum(json.loads((run / "summary.json").read_text())["seconds"] for run in runs)
 
 
 def _seconds(value) -> str:

@@ -128,7 +128,7 @@ def figures_of(history: History, steps: int, seconds: float,
     finite = loss[np.isfinite(loss)]
     measured = history.column("test_accuracy") if len(history) else np.empty(0)
     measured = measured[np.isfinite(measured)]
-    final_test = test[1] if test else None
+    final_test = float(test[1]) if test and test[1] is not None else None
     best = max([*measured.tolist(), *([final_test] if final_test is not None else [])], default=None)
     return {"steps": steps, "final_loss": float(finite[-1]) if len(finite) else None,
             "least_loss": float(finite.min()) if len(finite) else None,

@@ -73,3 +73,12 @@ def test_bench_times_the_race_tab_frames(capsys):
     assert main(["bench", "--only", "race", "--repeats", "1", "--seconds", "0.3"]) == 0
     printed = capsys.readouterr().out
     assert "six optimizers on Rosenbrock" in printed and "frames/s" in printed
+
+
+def test_bench_times_a_sweep_against_train_runs(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "sweep", "--repeats", "1", "--seconds", "0.05",
+                 "--json", str(out)]) == 0
+    assert "sweep/train" in capsys.readouterr().out
+    figures = json.loads(out.read_text())["sweep"]
+    assert figures["steps"] == 50 and figures["sweep_s"] > 0 and figures["train_s"] > 0

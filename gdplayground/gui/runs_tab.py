@@ -6,7 +6,7 @@ without its weights."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget)
@@ -15,7 +15,7 @@ from gdplayground.config import DATASET_WORDS, differences
 from gdplayground.gui.overlays import run_colour
 from gdplayground.runs import KeptRun, RunStore
 
-COLUMNS = ("Name", "📌", "Data", "Steps", "Final loss", "Least loss", "Test acc.",
+COLUMNS = ("Name", "Pinned", "Data", "Steps", "Final loss", "Least loss", "Test acc.",
            "Best test acc.", "Time (s)", "Diverged")
 FIGURE_COLUMNS = {3: "steps", 4: "final_loss", 5: "least_loss", 6: "final_test_accuracy",
                   7: "best_test_accuracy", 8: "seconds"}
@@ -107,7 +107,7 @@ class RunsTab(QWidget):
         name.setData(Qt.UserRole, run)
         name.setToolTip(f"{run.name}\nended {run.ended}"
                         + (f"\n{run.folder}" if run.folder else "\n(kept in memory only)"))
-        cells = [name, NumberItem(int(run.pinned), "📌" if run.pinned else ""),
+        cells = [name, NumberItem(int(run.pinned), "pinned" if run.pinned else ""),
                  NumberItem(None, DATASET_WORDS.get(run.config.data.name, run.config.data.name))]
         cells[2].value = cells[2].text()
         for column, key in FIGURE_COLUMNS.items():
@@ -128,11 +128,12 @@ class RunsTab(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected()
         colours = {id(run): i for i, run in enumerate(self.store.runs)}
-        for row in range(self.table.rowCount()):
+        self.table.blockSignals(True)  # an icon is no edit
+        for row in range(self.table.rowCount()):  # an overlaid run's colour, beside its name
             run = self._run_at(row)
-            shown = run in runs
-            self.table.item(row, 0).setForeground(
-                QBrush(QColor(*run_colour(colours[id(run)], faded=False))) if shown else QBrush())
+            self.table.item(row, 0).setIcon(swatch(run_colour(colours[id(run)], faded=False))
+                                            if run in runs else QIcon())
+        self.table.blockSignals(False)
         self.overlay_changed.emit([(run, colours[id(run)]) for run in runs])
         one = len(runs) == 1
         self.buttons["restore"].setEnabled(one)
@@ -151,8 +152,8 @@ class RunsTab(QWidget):
 
     # --- what the buttons do -------------------------------------------------------------------
     def _renamed(self, item: QTableWidgetItem) -> None:
-        if item.column() == 0:
-            run = item.data(Qt.UserRole)
+        run = item.data(Qt.UserRole) if item.column() == 0 else None
+        if run is not None and item.text() != run.name:  # not an icon or colour changing
             self.store.rename(run, item.text())
             self.table.blockSignals(True)
             item.setText(run.name)  # an empty name keeps the old one
@@ -175,6 +176,13 @@ class RunsTab(QWidget):
         runs = self.selected()
         if len(runs) == 1:
             self.restore_requested.emit(runs[0], with_weights)
+
+
+def swatch(rgb) -> QIcon:
+    """A square of a colour: an icon keeps its colour in a selected row, where text does not."""
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(*rgb))
+    return QIcon(pixmap)
 
 
 def _shown(key: str, value) -> str:

@@ -1,0 +1,253 @@
+"""Sweeps: values and settings read and refused in words, real sweeps on small data, the command
+line's table, CSV, run folders and picture, and the runner that keeps the window free."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from gdplayground.cli import main
+from gdplayground.cli.flags import SETTINGS
+from gdplayground.config import preset
+from gdplayground.engine.sweep import (
+    PARAMS, SweepError, SweepPlan, parse_bounds, run_sweep, sweep_param, sweep_values)
+
+HEADER = "value,repeat,final_loss,least_loss,test_accuracy,diverged_at_step"
+
+
+def spiral_sweep(values=(0.01, 0.1), repeats=1, steps=30, **kwargs):
+    plan = SweepPlan(sweep_param("lr"), values, repeats, steps=steps)
+    return list(run_sweep(preset("spiral"), plan, **kwargs))
+
+
+# --- values ----------------------------------------------------------------------------------
+def test_values_are_spaced_evenly_on_a_log_or_linear_scale_with_both_ends_exact():
+    assert sweep_values(1e-4, 10, 11, log=True)[::5] == [1e-4, 0.03162277660168379, 10.0]
+    assert np.allclose(np.diff(np.log10(sweep_values(1e-4, 10, 11, log=True))), 0.5)
+    assert sweep_values(0.1, 0.9, 5) == pytest.approx([0.1, 0.3, 0.5, 0.7, 0.9])
+    assert sweep_values(0.1, 0.7, 7)[-1] == 0.7  # not 0.7000000000000001
+    assert len(sweep_values(1, 2, 100)) == 100
+
+
+def test_whole_numbers_are_rounded_and_counted_once():
+    assert sweep_param("width").range_values(16, 256, 5, log=True) == (16, 32, 64, 128, 256)
+    assert sweep_param("batch-size").range_values(1, 3, 10, log=False) == (1, 2, 3)
+    assert sweep_param("lr").parse_list("0.1, 1e-2,0.1") == (0.1, 0.01)
+    assert sweep_param("optimizer").parse_list("sgd,Adam") == ("sgd", "adam")
+
+
+def test_every_train_flag_names_its_setting_and_friendly_names_reach_theirs():
+    for flag, path in SETTINGS.items():
+        assert sweep_param(flag).path == path and sweep_param(flag[2:]).path == path
+    assert list(PARAMS)[:7] == ["lr", "batch-size", "optimizer", "activation", "init", "layers",
+                                "width"]
+    assert sweep_param("optimizer.beta1").name == "beta1"
+    assert sweep_param("batch_size").path == "batch.size"
+
+
+def test_settings_are_set_as_named():
+    base = preset("mnist")  # hidden 256 relu, 128 relu
+    widths = sweep_param("width").configure(base, 32).architecture.hidden
+    assert [(layer.units, layer.activation) for layer in widths] == [(32, "relu"), (32, "relu")]
+    deeper = sweep_param("layers").configure(base, 3).architecture.hidden
+    assert [layer.units for layer in deeper] == [256, 256, 256]
+    tanh = sweep_param("activation").configure(base, "tanh").architecture.hidden
+    assert {layer.activation for layer in tanh} == {"tanh"}
+    assert sweep_param("lr").configure(base, 0.5).learning_rate.value == 0.5
+    assert base.learning_rate.value == 0.001  # the base is left as it was
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: sweep_param("warp"), "'warp' is not a setting a sweep can vary; allowed: lr, "
+                                  "batch-size, optimizer, activation, init, layers, width"),
+    (lambda: sweep_param("lr").parse_list("0.1,200"),
+     "lr takes values above 0 up to 100 (got 200)"),
+    (lambda: sweep_param("lr").parse_list("0.1,,1"), "has an empty value"),
+    (lambda: sweep_param("lr").parse_list("0.1,fast"), "lr: 'fast' is not a number"),
+    (lambda: sweep_param("batch-size").parse_list("1.5"),
+     "batch-size takes whole numbers (got 1.5)"),
+    (lambda: sweep_param("optimizer").parse_list("sgd,adamw"), "optimizer takes one of: sgd, "
+                                                             "momentum"),
+    (lambda: sweep_param("optimizer").range_values(1, 2, 3, False), "optimizer is chosen by name"),
+    (lambda: sweep_param("l2").range_values(0, 1, 5, True), "a log range needs bounds above 0"),
+    (lambda: sweep_param("lr").range_values(1, 0.1, 5, True), "from a low value to a higher one"),
+    (lambda: sweep_param("lr").range_values(0.1, 1, 1, True), "a count from 2 to 1000"),
+    (lambda: parse_bounds("1e-4..10"), "'1e-4..10' is not a range; write LO:HI"),
+    (lambda: sweep_param("width").configure(preset("linear-system"), 8), "width 8: the network "
+                                                                         "has no hidden layer"),
+    (lambda: sweep_param("loss").configure(preset("mnist"), "bce"),
+     "loss bce: architecture.output"),
+    (lambda: SweepPlan(sweep_param("lr"), (0.1,) * 11, repeats=100), "1,100 runs, more than 1,000"),
+])
+def test_bad_sweeps_are_refused_in_words(make, message):
+    with pytest.raises(SweepError) as caught:
+        make()
+    assert message in str(caught.value)
+
+
+# --- real sweeps -----------------------------------------------------------------------------
+def test_a_sweep_runs_every_value_and_repeat_each_repeat_from_its_own_seed():
+    runs = spiral_sweep(repeats=2)
+    assert [(run.value, run.repeat, run.config.seed) for run in runs] == [
+        (0.01, 0, 0), (0.1, 0, 0), (0.01, 1, 1), (0.1, 1, 1)]
+    assert all(run.config.learning_rate.value == run.value for run in runs)
+    assert all(run.summary["steps"] == 30 and run.state.step == 30 for run in runs)
+    assert all(run.least_loss <= run.final_loss and 0 <= run.test_accuracy <= 1 for run in runs)
+    assert runs[0].final_loss != runs[2].final_loss  # repeats differ …
+    again = spiral_sweep(repeats=2)
+    assert [run.final_loss for run in again] == [run.final_loss for run in runs]  # … reproducibly
+    assert np.array_equal(again[3].state.parameters["layer1.weight"],
+                          runs[3].state.parameters["layer1.weight"])
+
+
+def test_a_rate_far_too_high_is_marked_diverged_at_its_step():
+    plan = SweepPlan(sweep_param("lr"), (0.01, 100.0), steps=500)
+    gentle, wild = run_sweep(preset("linear-system"), plan)
+    assert not gentle.diverged and gentle.final_loss < 5.67
+    assert wild.diverged and 1 < wild.diverged_at_step < 500
+    assert wild.final_loss is None and wild.test_accuracy is None
+    assert wild.least_loss == pytest.approx(17 / 3)  # before it blew up: the loss at x = 0
+    assert wild.state.step == 0 and len(wild.history) == 0  # rolled back to the checkpoint
+    assert len(wild.curve[0]) == wild.diverged_at_step - 1  # the curve up to the blow-up
+    assert wild.summary["diverged"] and wild.summary["diverged_at_step"] == wild.diverged_at_step
+
+
+def test_a_cancelled_sweep_keeps_the_runs_that_ended_and_reports_progress():
+    seen = []
+    runs = spiral_sweep(values=(0.01, 0.03, 0.1), steps=40,
+                        cancelled=lambda: any(run == 1 for run, _, _ in seen),  # once run 1 is on
+                        progress=lambda run, step, steps: seen.append((run, step, steps)))
+    assert len(runs) == 1 and seen[:2] == [(0, 0, 40), (0, 16, 40)] and (0, 40, 40) in seen
+
+
+# --- the command line ------------------------------------------------------------------------
+def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--dataset", "spiral", "--param", "lr", "--range", "0.01:1", "--count",
+                 "3", "--log", "--repeats", "2", "--steps", "25", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "value  repeat   final loss   least loss  test accuracy  diverged at step" in printed
+    assert len([line for line in printed.splitlines() if line.strip().startswith("0.1 ")]) == 2
+    lines = (out / "sweep.csv").read_text().splitlines()
+    assert lines[0] == HEADER and len(lines) == 1 + 6
+    rows = list(csv.DictReader(lines))
+    assert [(float(r["value"]), int(r["repeat"])) for r in rows] == [
+        (0.01, 0), (0.1, 0), (1.0, 0), (0.01, 1), (0.1, 1), (1.0, 1)]
+    assert all(r["diverged_at_step"] == "" and 0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    folders = sorted(p.name for p in (out / "runs").iterdir())
+    assert folders == ["0.01-0", "0.01-1", "0.1-0", "0.1-1", "1-0", "1-1"]
+    run = out / "runs" / "0.1-1"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["sweep_value"] == 0.1 and summary["sweep_repeat"] == 1 and summary["steps"] == 25
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 25
+    assert {"weights.npz", "config.toml", "README.md"} <= {p.name for p in run.iterdir()}
+    assert "seed = 1" in (run / "config.toml").read_text()
+    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--dataset", "linear-system", "--param", "lr", "--values", "0.01,100",
+                 "--steps", "200", "--out", str(out)]) == 0
+    wild = (out / "sweep.csv").read_text().splitlines()[2].split(",")
+    assert wild[0] == "100.0" and wild[2] == "" and wild[4] == "" and int(wild[5]) > 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--param", "warp", "--values", "1"], "--param: 'warp' is not a setting a sweep can vary"),
+    (["--param", "lr", "--values", "0.1,200"], "--values: lr takes values above 0 up to 100"),
+    (["--param", "lr", "--range", "0.1:1"], "--range needs --count N"),
+    (["--param", "lr", "--values", "0.1", "--range", "0.1:1"], "not allowed with argument"),
+    (["--param", "lr"], "one of the arguments --values --range is required"),
+    (["--param", "l2", "--range", "0:1", "--count", "3", "--log"], "--range: a log range needs "
+                                                                   "bounds above 0"),
+    (["--param", "lr", "--values", "0.1", "--count", "3"], "--count goes with --range"),
+    (["--param", "optimizer", "--range", "1:2", "--count", "3"], "--range: optimizer is chosen"),
+    (["--param", "lr", "--values", "0.1", "--repeats", "0"], "--repeats: repeats must be from 1"),
+    (["--param", "width", "--values", "8", "--dataset", "linear-system"], "width 8: the network"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, flags, message):
+    assert main(["sweep", *flags, "--steps", "5", "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_an_out_that_is_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "taken").write_text("")
+    assert main(["sweep", "--param", "lr", "--values", "0.1", "--dataset", "xor", "--out",
+                 str(tmp_path / "taken")]) == 2
+    assert "--out: " in capsys.readouterr().err
+
+
+# --- the window's pieces ---------------------------------------------------------------------
+def test_the_result_view_draws_means_spreads_and_diverged_marks(qtbot):
+    from gdplayground.gui.sweep_result_view import SweepResultView, columns, positions
+
+    plan = SweepPlan(sweep_param("lr"), (0.01, 100.0), repeats=2, steps=200)
+    runs = list(run_sweep(preset("linear-system"), plan))
+    view = SweepResultView()
+    qtbot.addWidget(view)
+    view.show_results(runs, plan.param)
+    where = positions(runs, plan.param)
+    final = columns(runs, where, lambda run: run.final_loss)
+    assert [c.x for c in final] == [0.01, 100.0] and final[1].diverged and np.isnan(final[1].mean)
+    assert "2 diverged" in view.summary.text()
+    assert view.loss.plot.getPlotItem().ctrl.logXCheck.isChecked()  # a rate: log axis
+    view.show_results([], plan.param)  # before the first run ends
+    assert view.summary.text() == "No run has finished yet."
+
+
+def test_a_choice_is_drawn_at_labelled_positions(qtbot):
+    from gdplayground.gui.sweep_result_view import SweepResultView
+
+    plan = SweepPlan(sweep_param("optimizer"), ("sgd", "adam"), steps=10)
+    view = SweepResultView()
+    qtbot.addWidget(view)
+    view.show_results(list(run_sweep(preset("xor"), plan)), plan.param)
+    ticks = view.loss.plot.getAxis("bottom")._tickLevels[0]
+    assert ticks == [(0.0, "sgd"), (1.0, "adam")]
+
+
+def test_the_runner_hands_over_every_run_then_finishes(qtbot):
+    from gdplayground.gui.sweep_runner import SweepRunner
+
+    runner = SweepRunner()
+    plan = SweepPlan(sweep_param("lr"), (0.01, 0.1), repeats=2, steps=30)
+    handed, progress = [], []
+    runner.run_finished.connect(handed.append)
+    runner.progressed.connect(progress.append)
+    with qtbot.waitSignal(runner.finished, timeout=30_000) as finished:
+        runner.start(preset("spiral"), plan)
+    assert [(run.value, run.repeat) for run in finished.args[0]] == [
+        (0.01, 0), (0.1, 0), (0.01, 1), (0.1, 1)]
+    assert handed == finished.args[0] == runner.results and not runner.running
+    assert progress[-1].fraction == 1 and progress[-1].runs == 4
+    assert "of 4 runs" in progress[-1].words()
+
+
+def test_a_cancelled_runner_keeps_the_runs_that_ended(qtbot):
+    from gdplayground.gui.sweep_runner import SweepRunner
+
+    runner = SweepRunner()
+    plan = SweepPlan(sweep_param("lr"), (0.01, 0.03, 0.1), steps=10_000)  # a second a run
+    runner.run_finished.connect(lambda run: runner.cancel())
+    with qtbot.waitSignal(runner.cancelled, timeout=60_000) as cancelled:
+        runner.start(preset("spiral"), plan)
+    assert [run.value for run in cancelled.args[0]] == [0.01]
+    assert runner.results == cancelled.args[0]
+    assert not runner.running
+
+
+def test_a_runner_that_fails_says_why(qtbot, monkeypatch):
+    from gdplayground.engine.trainer import Trainer
+    from gdplayground.gui.sweep_runner import SweepRunner
+
+    def broken(self, split):
+        raise ValueError("no test set today")
+    monkeypatch.setattr(Trainer, "evaluate", broken)
+    runner = SweepRunner()
+    with qtbot.waitSignal(runner.failed, timeout=30_000) as failed:
+        runner.start(preset("xor"), SweepPlan(sweep_param("lr"), (0.1,), steps=5))
+    assert failed.args == ["ValueError: no test set today"] and runner.results == []

@@ -168,3 +168,29 @@ def test_metrics_are_read_back_as_written(tmp_path, qtbot, window_on):
     history = read_metrics(folder / "metrics.csv", 3)
     assert history.column("step").tolist() == list(range(1, 26))
     assert np.allclose(history.column("smoothed_loss"), window.history.column("smoothed_loss"))
+
+
+def test_a_sweep_in_the_window_keeps_every_run_and_draws_the_result(qtbot, window_on, tmp_path):
+    from gdplayground.config import preset
+
+    window = window_on(tmp_path, preset("linear-system"))
+    sweep = window.sweep
+    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
+    sweep.values.setText("0.001,0.01,100")
+    sweep.steps.setValue(500)
+    sweep.start_button.click()
+    qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
+    runs = window.runs_tab.store.runs
+    assert [run.name for run in runs] == ["lr 0.001", "lr 0.01", "lr 100"]
+    assert [run.diverged for run in runs] == [False, False, True]
+    assert all((run.folder / "weights.npz").is_file() for run in runs)
+    assert window.runs_tab.table.rowCount() == 3 and sweep.status.text() == "Sweep done: 3 runs."
+    assert runs[1].figures["final_loss"] < runs[0].figures["final_loss"]  # 0.01 beats 0.001
+    assert len(sweep.view.loss.plot.getPlotItem().listDataItems()) > 0
+
+
+def test_a_bad_sweep_is_said_and_starts_nothing(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    window.sweep.values.setText("0.1,abc")
+    window.sweep.start_button.click()
+    assert "is not a number" in window.sweep.status.text() and window.sweep.start_button.isEnabled()

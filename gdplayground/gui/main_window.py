@@ -38,6 +38,7 @@ from gdplayground.gui.plots import use_plot_style
 from gdplayground.gui.run_controls import RunControls
 from gdplayground.gui.run_keeper import RunKeeper
 from gdplayground.gui.runs_tab import RunsTab
+from gdplayground.gui.sweep_panel import SweepPanel
 from gdplayground.gui.training_view import TrainingView
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
@@ -74,11 +75,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.optimizers, "Optimizers")
         self.gradient_check = GradientCheckTab(self.session.ask)
         self.tabs.addTab(self.gradient_check, "Gradient check")
-        self.runs_tab = RunsTab(runs or RunStore(None))
+        self.sweep = SweepPanel(lambda: copy.deepcopy(self.config))
+        self.runs_tab = RunsTab(runs or RunStore(None), self.sweep)
         self.tabs.addTab(self.runs_tab, "Runs")
         self.keeper = RunKeeper(self, self.runs_tab.store)
         self.runs_tab.overlay_changed.connect(self.training.overlay)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
+        self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
         self.tabs.setTabToolTip(3, "Every run kept: compare, overlay, restore")
         self.tabs.setTabToolTip(1, "Optimizers race on surfaces you can see: the engine's own "
                                    "update rules, one point each")
@@ -435,6 +438,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.redraw_timer.stop()
         self.keeper.keep_before_closing()
+        self.sweep.shutdown()
         self.stopped_in_time = self.session.shutdown()
         event.accept()
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 
 from gdplayground.config import differences
+from gdplayground.engine.sweep import SweepRun
 from gdplayground.gui.app import wait_for
+from gdplayground.gui.worker import Snapshot
 from gdplayground.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
 
 CLOSING_WAIT_S = 5.0  # at most, for the worker to hand over the last run as the window closes
@@ -50,6 +52,17 @@ class RunKeeper(QObject):
             done.append(self._store(run, history, snapshot))
         window.session.ask("kept", kept)
         return done
+
+    def keep_sweep_run(self, run: SweepRun) -> None:
+        """A run of a sweep joins the list, named by the value it tried."""
+        name = f"{run.param.name} {run.param.text(run.value)}" + (
+            f" (seed +{run.repeat})" if run.repeat else "")
+        kept = KeptRun(name, run.config,
+                       figures_of(run.history, run.state.step, run.seconds,
+                                  (run.test_loss, run.test_accuracy)),
+                       curves_of(run.history), diverged=run.diverged, ended=now())
+        snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, ())
+        self._store(kept, run.history, snapshot)
 
     def keep_before_closing(self) -> None:
         done = self.keep()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gdplayground.config import DATASET_WORDS, differences
@@ -47,9 +47,10 @@ class RunsTab(QWidget):
     overlay_changed = Signal(list)  # [(KeptRun, colour index)] to draw under the live curves
     restore_requested = Signal(object, bool)  # (KeptRun, with its weights)
 
-    def __init__(self, store: RunStore):
+    def __init__(self, store: RunStore, sweep: QWidget):
+        """`sweep`: the sweep panel, under the table: its runs join the list."""
         super().__init__()
-        self.store = store
+        self.store, self.sweep = store, sweep
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -75,13 +76,20 @@ class RunsTab(QWidget):
         for button in self.buttons.values():
             row.addWidget(button)
         row.addStretch()
-        layout = QVBoxLayout(self)
+        runs = QWidget()
+        layout = QVBoxLayout(runs)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Every run is kept here when a new one starts, and when the "
                                 "window closes. Select runs to overlay them on the Training "
                                 "tab's plots; select two to compare their settings."))
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         layout.addWidget(self.compared)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(runs)
+        split.addWidget(sweep)
+        split.setSizes([300, 500])
+        QVBoxLayout(self).addWidget(split)
         self.refresh()
 
     # --- the table -----------------------------------------------------------------------------

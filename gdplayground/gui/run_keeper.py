@@ -58,7 +58,7 @@ class RunKeeper(QObject):
         name = f"{run.param.name} {run.param.text(run.value)}" + (
             f" (seed +{run.repeat})" if run.repeat else "")
         kept = KeptRun(name, run.config,
-                       figures_of(run.history, run.state.step, run.seconds,
+                       figures_of(run.history, run.diverged_at_step or run.state.step, run.seconds,
                                   (run.test_loss, run.test_accuracy)),
                        curves_of(run.history), diverged=run.diverged, ended=now())
         snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, ())

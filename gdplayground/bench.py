@@ -12,6 +12,8 @@ Sections (all by default; --only picks some):
   time-to-98  wall seconds of training until the official test accuracy first reaches 98%,
               headless and with the window live (test set evaluated once per epoch, included)
   memory      peak resident memory while training full MNIST with the window live (new process)
+  overlays    the window/headless ratio of the gui section with ten kept runs overlaid on the
+              plots, against none (target: within 0.03)
   race        the Optimizers tab racing six optimizers on Rosenbrock as fast as it can: frames a
               second and the longest gap between two (targets: 30 or more, at most 50 ms)
   long-run    the window training the spiral as fast as it can for ten minutes (--long-seconds):
@@ -40,8 +42,8 @@ import numpy as np
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.files import write_atomic
 
-SECTIONS = ("engine", "torch", "gemm", "gui", "race", "startup", "time-to-98", "memory",
-            "long-run", "sweep")
+SECTIONS = ("engine", "torch", "gemm", "gui", "overlays", "race", "startup", "time-to-98",
+            "memory", "long-run", "sweep")
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,12 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     figures = {"machine": machine()}
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
+    from gdplayground.bench_labs import overlays_section, race_section, sweep_section
+
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
-                "gui": gui_section, "race": race_section, "startup": startup_section,
-                "time-to-98": time_to_98_section, "memory": memory_section, "sweep": sweep_section,
+                "gui": gui_section, "overlays": overlays_section, "race": race_section,
+                "startup": startup_section, "time-to-98": time_to_98_section,
+                "memory": memory_section, "sweep": sweep_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)
@@ -116,13 +121,13 @@ def engine_section(figures, repeats, seconds, out) -> dict:
     out("engine: training samples per second")
     rates = {}
     for key, setup in SETUPS.items():
-        rates[key] = _median_rate(_engine_runner(setup.config()), repeats, seconds)
+        rates[key] = _median_rate(engine_runner(setup.config()), repeats, seconds)
         out(f"  ({key}) {'-'.join(map(str, setup.sizes)):<16} {setup.optimizer:<8} batch "
             f"{setup.batch:<4} {rates[key]:12,.0f} samples/s")
     return rates
 
 
-def _engine_runner(config: ExperimentConfig):
+def engine_runner(config: ExperimentConfig):
     """A function that trains for some seconds and returns the samples per second."""
     from gdplayground.engine import Trainer
 
@@ -146,7 +151,7 @@ def torch_section(figures, repeats, seconds, out) -> dict:
     out("torch: the same training in PyTorch on the CPU; engine/torch from alternating runs")
     results = {}
     for key, setup in SETUPS.items():
-        _, rate, ratio = _alternate(_engine_runner(setup.config()), _torch_runner(setup),
+        _, rate, ratio = _alternate(engine_runner(setup.config()), _torch_runner(setup),
                                     repeats, seconds)
         results[key] = {"samples_per_second": rate, "engine_over_torch": ratio}
         out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}")
@@ -194,7 +199,7 @@ def gemm_section(figures, repeats, seconds, out) -> dict:
         "shapes, and the engine's share of their rate, from alternating runs")
     results = {}
     for key, setup in SETUPS.items():
-        engine, rate, share = _alternate(_engine_runner(setup.config()), _gemm_runner(setup),
+        engine, rate, share = _alternate(engine_runner(setup.config()), _gemm_runner(setup),
                                          repeats, seconds)
         achieved = engine * setup.flops_per_sample()
         results[key] = {"gemm_gflops": rate / 1e9, "engine_gflops": achieved / 1e9,
@@ -249,10 +254,10 @@ def gui_section(figures, repeats, seconds, out) -> dict:
     config = SETUPS["a"].config()
     config.data.validation_split = preset("mnist").data.validation_split  # the window's own
     headless_runs, window_runs, gaps = [], [], []
-    headless = _engine_runner(config)
+    headless = engine_runner(config)
     for _ in range(max(2, repeats)):  # alternate, so drift of the machine hits both
         headless_runs.append(headless(seconds * 2))
-        rate, frame_gaps = _window_rate(config, seconds * 2)
+        rate, frame_gaps = window_rate(config, seconds * 2)
         window_runs.append(rate)
         gaps.extend(frame_gaps)
     ratios = [w / h for w, h in zip(window_runs, headless_runs)]
@@ -280,7 +285,7 @@ def _fastest_window(repeats: int, seconds: float, out) -> dict:
     """The window's frame gaps while the fastest model trains flat out (target: max 100 ms)."""
     rates, gaps = [], []
     for _ in range(max(2, repeats)):
-        rate, frame_gaps = _window_rate(fastest_config(), seconds * 2)
+        rate, frame_gaps = window_rate(fastest_config(), seconds * 2)
         rates.append(rate)
         gaps.extend(frame_gaps)
     gaps = np.array(gaps)
@@ -294,9 +299,12 @@ def _fastest_window(repeats: int, seconds: float, out) -> dict:
     return result
 
 
-def _window_rate(config: ExperimentConfig, seconds: float) -> tuple[float, list[float]]:
-    """(samples per second, gaps in ms between redraws) with the window playing."""
-    window = _open_window(config)
+def window_rate(config: ExperimentConfig, seconds: float, prepare=None) -> tuple[float, list[float]]:
+    """(samples per second, gaps in ms between redraws) with the window playing; `prepare`
+    (window) sets it up first."""
+    window = open_window(config)
+    if prepare is not None:
+        prepare(window)
     from gdplayground.gui.app import pause, wait_for
 
     ticks, frames = [], []
@@ -314,7 +322,7 @@ def _window_rate(config: ExperimentConfig, seconds: float) -> tuple[float, list[
     return (s1 - s0) / (t1 - t0), list(np.diff(ticks) * 1000)
 
 
-def _open_window(config: ExperimentConfig):
+def open_window(config: ExperimentConfig):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdplayground.gui.app import application, wait_for
     from gdplayground.gui.main_window import MainWindow
@@ -356,42 +364,6 @@ wait_for(lambda: window.info is not None, 120)
 print("loaded", time.time(), flush=True)
 window.close()
 """
-
-
-def race_section(figures, repeats, seconds, out) -> dict:
-    """The Optimizers tab redrawing six racers flat out (targets: >= 30 frames a second, no gap
-    over 50 ms)."""
-    rates, gaps = [], []
-    for _ in range(max(2, repeats)):
-        rate, frame_gaps = _race_frames(seconds * 2)
-        rates.append(rate)
-        gaps.extend(frame_gaps)
-    result = {"frames_per_second": statistics.median(rates), "gap_p50_ms": float(np.median(gaps)),
-              "gap_max_ms": float(np.max(gaps)), "frames": len(gaps)}
-    out(f"race: six optimizers on Rosenbrock, the Optimizers tab flat out: "
-        f"{result['frames_per_second']:.1f} frames/s (target >= 30), gaps p50 "
-        f"{result['gap_p50_ms']:.0f} ms, max {result['gap_max_ms']:.0f} ms (target <= 50 ms) over "
-        f"{len(gaps)} frames")
-    return result
-
-
-def _race_frames(seconds: float) -> tuple[float, list[float]]:
-    """(frames a second, gaps in ms between frames) of the race in the real window."""
-    window = _open_window(preset("spiral"))
-    from gdplayground.gui.app import pause
-
-    tab = window.optimizers
-    window.tabs.setCurrentWidget(tab)
-    window.controls.pace.setCurrentIndex(window.controls.pace.findData(None))  # flat out
-    drawn = []
-    tab.drawn.connect(lambda: drawn.append(time.perf_counter()))
-    window.controls.play_action.trigger()
-    pause(0.5)  # warm-up
-    drawn.clear()
-    pause(seconds)
-    window.controls.play_action.trigger()
-    window.close()
-    return (len(drawn) - 1) / (drawn[-1] - drawn[0]), list(np.diff(drawn) * 1000)
 
 
 def startup_section(figures, repeats, seconds, out) -> dict:
@@ -446,7 +418,7 @@ def _headless_time_to_98(trainer):
 def _window_time_to_98(config: ExperimentConfig):
     from gdplayground.gui.app import wait_for
 
-    window = _open_window(config)
+    window = open_window(config)
     state = {"done": None}
 
     def epoch_check(frame) -> None:
@@ -556,42 +528,6 @@ def long_run_section(figures, repeats, seconds, out, duration: float = 600.0) ->
 
 
 # --- sweep ---------------------------------------------------------------------------------
-SWEEP_RATES = (0.003, 0.01, 0.03, 0.1)  # the spiral preset's learning rates the bench sweeps
-
-
-def sweep_section(figures, repeats, seconds, out) -> dict:
-    """run_sweep against the same runs by `gdplayground train` processes, one after another, in
-    turns. Both sides count training alone: the steps and their history (train also writes
-    metrics.csv as it goes: its summary's seconds); neither starting a process, loading the data,
-    the test evaluation nor the run folder."""
-    steps = max(50, round(1000 * seconds))  # 2,000 steps a run at the default 2 s
-    out(f"sweep: spiral at lr {', '.join(map(str, SWEEP_RATES))}, {steps:,} steps a run: "
-        "run_sweep against `gdplayground train` processes, training time only")
-    _sweep_seconds(min(steps, 50))  # warm-up
-    pairs = [(_sweep_seconds(steps), _train_seconds(steps)) for _ in range(repeats)]
-    sweep, train = (statistics.median(side) for side in zip(*pairs))
-    ratio = statistics.median(a / b for a, b in pairs)
-    out(f"  sweep {sweep:.3f} s   train {train:.3f} s   sweep/train {ratio:.3f} (target <= 1.10)")
-    return {"steps": steps, "sweep_s": sweep, "train_s": train, "ratio": ratio}
-
-
-def _sweep_seconds(steps: int) -> float:
-    from gdplayground.engine.sweep import SweepPlan, run_sweep, sweep_param
-
-    plan = SweepPlan(sweep_param("lr"), SWEEP_RATES, steps=steps)
-    return sum(run.seconds for run in run_sweep(preset("spiral"), plan))
-
-
-def _train_seconds(steps: int) -> float:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        runs = [Path(folder) / str(lr) for lr in SWEEP_RATES]
-        for lr, run in zip(SWEEP_RATES, runs):
-            subprocess.run([sys.executable, "-m", "gdplayground", "train", "--dataset", "spiral",
-                            "--lr", str(lr), "--steps", str(steps), "--out", str(run)],
-                           capture_output=True, check=True)
-        return sum(json.loads((run / "summary.json").read_text())["seconds"] for run in runs)
 
 
 def _seconds(value) -> str:

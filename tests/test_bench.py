@@ -82,3 +82,9 @@ def test_bench_times_a_sweep_against_train_runs(tmp_path, capsys):
     assert "sweep/train" in capsys.readouterr().out
     figures = json.loads(out.read_text())["sweep"]
     assert figures["steps"] == 50 and figures["sweep_s"] > 0 and figures["train_s"] > 0
+
+
+def test_bench_compares_the_window_with_and_without_overlaid_runs(capsys):
+    assert main(["bench", "--only", "overlays", "--repeats", "1", "--seconds", "0.3"]) == 0
+    printed = capsys.readouterr().out
+    assert "with 10 overlaid: difference" in printed

@@ -1,0 +1,126 @@
+"""`gdplayground bench` sections of the labs (the sections are listed in bench.py): the kept
+runs overlaid on the live plots, the Optimizers tab's frames, and a sweep against the same runs
+made by `gdplayground train`."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gdplayground.bench import SETUPS, engine_runner, open_window, window_rate
+from gdplayground.config import preset
+
+SWEEP_RATES = (0.003, 0.01, 0.03, 0.1)  # the spiral preset's learning rates the bench sweeps
+OVERLAID_RUNS = 10
+
+
+def overlays_section(figures, repeats, seconds, out) -> dict:
+    """The default MNIST network's window/headless ratio with ten runs overlaid and with none,
+    taken in turns (target: within 0.03 of each other)."""
+    out(f"overlays: default MNIST configuration, window live with {OVERLAID_RUNS} kept runs "
+        "overlaid and with none, each against headless")
+    config = SETUPS["a"].config()
+    config.data.validation_split = preset("mnist").data.validation_split
+    headless = engine_runner(config)
+    plain, overlaid = [], []
+    for _ in range(max(2, repeats)):
+        plain.append(window_rate(config, seconds * 2)[0] / headless(seconds * 2))
+        overlaid.append(window_rate(config, seconds * 2, prepare=_overlay_runs)[0]
+                        / headless(seconds * 2))
+    result = {"ratio_none": statistics.median(plain), "ratio_overlaid": statistics.median(overlaid)}
+    result["difference"] = result["ratio_none"] - result["ratio_overlaid"]
+    out(f"  window/headless: {result['ratio_none']:.3f} with none, {result['ratio_overlaid']:.3f} "
+        f"with {OVERLAID_RUNS} overlaid: difference {result['difference']:+.3f} (target: within "
+        "0.03)")
+    return result
+
+
+def _overlay_runs(window) -> None:
+    """Ten kept runs of 20,000 steps each, drawn under the live curves."""
+    from gdplayground.runs import KeptRun
+
+    steps = np.linspace(1, 20_000, 2000)
+    runs = []
+    for i in range(OVERLAID_RUNS):
+        decay = 2.3 * np.exp(-steps / (2000 + 500 * i)) + 0.05
+        curves = {"step": steps, "loss": decay, "accuracy": 1 - decay / 2.5,
+                  **{f"layer{n}_grad_norm": decay / n for n in (1, 2, 3)}}
+        runs.append((KeptRun(f"run {i}", window.config, {}, curves), i))
+    window.training.overlay(runs)
+
+
+def race_section(figures, repeats, seconds, out) -> dict:
+    """The Optimizers tab redrawing six racers flat out (targets: >= 30 frames a second, no gap
+    over 50 ms)."""
+    rates, gaps = [], []
+    for _ in range(max(2, repeats)):
+        rate, frame_gaps = _race_frames(seconds * 2)
+        rates.append(rate)
+        gaps.extend(frame_gaps)
+    result = {"frames_per_second": statistics.median(rates), "gap_p50_ms": float(np.median(gaps)),
+              "gap_max_ms": float(np.max(gaps)), "frames": len(gaps)}
+    out(f"race: six optimizers on Rosenbrock, the Optimizers tab flat out: "
+        f"{result['frames_per_second']:.1f} frames/s (target >= 30), gaps p50 "
+        f"{result['gap_p50_ms']:.0f} ms, max {result['gap_max_ms']:.0f} ms (target <= 50 ms) over "
+        f"{len(gaps)} frames")
+    return result
+
+
+def _race_frames(seconds: float) -> tuple[float, list[float]]:
+    """(frames a second, gaps in ms between frames) of the race in the real window."""
+    window = open_window(preset("spiral"))
+    from gdplayground.gui.app import pause
+
+    tab = window.optimizers
+    window.tabs.setCurrentWidget(tab)
+    window.controls.pace.setCurrentIndex(window.controls.pace.findData(None))  # flat out
+    drawn = []
+    tab.drawn.connect(lambda: drawn.append(time.perf_counter()))
+    window.controls.play_action.trigger()
+    pause(0.5)  # warm-up
+    drawn.clear()
+    pause(seconds)
+    window.controls.play_action.trigger()
+    window.close()
+    return (len(drawn) - 1) / (drawn[-1] - drawn[0]), list(np.diff(drawn) * 1000)
+
+
+def sweep_section(figures, repeats, seconds, out) -> dict:
+    """run_sweep against the same runs by `gdplayground train` processes, one after another, in
+    turns. Both sides count training alone: the steps and their history (train also writes
+    metrics.csv as it goes: its summary's seconds); neither starting a process, loading the data,
+    the test evaluation nor the run folder."""
+    steps = max(50, round(1000 * seconds))  # 2,000 steps a run at the default 2 s
+    out(f"sweep: spiral at lr {', '.join(map(str, SWEEP_RATES))}, {steps:,} steps a run: "
+        "run_sweep against `gdplayground train` processes, training time only")
+    _sweep_seconds(min(steps, 50))  # warm-up
+    pairs = [(_sweep_seconds(steps), _train_seconds(steps)) for _ in range(repeats)]
+    sweep, train = (statistics.median(side) for side in zip(*pairs))
+    ratio = statistics.median(a / b for a, b in pairs)
+    out(f"  sweep {sweep:.3f} s   train {train:.3f} s   sweep/train {ratio:.3f} (target <= 1.10)")
+    return {"steps": steps, "sweep_s": sweep, "train_s": train, "ratio": ratio}
+
+
+def _sweep_seconds(steps: int) -> float:
+    from gdplayground.engine.sweep import SweepPlan, run_sweep, sweep_param
+
+    plan = SweepPlan(sweep_param("lr"), SWEEP_RATES, steps=steps)
+    return sum(run.seconds for run in run_sweep(preset("spiral"), plan))
+
+
+def _train_seconds(steps: int) -> float:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        runs = [Path(folder) / str(lr) for lr in SWEEP_RATES]
+        for lr, run in zip(SWEEP_RATES, runs):
+            subprocess.run([sys.executable, "-m", "gdplayground", "train", "--dataset", "spiral",
+                            "--lr", str(lr), "--steps", str(steps), "--out", str(run)],
+                           capture_output=True, check=True)
+        return sum(json.loads((run / "summary.json").read_text())["seconds"] for run in runs)

@@ -153,7 +153,10 @@ def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=
     layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
     metrics = "\n".join(f"| {name.replace('_', ' ')} | {_number(value)} |"
-                        for name, value in summary.items() if name not in ("solution",))
+                        for name, value in summary.items() if name not in ("solution", "diagnoses"))
+    diagnoses = "".join(f"\n- **{d['name']}** from step {d['step']:,}: {d['evidence']}"
+                        for d in summary.get("diagnoses", ()))
+    seen = f"\nWhat the coach saw:\n{diagnoses}\n" if diagnoses else ""
     listing = "\n".join(f"- `{name}`: {DESCRIBED.get(name, 'plot')}" for name in files
                         if name != "README.md")
     notes = "".join(f"\n{note}\n" for note in notes)
@@ -174,7 +177,7 @@ seed {config.seed}.
 | figure | value |
 |---|---|
 {metrics}
-
+{seen}
 ## Files
 
 {listing}

@@ -5,7 +5,7 @@ Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer
 all of them as one flat array (optimizer/all/m, …) and the data order (data/order), so
 training resumes exactly;
 and four text arrays: config (the experiment, TOML), summary (steps, epochs, final metrics,
-JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
+the coach's diagnoses, JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
 the rest, so an edited file is refused rather than half-trusted).
 
 The checksum is no signature: anyone can recompute it. So loading trusts nothing in the file:
@@ -279,11 +279,27 @@ def _checked_summary(path: Path, text: np.ndarray) -> dict:
     summary = _parsed_json(path, "summary", text)
     _check_object(path, "summary", summary)
     for key, value in summary.items():
-        if not (value is None or isinstance(value, (bool, str)) or _is_number(value)
-                or isinstance(value, list) and all(map(_is_number, value))):
+        if key == "diagnoses":
+            _check_diagnoses(path, value)
+        elif not (value is None or isinstance(value, (bool, str)) or _is_number(value)
+                  or isinstance(value, list) and all(map(_is_number, value))):
             raise WeightFileError(f"{path}: {_key('summary', key)} must be a number, boolean, "
                                   f"string, null or list of numbers (got {shown(value)})")
     return summary
+
+
+def _check_diagnoses(path: Path, diagnoses) -> None:
+    """The coach's diagnoses (engine/diagnostics.py): a list of {name, step, evidence, suggestion}."""
+    if not isinstance(diagnoses, list):
+        raise WeightFileError(f"{path}: summary.diagnoses must be a list (got {shown(diagnoses)})")
+    for i, diagnosis in enumerate(diagnoses):
+        field = f"summary.diagnoses[{i}]"
+        _check_fields(path, field, diagnosis, ("name", "step", "evidence", "suggestion"))
+        _whole(path, f"{field}.step", diagnosis["step"], 0, 2**63 - 1)
+        for key in ("name", "evidence", "suggestion"):
+            if not isinstance(diagnosis[key], str):
+                raise WeightFileError(f"{path}: {field}.{key} must be a string "
+                                      f"(got {shown(diagnosis[key])})")
 
 
 def _parsed_json(path: Path, name: str, text: np.ndarray):

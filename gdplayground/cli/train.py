@@ -19,6 +19,7 @@ HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
 # --- train ---------------------------------------------------------------------------------
 def run_train(args) -> int:
     from gdplayground.engine import Trainer
+    from gdplayground.engine.diagnostics import Coach
     from gdplayground.engine.history import History
     from gdplayground.export import write_run
 
@@ -38,11 +39,11 @@ def run_train(args) -> int:
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with _run_folder(out) as run:  # checked before training: a bad --out fails at once
         _describe(trainer)
-        history = History(len(trainer.network.layers))
+        history, coach = History(len(trainer.network.layers)), Coach(trainer.network.sizes)
         started, interrupted = time.perf_counter(), False
         start = (trainer.step_count, trainer.samples_seen)
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
-            log = MetricsLog(trainer, history, metrics, args.metrics_every)
+            log = MetricsLog(trainer, history, coach, metrics, args.metrics_every)
             try:
                 with stops_as_interrupts():
                     _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
@@ -51,6 +52,7 @@ def run_train(args) -> int:
                 print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
             log.finish()
         summary = _summarise(trainer, time.perf_counter() - started, history, start)
+        summary["diagnoses"] = _diagnoses(coach.diagnoses)
         notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
         written = write_run(run, trainer.config, trainer.snapshot(), summary,
@@ -106,12 +108,12 @@ def _run_folder(out: Path):
 
 
 class MetricsLog:
-    """Reports reach the history a thousand at a time (far cheaper than one by one), and
-    metrics.csv as training goes, up to the step no divergence can take back: so the file
-    agrees with the saved weights whatever happens, and is never held whole in memory."""
+    """Reports reach the history and the coach a thousand at a time (far cheaper than one by
+    one), and metrics.csv as training goes, up to the step no divergence can take back: so the
+    file agrees with the saved weights whatever happens, and is never held whole in memory."""
 
-    def __init__(self, trainer, history, out, every: int):
-        self.trainer, self.history, self.out, self.every = trainer, history, out, every
+    def __init__(self, trainer, history, coach, out, every: int):
+        self.trainer, self.history, self.coach, self.out, self.every = trainer, history, coach, out, every
         self.pending, self.written = [], None  # reports not yet in the history; last step in the file
 
     def add(self, report) -> None:
@@ -124,6 +126,7 @@ class MetricsLog:
 
     def _flush(self, until_step: int) -> None:
         self.history.add(self.pending)
+        self.coach.add(self.pending)
         self.pending.clear()
         after = -math.inf if self.written is None else self.written
         self.history.write_csv(self.out, after_step=after, until_step=until_step,
@@ -225,6 +228,14 @@ def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict
     if trainer.dataset.name == "linear-system":
         summary["solution"] = _print_linear_system(trainer)
     return summary
+
+
+def _diagnoses(diagnoses) -> list[dict]:
+    """Print the coach's diagnoses, a line each beginning with its name; return them for the
+    summary."""
+    for diagnosis in diagnoses:
+        print(diagnosis.line())
+    return [diagnosis._asdict() for diagnosis in diagnoses]
 
 
 def _print_linear_system(trainer) -> list[float]:

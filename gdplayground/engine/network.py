@@ -14,6 +14,13 @@ import numpy as np
 
 from gdplayground.engine.activations import ACTIVATIONS, Activation
 
+# The output range of each squashing activation. An activation within SATURATION_MARGIN of the
+# range from either end has a slope under 8% of its peak (sigmoid 0.0196 of 0.25 at 0.98, tanh
+# 0.078 of 1 at 0.96): the gradient through it all but stops.
+OUTPUT_LIMITS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+SATURATION_MARGIN = 0.02
+NOT_MEASURED = (None, None)  # the (dead, saturated) of a layer whose activation has neither
+
 
 class Workspace:
     """Arrays reused from step to step, so a warm forward or backward pass allocates nothing.
@@ -83,6 +90,13 @@ class Network:
         self._inputs: list[np.ndarray] = []  # each layer's input, as the forward pass saw it
         self._activated: list[np.ndarray] = []  # each hidden layer's activation, before dropout
         self._masks: list[np.ndarray | None] = []
+        self._unit_measures = [self._unit_measure(name) for name in activations]
+        self._peaks = [np.empty(n, self.dtype) for n in sizes[1:-1]]  # one per hidden unit
+        # Saturated: |a − centre| ≥ reach. In the network's dtype: NumPy compares arrays with
+        # its own scalars at half the cost of Python floats.
+        self._saturation = {name: (self.dtype.type((low + high) / 2),
+                                   self.dtype.type((high - low) * (0.5 - SATURATION_MARGIN)))
+                            for name, (low, high) in OUTPUT_LIMITS.items()}
 
     # --- parameters ----------------------------------------------------------------------
     def initialise(self, scheme: str, sigma: float, rng: np.random.Generator) -> None:
@@ -138,6 +152,36 @@ class Network:
             if self._masks[i - 1] is not None:
                 da *= self._masks[i - 1]
             dz = self.layers[i - 1].activation.backward(self._activated[i - 1], da)
+
+    def unit_stats(self) -> list[tuple[float | None, float | None]]:
+        """(dead, saturated) per layer, from the last forward pass: the fraction of a ReLU-family
+        layer's units that fired for no example of the batch, and the fraction of a sigmoid or
+        tanh layer's activations near the ends of their range; None where a layer has no such
+        units (the output layer never has: its activation belongs to the loss).
+
+        Read from the activations the forward pass kept, into reused buffers: a reduction or two
+        and a count per layer, no pass through the network."""
+        stats = [measure(i, a) for i, measure, a in zip(range(len(self._activated)),
+                                                        self._unit_measures, self._activated)]
+        stats.append(NOT_MEASURED)
+        return stats
+
+    def _unit_measure(self, activation: str):
+        return {"relu": self._dead, "leaky_relu": self._dead, "sigmoid": self._saturated,
+                "tanh": self._saturated}.get(activation, self._unmeasured)
+
+    def _dead(self, i: int, a: np.ndarray) -> tuple[float, None]:
+        peak = np.maximum.reduce(a, axis=0, out=self._peaks[i])  # each unit's largest output
+        return 1 - int(np.count_nonzero(peak > 0)) / len(peak), None
+
+    def _saturated(self, i: int, a: np.ndarray) -> tuple[None, float]:
+        centre, reach = self._saturation[self.layers[i].activation.name]
+        distance = np.subtract(a, centre, out=self.workspace.get(("from centre", i), *a.shape))
+        np.abs(distance, out=distance)
+        return None, int(np.count_nonzero(distance >= reach)) / a.size
+
+    def _unmeasured(self, i: int, a: np.ndarray) -> tuple[None, None]:
+        return NOT_MEASURED
 
     def penalty(self, l1: float, l2: float) -> float:
         """L1 and L2 penalties on the weights (not the biases): l1·Σ|w| + l2/2·Σw²."""

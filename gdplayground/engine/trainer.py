@@ -18,7 +18,7 @@ from gdplayground.data import Dataset, Split, load_dataset
 from gdplayground.engine.gradient_lab import Probe
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
-from gdplayground.engine.network import Network
+from gdplayground.engine.network import NOT_MEASURED, Network
 from gdplayground.engine.optimizers import Optimizer
 from gdplayground.engine.schedules import learning_rate_at
 
@@ -26,12 +26,21 @@ OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat 
 CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back to
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
 PROBE_EXAMPLES, PROBE_SEED = 32, 0x6C4B  # a gradient check's batch, drawn from the run's seed
+# Steps between measurements of dead and saturated units. They change slowly, and measuring
+# them costs a few microseconds a layer: 10% of a toy network's step, were it every step.
+UNIT_STATS_EVERY = 10
 
 
 class LayerStats(NamedTuple):
+    """One layer's figures after a step. `dead` and `saturated` describe the layer's units on
+    the step's batch (Network.unit_stats), measured on every UNIT_STATS_EVERY-th step: None on
+    the others, and always for a layer without such units (the output layer among them)."""
+
     weight_grad_norm: float
     bias_grad_norm: float
     weight_norm: float
+    dead: float | None = None  # ReLU-family layers: fraction of units silent for the whole batch
+    saturated: float | None = None  # sigmoid, tanh: fraction of activations near their limits
 
 
 class StepReport(NamedTuple):
@@ -117,6 +126,7 @@ class Trainer:
         network.initialise(arch.init, arch.init_sigma, np.random.default_rng(init_seed))
         network.dropout_rng = np.random.default_rng(dropout_seed)
         self.dtype, self.loss, self._targets, self.network = dtype, loss, targets, network
+        self._unmeasured = [NOT_MEASURED] * len(network.layers)  # unit stats between measurements
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
         self.optimizer = Optimizer(cfg.optimizer, [param for param, _ in self._parameters])
         self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
@@ -171,13 +181,16 @@ class Trainer:
         self.network.backward(self.loss.backward(outputs, targets))
         self.network.add_penalty_gradient(self.config.optimizer.l1, self.config.optimizer.l2)
         grad_norms = [(_norm(layer.dW), _norm(layer.db)) for layer in self.network.layers]
+        unit_stats = (self.network.unit_stats() if (self.step_count + 1) % UNIT_STATS_EVERY == 0
+                      else self._unmeasured)
         finite = math.isfinite(loss + sum(g + b for g, b in grad_norms))  # NaN and inf propagate
         if finite:
             self._clip(grad_norms)
             self.optimizer.step(self._parameters, lr)
         weight_norms = [_norm(layer.W) for layer in self.network.layers]
         self._advance(len(x), epoch_end)
-        stats = tuple(LayerStats(g, b, w) for (g, b), w in zip(grad_norms, weight_norms))
+        stats = tuple(LayerStats(g, b, w, dead, saturated)
+                      for (g, b), w, (dead, saturated) in zip(grad_norms, weight_norms, unit_stats))
         report = StepReport(self.step_count, self.epochs_done + (not epoch_end), epoch_end,
                             len(x), loss, acc, lr, stats)
         if not (finite and math.isfinite(sum(weight_norms))):

@@ -28,6 +28,7 @@ from gdplayground.engine.trainer import needs_reset
 from gdplayground.runs import RunStore
 from gdplayground.gui.actions import make_action
 from gdplayground.gui.banner import Banner
+from gdplayground.gui.coach_panel import CoachPanel
 from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
         self._build_panels()
+        self._build_coach()
         self.controls = RunControls(self, self._play_in_view, self._step_in_view,
                                     self._reset_in_view)
         self.controls.pace_changed.connect(self._on_pace_changed)
@@ -138,6 +140,21 @@ class MainWindow(QMainWindow):
         dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+
+    def _build_coach(self) -> None:
+        """The coach names what it sees in the run, beside the Training tab's plots."""
+        self.coach = CoachPanel()
+        self.coach.show_step.connect(self._show_step)
+        self.coach_dock = dock = QDockWidget("Coach")
+        dock.setObjectName("coach")
+        dock.setWidget(self.coach)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [260], Qt.Horizontal)
+
+    def _show_step(self, step: int) -> None:
+        self.tabs.setCurrentWidget(self.training)
+        self.training.mark_step(step)
 
     def _build_menus(self) -> None:
         toolbar = self.addToolBar("Run")
@@ -204,7 +221,8 @@ class MainWindow(QMainWindow):
         self.controls.set_playing(lab.playing if lab else self.playing)
         self.controls.show_pace(lab.pace if lab else self.training_pace)
         self.controls.epoch_action.setEnabled(lab is None or lab.has_epochs)
-        self.experiment_dock.setVisible(self.tabs.currentWidget() is self.training)  # its panels
+        for dock in (self.experiment_dock, self.coach_dock):  # they speak of the training
+            dock.setVisible(self.tabs.currentWidget() is self.training)
         self.files.export_run_action.setEnabled(lab is None)  # it exports the training run
         self._update_status()
 
@@ -318,6 +336,7 @@ class MainWindow(QMainWindow):
         self.history = History(len(info.sizes) - 1)
         self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
         self.banner.clear("run")
+        self.coach.clear()
         self.training.start(info, previous, noisy=self.config.batch.mode != "full")
         self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
         self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
@@ -347,6 +366,8 @@ class MainWindow(QMainWindow):
                                 "steps change nothing. Raise the floor or the decay steps of the "
                                 "schedule, or reset.", "run")
         self.training.take(frame, rollbacks[-1] if rollbacks else None)
+        if frame.diagnoses:
+            self.coach.add(frame.diagnoses)
         self._measure_rate(frame)
 
     @Slot(bool, int)

@@ -75,7 +75,7 @@ class NumpyGradientPanel(QWidget):
         self.spacing.setValue(first)
         self.spacing.setToolTip("Δ, the distance between samples. Halve it: the error inside "
                                 "falls four times (∝ Δ²), at the edges only twice (∝ Δ).")
-        self.passed = guard_field(QCheckBox("Pass the spacing to numpy.gradient"))
+        self.passed = guard_field(QCheckBox("Pass Δ to it"))
         self.passed.setChecked(True)
         self.passed.setToolTip("numpy.gradient(f, Δ). Without Δ it assumes samples 1 apart, and "
                                "every value comes out 1/Δ times too large or small.")

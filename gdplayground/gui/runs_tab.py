@@ -79,9 +79,11 @@ class RunsTab(QWidget):
         runs = QWidget()
         layout = QVBoxLayout(runs)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Every run is kept here when a new one starts, and when the "
-                                "window closes. Select runs to overlay them on the Training "
-                                "tab's plots; select two to compare their settings."))
+        intro = QLabel("Every run is kept here when a new one starts, and when the window "
+                       "closes. Select runs to overlay them on the Training tab's plots; select "
+                       "two to compare their settings.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         layout.addWidget(self.compared)

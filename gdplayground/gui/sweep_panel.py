@@ -68,17 +68,18 @@ class SweepPanel(QWidget):
         self.progress, self.status = QProgressBar(), QLabel()
         self.status.setWordWrap(True)
         self.view = SweepResultView()
-        row = QHBoxLayout()
-        for label, widget in (("Sweep", self.param), ("over", self.values), ("count", self.count),
-                              ("", self.log), ("repeats", self.repeats), ("steps", self.steps)):
-            if label:
-                row.addWidget(QLabel(label))
-            row.addWidget(widget, 2 if widget is self.values else 0)
-        row.addWidget(self.start_button)
-        row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
+        for fields in ((("Sweep", self.param), ("over", self.values)),  # two rows: fits 1024 wide
+                       (("count", self.count), ("", self.log), ("repeats", self.repeats),
+                        ("steps", self.steps), ("", self.start_button), ("", self.cancel_button))):
+            row = QHBoxLayout()
+            for label, widget in fields:
+                if label:
+                    row.addWidget(QLabel(label))
+                row.addWidget(widget, 2 if widget is self.values else 0)
+            row.addStretch()
+            layout.addLayout(row)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.status, 2)

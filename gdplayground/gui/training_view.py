@@ -54,6 +54,11 @@ class TrainingView(QWidget):
                 (f" · layer {i}", run.curves[f"layer{i}_grad_norm"])
                 for i in range(1, len(run.config.architecture.hidden) + 2)])]
         self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
+        self._marks = [pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), style=Qt.DashLine))
+                       for _ in self.plot_views]
+        for view, line in zip(self.plot_views, self._marks):
+            line.setVisible(False)
+            view.plot.addItem(line, ignoreBounds=True)
         self._picture: Frame | None = None  # the latest frame that brought a picture, undrawn
         self._dirty, self._stale, self._turn = False, set(), 0  # new data; undrawn plots; whose turn
 
@@ -61,10 +66,12 @@ class TrainingView(QWidget):
         """A new run (or the same one reset): clear the curves, and lay the views out again only
         where the data or the network changed (rebuilding them costs a reset's time)."""
         self._picture = None  # a picture of the last run must not land on this one's layout
-        for view in self.plot_views:
+        for view, line in zip(self.plot_views, self._marks):
             view.restart()
+            line.setVisible(False)
         if previous is None or previous.sizes != info.sizes:
             self.gradient_view.set_layers(info.sizes)
+            self.gradient_view.plot.addItem(self._marks[2], ignoreBounds=True)  # cleared with them
         self._show_accuracy(info.n_classes is not None)
         self.show_smoothed(noisy)
         self.overlay(self.overlaid)  # the restart cleared them from the keys
@@ -81,6 +88,13 @@ class TrainingView(QWidget):
             self.data_view.setCurrentWidget(self.linear_view)
         else:
             self.data_view.setCurrentWidget(self.placeholder)
+
+    def mark_step(self, step: int) -> None:
+        """A line on every plot at a step: where a diagnosis began."""
+        for view, line in zip(self.plot_views, self._marks):
+            line.setPos(step)
+            line.setVisible(True)
+            view.reach(step)
 
     def overlay(self, runs: list) -> None:
         """Draw these kept runs, (run, colour index) each, under the live curves."""

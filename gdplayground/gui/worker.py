@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import SettingChange, StepReport, Trainer, TrainingState
+from gdplayground.engine.diagnostics import Coach, Diagnosis
 from gdplayground.engine.history import measured_rows
 from gdplayground.gui.collector import GuiThreadCollector
 from gdplayground.engine.trainer import needs_reset, same_data
@@ -98,6 +99,7 @@ class Frame:
     samples_seen: int = 0
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
+    diagnoses: tuple[Diagnosis, ...] = ()  # what the coach newly saw in these reports
 
 
 class WindowWork:
@@ -169,6 +171,7 @@ class TrainingWorker(QObject):
         self._run_id = 0
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
+        self._coach: Coach | None = None  # each run has its own, made as it is announced
         self._last_frame = self._last_picture = 0.0
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
@@ -328,6 +331,7 @@ class TrainingWorker(QObject):
             samples_seen=trainer.samples_seen,
             running=running,
             time=now,
+            diagnoses=tuple(self._coach.add(self._pending)),
         )
         self._pending, self._path = [], []
         self._last_frame = now
@@ -357,6 +361,7 @@ class TrainingWorker(QObject):
         trainer, data = self.trainer, self.trainer.dataset
         self._run_id += 1
         self._pending, self._path = [], []
+        self._coach = Coach(trainer.network.sizes)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(

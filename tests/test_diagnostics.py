@@ -1,0 +1,219 @@
+"""The coach: each diagnosis on a short run made to show it, the healthy presets raising none,
+and the activation statistics it reads against a direct count."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gdplayground.cli import main
+from gdplayground.config import Layer, preset
+from gdplayground.data import load_dataset
+from gdplayground.data.datasets import Dataset, Split
+from gdplayground.engine import Trainer
+from gdplayground.engine.diagnostics import Coach, Diagnosis, Window
+from gdplayground.engine.network import Network
+from gdplayground.engine.trainer import UNIT_STATS_EVERY
+
+
+def coach_run(config, steps, dataset=None, chunk=100):
+    """Train `steps` steps (stopping at a divergence), handing the reports to a coach in chunks
+    as the command line does; the coach after them."""
+    trainer = Trainer(config, dataset)
+    coach, pending = Coach(trainer.network.sizes), []
+    for _ in range(steps):
+        report = trainer.step()
+        pending.append(report)
+        if len(pending) == chunk:
+            coach.add(pending)
+            pending = []
+        if report.status != "ok":  # diverged: the trainer refuses to go on at this rate
+            break
+    coach.add(pending)
+    return coach
+
+
+def mnist(optimizer="adam", lr=1e-3, hidden=None, activation="relu", init="he", sigma=0.01):
+    config = preset("mnist")
+    config.optimizer.name, config.learning_rate.value = optimizer, lr
+    if hidden is not None:
+        config.architecture.hidden = [Layer(units, activation) for units in hidden]
+    config.architecture.init, config.architecture.init_sigma = init, sigma
+    return config
+
+
+def spiral(**learning_rate):
+    config = preset("spiral")
+    for name, value in learning_rate.items():
+        setattr(config.learning_rate, name, value)
+    return config
+
+
+def raised(coach) -> dict[str, Diagnosis]:
+    return {diagnosis.name: diagnosis for diagnosis in coach.diagnoses}
+
+
+# --- no false alarms -----------------------------------------------------------------------
+@pytest.mark.parametrize("name, steps", [("mnist", 600), ("spiral", 2000), ("linear-system", 2000)])
+def test_the_healthy_presets_raise_nothing(name, steps):
+    assert coach_run(preset(name), steps).diagnoses == []
+
+
+# --- each diagnosis on a run made to show it ------------------------------------------------
+def test_a_deep_sigmoid_network_has_vanishing_gradients():
+    coach = coach_run(mnist("sgd", 0.1, [64] * 6, "sigmoid"), 300)
+    diagnosis = raised(coach)["vanishing-gradients"]
+    assert diagnosis.step <= 200 and diagnosis.evidence.startswith("layer 1's gradient per weight")
+    assert "ReLU with He initialisation" in diagnosis.suggestion
+
+
+def test_a_rate_of_10_diverges_to_nan():
+    diagnosis = raised(coach_run(mnist("sgd", 10), 100))["divergence"]
+    assert diagnosis.step < 20 and "NaN or infinite" in diagnosis.evidence
+
+
+def test_a_loss_far_above_its_start_is_a_divergence():
+    diagnosis = raised(coach_run(mnist("adam", 10), 200))["divergence"]
+    assert diagnosis.step < 20 and "above 10× its start" in diagnosis.evidence
+
+
+def test_a_rate_too_high_for_the_spiral_oscillates():
+    diagnosis = raised(coach_run(spiral(value=3.0), 400))["oscillation"]
+    assert diagnosis.step < 200 and "lower the learning rate (now 3)" in diagnosis.suggestion
+
+
+def test_a_rate_of_1e_7_plateaus():
+    coach = coach_run(mnist("adam", 1e-7, [32]), 1100)
+    diagnosis = raised(coach)["plateau"]
+    assert diagnosis.step == 1 and "raise the learning rate (now 1e-07)" in diagnosis.suggestion
+
+
+def test_a_rate_beyond_the_linear_systems_stable_limit_explodes():
+    config = preset("linear-system")
+    config.learning_rate.value = 0.092  # just above 2/λmax = 0.089 of the loss's Hessian
+    diagnosis = raised(coach_run(config, 300))["exploding-gradients"]
+    assert 50 <= diagnosis.step <= 200
+
+
+def test_tanh_units_started_from_large_weights_saturate():
+    coach = coach_run(mnist("sgd", 0.01, [64, 64], "tanh", "normal", 1.0), 300)
+    assert raised(coach)["saturation"].step == UNIT_STATS_EVERY
+    assert "dead-units" not in raised(coach)
+
+
+def test_relu_units_die_at_a_high_rate():
+    diagnosis = raised(coach_run(mnist("adam", 0.05), 300))["dead-units"]
+    assert diagnosis.step == UNIT_STATS_EVERY and "layer 1's units" in diagnosis.evidence
+
+
+def test_a_wide_network_on_50_digits_overfits():
+    full = load_dataset(preset("mnist").data, 0)
+    few = Dataset("mnist", Split(full.train.x[:50], full.train.y[:50]),
+                  Split(full.validation.x[:500], full.validation.y[:500]), full.test,
+                  full.n_classes, full.input_scale, full.image_shape)
+    config = mnist("adam", 1e-3, [1024])
+    config.batch.mode, config.eval_every = "full", 10
+    diagnosis = raised(coach_run(config, 100, few))["overfitting"]
+    assert diagnosis.step == 10 and "keep the weights of step 10" in diagnosis.suggestion
+
+
+def test_a_schedule_that_reaches_zero_is_named():
+    coach = coach_run(spiral(schedule="cosine", decay_steps=100), 150)
+    assert raised(coach)["rate-zero"].step == 101
+
+
+# --- the command line ----------------------------------------------------------------------
+def test_train_prints_the_diagnoses_and_lists_them_in_the_summary(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "spiral", "--lr", "3", "--steps", "400", "--out", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    summary = json.loads((run / "summary.json").read_text())
+    names = [d["name"] for d in summary["diagnoses"]]
+    assert "oscillation" in names
+    for diagnosis in summary["diagnoses"]:
+        assert set(diagnosis) == {"name", "step", "evidence", "suggestion"}
+        assert Diagnosis(**diagnosis).line() in lines
+    assert [line.split(" ")[0] for line in lines if " (from step " in line] == names
+    # The weight file keeps the summary, diagnoses and all, and training goes on from it.
+    assert main(["train", "--weights", str(run / "weights.npz"), "--steps", "10",
+                 "--out", str(tmp_path / "more")]) == 0
+
+
+def test_a_healthy_run_lists_no_diagnoses(tmp_path, capsys):
+    assert main(["train", "--dataset", "linear-system", "--steps", "300",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert " (from step " not in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["diagnoses"] == []
+
+
+# --- how the coach takes reports ------------------------------------------------------------
+@pytest.mark.parametrize("schedule", ["constant", "exponential"])  # suggestions name the rate
+def test_the_diagnoses_do_not_depend_on_how_the_reports_are_handed_over(schedule):
+    trainer = Trainer(spiral(value=3.0, schedule=schedule, decay_steps=100))
+    reports = [trainer.step() for _ in range(600)]
+    found = []
+    for chunk in (1, 37, 600):
+        coach = Coach(trainer.network.sizes)
+        new = [d for start in range(0, len(reports), chunk) for d in coach.add(reports[start:start + chunk])]
+        assert new == coach.diagnoses
+        found.append(coach.diagnoses)
+    assert found[0] == found[1] == found[2] and found[0]
+
+
+def test_a_name_is_raised_once_while_its_condition_holds():
+    coach = coach_run(mnist("sgd", 0.01, [64, 64], "tanh", "normal", 1.0), 600)
+    assert [d.name for d in coach.diagnoses].count("saturation") == 1
+
+
+def test_the_line_begins_with_the_name():
+    line = Diagnosis("plateau", 12, "the loss went nowhere", "raise the learning rate").line()
+    assert line == "plateau (from step 12): the loss went nowhere — raise the learning rate"
+
+
+def test_a_window_keeps_the_last_rows_in_order():
+    window = Window(4, 1)
+    window.extend(np.arange(3.0)[:, None])
+    window.extend(np.arange(3.0, 9.0)[:, None])
+    window.extend(np.array([[9.0]]))
+    assert len(window) == 4 and window.total == 10
+    assert window.last().ravel().tolist() == [6, 7, 8, 9]
+    assert window.last(2).ravel().tolist() == [8, 9]
+
+
+# --- activation statistics ------------------------------------------------------------------
+def test_unit_stats_count_dead_relu_and_saturated_sigmoid_units():
+    network = Network([3, 4, 5, 2], ["relu", "sigmoid"], dtype=np.float64)
+    relu, sigmoid = network.layers[0], network.layers[1]
+    x = np.abs(np.random.default_rng(0).standard_normal((8, 3))) + 0.1  # positive inputs
+    relu.W[...] = [[1, -1, 1, -1]] * 3  # units 2 and 4 get a negative input for every example
+    relu.b[...] = 0
+    sigmoid.W[...] = 0
+    sigmoid.b[...] = [-10, 10, 0, -3.5, 3.5]  # below 0.02, above 0.98, 0.5, 0.029, 0.971
+    network.forward(x, train=True)
+    stats = network.unit_stats()
+    hidden = network._activated
+    assert stats[0] == (np.mean(hidden[0].max(axis=0) <= 0), None) == (0.5, None)
+    near = (hidden[1] <= 0.02) | (hidden[1] >= 0.98)
+    assert stats[1] == (None, near.mean()) == (None, 0.4)
+    assert stats[2] == (None, None)  # the output layer's activation belongs to the loss
+
+
+def test_unit_stats_of_a_leaky_relu_and_a_tanh_layer():
+    network = Network([2, 3, 4, 1], ["leaky_relu", "tanh"], dtype=np.float64)
+    network.layers[0].W[...] = [[1, -1, 0], [1, -1, 0]]
+    network.layers[0].b[...] = [0, 0, -1]  # units 2 and 3 only ever below zero
+    network.layers[1].W[...] = 0
+    network.layers[1].b[...] = [5, -5, 0, 1]  # tanh ±0.9999 near its limits; 0 and 0.76 not
+    network.forward(np.ones((4, 2)), train=True)
+    assert network.unit_stats()[:2] == [(pytest.approx(2 / 3), None), (None, 0.5)]
+
+
+def test_reports_carry_unit_stats_every_few_steps():
+    trainer = Trainer(preset("spiral"))  # two tanh layers
+    reports = [trainer.step() for _ in range(2 * UNIT_STATS_EVERY)]
+    measured = [r.step for r in reports if r.layers[0].saturated is not None]
+    assert measured == [UNIT_STATS_EVERY, 2 * UNIT_STATS_EVERY]
+    assert all(s.dead is None for r in reports for s in r.layers)
+    assert all(r.layers[-1].saturated is None for r in reports)
+    last = trainer.network._activated[0]
+    assert reports[-1].layers[0].saturated == np.mean(np.abs(last) >= 0.96)

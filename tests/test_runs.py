@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 
 from gdplayground.gui.main_window import MainWindow
 from gdplayground.runs import RunStore, read_metrics
@@ -95,6 +96,9 @@ def test_selected_runs_are_overlaid_named_in_the_key_and_hover_names_them(qtbot,
     x, y = curve.getData()
     run = next(r for r in window.runs_tab.store.runs if r.name == name)
     assert np.allclose(y, run.curves["loss"][np.isfinite(run.curves["loss"])])
+    box = window.training.loss_view.plot.getPlotItem().vb
+    point = box.mapViewToScene(QPointF(float(x[5]), float(y[5])))
+    assert window.training.overlays[0]._nearest(box, point) == (name, x[5], y[5])
     table.clearSelection()
     assert window.training.overlays[0].items == []
 

@@ -73,17 +73,17 @@ class Overlay:
     def _nearest(self, box: pg.ViewBox, position: QPointF):
         """(name, step, value) of the overlay point nearest the pointer, within HOVER_PIXELS."""
         best, found = HOVER_PIXELS ** 2, None
+        at = box.mapSceneToView(position).x()
         for curve, name in self.items:
             x, y = curve.getData()
             if x is None or not len(x):
                 continue
-            shown = np.log10(y) if self.view.log_y else y
-            points = [box.mapViewToScene(QPointF(float(a), float(b))) for a, b in
-                      _near(x, shown, box.mapSceneToView(position).x())]
-            for (a, b), point in zip(_near(x, y, box.mapSceneToView(position).x()), points):
+            for step, value in _near(x, y, at):
+                shown = np.log10(value) if self.view.log_y else value  # a log axis plots log10
+                point = box.mapViewToScene(QPointF(float(step), float(shown)))
                 distance = (point.x() - position.x()) ** 2 + (point.y() - position.y()) ** 2
                 if distance < best:
-                    best, found = distance, (name, a, b)
+                    best, found = distance, (name, step, value)
         return found
 
 

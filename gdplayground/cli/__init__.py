@@ -8,7 +8,7 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import race, sweep
+from gdplayground.cli import inspect, race, sweep
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -88,5 +88,6 @@ def build_parser() -> Parser:
     shot.set_defaults(run=run_screenshot)
     race.register(commands)
     sweep.register(commands)
+    inspect.register(commands)
     return parser
 

@@ -1,0 +1,166 @@
+"""`gdplayground inspect`: inside a trained image classifier, headless; the twin of the
+window's "Inside the network" tab. Prints the test accuracy overall and per class, and writes
+the confusion matrix, the misclassified digits with their top predictions, and saliency maps."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import io
+
+import numpy as np
+
+from gdplayground.cli.flags import UsageError, _dataset_name, path_given, whole_number
+from gdplayground.cli.train import load_weight_file
+from gdplayground.cli.window import _preflight as preflight
+from gdplayground.files import check_writable, write_atomic
+
+DEFAULT_SALIENCY = 16
+SHOWN_MISCLASSIFIED = 48  # digits in misclassified.png: a readable page
+SHOWN_SALIENCY = 64  # maps in saliency.png; saliency.npy holds them all
+CHUNK = 4096  # examples per forward pass
+TOP_K = 3
+
+
+def register(commands) -> None:
+    inspect = commands.add_parser(
+        "inspect", help="accuracy per class, confusion matrix, misclassified digits and "
+                        "saliency maps of an image classifier's weight file",
+        description="Look inside a network trained on images (mnist, mnist-binary, an IDX "
+                    "folder): its test accuracy per class, the confusion matrix, the digits it "
+                    "gets wrong and what it looks at.")
+    inspect.add_argument("weights", type=path_given, help="a .npz weight file written by gdplayground")
+    inspect.add_argument("--dataset", help="inspect on this data set instead of the file's own "
+                                           "(mnist, mnist-binary or an IDX folder of the same image size)")
+    inspect.add_argument("--saliency", type=saliency_count, default=DEFAULT_SALIENCY, metavar="N",
+                         help="saliency maps of the first N test digits: the gradient of each "
+                              "digit's true-class logit with respect to its pixels in [0, 1] "
+                              f"(default {DEFAULT_SALIENCY}; 0 writes none)")
+    inspect.add_argument("--out", type=path_given, required=True, metavar="DIR",
+                         help="a folder for confusion.csv (rows: the true class; columns: the "
+                              "predicted class), misclassified.png, saliency.npy (N×H×W float32) "
+                              "and saliency.png")
+    inspect.set_defaults(run=run_inspect)
+
+
+def saliency_count(text: str) -> int:
+    count = whole_number(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (got {count})")
+    return count
+
+
+def run_inspect(args) -> int:
+    from gdplayground.engine.inside import confusion_matrix, per_class_accuracy
+
+    trainer, steps = _trained(args)
+    data = trainer.dataset
+    _check_folder(args.out)
+    preflight(window=False)  # before the work: the pictures are part of what --out promises
+    probabilities = _probabilities(trainer, data.test.x)
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(data.test.y, predicted, probabilities.shape[1])
+    print(f"{args.weights}: {data.name}, network {'-'.join(map(str, trainer.network.sizes))}, "
+          f"trained {steps:,} steps")
+    _print_accuracy(matrix, per_class_accuracy(matrix))
+    write_atomic(args.out / "confusion.csv", confusion_csv(matrix).encode())
+    written = ["confusion.csv", _write_misclassified(args.out, data, probabilities, predicted)]
+    if args.saliency:
+        written += _write_saliency(args.out, trainer, args.saliency)
+    print(f"wrote {', '.join(written)} in {args.out}")
+    return 0
+
+
+# --- the network and its data -------------------------------------------------------------------
+def _trained(args):
+    """A Trainer holding the file's weights, on the file's data set or --dataset; the steps
+    they were trained for."""
+    from gdplayground.engine import Trainer
+
+    saved = load_weight_file(args.weights)
+    config = copy.deepcopy(saved.config)
+    if args.dataset:
+        config.data.name, config.data.path = _dataset_name(args.dataset)
+    if config.data.name not in ("mnist", "mnist-binary", "idx"):
+        raise UsageError(f"inspect needs an image data set (mnist, mnist-binary or an IDX "
+                         f"folder); {args.weights} was trained on {config.data.name}")
+    trainer = Trainer(config)
+    for name, param, _ in trainer.network.parameters():
+        weights = saved.state.parameters[name]
+        if weights.shape != param.shape:
+            raise UsageError(f"{args.weights} does not fit {trainer.dataset.name}: {name} has "
+                             f"shape {weights.shape}, this data needs {param.shape}")
+        param[...] = weights
+    return trainer, saved.state.step
+
+
+def _probabilities(trainer, x: np.ndarray) -> np.ndarray:
+    from gdplayground.engine.inside import class_probabilities
+
+    return class_probabilities(np.concatenate(
+        [trainer.predict(x[start:start + CHUNK]) for start in range(0, len(x), CHUNK)]))
+
+
+def _pixels(data, indices) -> np.ndarray:
+    """Images (n, H, W) in [0, 1]: an image data set's input_scale turns its bytes into [0, 1]."""
+    return data.test.x[indices].reshape(-1, *data.image_shape) * data.input_scale
+
+
+# --- what is printed and written -------------------------------------------------------------------
+def _print_accuracy(matrix: np.ndarray, per_class: np.ndarray) -> None:
+    total, right = int(matrix.sum()), int(np.trace(matrix))
+    print(f"test accuracy {right / total:.2%} ({right:,} of {total:,})")
+    for label, (accuracy, count) in enumerate(zip(per_class, matrix.sum(axis=1))):
+        shown = "no examples" if count == 0 else f"{accuracy:7.2%} of {count:,}"
+        print(f"  class {label}: {shown}")
+
+
+def confusion_csv(matrix: np.ndarray) -> str:
+    """A header (true\\predicted, then the predicted classes), then a row per true class."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["true\\predicted", *range(len(matrix))])
+    for label, row in enumerate(matrix):
+        writer.writerow([label, *row.tolist()])
+    return out.getvalue()
+
+
+def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.ndarray) -> str:
+    from gdplayground.engine.inside import top_predictions
+    from gdplayground.gui.inside_png import save_misclassified_png
+
+    wrong = np.flatnonzero(predicted != data.test.y)
+    shown = wrong[:SHOWN_MISCLASSIFIED]
+    classes, chances = top_predictions(probabilities[shown], TOP_K)
+    save_misclassified_png(_pixels(data, shown), data.test.y[shown], classes, chances,
+                           out / "misclassified.png")
+    return f"misclassified.png ({len(shown)} of {len(wrong):,} misclassified)"
+
+
+def _write_saliency(out, trainer, count: int) -> list[str]:
+    from gdplayground.engine.inside import saliency
+    from gdplayground.gui.inside_png import save_saliency_png
+
+    data = trainer.dataset
+    picked = np.arange(min(count, len(data.test)))
+    pixels = _pixels(data, picked)
+    flat = pixels.reshape(len(picked), -1)
+    labels = data.test.y[picked]
+    # the features are the pixels in [0, 1] themselves: the scale from one to the other is 1
+    maps = np.concatenate([saliency(trainer.network, flat[s:s + CHUNK], labels[s:s + CHUNK], 1.0)
+                           for s in range(0, len(flat), CHUNK)]).reshape(pixels.shape)
+    buffer = io.BytesIO()
+    np.save(buffer, maps.astype(np.float32))
+    write_atomic(out / "saliency.npy", buffer.getvalue())
+    shown = slice(0, SHOWN_SALIENCY)
+    save_saliency_png(pixels[shown], maps[shown], labels[shown], out / "saliency.png")
+    return [f"saliency.npy ({len(picked)}×{'×'.join(map(str, data.image_shape))})", "saliency.png"]
+
+
+def _check_folder(out) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        check_writable(out / "confusion.csv")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write into {out}: {exc.strerror or exc}") from None

@@ -8,6 +8,8 @@ and weight gradients. Pure NumPy, on the engine's own Network.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -222,3 +224,32 @@ def _weight_gradients(network: Network, logits: np.ndarray, loss, targets) -> li
 
 def _percentiles(values: np.ndarray) -> np.ndarray:
     return np.percentile(values, PERCENTILES)
+
+
+INSIDE_EXAMPLES = 10_000  # held-out digits a report covers
+
+
+@dataclass
+class InsideReport:
+    """What the Inside tab shows of an image data set's run: a copy of the network, held-out
+    digits in [0, 1] (the network's features: input_scale 1) and its probabilities on them."""
+
+    network: object
+    input_scale: float
+    images01: np.ndarray  # (n, height, width) float32
+    labels: np.ndarray
+    probabilities: np.ndarray  # (n, classes)
+    step: int
+
+
+def inside_report(trainer) -> InsideReport | None:
+    """A Trainer's report for the Inside tab (None for data that are not images)."""
+    data = trainer.dataset
+    if data.image_shape is None:
+        return None
+    split = data.test if len(data.test) else data.validation
+    x = split.x[:INSIDE_EXAMPLES]
+    probabilities = class_probabilities(trainer.predict(x))
+    images = (x.astype(np.float32) * data.input_scale).reshape(-1, *data.image_shape)
+    return InsideReport(copy.deepcopy(trainer.network), 1.0, images, split.y[:INSIDE_EXAMPLES].copy(),
+                        probabilities, trainer.step_count)

@@ -33,6 +33,7 @@ from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
 from gdplayground.gui.gradient_check_tab import GradientCheckTab
+from gdplayground.gui.inside_tab import InsideTab
 from gdplayground.gui.optimizers_tab import OptimizersTab
 from gdplayground.gui.paces import PACES, default_pace
 from gdplayground.gui.plots import use_plot_style
@@ -77,13 +78,17 @@ class MainWindow(QMainWindow):
         self.gradient_check = GradientCheckTab(self.session.ask)
         self.tabs.addTab(self.gradient_check, "Gradient check")
         self.sweep = SweepPanel(lambda: copy.deepcopy(self.config))
+        self.inside = InsideTab(self.session.ask)
+        self.tabs.addTab(self.inside, "Inside")
+        self.tabs.setTabToolTip(3, "Inside the network: every unit's output, what it gets "
+                                   "wrong and why, and how its layers' values spread")
         self.runs_tab = RunsTab(runs or RunStore(None), self.sweep)
         self.tabs.addTab(self.runs_tab, "Runs")
         self.keeper = RunKeeper(self, self.runs_tab.store)
         self.runs_tab.overlay_changed.connect(self.training.overlay)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
         self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
-        self.tabs.setTabToolTip(3, "Every run kept: compare, overlay, restore")
+        self.tabs.setTabToolTip(4, "Every run kept: compare, overlay, restore")
         self.tabs.setTabToolTip(1, "Optimizers race on surfaces you can see: the engine's own "
                                    "update rules, one point each")
         self.tabs.setTabToolTip(2, "Backprop's gradient of the Training tab's network against "
@@ -338,6 +343,7 @@ class MainWindow(QMainWindow):
         self.banner.clear("run")
         self.coach.clear()
         self.training.start(info, previous, noisy=self.config.batch.mode != "full")
+        self.inside.start(info)
         self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
         self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
 
@@ -368,6 +374,7 @@ class MainWindow(QMainWindow):
         self.training.take(frame, rollbacks[-1] if rollbacks else None)
         if frame.diagnoses:
             self.coach.add(frame.diagnoses)
+        self.inside.take(frame)
         self._measure_rate(frame)
 
     @Slot(bool, int)

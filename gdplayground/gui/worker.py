@@ -25,7 +25,10 @@ from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import SettingChange, StepReport, Trainer, TrainingState
 from gdplayground.engine.diagnostics import Coach, Diagnosis
+from gdplayground.engine.diagram import (
+    connection_weights, plane_grid, trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
+from gdplayground.engine.inside import inside_report, layer_distributions
 from gdplayground.gui.collector import GuiThreadCollector
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.weights import WeightFile
@@ -44,6 +47,7 @@ CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the ev
 SWITCH_INTERVAL_S = 0.0005
 GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
+DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 TEST_LIMIT = 5000  # test sets up to this size are measured with every picture (toy sets)
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
@@ -100,6 +104,7 @@ class Frame:
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
     diagnoses: tuple[Diagnosis, ...] = ()  # what the coach newly saw in these reports
+    units: tuple | None = None  # 2-D data, with a picture: (unit outputs, weights, biases)
 
 
 class WindowWork:
@@ -242,6 +247,12 @@ class TrainingWorker(QObject):
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
         elif trainer is not None and what == "probe":
             answer = trainer.gradient_probe()
+        elif trainer is not None and what == "inside":
+            answer = inside_report(trainer)
+        elif trainer is not None and what == "distributions":
+            batch = trainer.gradient_probe(DISTRIBUTION_EXAMPLES)
+            answer = (trainer.step_count,
+                      layer_distributions(trainer.network, batch.x, trainer.loss, batch.targets))
         self.answered.emit(query_id, answer)
 
     @Slot(object)
@@ -327,6 +338,7 @@ class TrainingWorker(QObject):
             rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
             boundary=self._boundary() if picture and trainer.dataset.n_features == 2 else None,
+            units=self._units() if picture and trainer.dataset.n_features == 2 else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,
@@ -347,6 +359,14 @@ class TrainingWorker(QObject):
             return
         loss, accuracy = self.trainer.evaluate("test")
         self._pending[-1] = self._pending[-1]._replace(test_loss=loss, test_accuracy=accuracy)
+
+    def _units(self) -> tuple:
+        """What the network diagram draws: every unit's output over the boundary's grid, and
+        copies of the weights and biases."""
+        network = self.trainer.network
+        grid = plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID)
+        return (trainer_unit_outputs(self.trainer, grid), connection_weights(network),
+                unit_biases(network))
 
     def _boundary(self) -> np.ndarray:
         """Probability of class 1 over a grid covering the 2-D data, rows along y."""

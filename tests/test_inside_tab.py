@@ -1,0 +1,42 @@
+"""The Inside tab in the real window: the diagram follows the run, distributions gather while
+it is in view, and nothing is asked of the worker while it is hidden."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from test_window import TIMEOUT, open_window, spiral, wait_idle  # noqa: F401  (a fixture)
+
+
+def test_the_diagram_shows_the_runs_weights_after_each_picture(qtbot, open_window):  # noqa: F811
+    window = open_window(spiral())
+    window.tabs.setCurrentWidget(window.inside)
+    window.step(40)
+    qtbot.waitUntil(lambda: window.last_step == 40, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    answers = []
+    window.session.ask("snapshot", answers.append)
+    qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT)
+    trained = answers[0].state.parameters
+    shown = window.inside.diagram.weights
+    assert len(shown) == 3 and np.allclose(shown[0], trained["layer1.weight"])
+    assert [len(images) for images in window.inside.diagram.unit_images] == [2, 8, 8, 1]
+
+
+def test_distributions_gather_in_view_and_nothing_is_asked_out_of_view(qtbot, open_window):  # noqa: F811
+    window = open_window(spiral())
+    asked = []
+    real_ask = window.session.ask
+    window.inside._ask = lambda what, callback: (asked.append(what), real_ask(what, callback))
+    window.inside._ask_for_reports()
+    assert asked == []  # the Training tab is in view
+    window.tabs.setCurrentWidget(window.inside)
+    qtbot.waitUntil(lambda: len(window.inside.distributions.steps) == 1, timeout=TIMEOUT)
+    window.step(30)
+    qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    window.inside._ask_for_reports()
+    qtbot.waitUntil(lambda: window.inside.distributions.steps[-1] == 30, timeout=TIMEOUT)
+    first = window.inside.distributions.rows[0]
+    assert len(first) == 3 and first[0].weights.shape == (5,)
+    assert set(asked) == {"distributions"}  # a 2-D set: no image report

@@ -14,6 +14,8 @@ Sections (all by default; --only picks some):
   memory      peak resident memory while training full MNIST with the window live (new process)
   overlays    the window/headless ratio of the gui section with ten kept runs overlaid on the
               plots, against none (target: within 0.03)
+  inside      the window/headless ratio with the Inside tab in view, against the Training tab
+              (target: within 0.05)
   race        the Optimizers tab racing six optimizers on Rosenbrock as fast as it can: frames a
               second and the longest gap between two (targets: 30 or more, at most 50 ms)
   long-run    the window training the spiral as fast as it can for ten minutes (--long-seconds):
@@ -42,8 +44,8 @@ import numpy as np
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.files import write_atomic
 
-SECTIONS = ("engine", "torch", "gemm", "gui", "overlays", "race", "startup", "time-to-98",
-            "memory", "long-run", "sweep")
+SECTIONS = ("engine", "torch", "gemm", "gui", "overlays", "inside", "race", "startup",
+            "time-to-98", "memory", "long-run", "sweep")
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,12 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     figures = {"machine": machine()}
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
-    from gdplayground.bench_labs import overlays_section, race_section, sweep_section
+    from gdplayground.bench_labs import (
+        inside_section, overlays_section, race_section, sweep_section)
 
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
-                "gui": gui_section, "overlays": overlays_section, "race": race_section,
+                "gui": gui_section, "overlays": overlays_section, "inside": inside_section,
+                "race": race_section,
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}

@@ -41,6 +41,32 @@ def overlays_section(figures, repeats, seconds, out) -> dict:
     return result
 
 
+def inside_section(figures, repeats, seconds, out) -> dict:
+    """The default MNIST network's window/headless ratio with the Inside tab in view and with
+    the Training tab, taken in turns (target: within 0.05 of each other)."""
+    out("inside: default MNIST configuration, window live with the Inside tab in view and with "
+        "the Training tab, each against headless")
+    config = SETUPS["a"].config()
+    config.data.validation_split = preset("mnist").data.validation_split
+    headless = engine_runner(config)
+    training, inside = [], []
+    for _ in range(max(2, repeats)):
+        training.append(window_rate(config, seconds * 2)[0] / headless(seconds * 2))
+        inside.append(window_rate(config, seconds * 2, prepare=_show_inside)[0]
+                      / headless(seconds * 2))
+    result = {"ratio_training": statistics.median(training),
+              "ratio_inside": statistics.median(inside)}
+    result["difference"] = result["ratio_training"] - result["ratio_inside"]
+    out(f"  window/headless: {result['ratio_training']:.3f} with the Training tab, "
+        f"{result['ratio_inside']:.3f} with the Inside tab: difference "
+        f"{result['difference']:+.3f} (target: within 0.05)")
+    return result
+
+
+def _show_inside(window) -> None:
+    window.tabs.setCurrentWidget(window.inside)
+
+
 def _overlay_runs(window) -> None:
     """Ten kept runs of 20,000 steps each, drawn under the live curves."""
     from gdplayground.runs import KeptRun

@@ -88,3 +88,8 @@ def test_bench_compares_the_window_with_and_without_overlaid_runs(capsys):
     assert main(["bench", "--only", "overlays", "--repeats", "1", "--seconds", "0.3"]) == 0
     printed = capsys.readouterr().out
     assert "with 10 overlaid: difference" in printed
+
+
+def test_bench_compares_the_inside_tab_with_the_training_tab(capsys):
+    assert main(["bench", "--only", "inside", "--repeats", "1", "--seconds", "0.3"]) == 0
+    assert "with the Inside tab: difference" in capsys.readouterr().out

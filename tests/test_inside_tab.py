@@ -40,3 +40,26 @@ def test_distributions_gather_in_view_and_nothing_is_asked_out_of_view(qtbot, op
     first = window.inside.distributions.rows[0]
     assert len(first) == 3 and first[0].weights.shape == (5,)
     assert set(asked) == {"distributions"}  # a 2-D set: no image report
+
+
+def test_an_image_runs_inside_tab_shows_its_confusion_matrix_on_the_held_out_digits(qtbot, open_window):  # noqa: F811
+    from gdplayground.engine.inside import confusion_matrix
+
+    window = open_window()  # MNIST
+    window.step(20)
+    qtbot.waitUntil(lambda: window.last_step == 20, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    window.tabs.setCurrentWidget(window.inside)
+    shown = window.inside.images.confusion
+    qtbot.waitUntil(lambda: shown.counts.sum() == 10_000, timeout=TIMEOUT)
+    reports = []
+    window.session.ask("inside", reports.append)
+    qtbot.waitUntil(lambda: bool(reports), timeout=TIMEOUT)
+    report = reports[0]
+    assert report.step == 20 and report.images01.shape == (10_000, 28, 28)
+    assert 0 <= report.images01.min() and report.images01.max() <= 1.0
+    direct = np.zeros((10, 10), int)
+    for true, guess in zip(report.labels, report.probabilities.argmax(1)):
+        direct[true, guess] += 1
+    assert np.array_equal(shown.counts, direct)
+    assert np.array_equal(confusion_matrix(report.labels, report.probabilities.argmax(1), 10), direct)

@@ -27,12 +27,12 @@ def ink_on_paper(image01: np.ndarray) -> np.ndarray:
     return 1.0 - np.clip(image01, 0.0, 1.0)
 
 
-def thumbnail(image01: np.ndarray) -> QIcon:
+def thumbnail(image01: np.ndarray, side: int = THUMBNAIL) -> QIcon:
     """An icon of a digit (H×W in [0, 1]), each pixel a block: pixels stay pixels."""
     grey = np.ascontiguousarray((255 * ink_on_paper(image01)).astype(np.uint8))
     height, width = grey.shape
     image = QImage(grey.data, width, height, width, QImage.Format.Format_Grayscale8)
-    scaled = image.scaled(THUMBNAIL, THUMBNAIL, Qt.KeepAspectRatio, Qt.FastTransformation)
+    scaled = image.scaled(side, side, Qt.KeepAspectRatio, Qt.FastTransformation)
     return QIcon(QPixmap.fromImage(scaled))  # the pixmap copies the pixels: `grey` may go
 
 
@@ -70,14 +70,15 @@ class DigitList(QListWidget):
 
     chosen = Signal(int)
 
-    def __init__(self, caption_lines: int = 2, width: int = 96):
+    def __init__(self, caption_lines: int = 2, width: int = 96, icon_side: int = THUMBNAIL):
         super().__init__()
+        self.icon_side = icon_side
         self.setViewMode(QListView.IconMode)
         self.setMovement(QListView.Static)
         self.setResizeMode(QListView.Adjust)
         self.setUniformItemSizes(True)
-        self.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
-        self.setGridSize(QSize(width, THUMBNAIL + 8 + 14 * caption_lines))
+        self.setIconSize(QSize(icon_side, icon_side))
+        self.setGridSize(QSize(width, icon_side + 8 + 14 * caption_lines))
         font = QFont(self.font())
         font.setPointSize(8)
         self.setFont(font)
@@ -89,7 +90,7 @@ class DigitList(QListWidget):
         self.setUpdatesEnabled(False)  # one repaint for the lot
         self.clear()
         for k, (image, caption, index) in enumerate(zip(images01, captions, indices)):
-            item = QListWidgetItem(thumbnail(image), caption)
+            item = QListWidgetItem(thumbnail(image, self.icon_side), caption)
             item.setData(Qt.UserRole, int(index))
             item.setTextAlignment(Qt.AlignHCenter)
             if wrong is not None and wrong[k]:

@@ -33,6 +33,7 @@ from gdplayground.gui.dialogs import ask_with_list
 from gdplayground.gui.file_actions import FileActions
 from gdplayground.gui.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
 from gdplayground.gui.gradient_check_tab import GradientCheckTab
+from gdplayground.gui.inside_images import ImageInside
 from gdplayground.gui.inside_tab import InsideTab
 from gdplayground.gui.optimizers_tab import OptimizersTab
 from gdplayground.gui.paces import PACES, default_pace
@@ -78,7 +79,7 @@ class MainWindow(QMainWindow):
         self.gradient_check = GradientCheckTab(self.session.ask)
         self.tabs.addTab(self.gradient_check, "Gradient check")
         self.sweep = SweepPanel(lambda: copy.deepcopy(self.config))
-        self.inside = InsideTab(self.session.ask)
+        self.inside = InsideTab(self.session.ask, ImageInside())
         self.tabs.addTab(self.inside, "Inside")
         self.tabs.setTabToolTip(3, "Inside the network: every unit's output, what it gets "
                                    "wrong and why, and how its layers' values spread")

@@ -43,6 +43,7 @@ class DistributionsView(QWidget):
     def clear(self) -> None:
         self.steps: list[int] = []
         self.rows: list[list[LayerDistribution]] = []
+        self._curves: dict = {}  # (quantity, layer) -> its curves, made once a run
         for plot in self.plots.values():
             plot.clear()
 
@@ -54,26 +55,39 @@ class DistributionsView(QWidget):
         self._draw()
 
     def _draw(self) -> None:
+        """Hand every curve its data anew (setData: the items stay, cheap to repaint)."""
         steps = np.array(self.steps, dtype=float)
-        for plot in self.plots.values():
-            plot.clear()
-        n_layers = len(self.rows[-1])
-        for layer in range(n_layers):
-            colour = LAYER_COLOURS[layer % len(LAYER_COLOURS)]
-            name = f"layer {layer + 1}"
+        for layer in range(len(self.rows[-1])):
             for key, _ in QUANTITIES:
                 values = [getattr(row[layer], key) for row in self.rows]
-                if any(v is None for v in values):
-                    continue
-                self._band(self.plots[key], steps, np.array(values), colour, name)
+                if all(v is not None for v in values):
+                    low, high, median = self._band(key, layer)
+                    values = np.array(values)
+                    low.setData(steps, values[:, BAND[0]])
+                    high.setData(steps, values[:, BAND[1]])
+                    median.setData(steps, values[:, MEDIAN])
             units = [row[layer].dead if row[layer].dead is not None else row[layer].saturated
                      for row in self.rows]
             if all(u is not None for u in units):
-                self.plots["units"].plot(steps, units, pen=pg.mkPen(colour, width=2), name=name)
+                self._line("units", layer).setData(steps, units)
 
-    @staticmethod
-    def _band(plot: pg.PlotWidget, steps: np.ndarray, percentiles: np.ndarray, colour, name) -> None:
-        low = plot.plot(steps, percentiles[:, BAND[0]], pen=pg.mkPen(colour, width=1))
-        high = plot.plot(steps, percentiles[:, BAND[1]], pen=pg.mkPen(colour, width=1))
-        plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(*colour, 50)))
-        plot.plot(steps, percentiles[:, MEDIAN], pen=pg.mkPen(colour, width=2), name=name)
+    def _band(self, key: str, layer: int):
+        """The 16th and 84th percentile curves of a layer with the band between, and its median."""
+        if (key, layer) not in self._curves:
+            plot, colour = self.plots[key], _colour(layer)
+            low = plot.plot(pen=pg.mkPen(colour, width=1))
+            high = plot.plot(pen=pg.mkPen(colour, width=1))
+            plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(*colour, 50)))
+            median = plot.plot(pen=pg.mkPen(colour, width=2), name=f"layer {layer + 1}")
+            self._curves[key, layer] = (low, high, median)
+        return self._curves[key, layer]
+
+    def _line(self, key: str, layer: int):
+        if (key, layer) not in self._curves:
+            self._curves[key, layer] = self.plots[key].plot(
+                pen=pg.mkPen(_colour(layer), width=2), name=f"layer {layer + 1}")
+        return self._curves[key, layer]
+
+
+def _colour(layer: int):
+    return LAYER_COLOURS[layer % len(LAYER_COLOURS)]

@@ -19,7 +19,7 @@ from gdplayground.gui.distributions_view import DistributionsView
 from gdplayground.gui.network_diagram import NetworkDiagram
 from gdplayground.gui.worker import Frame, RunInfo
 
-REPORT_INTERVAL_MS = 1500
+REPORT_INTERVAL_MS = 4000  # a report stops training ~0.1 s on MNIST: 2.5% of the time
 
 
 class InsideTab(QWidget):

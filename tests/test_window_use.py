@@ -452,3 +452,14 @@ def test_the_window_answers_while_a_tiny_model_trains_flat_out(qtbot, open_windo
     idle(qtbot, window)
     assert window.last_step > 3000
     assert max(np.diff(beats)) < 1.0  # seconds (it stalled for 1.5 to 40); the bench measures closely
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "spiral"])
+def test_every_tab_fits_a_1024_by_640_window(qtbot, dataset):
+    window = MainWindow(preset(dataset))
+    qtbot.addWidget(window)
+    window.show()
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        needed = window.minimumSizeHint()
+        assert needed.width() <= 1024 and needed.height() <= 640, window.tabs.tabText(index)

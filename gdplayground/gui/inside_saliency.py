@@ -71,16 +71,17 @@ class SaliencyView(QWidget):
         layout.addItem(self.colour_bar, row=0, col=2)
 
     def _lay_out(self) -> None:
-        controls = QHBoxLayout()
-        for label, widget in (("Digit #", self.index), ("Class", self.classes),
-                              (None, self.smooth), ("noise", self.noise), ("samples", self.samples),
-                              ("clip at percentile", self.percentile), (None, self.overlay)):
-            if label:
-                controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        for fields in ((("Digit #", self.index), ("Class", self.classes), (None, self.overlay),
+                        ("clip at percentile", self.percentile)),  # two rows: fits 1024 wide
+                       ((None, self.smooth), ("noise", self.noise), ("samples", self.samples))):
+            controls = QHBoxLayout()
+            for label, widget in fields:
+                if label:
+                    controls.addWidget(QLabel(label))
+                controls.addWidget(widget)
+            controls.addStretch(1)
+            layout.addLayout(controls)
         layout.addWidget(self.graphics, stretch=1)
         layout.addWidget(self.caption)
 

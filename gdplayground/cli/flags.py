@@ -11,6 +11,7 @@ from pathlib import Path
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
+from gdplayground.files import check_writable
 from gdplayground.gui.paces import PACES
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
@@ -147,7 +148,7 @@ def path_given(text: str) -> Path:
 def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentConfig:
     """The configuration file (or `base`, or the dataset's preset), with every given flag
     applied on top."""
-    dataset, path = _dataset_name(args.dataset)
+    dataset, path = dataset_name(args.dataset)
     if args.config:  # validated once the flags are applied: a flag may correct the file
         config = ExperimentConfig.load(args.config, validate=False)
     else:
@@ -190,7 +191,20 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _dataset_name(value: str | None) -> tuple[str | None, str]:
+def output_folder(folder: Path, *files: str) -> None:
+    """--out: a folder, made if missing, in which each of `files` can be written; UsageError
+    (one line) if not, before any work is done."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out: {folder} is a file, not a folder")
+    try:
+        for name in files:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            check_writable(folder / name)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write into {folder}: {exc.strerror or exc}") from None
+
+
+def dataset_name(value: str | None) -> tuple[str | None, str]:
     if value is None or value in DATASETS and value != "idx":
         return value, ""
     if not value.strip():

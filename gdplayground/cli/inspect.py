@@ -11,10 +11,11 @@ import io
 
 import numpy as np
 
-from gdplayground.cli.flags import UsageError, _dataset_name, path_given, whole_number
+from gdplayground.cli.flags import (
+    UsageError, dataset_name, output_folder, path_given, whole_number)
 from gdplayground.cli.train import load_weight_file
-from gdplayground.cli.window import _preflight as preflight
-from gdplayground.files import check_writable, write_atomic
+from gdplayground.cli.window import preflight
+from gdplayground.files import write_atomic
 
 DEFAULT_SALIENCY = 16
 SHOWN_MISCLASSIFIED = 48  # digits in misclassified.png: a readable page
@@ -56,7 +57,7 @@ def run_inspect(args) -> int:
 
     trainer, steps = _trained(args)
     data = trainer.dataset
-    _check_folder(args.out)
+    output_folder(args.out, "confusion.csv")
     preflight(window=False)  # before the work: the pictures are part of what --out promises
     probabilities = _probabilities(trainer, data.test.x)
     predicted = probabilities.argmax(axis=1)
@@ -81,7 +82,7 @@ def _trained(args):
     saved = load_weight_file(args.weights)
     config = copy.deepcopy(saved.config)
     if args.dataset:
-        config.data.name, config.data.path = _dataset_name(args.dataset)
+        config.data.name, config.data.path = dataset_name(args.dataset)
     if config.data.name not in ("mnist", "mnist-binary", "idx"):
         raise UsageError(f"inspect needs an image data set (mnist, mnist-binary or an IDX "
                          f"folder); {args.weights} was trained on {config.data.name}")
@@ -156,11 +157,3 @@ def _write_saliency(out, trainer, count: int) -> list[str]:
     shown = slice(0, SHOWN_SALIENCY)
     save_saliency_png(pixels[shown], maps[shown], labels[shown], out / "saliency.png")
     return [f"saliency.npy ({len(picked)}×{'×'.join(map(str, data.image_shape))})", "saliency.png"]
-
-
-def _check_folder(out) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        check_writable(out / "confusion.csv")
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write into {out}: {exc.strerror or exc}") from None

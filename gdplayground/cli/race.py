@@ -9,10 +9,10 @@ import re
 
 import numpy as np
 
-from gdplayground.cli.flags import UsageError, decimal_number, path_given
-from gdplayground.cli.window import _preflight as preflight
+from gdplayground.cli.flags import UsageError, decimal_number, output_folder, path_given
+from gdplayground.cli.window import preflight
 from gdplayground.config import ConfigError, OptimizerConfig, shown
-from gdplayground.files import check_writable, write_atomic
+from gdplayground.files import write_atomic
 
 CSV_HEADER = ("optimizer", "step", "x", "y", "f", "grad_x", "grad_y")
 HYPERPARAMETERS = ("momentum", "beta1", "beta2", "rho", "eps")
@@ -91,7 +91,7 @@ def run_race(args) -> int:
 
     surface = _surface(args)
     start = _start(args.start, surface.dims)
-    _check_folder(args.out)
+    output_folder(args.out, "trajectories.csv")
     preflight(window=False)  # before the work: the picture is part of what --out promises
     race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))
     for _ in range(args.steps):
@@ -131,12 +131,6 @@ def _start(text: str, dims: int) -> np.ndarray:
     return start
 
 
-def _check_folder(out) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        check_writable(out / "trajectories.csv")
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write into {out}: {exc.strerror or exc}") from None
 
 
 def _print_results(race, args) -> None:

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from gdplayground.cli.flags import (
-    UsageError, add_train_flags, config_from_args, path_given, whole_number)
-from gdplayground.cli.train import _run_folder as run_folder
-from gdplayground.cli.window import _preflight as preflight
+    UsageError, add_train_flags, config_from_args, output_folder, path_given, whole_number)
+from gdplayground.cli.train import run_folder
+from gdplayground.cli.window import preflight
 from gdplayground.console import stops_as_interrupts
-from gdplayground.files import check_writable, write_atomic
+from gdplayground.files import write_atomic
 
 CSV_NAME, PNG_NAME, RUNS_FOLDER = "sweep.csv", "sweep.png", "runs"
 CSV_HEADER = ("value", "repeat", "final_loss", "least_loss", "test_accuracy", "diverged_at_step")
@@ -58,7 +58,7 @@ def run_sweep_command(args) -> int:
     plan = sweep_plan(args)
     base = config_from_args(args)
     _flagged("", plan.configs, base)  # every run's settings, before any training
-    _prepare_folder(args.out)
+    output_folder(args.out, CSV_NAME, f"{RUNS_FOLDER}/probe")
     preflight(window=False)  # before the work: the picture is part of what --out promises
     print(_describe(plan, base))
     results, interrupted = [], False
@@ -109,15 +109,6 @@ def _flagged(flag: str, work, *arguments):
         raise UsageError(f"{flag}: {exc}" if flag else str(exc)) from None
 
 
-def _prepare_folder(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out: {folder} is a file, not a folder")
-    try:
-        (folder / RUNS_FOLDER).mkdir(parents=True, exist_ok=True)
-        check_writable(folder / CSV_NAME)
-        check_writable(folder / RUNS_FOLDER / "probe")
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write into {folder}: {exc.strerror or exc}") from None
 
 
 def _describe(plan, base) -> str:

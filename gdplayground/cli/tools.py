@@ -6,9 +6,9 @@ import csv
 from pathlib import Path
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli.flags import UsageError
+from gdplayground.cli.flags import UsageError, output_folder
 from gdplayground.config import DATASETS, preset, shown
-from gdplayground.files import atomic_path, check_writable
+from gdplayground.files import atomic_path
 # --- bench ---------------------------------------------------------------------------------
 def run_bench(args) -> int:
     from gdplayground import bench
@@ -66,12 +66,12 @@ def run_h_sweep(args) -> int:
     the preset network of --dataset at its seeded initial weights: a CSV, a PNG, the best h."""
     if args.out is None:
         raise UsageError("--h-sweep needs --out DIR: the folder for h_sweep.csv and h_sweep.png")
-    from gdplayground.cli.window import _preflight
+    from gdplayground.cli.window import preflight
     from gdplayground.engine import Trainer
     from gdplayground.engine.gradient_lab import METHODS, best_h, curve, h_sweep
 
-    _prepare_folder(args.out)
-    _preflight(window=False)  # before the work: the PNG needs Qt's system libraries
+    output_folder(args.out, SWEEP_CSV)
+    preflight(window=False)  # before the work: the PNG needs Qt's system libraries
     dataset = args.dataset or SWEEP_DEFAULT
     probe = Trainer(preset(dataset)).gradient_probe()
     rows = h_sweep(probe)
@@ -90,15 +90,6 @@ def run_h_sweep(args) -> int:
     return 0
 
 
-def _prepare_folder(folder: Path) -> None:
-    """The output folder, made if missing; UsageError if it cannot be."""
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out: {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        check_writable(folder / SWEEP_CSV)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write into {folder}: {exc.strerror or exc}") from None
 
 
 def _write_sweep_csv(rows, path: Path) -> None:

@@ -37,7 +37,7 @@ def run_train(args) -> int:
     log_every = args.log_every or (max(1, total // 10) if many_epochs else None)
     out = args.out or Path("gdplayground-runs") / (
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    with _run_folder(out) as run:  # checked before training: a bad --out fails at once
+    with run_folder(out) as run:  # checked before training: a bad --out fails at once
         _describe(trainer)
         history, coach = History(len(trainer.network.layers)), Coach(trainer.network.sizes)
         started, interrupted = time.perf_counter(), False
@@ -92,7 +92,7 @@ def require_onnx() -> None:
 
 
 @contextlib.contextmanager
-def _run_folder(out: Path):
+def run_folder(out: Path):
     """The staged run folder; a failure to write into it, or to move it into place, is one line."""
     from gdplayground.export import RunFolder
 

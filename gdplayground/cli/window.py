@@ -8,7 +8,7 @@ from gdplayground.config import preset, shown
 # --- window and screenshot -------------------------------------------------------------------
 def run_window(args) -> int:
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
-    _preflight(window=True)
+    preflight(window=True)
     from gdplayground.gui.app import run_window as open_window
 
     return open_window(config)
@@ -26,7 +26,7 @@ def run_screenshot(args) -> int:
         check_writable(args.out)
     except OSError as exc:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
-    _preflight(window=False)
+    preflight(window=False)
     from gdplayground.gui.app import save_screenshot
 
     try:
@@ -37,7 +37,7 @@ def run_screenshot(args) -> int:
     return 0
 
 
-def _preflight(window: bool) -> None:
+def preflight(window: bool) -> None:
     """Before Qt is imported: without its system libraries it fails with a traceback or aborts."""
     from gdplayground.gui import preflight
 

@@ -42,7 +42,7 @@ def unit_outputs(network: Network, grid_points: np.ndarray,
     logits = network.forward(np.asarray(inputs, network.dtype), train=False)
     # The forward pass keeps each hidden layer's activations, in buffers the next pass reuses:
     # copied out, one unit per row.
-    layers = [*network._activated, logits]
+    layers = [*network.hidden_activations, logits]
     return [a.T.copy().reshape(a.shape[1], side, side) for a in layers]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from gdplayground.engine.network import Network
 
+INSIDE_EXAMPLES = 10_000  # held-out digits a report covers
 PERCENTILES = (2, 16, 50, 84, 98)  # ±2σ, ±1σ and the median, were the values normal
 MNIST_BOX = 20  # MNIST's digits were scaled so that their larger side fits 20×20 …
 MNIST_SIDE = 28  # … then centred by their centre of mass in a 28×28 field
@@ -79,7 +80,7 @@ def saliency(network: Network, x: np.ndarray, classes: np.ndarray, input_scale: 
 
 def _input_gradient(network: Network, dz: np.ndarray) -> np.ndarray:
     """d(Σ dz·logits)/d features, down every layer to the input (which network.backward skips)."""
-    activated = network._activated  # the hidden activations of the forward pass just run
+    activated = network.hidden_activations  # the hidden activations of the forward pass just run
     for i in range(len(network.layers) - 1, -1, -1):
         da = dz @ network.layers[i].W.T
         if i == 0:
@@ -204,7 +205,7 @@ def layer_distributions(network: Network, x: np.ndarray, loss=None,
     back as they were, so a running trainer is not disturbed."""
     x = np.asarray(x, network.dtype)
     logits = network.forward(x, train=False)
-    activations = [a.copy() for a in network._activated] + [logits.copy()]
+    activations = [a.copy() for a in network.hidden_activations] + [logits.copy()]
     stats = network.unit_stats()
     gradients = _weight_gradients(network, logits, loss, targets) if loss is not None else None
     return [LayerDistribution(_percentiles(layer.W), _percentiles(a),
@@ -225,8 +226,6 @@ def _weight_gradients(network: Network, logits: np.ndarray, loss, targets) -> li
 def _percentiles(values: np.ndarray) -> np.ndarray:
     return np.percentile(values, PERCENTILES)
 
-
-INSIDE_EXAMPLES = 10_000  # held-out digits a report covers
 
 
 @dataclass

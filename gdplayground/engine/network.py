@@ -153,6 +153,12 @@ class Network:
                 da *= self._masks[i - 1]
             dz = self.layers[i - 1].activation.backward(self._activated[i - 1], da)
 
+    @property
+    def hidden_activations(self) -> list[np.ndarray]:
+        """Each hidden layer's output in the last forward pass, before dropout (the network's
+        own buffers: copy what must outlive the next pass)."""
+        return self._activated
+
     def unit_stats(self) -> list[tuple[float | None, float | None]]:
         """(dead, saturated) per layer, from the last forward pass: the fraction of a ReLU-family
         layer's units that fired for no example of the batch, and the fraction of a sigmoid or

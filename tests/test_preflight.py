@@ -2,6 +2,7 @@
 named with the command that installs them all, instead of a traceback or Qt aborting."""
 
 import ctypes
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,63 @@ def test_a_display_nobody_serves_is_named_instead_of_qt_aborting(tmp_path):
         "user use it?")
     assert "no compositor listens at" in preflight.unreachable_display(
         "wayland", {"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)})
+
+
+# --- the lists against what Qt's binaries ask the loader for ---------------------------------
+# Libraries every Debian or Ubuntu system has (priority "required"): never missing.
+BASE_SYSTEM = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libpthread.so.0",
+               "libdl.so.2", "librt.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+               "libz.so.1", "libzstd.so.1"}
+
+
+def needed_libraries(path: Path) -> list[str]:
+    """The DT_NEEDED entries of a 64-bit little-endian ELF file: the shared libraries the
+    loader must find for it (what `readelf -d` lists as NEEDED)."""
+    data = path.read_bytes()
+    assert data[:6] == b"\x7fELF\x02\x01", f"{path} is not a 64-bit little-endian ELF file"
+    section_table, = struct.unpack_from("<Q", data, 0x28)
+    entry_size, count = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, section_table + i * entry_size)
+                for i in range(count)]
+    dynamic = next(s for s in sections if s[1] == 6)  # SHT_DYNAMIC
+    strings = sections[dynamic[6]][4]  # the offset of the string table it links to
+    needed = []
+    for offset in range(dynamic[4], dynamic[4] + dynamic[5], 16):
+        tag, value = struct.unpack_from("<qQ", data, offset)
+        if tag == 0:  # DT_NULL ends the table
+            break
+        if tag == 1:  # DT_NEEDED
+            needed.append(data[strings + value:data.index(b"\0", strings + value)].decode())
+    return needed
+
+
+def system_libraries(*binaries: Path) -> set[str]:
+    """What the binaries need from the system, following the libraries PySide6 ships itself."""
+    shipped = {p.name: p for folder in (PYSIDE, PYSIDE / "Qt" / "lib", PYSIDE.parent / "shiboken6")
+               for p in folder.glob("*.so*")}
+    seen, system, todo = set(), set(), list(binaries)
+    while todo:
+        binary = todo.pop()
+        for name in needed_libraries(binary):
+            if name in shipped and name not in seen:
+                seen.add(name)
+                todo.append(shipped[name])
+            elif name not in shipped:
+                system.add(name)
+    return system - BASE_SYSTEM
+
+
+PYSIDE = Path(__import__("PySide6").__file__).parent
+PLATFORMS = PYSIDE / "Qt" / "plugins" / "platforms"
+MODULES = [PYSIDE / f"{module}.abi3.so" for module in ("QtCore", "QtGui", "QtWidgets", "QtDBus")]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF binaries: Linux only")
+@pytest.mark.parametrize("plugin, listed", [
+    ("offscreen", QT_LIBRARIES), ("xcb", {**QT_LIBRARIES, **XCB_LIBRARIES}),
+    ("wayland", {**QT_LIBRARIES, **WAYLAND_LIBRARIES})])
+def test_the_lists_hold_every_system_library_qt_and_its_plugin_load(plugin, listed):
+    """Read from the binaries themselves, so a library dropped from the lists, or one a new Qt
+    starts to need, fails here rather than as a traceback on a user's machine."""
+    needed = system_libraries(*MODULES, PLATFORMS / f"libq{plugin}.so")
+    assert sorted(needed - set(listed)) == []

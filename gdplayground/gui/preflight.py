@@ -25,11 +25,11 @@ QT_LIBRARIES = {
     "libfreetype.so.6": "libfreetype6",
     "libxkbcommon.so.0": "libxkbcommon0",
     "libdbus-1.so.3": "libdbus-1-3",
+    "libX11.so.6": "libx11-6",
 }
 # and the xcb platform plugin (libqxcb.so, libQt6XcbQpa.so), which draws on X11, adds these:
 XCB_LIBRARIES = {
     "libxcb.so.1": "libxcb1",
-    "libX11.so.6": "libx11-6",
     "libX11-xcb.so.1": "libx11-xcb1",
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
@@ -47,7 +47,8 @@ XCB_LIBRARIES = {
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
 }
 # and the Wayland plugin this one:
-WAYLAND_LIBRARIES = {"libwayland-client.so.0": "libwayland-client0"}
+WAYLAND_LIBRARIES = {"libwayland-client.so.0": "libwayland-client0",
+                     "libwayland-cursor.so.0": "libwayland-cursor0"}
 INSTALL_COMMAND = "sudo apt-get install " + " ".join(dict.fromkeys(
     [*QT_LIBRARIES.values(), *XCB_LIBRARIES.values(), *WAYLAND_LIBRARIES.values()]))
 NO_DISPLAY = ("no display to open the window on (DISPLAY is not set); run it in a desktop "

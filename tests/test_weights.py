@@ -60,11 +60,11 @@ def edited_json(name, edit):
     return spoil
 
 
-def npy_member(shape, body):
-    """A .npy member: a version 1.0 header declaring float32 of `shape`, then `body`, whatever
-    its size."""
+def npy_member(shape, body, descr="<f4"):
+    """A .npy member: a version 1.0 header declaring `shape` of `descr` (float32), then `body`,
+    whatever its size."""
     out = io.BytesIO()
-    np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(out, {"descr": descr, "fortran_order": False, "shape": shape})
     return out.getvalue() + body
 
 
@@ -299,18 +299,25 @@ def test_files_that_are_not_weight_files(tmp_path, write, problem):
     assert str(info.value) == f"{path}: {problem}"
 
 
-@pytest.mark.parametrize("member, problem", [
-    (npy_member((10**12,), bytes(16)), r"layer1.weight declares shape \(1000000000000,\) of "
-                                       r"float32 \(4000000000000 bytes\), but the file stores 16 bytes for it"),
+@pytest.mark.parametrize("name, member, problem", [
+    ("layer1.weight", npy_member((10**12,), bytes(16)),
+     r"layer1.weight declares shape \(1000000000000,\) of float32 \(4000000000000 bytes\), but "
+     r"the file stores 16 bytes for it"),
+    # an array whose shape the configuration does not fix: only its header's size stops it
+    ("data/order", npy_member((10**7,), bytes(16), descr="<i8"),
+     r"data/order declares shape \(10000000,\) of int64 \(80000000 bytes\), but the file "
+     r"stores 16 bytes for it"),
     # numpy's own refusal of a long header advises allow_pickle=True
-    (npy_member((1,) * 4000, bytes(4)), "layer1.weight has no valid .npy header"),
-    (b"\x93NUMPY\x03\x00" + bytes(8),
+    ("layer1.weight", npy_member((1,) * 4000, bytes(4)), "layer1.weight has no valid .npy header"),
+    ("layer1.weight", b"\x93NUMPY\x03\x00" + bytes(8),
      "layer1.weight is in .npy format version 3.0; only 1.0 and 2.0 are read"),
-    (b"0.5 0.25", "layer1.weight has no valid .npy header"),
-], ids=["terabytes declared", "header too long for numpy", "npy version 3", "not npy"])
-def test_an_array_is_refused_from_its_header_before_its_data_is_read(trained, tmp_path, member, problem):
-    members = [(name, member if name == "layer1.weight.npy" else data)
-               for name, data in members_of(trained[1])]
+    ("layer1.weight", b"0.5 0.25", "layer1.weight has no valid .npy header"),
+], ids=["terabytes declared", "80 MB of order declared", "header too long for numpy",
+        "npy version 3", "not npy"])
+def test_an_array_is_refused_from_its_header_before_its_data_is_read(trained, tmp_path, name, member,
+                                                                     problem):
+    members = [(stored, member if stored == f"{name}.npy" else data)
+               for stored, data in members_of(trained[1])]
     path = write_archive(tmp_path / "crafted.npz", members)
     tracemalloc.start()
     try:

@@ -56,6 +56,8 @@ def test_a_saved_run_evaluates_and_goes_on_as_if_never_stopped(tmp_path, capsys,
     flags += batch
     assert main(["train", *flags, "--steps", str(steps), "--out", str(tmp_path / "first")]) == 0
     weights = tmp_path / "first" / "weights.npz"
+    with np.load(weights) as archive:  # as written, before the loader's allowance for 0.1.0 files
+        assert json.loads(str(archive["state"]))["position"] <= len(archive["data/order"])
     assert main(["evaluate", str(weights)]) == 0
     out = capsys.readouterr().out
     assert f"trained {steps} steps" in out and " loss " in out.split("evaluate")[-1]

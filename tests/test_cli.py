@@ -125,6 +125,8 @@ def test_diverging_run_stops_with_the_message_and_still_saves(tmp_path, capsys):
     assert restored == 1000 and summary["steps"] == restored and f"trained {restored} steps" in out
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert rows[-1].split(",")[0] == str(restored) and len(rows) == 1 + restored
+    last_loss = float(rows[-1].split(",")[rows[0].split(",").index("loss")])
+    assert summary["final_train_loss"] == last_loss < 1  # the restored step's, not the exploded
     with np.load(tmp_path / "run" / "weights.npz", allow_pickle=False) as weights:
         assert json.loads(str(weights["state"]))["step"] == restored
 

@@ -522,7 +522,8 @@ def long_run_section(figures, repeats, seconds, out, duration: float = 600.0) ->
     half = samples[samples[:, 0] >= duration / 2]
     growth = (half[-1, 2] - half[0, 2]) / 1024
     result = {"seconds": duration, "steps": int(samples[-1, 1]), "peak_mb": peak_kb / 1024,
-              "resident_mb_at_half": half[0, 2] / 1024, "resident_mb_at_end": half[-1, 2] / 1024,
+              "seconds_at_half": half[0, 0], "resident_mb_at_half": half[0, 2] / 1024,
+              "seconds_at_end": half[-1, 0], "resident_mb_at_end": half[-1, 2] / 1024,
               "growth_second_half_mb": growth}
     out(f"  {result['steps']:,} steps; peak {result['peak_mb']:.0f} MB; resident "
         f"{result['resident_mb_at_half']:.0f} MB at {half[0, 0]:.0f} s, "

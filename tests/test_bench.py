@@ -54,6 +54,7 @@ def test_long_run_section_reports_peak_and_growth(tmp_path, capsys):
     assert figures["steps"] > 100 and 50 < figures["peak_mb"] < 1000
     assert figures["resident_mb_at_end"] - figures["resident_mb_at_half"] == \
         figures["growth_second_half_mb"]
+    assert 2 <= figures["seconds_at_half"] < figures["seconds_at_end"] <= 4 + 1  # the second half
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -80,3 +80,24 @@ def test_a_long_cli_run_peaks_no_higher_than_a_short_one(tmp_path):
     assert long - short < 10, (short, long)  # was 0.55 KB a step: 97 MB more for the long run
     rows = (tmp_path / "200000" / "metrics.csv").read_text().count("\n")
     assert rows == 1 + 200_000  # every step is written, as training goes
+
+
+def test_a_long_run_holds_one_checkpoint_however_many_it_has_taken():
+    """The trainer snapshots its run every CHECKPOINT_EVERY steps for a divergence to roll back
+    to; each replaces the last (kept, the twenty taken here would hold 16 MB more)."""
+    from gdplayground.engine.trainer import CHECKPOINT_EVERY
+    config = preset("spiral")
+    config.architecture.hidden = [Layer(256, "relu"), Layer(256, "relu")]
+    trainer = Trainer(config)
+    checkpoint_bytes = sum(param.nbytes for _, param, _ in trainer.network.parameters()) * 3
+    tracemalloc.start()
+    try:
+        for _ in range(3 * CHECKPOINT_EVERY):
+            trainer.step()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(20 * CHECKPOINT_EVERY):
+            trainer.step()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < checkpoint_bytes  # (parameters and Adam's two moments)

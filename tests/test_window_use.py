@@ -355,6 +355,27 @@ def test_the_key_breaks_its_lines_to_keep_the_plot_within_a_narrowed_view(qtbot)
     assert item.getAxis("right").geometry().right() <= 320
 
 
+def test_a_long_title_wraps_to_keep_the_plot_within_its_view(qtbot):
+    """'Loss — ▲ values up to 2.36 off the scale' on one line made a 280-pixel plot wider than
+    its view in a 1280×800 window: its right axis and the end of its title were cut off."""
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(260, 300)
+    view.show()
+    history = History(1)
+    losses = 1 + 0.1 * np.sin(np.arange(1, 1001))
+    losses[500] = 2.36e6
+    history.add([report(step, loss) for step, loss in enumerate(losses, start=1)])
+    view.draw(history)
+    qtbot.wait(10)
+    item = view.plot.getPlotItem()
+    assert "off the scale" in item.titleLabel.text
+    assert item.geometry().width() <= 260
+    assert item.getAxis("right").geometry().right() <= 260
+    assert item.titleLabel.item.boundingRect().width() <= 260
+    assert item.layout.rowMaximumHeight(0) >= item.titleLabel.item.boundingRect().height()
+
+
 @pytest.mark.parametrize("pixels, digits", [
     (40, {1}),  # 20 pixels a decade: the decades alone
     (120, {1, 2, 5}),  # 60 a decade

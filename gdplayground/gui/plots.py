@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
-from PySide6.QtWidgets import QCheckBox, QGraphicsTextItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from gdplayground.engine.history import GrowingArray, History, Timeline
 
@@ -24,7 +24,7 @@ Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: roo
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 OUTLIER_QUANTILES = (0.01, 0.99)  # the bulk of a plot's values, on a linear axis …
 OUTLIER_SPANS = 3  # … and how far beyond it (in its own spans) a value is left off the scale
-TITLE_HEIGHT, KEY_LINE_HEIGHT, KEY_POINTS = 30, 14, 8  # pixels, pixels, type size of the key
+KEY_POINTS = 8  # type size of the key under a title
 KEY_MARGIN = 10  # pixels of the title's width the key leaves free
 # The digits labelled between decades on a log axis, by the pixels a decade spans: the closest
 # pair of labels (9 and 8, 3 and 2, 2 and 1 …) stays a label's height (14 pixels) apart.
@@ -142,20 +142,14 @@ class PlotView(QWidget):
     def _retitle(self) -> None:
         """The title, what is off the scale, and the key to the curves under it: a key in the
         title never covers the data, as a legend in the plot did in small windows."""
-        title = f"{self.title} — ▲ {self._off_scale}" if self._off_scale else self.title
         entries = [(curve, name) for curve, name in self._names.items()
                    if curve in self._named and curve.isVisible()]
+        width = self._title_width()
         lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
-                 for line in key_lines(entries, self._title_width())]
-        item = self.plot.getPlotItem()
-        key = "".join(f"<br><span style='font-size:{KEY_POINTS}pt'>{line}</span>" for line in lines)
-        item.titleLabel.item.setTextWidth(-1)  # the text lays out at its own width again …
-        item.setTitle(title + key)
-        centre_lines(item.titleLabel.item)  # … and then its lines are centred within it
-        height = TITLE_HEIGHT + KEY_LINE_HEIGHT * len(lines)
-        item.titleLabel.setMaximumHeight(height)
-        item.layout.setRowFixedHeight(0, height)
-        item.setGeometry(self.plot.range)  # laid out again around the title, within the view
+                 for line in key_lines(entries, width)]
+        if self._off_scale:
+            lines.insert(0, f"▲ {self._off_scale}")
+        title_within(self.plot.getPlotItem(), self.title, lines, width)
 
     def _title_width(self) -> float:
         """The title's room: the width over the plot's axes (wider text widens the plot beyond
@@ -295,11 +289,23 @@ def key_entry(curve: pg.PlotDataItem, name: str) -> str:
     return f"<span style='color:{colour}'>{key_sample(curve)}</span>&nbsp;{name}"
 
 
-def centre_lines(text: QGraphicsTextItem) -> None:
-    """Centre each line of a text item under the widest (Qt aligns text only within a set
-    width)."""
+def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: float) -> None:
+    """A plot's title with lines of small type under it (a key, a note), centred and wrapped
+    within `width` pixels: a title wider than its plot widens the plot beyond the widget, and
+    cuts off its right side. The title's row takes the text's height."""
+    key = "".join(f"<br><span style='font-size:{KEY_POINTS}pt'>{line}</span>" for line in key_lines)
+    text = item.titleLabel.item
+    text.setTextWidth(-1)  # the text lays out at its own width again …
+    item.setTitle(title + key)
     text.document().setDefaultTextOption(QTextOption(Qt.AlignHCenter))
-    text.setTextWidth(text.boundingRect().width())
+    text.setTextWidth(min(text.boundingRect().width(), max(width, 1)))  # … then within the room
+    item.titleLabel.updateMin()
+    height = text.boundingRect().height()
+    item.titleLabel.setMaximumHeight(height)
+    item.layout.setRowFixedHeight(0, height)
+    view = item.getViewWidget()
+    if view is not None:
+        item.setGeometry(view.range)  # laid out again around the title, within the view
 
 
 def key_lines(entries: list, width: float) -> list[list]:

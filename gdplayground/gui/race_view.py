@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from gdplayground.engine.race import Race
 from gdplayground.engine.surfaces import Surface
-from gdplayground.gui.plots import KEY_LINE_HEIGHT, LAYER_COLOURS, TITLE_HEIGHT, use_plot_style
+from gdplayground.gui.plots import LAYER_COLOURS, title_within, use_plot_style
 
 RACER_COLOURS = LAYER_COLOURS
 IMAGE_PIXELS = 500  # a side of the surface's image: its contours stay thin when shown large
@@ -186,12 +186,8 @@ class RaceView(QWidget):
                    for label, c in zip(race.labels, colours)]
         lines = [" &nbsp; ".join(entries[i:i + KEY_PER_LINE])
                  for i in range(0, len(entries), KEY_PER_LINE)]
-        item = self.surface_plot.getPlotItem()
-        item.setTitle(f"{race.surface.title}<br><span style='font-size:8pt'>"
-                      + "<br>".join(lines) + "</span>")
-        height = TITLE_HEIGHT + KEY_LINE_HEIGHT * len(lines)  # the title's row fits the key
-        item.titleLabel.setMaximumHeight(height)
-        item.layout.setRowFixedHeight(0, height)
+        title_within(self.surface_plot.getPlotItem(), race.surface.title, lines,
+                     self.surface_plot.width())
         for i, c in enumerate(colours):
             self._paths[i].setPen(pg.mkPen(colour(c), width=2))
             self._losses[i].setPen(pg.mkPen(colour(c), width=1))

@@ -65,6 +65,26 @@ def frames_of(window):
     return taken
 
 
+# --- frames -----------------------------------------------------------------------------------
+def test_a_busy_window_gets_one_frame_holding_every_step_since_not_a_queue_of_them(qtbot,
+                                                                                   open_window):
+    """Frames, and the pictures they bring, are bounded however far training runs ahead of a
+    busy window: the worker sends no frame until the window has taken the last."""
+    window = open_window(toy(), pace=None)
+    frames = frames_of(window)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: len(frames) > 2, timeout=TIMEOUT)
+    time.sleep(1.0)  # the window busy (nothing taken): the worker trains on
+    taken = len(frames)
+    QApplication.processEvents()  # what was sent meanwhile arrives
+    arrived = frames[taken:]
+    window.toggle_play()
+    idle(qtbot, window)
+    assert len(arrived) == 1 and len(arrived[0].reports) > 100
+    steps = [report.step for frame in frames for report in frame.reports]
+    assert steps == list(range(1, window.last_step + 1))  # nothing lost on the way
+
+
 # --- pace -----------------------------------------------------------------------------------
 def test_a_set_pace_trains_that_many_steps_a_second_and_draws_each(qtbot, open_window):
     window = open_window(toy(), pace=10)

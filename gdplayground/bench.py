@@ -496,6 +496,7 @@ from gdplayground.gui.main_window import MainWindow
 duration, every = float(sys.argv[1]), float(sys.argv[2])
 app = application()
 window = MainWindow(preset("spiral"))
+window.set_pace(None)  # as fast as it can: the spiral opens at 100 steps a second
 window.show()
 wait_for(lambda: window.info is not None, 120)
 window.toggle_play()

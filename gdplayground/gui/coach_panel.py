@@ -43,7 +43,7 @@ class CoachPanel(QWidget):
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: palette(mid);")
         self._list = QVBoxLayout()
-        self._list.setContentsMargins(0, 0, 0, 0)
+        self._list.setContentsMargins(0, 0, 6, 0)  # text clear of the window's right edge
         self._list.addWidget(self.placeholder)
         self._list.addStretch(1)  # entries stay at the top however few they are
         content = QWidget()

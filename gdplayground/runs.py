@@ -145,10 +145,19 @@ def curves_of(history: History) -> dict[str, np.ndarray]:
     return {name.removeprefix("smoothed_"): history.column(name)[keep] for name in names}
 
 
-def default_name(config: ExperimentConfig) -> str:
-    """What usually sets a run apart: the rule, the rate, the network."""
+def default_name(config: ExperimentConfig, changes=()) -> str:
+    """What usually sets a run apart: the rule, the rate, the network; a rule or rate changed
+    during the run from what it started with ("lr 0.01→50")."""
+    started = {}
+    for change in changes:  # SettingChange(step, path, old, new), in order
+        started.setdefault(change.path, change.old)
+    rule, rate = config.optimizer.name, f"{config.learning_rate.value:.3g}"
+    if started.get("optimizer.name", rule) != rule:
+        rule = f"{started['optimizer.name']}→{rule}"
+    if "learning_rate.value" in started and f"{started['learning_rate.value']:.3g}" != rate:
+        rate = f"{started['learning_rate.value']:.3g}→{rate}"
     layers = "-".join(str(layer.units) for layer in config.architecture.hidden) or "linear"
-    return f"{config.optimizer.name}, lr {config.learning_rate.value:.3g}, {layers}"
+    return f"{rule}, lr {rate}, {layers}"
 
 
 # --- the folder --------------------------------------------------------------------------------

@@ -56,6 +56,27 @@ def test_runs_are_kept_on_reset_and_on_closing_and_come_back_after_a_restart(qtb
     assert (runs[0].folder / "weights.npz").is_file() and (runs[0].folder / "metrics.csv").is_file()
 
 
+def test_a_run_is_kept_with_the_settings_it_trained_with_and_named_by_them(qtbot, window_on,
+                                                                         tmp_path):
+    """A rate changed mid-run names both; one changed after the last step, just before Reset
+    (for the next run), trained nothing and is not the kept run's."""
+    window = window_on(tmp_path)
+    window.lr_panel.value.widget.setValue(0.01)
+    train(qtbot, window, 10)
+    window.lr_panel.value.widget.setValue(0.2)
+    train(qtbot, window, 20)
+    window.lr_panel.value.widget.setValue(0.03)
+    wait_idle(qtbot, window)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
+    run = window.runs_tab.store.runs[0]
+    assert run.name == "adam, lr 0.01→0.2, 8-8"
+    assert run.config.learning_rate.value == 0.2
+    assert "learning_rate.value,0.01,0.2" in (run.folder / "changes.csv").read_text()
+    assert "0.03" not in (run.folder / "changes.csv").read_text()
+    assert window.config.learning_rate.value == 0.03  # the new run's
+
+
 def test_a_damaged_run_folder_is_skipped_with_a_message(qtbot, window_on, tmp_path):
     window = window_on(tmp_path)
     train(qtbot, window, 5)

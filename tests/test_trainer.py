@@ -284,3 +284,24 @@ def test_every_change_of_a_setting_during_a_run_is_recorded_with_its_step():
     assert trainer.started_with.learning_rate.value == 0.01
     trainer.reset()
     assert trainer.changes == []
+
+
+def test_a_run_trained_with_the_settings_of_its_last_step_not_those_set_after_it():
+    """A rate changed and then Reset: the run that ends trained every step at the old rate."""
+    from gdplayground.engine import SettingChange
+
+    config = toy_config()
+    trainer = Trainer(config)
+    run(trainer, 4)
+    config.learning_rate.value = 0.5
+    trainer.apply(config)
+    run(trainer, 3)
+    assert trainer.trained_with() == (trainer.config, (SettingChange(4, "learning_rate.value", 0.01, 0.5),))
+    config.learning_rate.value, config.optimizer.name = 0.03, "sgd"
+    trainer.apply(config)
+    config.learning_rate.value = 0.02  # twice at one step: still the settings before both
+    trainer.apply(config)
+    settings, changed = trainer.trained_with()
+    assert (settings.learning_rate.value, settings.optimizer.name) == (0.5, "adam")
+    assert changed == (SettingChange(4, "learning_rate.value", 0.01, 0.5),)
+    assert trainer.config.learning_rate.value == 0.02  # the next step's settings stay as set

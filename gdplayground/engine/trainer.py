@@ -136,6 +136,16 @@ class Trainer:
         self._checkpoint = self.snapshot()
         self.started_with = copy.deepcopy(cfg)  # the run's settings at step 0 …
         self.changes: list[SettingChange] = []  # … and every change since
+        self._stepped_with = self.started_with  # the settings the last step was taken with
+
+    def trained_with(self) -> tuple[ExperimentConfig, tuple[SettingChange, ...]]:
+        """The settings the run's last step was taken with, and the changes that led to them.
+        Changes made since that step trained nothing: a run that ends here never had them."""
+        untried = self.step_count and any(c.step == self.step_count for c in self.changes)
+        if not untried:
+            return copy.deepcopy(self.config), tuple(self.changes)
+        return (copy.deepcopy(self._stepped_with),
+                tuple(c for c in self.changes if c.step < self.step_count))
 
     def apply(self, config: ExperimentConfig) -> bool:
         """Take a new configuration. Learning rate, optimizer, batch and regularisation take effect
@@ -157,6 +167,8 @@ class Trainer:
                 raise
             return True
         self._check_memory(self.network.sizes, config)  # a bigger batch, say
+        if not any(change.step == self.step_count for change in self.changes):
+            self._stepped_with = copy.deepcopy(old_config)  # the settings of the steps so far
         self.changes += [SettingChange(self.step_count, *change) for change in changes(old_config, config)]
         self.config = config
         if config.optimizer.name != old_config.optimizer.name:

@@ -39,14 +39,14 @@ class RunKeeper(QObject):
             done.append(False)
             return done
         history, seconds = window.history, window.training_seconds()
-        name, diverged = default_name(window.config), window.diverged
+        diverged = window.diverged
 
         def kept(answer) -> None:
             if answer is None:
                 done.append(False)
                 return
             snapshot, test = answer
-            run = KeptRun(name, snapshot.config,
+            run = KeptRun(default_name(snapshot.config, snapshot.changes), snapshot.config,
                           figures_of(history, snapshot.state.step, seconds, test),
                           curves_of(history), diverged=diverged, ended=now())
             done.append(self._store(run, history, snapshot))

@@ -236,13 +236,16 @@ class TrainingWorker(QObject):
         trainer, answer = self.trainer, None
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
-        if trainer is not None and what in ("snapshot", "kept"):
+        if trainer is not None and what == "snapshot":
             answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
                               trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
                               tuple(trainer.changes))
-            if what == "kept":  # a run leaving for the run list: its test figures, once
-                test = trainer.evaluate("test") if len(trainer.dataset.test) else None
-                answer = (answer, test)
+        elif trainer is not None and what == "kept":  # a run leaving for the run list: the
+            # settings it trained with (not those set after its last step), its test figures
+            config, changed = trainer.trained_with()
+            answer = (Snapshot(trainer.snapshot(), config, trainer.dataset.input_scale,
+                               copy.deepcopy(trainer.started_with), changed),
+                      trainer.evaluate("test") if len(trainer.dataset.test) else None)
         elif trainer is not None and what == "evaluate":
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
         elif trainer is not None and what == "probe":

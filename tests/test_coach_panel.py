@@ -38,16 +38,25 @@ def test_the_placeholder_shows_until_there_is_a_diagnosis(panel):
 
 def test_newest_first_with_evidence_and_suggestion(qtbot, panel):
     panel.add([VANISHING])
-    panel.add([PLATEAU, ZERO])
-    assert panel.diagnoses == [ZERO, PLATEAU, VANISHING]
+    panel.add([ZERO, PLATEAU])  # together: the more urgent on top
+    assert panel.diagnoses == [PLATEAU, ZERO, VANISHING]
     qtbot.waitUntil(lambda: len(buttons(panel)) == 3 and buttons(panel)[0].isVisible())
     assert [b.text() for b in buttons(panel)] == [
-        "Show step 1,500 on the plots", "Show step 1,000 on the plots", "Show step 120 on the plots"]
+        "Show step 1,000 on the plots", "Show step 1,500 on the plots", "Show step 120 on the plots"]
     texts = [label.text() for label in panel.findChildren(QLabel)]
     assert "Layer 1's gradient per weight is 3.2e-05 of the last layer's." in texts
     assert "Try ReLU with He initialisation." in texts
     assert any("Vanishing gradients" in text and "from step 120" in text for text in texts)
     assert any("Learning rate at zero" in text for text in texts)
+
+
+def test_a_divergence_seen_with_other_problems_tops_them(panel):
+    """At a rate of 50 the coach saw saturation and divergence together: divergence, the cause
+    to fix first, was shown under saturation."""
+    divergence = Diagnosis("divergence", 12, "the loss was above 10× its start", "lower the rate")
+    saturation = Diagnosis("saturation", 10, "all of layer 2's activations …", "lower the rate")
+    panel.add([divergence, saturation])
+    assert panel.diagnoses == [divergence, saturation]
 
 
 def test_the_button_emits_the_step_the_diagnosis_began(qtbot, panel):

@@ -2,6 +2,7 @@
 and the activation statistics it reads against a direct count."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -98,6 +99,8 @@ def test_a_rate_beyond_the_linear_systems_stable_limit_explodes():
 def test_tanh_units_started_from_large_weights_saturate():
     coach = coach_run(mnist("sgd", 0.01, [64, 64], "tanh", "normal", 1.0), 300)
     assert raised(coach)["saturation"].step == UNIT_STATS_EVERY
+    evidence = raised(coach)["saturation"].evidence
+    assert re.search(r"last \d+ steps, (all|\d\d?% or more) of layer", evidence), evidence  # never "100% or more"
     assert "dead-units" not in raised(coach)
 
 

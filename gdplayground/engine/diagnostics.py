@@ -346,7 +346,7 @@ class Coach:
         if (dead >= DEAD_SHARE).any():
             layer = int(np.nanargmax(dead))
             self._raise(raised, "dead-units", step, samples[0, 0],
-                        f"in every batch of the last {steps} steps, {dead[layer]:.0%} or more of "
+                        f"in every batch of the last {steps} steps, {_at_least(dead[layer])} of "
                         f"layer {layer + 1}'s units fired for no example",
                         f"lower the learning rate (now {self._learning_rate:g}), or try Leaky "
                         f"ReLU")
@@ -355,11 +355,17 @@ class Coach:
         if stalled and (saturated >= SATURATED_SHARE).any():
             layer = int(np.nanargmax(saturated))
             self._raise(raised, "saturation", step, samples[0, 0],
-                        f"in every batch of the last {steps} steps, {saturated[layer]:.0%} or "
-                        f"more of layer {layer + 1}'s activations were within 2% of their "
-                        f"range from its ends, where they pass almost no gradient",
-                        "start from smaller weights (Xavier initialisation), or try ReLU with "
-                        "He initialisation")
+                        f"in every batch of the last {steps} steps, {_at_least(saturated[layer])} "
+                        f"of layer {layer + 1}'s activations were within 2% of their range from "
+                        f"its ends, where they pass almost no gradient",
+                        f"lower the learning rate (now {self._learning_rate:g}) if large steps "
+                        f"drove them there; start from smaller weights (Xavier initialisation), "
+                        f"or try ReLU with He initialisation")
+
+
+def _at_least(share: float) -> str:
+    """A share measured as the least over many batches: "all", or "81% or more"."""
+    return "all" if share >= 0.995 else f"{share:.0%} or more"
 
 
 def _since(steps: np.ndarray, holds: np.ndarray) -> int:

@@ -11,7 +11,7 @@ from typing import Iterable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from gdplayground.engine.diagnostics import Diagnosis
+from gdplayground.engine.diagnostics import NAMES, Diagnosis
 
 PLACEHOLDER = ("No problems seen so far: the coach names divergence, oscillation, plateaus, "
                "vanishing or exploding gradients, saturated or dead units, overfitting, and a "
@@ -64,8 +64,9 @@ class CoachPanel(QWidget):
         return list(self._diagnoses)
 
     def add(self, diagnoses: Iterable[Diagnosis]) -> None:
-        """Show new diagnoses above those already there (the last given ends up on top)."""
-        for diagnosis in diagnoses:
+        """Show new diagnoses above those already there; of those that come together, the
+        most urgent (NAMES' order: divergence first) on top."""
+        for diagnosis in sorted(diagnoses, key=lambda d: NAMES.index(d.name), reverse=True):
             self._list.insertWidget(0, self._entry(diagnosis))
             self._diagnoses.insert(0, diagnosis)
         self.placeholder.setVisible(not self._diagnoses)

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
 
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.engine import Trainer
@@ -83,6 +84,19 @@ def test_export_run_writes_one_complete_folder(qtbot, open_window, tmp_path):
     saved = load_weights(tmp_path / "run" / "weights.npz")
     assert saved.state.step == 30 and saved.config == window.config
     assert "| steps | 30 |" in (tmp_path / "run" / "README.md").read_text()
+
+
+def test_export_run_names_a_new_folder_in_a_save_dialog(qtbot, open_window, tmp_path, monkeypatch):
+    """The folder dialog said "a new or empty folder" and then refused a new name ("Directory
+    not found"): the run's folder is named in a save dialog, and made."""
+    window = open_window(toy(), steps=5)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, default, *rest: (
+        asked.append((title, default)) or (str(tmp_path / "brand new"), "")))
+    window.files._choose_run_folder()
+    qtbot.waitUntil(lambda: (tmp_path / "brand new" / "weights.npz").is_file(), timeout=TIMEOUT)
+    title, default = asked[0]
+    assert title == "Export the run as a new folder" and default.startswith("spiral-run-")
 
 
 def test_export_while_training_takes_one_consistent_step(qtbot, open_window, tmp_path):

@@ -5,6 +5,7 @@ from the worker while training goes on. Every write says what it wrote or why it
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -161,8 +162,11 @@ class FileActions(QObject):
             self.open_weights(Path(path))
 
     def _choose_run_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self.window, "Export the run into a new or empty folder (or an earlier run's)")
+        """A new folder, named in a save dialog (a folder dialog refuses a name that does not
+        exist yet); an earlier run's folder, named again, is replaced whole."""
+        default = f"{self.window.config.data.name}-run-{time.strftime('%Y%m%d-%H%M%S')}"
+        folder, _ = QFileDialog.getSaveFileName(self.window, "Export the run as a new folder",
+                                                default)
         if folder:
             self.export_run(Path(folder))
 

@@ -31,6 +31,9 @@ def test_distributions_gather_in_view_and_nothing_is_asked_out_of_view(qtbot, op
     window.inside._ask_for_reports()
     assert asked == []  # the Training tab is in view
     window.tabs.setCurrentWidget(window.inside)
+    window.inside._ask_for_reports()
+    assert asked == [] and window.inside.pages.tabText(0) == "Network"  # the diagram's page
+    window.inside.pages.setCurrentWidget(window.inside.distributions)
     qtbot.waitUntil(lambda: len(window.inside.distributions.steps) == 1, timeout=TIMEOUT)
     window.step(30)
     qtbot.waitUntil(lambda: window.last_step == 30, timeout=TIMEOUT)
@@ -40,6 +43,7 @@ def test_distributions_gather_in_view_and_nothing_is_asked_out_of_view(qtbot, op
     first = window.inside.distributions.rows[0]
     assert len(first) == 3 and first[0].weights.shape == (5,)
     assert set(asked) == {"distributions"}  # a 2-D set: no image report
+    assert "2 times, from step 0 to step 30" in window.inside.distributions.caption.text()
 
 
 def test_an_image_runs_inside_tab_shows_its_confusion_matrix_on_the_held_out_digits(qtbot, open_window):  # noqa: F811

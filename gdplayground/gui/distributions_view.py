@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from gdplayground.engine.inside import LayerDistribution
 from gdplayground.gui.plots import LAYER_COLOURS
 
 QUANTITIES = (("activations", "Activations"), ("weights", "Weights"),
               ("weight_gradients", "Weight gradients"))
+MEASURED = ("Measured on one fixed batch every 4 s while this page is in view (not while it is "
+            "hidden, so training runs at full speed)")
 BAND = (1, 3)  # indices into inside.PERCENTILES: the 16th and the 84th
 MEDIAN = 2
 
@@ -25,11 +27,15 @@ class DistributionsView(QWidget):
         self.plots = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        grid.addWidget(self.caption, 0, 0, 1, 2)
         for i, (key, title) in enumerate((*QUANTITIES, ("units", "Dead or saturated units"))):
             plot = pg.PlotWidget(title=f"{title} per layer")
             plot.setLabel("bottom", "step")
             plot.addLegend(offset=(-5, 5), labelTextSize="7pt")
-            grid.addWidget(plot, i // 2, i % 2)
+            grid.addWidget(plot, 1 + i // 2, i % 2)
+            grid.setRowStretch(1 + i // 2, 1)
             self.plots[key] = plot
         self.plots["units"].setYRange(0, 1)
         self.plots["units"].setToolTip("Fraction of each layer's units that are dead (ReLU: "
@@ -46,12 +52,15 @@ class DistributionsView(QWidget):
         self._curves: dict = {}  # (quantity, layer) -> its curves, made once a run
         for plot in self.plots.values():
             plot.clear()
+        self.caption.setText(f"{MEASURED}: nothing yet.")
 
     def add(self, step: int, layers: list[LayerDistribution]) -> None:
         if self.steps and step <= self.steps[-1]:
             return  # nothing new, or an answer from before a reset
         self.steps.append(step)
         self.rows.append(layers)
+        self.caption.setText(f"{MEASURED}: {len(self.steps):,} times, from step "
+                             f"{self.steps[0]:,} to step {step:,}.")
         self._draw()
 
     def _draw(self) -> None:

@@ -77,6 +77,19 @@ def test_a_run_is_kept_with_the_settings_it_trained_with_and_named_by_them(qtbot
     assert window.config.learning_rate.value == 0.03  # the new run's
 
 
+def test_a_run_the_coach_saw_diverge_is_kept_as_diverged(qtbot, window_on, tmp_path):
+    """At rate 50 the spiral's loss stays far above its start without reaching infinity: the
+    coach said "Divergence" while the run list's Diverged column stayed empty."""
+    window = window_on(tmp_path)
+    window.lr_panel.value.widget.setValue(50)
+    train(qtbot, window, 150)
+    assert "divergence" in [d.name for d in window.coach.diagnoses] and not window.diverged
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
+    assert window.runs_tab.store.runs[0].diverged
+    assert window.runs_tab.table.item(0, window.runs_tab.table.columnCount() - 1).text() == "diverged"
+
+
 def test_a_damaged_run_folder_is_skipped_with_a_message(qtbot, window_on, tmp_path):
     window = window_on(tmp_path)
     train(qtbot, window, 5)

@@ -39,7 +39,8 @@ class RunKeeper(QObject):
             done.append(False)
             return done
         history, seconds = window.history, window.training_seconds()
-        diverged = window.diverged
+        # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
+        diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
 
         def kept(answer) -> None:
             if answer is None:

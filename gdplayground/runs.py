@@ -148,9 +148,10 @@ def curves_of(history: History) -> dict[str, np.ndarray]:
 def default_name(config: ExperimentConfig, changes=()) -> str:
     """What usually sets a run apart: the rule, the rate, the network; a rule or rate changed
     during the run from what it started with ("lr 0.01→50")."""
-    started = {}
+    started = {}  # the value each setting changed during the run had at its first step
     for change in changes:  # SettingChange(step, path, old, new), in order
-        started.setdefault(change.path, change.old)
+        if change.step > 0:  # a change before the first step is the run's own setting
+            started.setdefault(change.path, change.old)
     rule, rate = config.optimizer.name, f"{config.learning_rate.value:.3g}"
     if started.get("optimizer.name", rule) != rule:
         rule = f"{started['optimizer.name']}→{rule}"

@@ -87,6 +87,7 @@ def test_a_run_the_coach_saw_diverge_is_kept_as_diverged(qtbot, window_on, tmp_p
     window.reset()
     qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
     assert window.runs_tab.store.runs[0].diverged
+    assert window.runs_tab.store.runs[0].name == "adam, lr 50, 8-8"  # set before its first step
     assert window.runs_tab.table.item(0, window.runs_tab.table.columnCount() - 1).text() == "diverged"
 
 

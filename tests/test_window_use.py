@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from gdplayground.config import preset
 from gdplayground.engine.history import History
+from gdplayground.engine.trainer import LayerStats, StepReport
 from gdplayground.gui.main_window import MainWindow, elapsed_words
 from gdplayground.gui.plots import LossView
 from gdplayground.gui.paces import default_pace
@@ -192,7 +193,6 @@ def test_a_learning_rate_out_of_range_is_refused_and_slider_and_field_agree(qtbo
 
 # --- scales -----------------------------------------------------------------------------------
 def report(step, loss):
-    from gdplayground.engine.trainer import LayerStats, StepReport
     return StepReport(step, 1, False, 8, loss, 0.5, 0.1, (LayerStats(1.0, 0.5, 2.0),))
 
 
@@ -394,6 +394,30 @@ def test_a_long_title_wraps_to_keep_the_plot_within_its_view(qtbot):
     assert item.getAxis("right").geometry().right() <= 260
     assert item.titleLabel.item.boundingRect().width() <= 260
     assert item.layout.rowMaximumHeight(0) >= item.titleLabel.item.boundingRect().height()
+
+
+def test_the_title_wraps_again_when_an_axis_widens_for_its_labels(qtbot):
+    """Gradients falling to 1e-15 widened the log axis (its labels) after the title was laid
+    out: 'Gradient magnitude per layer' ran past its plot at 1024×640."""
+    from gdplayground.gui.plots import GradientView
+    view = GradientView()
+    qtbot.addWidget(view)
+    view.set_layers([2, 8, 8, 1])
+    view.resize(300, 260)
+    view.show()
+    history = History(3)
+    three_layers = (LayerStats(1.0, 0.5, 2.0),) * 3
+    history.add([report(1, 1.0)._replace(layers=three_layers)])
+    view.draw(history)
+    qtbot.wait(20)
+    item = view.plot.getPlotItem()
+    item.getAxis("left").setWidth(item.getAxis("left").width() + 60)  # as wide labels make it
+    history.add([report(2, 1.0)._replace(layers=three_layers)])
+    view.draw(history)
+    qtbot.wait(20)
+    lines = item.titleLabel.item.document().idealWidth()  # the widest line as laid out
+    assert lines <= item.getViewBox().geometry().width()
+    assert item.geometry().width() <= view.width()  # a title too wide pushes the plot out
 
 
 @pytest.mark.parametrize("pixels, digits", [

@@ -55,6 +55,7 @@ class PlotView(QWidget):
         """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
         self.title, self._off_scale = title, ""
+        self._titled_within = None  # the width the title was last laid out in
         self.plot = pg.PlotWidget(title=title, axisItems={"left": LogReadyAxis("left")})
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
@@ -116,6 +117,8 @@ class PlotView(QWidget):
         steps = self.feed(curve, timeline, column, transform, positive=self.log_y)
         self.reach(steps[-1] if len(steps) else 0)
         self._follow_y()
+        if self._title_width() != self._titled_within:  # an axis widened for its new labels
+            self._retitle()
 
     def feed(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None,
              positive: bool = False) -> np.ndarray:
@@ -144,7 +147,7 @@ class PlotView(QWidget):
         title never covers the data, as a legend in the plot did in small windows."""
         entries = [(curve, name) for curve, name in self._names.items()
                    if curve in self._named and curve.isVisible()]
-        width = self._title_width()
+        width = self._titled_within = self._title_width()
         lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
                  for line in key_lines(entries, width)]
         if self._off_scale:

@@ -118,3 +118,27 @@ def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afr
         seen.append([d for frame in run for d in frame.diagnoses])
         assert seen[-1] == Coach(info.sizes).add(reports)
     assert "oscillation" in [d.name for d in seen[0]] and seen[1] == seen[0]
+
+
+def test_in_a_narrow_window_the_coach_is_a_tab_that_counts_what_is_new(qtbot):
+    """At 1024×640 the coach's own column was 70 pixels wide: below NARROW_WINDOW it shares the
+    experiment's column as a tab, titled with the diagnoses that arrived out of sight."""
+    from gdplayground.config import preset
+    from gdplayground.gui.main_window import NARROW_WINDOW, MainWindow
+
+    window = MainWindow(preset("spiral"))
+    qtbot.addWidget(window)
+    window._fit_to_screen(NARROW_WINDOW - 100, 600)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=20_000)
+    assert window.tabifiedDockWidgets(window.experiment_dock) == [window.coach_dock]
+    for tab in (window.inside, window.training):  # docks hidden with other tabs, back with it
+        window.tabs.setCurrentWidget(tab)
+    qtbot.wait(10)
+    assert window.coach.visibleRegion().isEmpty()  # the experiment's tab is in front
+    assert not window.experiment_dock.widget().visibleRegion().isEmpty()
+    window._coach_says([PLATEAU, ZERO])
+    assert window.coach_dock.windowTitle() == "Coach (2 new)"
+    window.coach_dock.raise_()
+    qtbot.waitUntil(lambda: window.coach_dock.windowTitle() == "Coach", timeout=5_000)
+    assert window.coach.diagnoses == [PLATEAU, ZERO]

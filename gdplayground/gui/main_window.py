@@ -48,6 +48,7 @@ from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
+NARROW_WINDOW = 1200  # pixels wide: below this the coach is a tab beside the experiment
 
 
 class MainWindow(QMainWindow):
@@ -157,6 +158,18 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.resizeDocks([dock], [260], Qt.Horizontal)
+        self._unread = 0  # diagnoses that arrived while the coach was out of sight
+        dock.visibilityChanged.connect(lambda visible: visible and self._coach_read())
+
+    def _coach_says(self, diagnoses) -> None:
+        self.coach.add(diagnoses)
+        if self.coach.visibleRegion().isEmpty():  # behind the Experiment tab, or closed
+            self._unread += len(diagnoses)
+            self.coach_dock.setWindowTitle(f"Coach ({self._unread} new)")
+
+    def _coach_read(self) -> None:
+        self._unread = 0
+        self.coach_dock.setWindowTitle("Coach")
 
     def _show_step(self, step: int) -> None:
         self.tabs.setCurrentWidget(self.training)
@@ -200,6 +213,9 @@ class MainWindow(QMainWindow):
         if screen is not None and screen.width() > 0 and QApplication.platformName() != "offscreen":
             width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
         self.resize(width, height)
+        if width < NARROW_WINDOW:  # three columns leave the coach a sliver: it joins the
+            self.tabifyDockWidget(self.experiment_dock, self.coach_dock)  # experiment, as a tab
+            self.experiment_dock.raise_()
 
     # --- the run controls act on the tab in view ---------------------------------------------
     def lab_in_view(self):
@@ -374,7 +390,7 @@ class MainWindow(QMainWindow):
                                 "schedule, or reset.", "run")
         self.training.take(frame, rollbacks[-1] if rollbacks else None)
         if frame.diagnoses:
-            self.coach.add(frame.diagnoses)
+            self._coach_says(frame.diagnoses)
         self.inside.take(frame)
         self._measure_rate(frame)
 

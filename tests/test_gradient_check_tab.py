@@ -77,12 +77,14 @@ def test_the_check_fills_the_table_and_draws_the_sweep(qtbot, tab):
 def test_cancel_stops_a_running_check(qtbot, tab, slow):
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)
+    assert tab.sweep.summary.text() == "The sweep of h follows the check…"  # not "Press Check"
     task = tab.background._task
     qtbot.mouseClick(tab.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.state == "cancelled", timeout=TIMEOUT)
     assert task.isFinished() and not tab.background.running
     assert tab.progress.value() < tab.progress.maximum()
     assert "cancelled" in tab.table.item(0, 0).text() and tab.table.rowCount() == 1
+    assert tab.sweep.summary.text() == "Cancelled with the check."
     assert tab.report is None
     tab.check()  # and it runs again afterwards
     assert tab.state in ("asking", "running")
@@ -93,6 +95,7 @@ def test_cancel_stops_a_running_check(qtbot, tab, slow):
 def test_closing_mid_check_cancels_and_waits_for_the_thread(qtbot, tab, slow):
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)
+    assert tab.sweep.summary.text() == "The sweep of h follows the check…"  # not "Press Check"
     task = tab.background._task
     tab.close()
     assert task.isFinished()  # waited for, not left running under a closing window
@@ -107,6 +110,7 @@ def test_closing_the_window_that_holds_the_tab_stops_the_check(qtbot, slow):
     window.show()
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)
+    assert tab.sweep.summary.text() == "The sweep of h follows the check…"  # not "Press Check"
     task = tab.background._task
     window.close()
     assert task.isFinished()

@@ -216,8 +216,10 @@ class GradientCheckTab(QWidget):
         if state == "running":
             self._show_in_table("Checking…")
             self.sweep.clear()
+            self.sweep.summary.setText("The sweep of h follows the check…")
         elif state == "cancelled":
             self._show_in_table("Check cancelled. Press Check the gradient to run it again.")
+            self.sweep.summary.setText("Cancelled with the check.")
         elif state == "failed":
             self._show_in_table("No result: the message above says why.")
         elif state == "idle":

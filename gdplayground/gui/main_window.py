@@ -48,7 +48,7 @@ from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
-NARROW_WINDOW = 1200  # pixels wide: below this the coach is a tab beside the experiment
+NARROW_WINDOW = 1100  # pixels wide: below this (a 1024-pixel screen) the coach is a tab beside the experiment
 
 
 class MainWindow(QMainWindow):

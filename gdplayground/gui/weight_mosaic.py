@@ -80,7 +80,7 @@ class WeightMosaic(QWidget):
         shown = self._canvas[:-GAP, :-GAP]
         self.box.setRange(QRectF(0, 0, shown.shape[1], shown.shape[0]), padding=0.02)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
-        self.title.setText(f"First-layer weights: {what}")
+        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{what}</span>")
         self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
 
     def show_weights(self, weights: np.ndarray) -> None:

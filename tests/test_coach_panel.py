@@ -135,10 +135,28 @@ def test_in_a_narrow_window_the_coach_is_a_tab_that_counts_what_is_new(qtbot):
     for tab in (window.inside, window.training):  # docks hidden with other tabs, back with it
         window.tabs.setCurrentWidget(tab)
     qtbot.wait(10)
-    assert window.coach.visibleRegion().isEmpty()  # the experiment's tab is in front
-    assert not window.experiment_dock.widget().visibleRegion().isEmpty()
+    assert not window._coach_in_sight  # the experiment's tab is in front
     window._coach_says([PLATEAU, ZERO])
     assert window.coach_dock.windowTitle() == "Coach (2 new)"
     window.coach_dock.raise_()
     qtbot.waitUntil(lambda: window.coach_dock.windowTitle() == "Coach", timeout=5_000)
     assert window.coach.diagnoses == [PLATEAU, ZERO]
+
+
+def test_in_a_wide_window_the_coach_in_view_has_nothing_new_to_announce(qtbot):
+    """The coach in its own column, in view: its title stays "Coach" (it said "1 new" beside
+    the diagnosis it meant)."""
+    from gdplayground.config import preset
+    from gdplayground.gui.main_window import MainWindow
+
+    window = MainWindow(preset("spiral"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=20_000)
+    window._coach_says([PLATEAU])
+    assert window.coach_dock.windowTitle() == "Coach"
+    window.tabs.setCurrentWidget(window.inside)  # the coach hides with the Training tab
+    window._coach_says([ZERO])
+    assert window.coach_dock.windowTitle() == "Coach (1 new)"
+    window.tabs.setCurrentWidget(window.training)
+    qtbot.waitUntil(lambda: window.coach_dock.windowTitle() == "Coach", timeout=5_000)

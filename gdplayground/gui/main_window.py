@@ -158,18 +158,20 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.resizeDocks([dock], [260], Qt.Horizontal)
-        self._unread = 0  # diagnoses that arrived while the coach was out of sight
-        dock.visibilityChanged.connect(lambda visible: visible and self._coach_read())
+        self._unread, self._coach_in_sight = 0, False  # diagnoses that arrived out of sight
+        dock.visibilityChanged.connect(self._coach_seen)  # a dock tab chosen, a window tab too
 
     def _coach_says(self, diagnoses) -> None:
         self.coach.add(diagnoses)
-        if self.coach.visibleRegion().isEmpty():  # behind the Experiment tab, or closed
+        if not self._coach_in_sight:  # behind the Experiment tab, or another tab in view
             self._unread += len(diagnoses)
             self.coach_dock.setWindowTitle(f"Coach ({self._unread} new)")
 
-    def _coach_read(self) -> None:
-        self._unread = 0
-        self.coach_dock.setWindowTitle("Coach")
+    def _coach_seen(self, in_sight: bool) -> None:
+        self._coach_in_sight = in_sight
+        if in_sight:
+            self._unread = 0
+            self.coach_dock.setWindowTitle("Coach")
 
     def _show_step(self, step: int) -> None:
         self.tabs.setCurrentWidget(self.training)

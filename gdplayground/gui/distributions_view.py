@@ -15,15 +15,16 @@ from gdplayground.gui.plots import LAYER_COLOURS
 
 QUANTITIES = (("activations", "Activations"), ("weights", "Weights"),
               ("weight_gradients", "Weight gradients"))
-MEASURED = ("Measured on one fixed batch every 4 s while this page is in view (not while it is "
-            "hidden, so training runs at full speed)")
 BAND = (1, 3)  # indices into inside.PERCENTILES: the 16th and the 84th
 MEDIAN = 2
 
 
 class DistributionsView(QWidget):
-    def __init__(self):
+    def __init__(self, every_s: float):
+        """`every_s`: the seconds between two measurements, while the view is in sight."""
         super().__init__()
+        self._measured = (f"Measured on one fixed batch every {every_s:g} s while this page is "
+                          "in view (not while it is hidden, so training runs at full speed)")
         self.plots = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -52,14 +53,14 @@ class DistributionsView(QWidget):
         self._curves: dict = {}  # (quantity, layer) -> its curves, made once a run
         for plot in self.plots.values():
             plot.clear()
-        self.caption.setText(f"{MEASURED}: nothing yet.")
+        self.caption.setText(f"{self._measured}: nothing yet.")
 
     def add(self, step: int, layers: list[LayerDistribution]) -> None:
         if self.steps and step <= self.steps[-1]:
             return  # nothing new, or an answer from before a reset
         self.steps.append(step)
         self.rows.append(layers)
-        self.caption.setText(f"{MEASURED}: {len(self.steps):,} times, from step "
+        self.caption.setText(f"{self._measured}: {len(self.steps):,} times, from step "
                              f"{self.steps[0]:,} to step {step:,}.")
         self._draw()
 

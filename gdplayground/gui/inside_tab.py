@@ -35,7 +35,7 @@ class InsideTab(QWidget):
         self.views = QStackedWidget()
         for view in (self.diagram, self.placeholder, *([images] if images else [])):
             self.views.addWidget(view)
-        self.distributions = DistributionsView()
+        self.distributions = DistributionsView(every_s=REPORT_INTERVAL_MS / 1000)
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.views, "Pictures")

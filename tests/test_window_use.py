@@ -420,6 +420,25 @@ def test_the_title_wraps_again_when_an_axis_widens_for_its_labels(qtbot):
     assert item.geometry().width() <= view.width()  # a title too wide pushes the plot out
 
 
+def test_a_new_run_starts_on_empty_axes_not_the_last_runs(qtbot):
+    """After Reset the loss axis stayed at 0–300 and the gradient axis at 1e-40 until the first
+    step; an empty log axis from 1 to 10 was labelled only 2, 3 and 5."""
+    from gdplayground.gui.plots import GradientView
+    view = GradientView()
+    qtbot.addWidget(view)
+    view.set_layers([2, 8, 8, 1])
+    assert view.plot.getPlotItem().vb.viewRange()[1] == pytest.approx([-1.04, 1.04])  # 0.1 to 10
+    history = History(3)
+    history.add([report(step, 1.0)._replace(layers=(LayerStats(1e-40, 0.5, 2.0),) * 3)
+                 for step in range(1, 301)])
+    view.draw(history)
+    x_range, y_range = view.plot.getPlotItem().vb.viewRange()
+    assert x_range[1] > 300 and y_range[0] < -30
+    view.restart()
+    x_range, y_range = view.plot.getPlotItem().vb.viewRange()
+    assert x_range == pytest.approx([-0.2, 10.2]) and y_range == pytest.approx([-1.04, 1.04])
+
+
 @pytest.mark.parametrize("pixels, digits", [
     (40, {1}),  # 20 pixels a decade: the decades alone
     (120, {1, 2, 5}),  # 60 a decade

@@ -64,10 +64,9 @@ class PlotView(QWidget):
         self.plot.setLogMode(y=log_y)
         self.setToolTip(tooltip)
         self.plot.disableAutoRange()
-        self.log_y, self.x_max, self.fixed_y = log_y, 0, y_range is not None
+        self.log_y, self.x_max, self.fixed_y = log_y, 0, y_range  # fixed_y: None, or the range
         self.y_shown: tuple[float, float] | None = None  # the y axis's range, as the view sees it
-        if y_range is not None:
-            self.plot.setYRange(*y_range)
+        self._show_empty()
         self._series: dict[pg.PlotDataItem, PeakSeries] = {}
         self._names: dict[pg.PlotDataItem, str] = {}  # each curve's name in the key …
         self._named: set[pg.PlotDataItem] = set()  # … once it has points to show
@@ -179,7 +178,7 @@ class PlotView(QWidget):
         values."""
         live = [s for curve, s in self._series.items()
                 if s.low <= s.high and curve not in self.followers]
-        if self.fixed_y or not live:
+        if self.fixed_y is not None or not live:
             return
         low, high = min(s.low for s in live), max(s.high for s in live)
         if self.log_y:
@@ -219,7 +218,15 @@ class PlotView(QWidget):
         self.x_max, self.y_shown, self._off_scale = 0, None, ""
         self._series.clear()
         self._named.clear()
+        self._show_empty()
         self._retitle()
+
+    def _show_empty(self) -> None:
+        """The axes of a plot with nothing on it yet (the last run's ranges said nothing of
+        this one; a log axis from 1 to 10 labelled only 2, 3, 5)."""
+        self.plot.setXRange(0, 10, padding=0.02)
+        self.plot.setYRange(*(self.fixed_y or ((-1, 1) if self.log_y else (0, 1))),
+                            padding=0.02)  # (-1, 1) on a log axis: from 0.1 to 10
 
 
 class PeakSeries:

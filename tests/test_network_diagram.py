@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 
 from gdplayground.config import preset
 from gdplayground.engine.diagram import (connection_weights, plane_grid, trainer_unit_outputs,
@@ -121,3 +122,22 @@ def test_a_spiral_frame_draws_quickly(diagram):
     for _ in range(10):
         diagram.draw(*args)
     assert (time.perf_counter() - start) / 10 < 0.015
+
+
+def test_a_frame_of_another_network_lays_the_diagram_out_again(diagram):
+    """The storm's segfault: laid out for 8 units, handed a 3-unit network's frame (its run
+    start never reached the diagram), hovering read the old layout against the new weights and
+    raised IndexError inside mouseMoveEvent. The layout follows the weights drawn."""
+    diagram.set_network([2, 8, 1])
+    network = random_network(["tanh"], [2, 3, 1])
+    draw_network(diagram, network)
+    assert [len(images) for images in diagram.unit_images] == [2, 3, 1]
+    rect = diagram.scene.itemsBoundingRect()
+    for x in np.linspace(rect.left(), rect.right(), 60):  # every point of the diagram answers
+        for y in np.linspace(rect.top(), rect.bottom(), 40):
+            diagram.text_at(QPointF(x, y))
+    line, i, j = diagram.connections[0][1 * 3 + 2]
+    assert diagram.text_at(line.line().pointAt(0.5)) == (
+        f"weight {network.layers[0].W[1, 2]:+.4g}: input y → hidden 1 unit 3")
+    assert diagram.text_at(diagram.unit_rects[1][2].center()) == (
+        f"hidden 1 unit 3: bias {network.layers[0].b[2]:+.4g}")

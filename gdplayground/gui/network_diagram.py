@@ -165,7 +165,12 @@ class NetworkDiagram(QWidget):
     def draw(self, unit_outputs: list[np.ndarray], weights: list[np.ndarray],
              biases: list[np.ndarray | None]) -> None:
         """Show each layer's (units, G, G) outputs (engine.diagram.unit_outputs) and the
-        weights and biases of every layer (connection_weights, unit_biases)."""
+        weights and biases of every layer (connection_weights, unit_biases). The layout follows
+        the weights drawn: hovering reads both, and a layout left from another network (a run
+        start the diagram missed) paired with these weights named units that do not exist."""
+        sizes = [weights[0].shape[0], *(w.shape[1] for w in weights)]
+        if sizes != self.sizes:
+            self.set_network(sizes)
         self.weights, self.biases = weights, biases
         for layer, values in enumerate(unit_outputs, start=1):
             values = values[:MAX_SHOWN_UNITS]

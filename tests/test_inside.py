@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 
 from gdplayground.cli import main
+from gdplayground.config import OUTPUTS_FOR_LOSS, preset
+from gdplayground.engine.gradient_lab import _Model
 from gdplayground.engine.inside import (
-    EmptyCanvas, centre_of_mass, confusion_matrix, layer_distributions, mnist_style,
+    PERCENTILES, EmptyCanvas, centre_of_mass, confusion_matrix, layer_distributions, mnist_style,
     per_class_accuracy, saliency, smoothgrad, top_predictions)
 from gdplayground.engine.losses import SoftmaxCrossEntropy
 from gdplayground.engine.network import Network
+from gdplayground.engine.trainer import Trainer
 
 
 def small_network(outputs=4):
@@ -147,3 +150,26 @@ def test_inspect_refuses_a_2d_data_set_and_a_bad_file(tmp_path, capsys):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert main(["inspect", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+PAIRS = [(loss, output) for loss, outputs in OUTPUTS_FOR_LOSS.items() for output in outputs]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("loss, output", PAIRS)
+def test_layer_distributions_of_a_trainers_probe_in_every_dtype(loss, output, dtype):
+    """As the Inside tab asks: the trainer's float64 probe batch through its own network. With
+    MSE a float32 network's backward refused the float64 gradient ('output array is not
+    acceptable'). The weight gradients are those of the probe's network in float64."""
+    config = preset("xor")
+    config.architecture.loss, config.architecture.output, config.dtype = loss, output, dtype
+    trainer = Trainer(config)
+    trainer.step()
+    probe = trainer.gradient_probe(64)
+    layers = layer_distributions(trainer.network, probe.x, trainer.loss, probe.targets)
+    exact = _Model(probe.rounded(np.dtype(dtype)), np.float64).gradient()
+    tolerance = 1e-3 if dtype == "float32" else 1e-9
+    for i, layer in enumerate(layers, start=1):
+        expected = np.percentile(exact[f"layer{i}.weight"], PERCENTILES)
+        scale = np.abs(exact[f"layer{i}.weight"]).max()
+        np.testing.assert_allclose(layer.weight_gradients, expected, atol=tolerance * scale)

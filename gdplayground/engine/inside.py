@@ -202,8 +202,12 @@ def layer_distributions(network: Network, x: np.ndarray, loss=None,
                         targets: np.ndarray | None = None) -> list[LayerDistribution]:
     """Percentiles per layer on the batch of features x (eval mode). With a loss (losses.Loss)
     and its encoded targets, the weight gradients too; the network's stored gradients are put
-    back as they were, so a running trainer is not disturbed."""
+    back as they were, so a running trainer is not disturbed. Inputs and real-valued targets
+    are taken in the network's dtype: a float64 probe's MSE gradient cannot flow back through
+    a float32 network's buffers."""
     x = np.asarray(x, network.dtype)
+    if targets is not None and targets.dtype.kind == "f":
+        targets = targets.astype(network.dtype)
     logits = network.forward(x, train=False)
     activations = [a.copy() for a in network.hidden_activations] + [logits.copy()]
     stats = network.unit_stats()

@@ -94,3 +94,36 @@ def test_a_formula_is_typed_whole_spaces_and_ns_included(qtbot, race_tab):
     assert field.text() == "sin(x) + tan(y) ^ 2"
     assert tab.race.surface.title == "f(x, y) = sin(x) + tan(y) ^ 2"
     assert tab.race.step_count == 0 and not tab.playing  # Space and N ran nothing
+
+
+@pytest.mark.parametrize("formula", ["log(x-2)", "10^400", "0/0"])
+def test_a_refused_race_leaves_nothing_to_run_and_says_why(qtbot, race_tab, formula):
+    """The old race stayed under the new surface: N stepped it, and leaving a racer out drew
+    it with one colour too few (IndexError in race_view on every frame)."""
+    window, tab = race_tab
+    choose_surface(tab, "expression")
+    tab.settings.expression.setText(formula)
+    tab.settings.expression.returnPressed.emit()
+    assert tab.view.surface.title == f"f(x, y) = {formula}"  # the surface asked for is shown …
+    assert tab.race is None and "not a number at the start" in tab.readout.text()  # … no race
+    assert all(len(path.xData or []) == 0 for path in tab.view._paths)
+    window.controls.step_action.trigger()
+    tab.settings._rows[0].enabled.setChecked(False)
+    window.controls.play_action.trigger()
+    qtbot.wait(100)
+    assert tab.race is None and not tab.playing
+    assert "Nothing to play" in tab.readout.text()
+    tab.view.start_chosen.emit(np.array([2.5, 1.0]))  # a start where log(x-2) is defined
+    if formula == "log(x-2)":
+        assert tab.race is not None and len(tab.race.racers) == len(tab.settings._rows) - 1
+
+
+def test_play_with_every_racer_left_out_says_so(qtbot, race_tab):
+    window, tab = race_tab
+    for row in tab.settings._rows:
+        row.enabled.setChecked(False)
+    assert tab.race is None and "no racer is in the race" in tab.readout.text()
+    window.controls.play_action.trigger()
+    assert not tab.playing and "Nothing to play: no racer" in tab.readout.text()
+    tab.settings._rows[2].enabled.setChecked(True)
+    assert [tab.race.racers[0].optimizer.name] == ["nesterov"] and tab.view._points.data.size == 1

@@ -119,6 +119,8 @@ def test_nesterov_converges_just_below_its_stable_rate_and_diverges_just_above(k
 def test_a_start_where_f_is_not_a_number_is_refused_in_words():
     with pytest.raises(ConfigError, match="not a number at the start"):
         Race(make_surface("expression", expression="log(x)"), [-1.0, 0.0], [racer("sgd", 0.1)])
+    with pytest.raises(ConfigError, match="no racer"):  # finished before it began, silently
+        Race(make_surface("parabola"), [1.0], [])
 
 
 def test_race_command_writes_trajectories_and_a_picture(tmp_path, capsys):

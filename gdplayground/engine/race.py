@@ -135,6 +135,8 @@ class Race:
     to a minimum or diverged."""
 
     def __init__(self, surface: Surface, start, racers: list[Racer], dtype=np.float64):
+        if not racers:
+            raise ConfigError("no racer is in the race: tick at least one", "racers")
         self.surface, self.racers, self.dtype = surface, [check_racer(r) for r in racers], dtype
         self.start = np.asarray(start, dtype=dtype).reshape(surface.dims)
         if not np.all(np.isfinite(self.start)):

@@ -45,7 +45,8 @@ class OptimizersTab(QWidget):
         self._lay_out()
         self.pace: int | None = OPENING_PACE
         self.playing, self._detail, self._owed = False, False, 0.0
-        self.race: Race | None = None
+        self.race: Race | None = None  # None while the settings make no race
+        self._refusal = ""  # why they make none
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.setTimerType(Qt.PreciseTimer)  # a coarse timer may fire 5% late, and drift
@@ -81,6 +82,11 @@ class OptimizersTab(QWidget):
 
     # --- the run controls ------------------------------------------------------------------
     def toggle_play(self) -> None:
+        if not self.playing and self.race is None:
+            self.readout.setText(_in_red(f"Nothing to play: {self._refusal}"))
+        elif not self.playing and self.race.finished:
+            self.readout.setText(self._numbers() + "<br>" + _in_red(
+                "Every racer has finished: Reset (Ctrl+R) races them again."))
         self._set_playing(not self.playing)
 
     def step(self, steps: int = 1) -> None:
@@ -128,12 +134,12 @@ class OptimizersTab(QWidget):
         if surface is None:
             return
         start = self.settings.start(surface.dims)
+        self.view.show_start(start)
         try:
             self.race = Race(surface, start, self.settings.racers())
-        except ConfigError as exc:
-            self.readout.setText(f"<span style='color:#b00020'>{exc}</span>")
+        except ConfigError as exc:  # no race rather than the last one under these settings
+            self._no_race(str(exc))
             return
-        self.view.show_start(start)
         self.forces_on.blockSignals(True)
         chosen = self.forces_on.currentIndex()
         self.forces_on.clear()
@@ -144,6 +150,15 @@ class OptimizersTab(QWidget):
         self._draw()
         if self.playing and self.race.finished:
             self._set_playing(False)
+
+    def _no_race(self, reason: str) -> None:
+        """Settings that make no race: nothing runs, the plots are empty, the reason is said."""
+        self._set_playing(False)
+        self.race, self._refusal = None, reason
+        self.view.clear_race()
+        self.forces_on.clear()
+        self.settings.theory.setVisible(False)
+        self.readout.setText(_in_red(reason))
 
     def _frame(self) -> None:
         """Take the steps the pace owes since the last frame (flat out: a frame's budget of
@@ -237,6 +252,10 @@ class OptimizersTab(QWidget):
         elif race.stalled(i):
             text += f" — <b>stalled: the gradient vanishes at {STALL_WORDS[race.stalled(i)]}</b>"
         return text
+
+
+def _in_red(text: str) -> str:
+    return f"<span style='color:#b00020'>{text}</span>"
 
 
 def vector(v: np.ndarray) -> str:

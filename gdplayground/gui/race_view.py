@@ -176,6 +176,16 @@ class RaceView(QWidget):
         if detail is not None and race.step_count:
             self._draw_detail(race, detail)
 
+    def clear_race(self) -> None:
+        """No race on the surface: no paths, points, forces or key."""
+        self._ensure_curves(0)
+        self._points.setData([])
+        self._clear_detail()
+        self._keyed = None
+        if self.surface is not None:
+            title_within(self.surface_plot.getPlotItem(), self.surface.title, [],
+                         self.surface_plot.width())
+
     def _key(self, race: Race, colours: list[int]) -> None:
         """The racers' names in their colours under the title; each curve in its colour."""
         key = (race.surface.title, tuple(race.labels), tuple(colours))

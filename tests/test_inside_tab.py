@@ -67,3 +67,37 @@ def test_an_image_runs_inside_tab_shows_its_confusion_matrix_on_the_held_out_dig
         direct[true, guess] += 1
     assert np.array_equal(shown.counts, direct)
     assert np.array_equal(confusion_matrix(report.labels, report.probabilities.argmax(1), 10), direct)
+
+
+def visit_every_page(qtbot, window) -> None:
+    """Each page of the Inside tab in view, with what a learner puts there: a confusion cell,
+    a digit's saliency, a drawn digit."""
+    images = window.inside.images
+    images.confusion.show_cell(3, 5)
+    images.saliency.choose(7)
+    for row in range(30, 70):
+        images.drawing.canvas.stroke_to(row, 50, start=row == 30)
+    images.drawing.refresh()
+    for page in range(images.tabs.count()):
+        images.tabs.setCurrentIndex(page)
+        qtbot.wait(50)
+    window.inside.pages.setCurrentWidget(window.inside.distributions)
+    qtbot.wait(50)
+
+
+def test_no_page_of_the_inside_tab_widens_the_window_past_1024_pixels(qtbot, open_window):  # noqa: F811
+    """The misclassified digits' caption, one unwrapped line, raised the window's minimum
+    width from 1,018 to 1,290 pixels for good: off a 1,024-pixel screen, the coach crushed."""
+    window = open_window()  # MNIST
+    window.resize(1024, 640)
+    before = window.minimumSizeHint().width()
+    window.step(20)
+    qtbot.waitUntil(lambda: window.last_step == 20, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    window.tabs.setCurrentWidget(window.inside)
+    qtbot.waitUntil(lambda: window.inside.images.confusion.counts.sum() == 10_000, timeout=TIMEOUT)
+    visit_every_page(qtbot, window)
+    window.tabs.setCurrentWidget(window.training)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= min(before, 1024)
+    assert window.width() == 1024

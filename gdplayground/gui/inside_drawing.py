@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from gdplayground.engine.inside import MNIST_SIDE, EmptyCanvas, Stages, mnist_style, saliency
-from gdplayground.gui.inside_pictures import (DIVERGING, clip_limit, image_box, ink_on_paper,
-                                              network_probabilities)
+from gdplayground.gui.inside_pictures import (DIVERGING, caption, clip_limit, image_box,
+                                              ink_on_paper, network_probabilities)
 
 CANVAS_SIDE = 280  # ten canvas pixels to a pixel of the 28×28 digit
 BRUSH_RADIUS, BRUSH_SOFTNESS = 12.0, 5.0  # canvas pixels: MNIST's strokes are 2-3 pixels wide
@@ -93,7 +93,7 @@ class DrawingView(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Wipe the canvas to draw another digit.")
         self.clear_button.clicked.connect(self.clear)
-        self.caption = QLabel()
+        self.caption = caption()
         below = QHBoxLayout()
         below.addWidget(self.clear_button)
         below.addWidget(self.caption, stretch=1)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from gdplayground.engine.inside import confusion_matrix, per_class_accuracy, top_predictions
 from gdplayground.gui.inside_drawing import DrawingView
-from gdplayground.gui.inside_pictures import DigitList
+from gdplayground.gui.inside_pictures import DigitList, caption
 from gdplayground.gui.inside_saliency import SaliencyView
 
 CELL_DIGITS = 40  # digits shown for a clicked cell of the confusion matrix
@@ -56,7 +56,7 @@ class ConfusionView(QWidget):
         self.graphics.setBackground("w")
         self._build_matrix()
         self._build_accuracy()
-        self.cell_caption = QLabel("Click a cell to see its digits; click a digit for its saliency.")
+        self.cell_caption = caption("Click a cell to see its digits; click a digit for its saliency.")
         self.cell_digits = DigitList(caption_lines=1, width=70)
         self.cell_digits.chosen.connect(self.digit_chosen)
         layout = QVBoxLayout(self)
@@ -170,7 +170,7 @@ class MisclassifiedView(QWidget):
 
     def __init__(self):
         super().__init__()
-        self.caption = QLabel()
+        self.caption = caption()
         self.digits = DigitList(caption_lines=3, width=100)
         self.digits.chosen.connect(self.digit_chosen)
         layout = QVBoxLayout(self)
@@ -199,7 +199,7 @@ class FixedDigitsView(QWidget):
 
     def __init__(self):
         super().__init__()
-        self.caption = QLabel("The same digits at every report: watch the guesses firm up.")
+        self.caption = caption("The same digits at every report: watch the guesses firm up.")
         self.digits = DigitList(caption_lines=2, width=120, icon_side=112)
         self.digits.chosen.connect(self.digit_chosen)
         layout = QVBoxLayout(self)

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem
 
 from gdplayground.engine.inside import class_probabilities
 from gdplayground.engine.network import Network
@@ -50,6 +50,14 @@ def network_probabilities(network: Network, features: np.ndarray) -> np.ndarray:
         return class_probabilities(1 / (1 + np.exp(-logits)))
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def caption(text: str = "") -> QLabel:
+    """A caption under or beside a picture, wrapped: a line of it unwrapped set the window's
+    minimum width (the misclassified digits' 830 pixels, for good, on a 1,024-pixel screen)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def image_box(layout: pg.GraphicsLayout, title: str, **place) -> tuple[pg.ViewBox, pg.ImageItem]:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
 from gdplayground.engine.inside import saliency, smoothgrad
 from gdplayground.gui.fields import guard_field
 from gdplayground.gui.inside_pictures import (CLIP_PERCENTILE, DIVERGING, DIVERGING_FADING,
-                                              clip_limit, image_box, ink_on_paper)
+                                              caption, clip_limit, image_box, ink_on_paper)
 
 PREDICTED, TRUE = "predicted", "true"  # the class chooser's first two entries
 OVERLAY_OPACITY = 0.75
@@ -45,8 +45,7 @@ class SaliencyView(QWidget):
                                               "a few extreme pixels would wash the rest out."))
         self.overlay = QCheckBox("Over the digit")
         self.overlay.setToolTip("Lay the map over the digit, translucent where it is near zero.")
-        self.caption = QLabel("Choose a digit: click one in another view, or type its index.")
-        self.caption.setWordWrap(True)
+        self.caption = caption("Choose a digit: click one in another view, or type its index.")
         self._build_graphics()
         self._lay_out()
         for box in (self.index, self.samples):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from gdplayground.engine.inside import confusion_matrix, per_class_accuracy, top_predictions
@@ -26,7 +27,32 @@ CELL_DIGITS = 40  # digits shown for a clicked cell of the confusion matrix
 MISCLASSIFIED_SHOWN = 48
 FIXED_DIGITS = 8
 TEXT_CELLS_UP_TO = 12  # classes: more, and the counts no longer fit in their cells
-COUNT_COLOURS = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (8, 48, 107)])  # white to dark blue
+# A cell's colour is its share of its row (the digits of its true class): white to pale blue
+# over the first 10%, where the mistakes of a trained network lie, then to dark blue at all of
+# them. One error among 1,135 digits is white; a class half confused with another, mid-blue.
+COUNT_COLOURS = pg.ColorMap([0.0, 0.1, 1.0], [(255, 255, 255), (158, 202, 225), (8, 48, 107)])
+DARK_FROM = 0.5  # of a row: counts on a cell this dark are written in white
+COUNT_POINTS = (9, 6)  # the counts' type size, largest first: the largest that fits a cell
+
+
+CELL_INVITATION = ("Click a cell to see its digits; click a digit for its saliency. A cell's "
+                   "colour is its share of the row: of the digits of that true class.")
+
+
+def row_shares(counts: np.ndarray) -> np.ndarray:
+    """Each count over its row's total (0 in a row without digits)."""
+    totals = counts.sum(axis=1, keepdims=True)
+    return counts / np.maximum(totals, 1)
+
+
+def share_in_words(part: int, whole: int) -> str:
+    """part/whole as a percentage with the digits it takes not to round a miss to 100% or a hit
+    to 0% (2,114 of 2,115: 99.95%, not 100.0%)."""
+    share = part / max(whole, 1)
+    for decimals in range(1, 6):
+        if 0 < round(100 * share, decimals) < 100 or share in (0, 1):
+            break
+    return f"{share:.{decimals}%}"
 
 
 class ClickableImage(pg.ImageItem):
@@ -52,18 +78,18 @@ class ConfusionView(QWidget):
         self.counts = np.zeros((0, 0), np.int64)
         self.cell: tuple[int, int] | None = None
         self.images01 = self.labels = self.predicted = None
+        self.texts: list[pg.TextItem] = []  # the counts written in the cells
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self._build_matrix()
         self._build_accuracy()
-        self.cell_caption = caption("Click a cell to see its digits; click a digit for its saliency.")
+        self.cell_caption = caption(CELL_INVITATION)
         self.cell_digits = DigitList(caption_lines=1, width=70)
         self.cell_digits.chosen.connect(self.digit_chosen)
         layout = QVBoxLayout(self)
         layout.addWidget(self.graphics, stretch=3)
         layout.addWidget(self.cell_caption)
         layout.addWidget(self.cell_digits, stretch=1)
-        self.texts: list[pg.TextItem] = []
 
     def _build_matrix(self) -> None:
         plot = self.matrix_plot = self.graphics.addPlot(title="Confusion matrix")
@@ -76,8 +102,10 @@ class ConfusionView(QWidget):
         self.image = ClickableImage(self.show_cell)
         plot.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=COUNT_COLOURS, interactive=False,
-                                          label="count (the diagonal saturates)")
+                                          label="share of its true class (row)")
+        self.colour_bar.axis.setTicks([[(v, f"{v:.0%}") for v in (0, 0.1, 0.25, 0.5, 0.75, 1)]])
         self.colour_bar.setImageItem(self.image, insert_in=plot)
+        plot.getViewBox().sigResized.connect(self._fit_counts)
 
     def _build_accuracy(self) -> None:
         plot = self.accuracy_plot = self.graphics.addPlot(title="accuracy per true class")
@@ -106,19 +134,33 @@ class ConfusionView(QWidget):
         n = len(self.counts)
         if len(self.texts) != n * n:
             self._make_texts(n)
-        off_diagonal = self.counts[~np.eye(n, dtype=bool)]
-        # Colours up to the largest mistake: the diagonal's thousands would leave the mistakes
-        # all white.
-        top = max(1, int(off_diagonal.max())) if off_diagonal.size else 1
-        self.image.setImage(self.counts.astype(np.float32), autoLevels=False)
-        self.colour_bar.setLevels(values=(0, top))
-        for text, count in zip(self.texts, self.counts.ravel()):
+        shares = row_shares(self.counts)
+        self.image.setImage(shares.astype(np.float32), autoLevels=False, levels=(0, 1))
+        for text, count, share in zip(self.texts, self.counts.ravel(), shares.ravel()):
             text.setText(str(count))
-            text.setColor("w" if count > top / 2 else "k")
-        right = int(np.trace(self.counts))
-        total = max(1, int(self.counts.sum()))
-        self.matrix_plot.setTitle(f"Confusion matrix at step {step}: {right:,} of "
-                                  f"{int(self.counts.sum()):,} right ({right / total:.1%})")
+            text.setColor("w" if share > DARK_FROM else "k")
+        self._fit_counts()
+        right, total = int(np.trace(self.counts)), int(self.counts.sum())
+        self.matrix_plot.setTitle(f"Confusion matrix at step {step}: {right:,} of {total:,} "
+                                  f"right ({share_in_words(right, total)})")
+
+    def _fit_counts(self) -> None:
+        """The counts in the largest type that fits their cells ("1123" showed ".123" in a
+        1024×640 window), or none where even the smallest would not."""
+        if not self.texts:
+            return
+        room = 0.9 * min(self.matrix_plot.getViewBox().width(),
+                         self.matrix_plot.getViewBox().height()) / len(self.counts)
+        widest = max((text.toPlainText() for text in self.texts), key=len)
+        font = QFont()
+        for points in range(COUNT_POINTS[0], COUNT_POINTS[1] - 1, -1):
+            font.setPointSize(points)
+            if QFontMetricsF(font).horizontalAdvance(widest) <= room:
+                break
+        fits = QFontMetricsF(font).horizontalAdvance(widest) <= room
+        for text in self.texts:
+            text.setFont(font)
+            text.setVisible(fits)
 
     def _make_texts(self, n: int) -> None:
         for text in self.texts + self.accuracy_texts:
@@ -149,9 +191,14 @@ class ConfusionView(QWidget):
             text.setPos(0.0 if np.isnan(value) else value, row)
 
     def show_cell(self, true_class: int, predicted_class: int) -> None:
-        """The digits (up to CELL_DIGITS) of true_class that were predicted as predicted_class."""
+        """The digits (up to CELL_DIGITS) of true_class that were predicted as predicted_class;
+        none, and the caption's invitation, for a cell the matrix does not have (a cell chosen
+        on another data set's matrix)."""
         n = len(self.counts)
         if self.labels is None or not (0 <= true_class < n and 0 <= predicted_class < n):
+            self.cell = None
+            self.cell_digits.clear()
+            self.cell_caption.setText(CELL_INVITATION)
             return
         self.cell = (true_class, predicted_class)
         inside = np.flatnonzero((self.labels == true_class) & (self.predicted == predicted_class))

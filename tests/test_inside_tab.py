@@ -101,3 +101,27 @@ def test_no_page_of_the_inside_tab_widens_the_window_past_1024_pixels(qtbot, ope
     qtbot.wait(50)
     assert window.minimumSizeHint().width() <= min(before, 1024)
     assert window.width() == 1024
+
+
+def test_distributions_opened_while_paused_show_the_run_as_it_is_and_only_its_axes(qtbot, open_window):  # noqa: F811
+    """Opened on a paused run the page showed empty plots (one measurement is one point: a
+    line of one point draws nothing) and, after a reset, the last run's axes."""
+    window = open_window(spiral())
+    window.step(300)
+    qtbot.waitUntil(lambda: window.last_step == 300, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    window.tabs.setCurrentWidget(window.inside)
+    view = window.inside.distributions
+    window.inside.pages.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.steps == [300], timeout=TIMEOUT)
+    low, high, median = view._curves["weights", 0]
+    assert median.opts["symbol"] == "o" and list(median.getData()[0]) == [300]
+    qtbot.wait(50)
+    assert view.plots["weights"].viewRange()[0][0] < 300 < view.plots["weights"].viewRange()[0][1]
+    window.tabs.setCurrentWidget(window.training)
+    window.controls.reset_action.trigger()
+    qtbot.waitUntil(lambda: window.last_step == 0, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert view.steps == [] and "nothing yet" in view.caption.text()
+    for plot in view.plots.values():
+        assert plot.viewRange()[0][1] < 11  # steps 0 to 10, not the last run's 300

@@ -23,8 +23,9 @@ class DistributionsView(QWidget):
     def __init__(self, every_s: float):
         """`every_s`: the seconds between two measurements, while the view is in sight."""
         super().__init__()
-        self._measured = (f"Measured on one fixed batch every {every_s:g} s while this page is "
-                          "in view (not while it is hidden, so training runs at full speed)")
+        self._measured = (f"Measured on one fixed batch as this page comes into view, then every "
+                          f"{every_s:g} s while it stays in view and the run trains (not while "
+                          "it is hidden, so training runs at full speed); a dot a measurement")
         self.plots = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -53,11 +54,15 @@ class DistributionsView(QWidget):
         self._curves: dict = {}  # (quantity, layer) -> its curves, made once a run
         for plot in self.plots.values():
             plot.clear()
+            plot.setRange(xRange=(0, 10), yRange=(0, 1), padding=0.02)  # not the last run's
         self.caption.setText(f"{self._measured}: nothing yet.")
 
     def add(self, step: int, layers: list[LayerDistribution]) -> None:
         if self.steps and step <= self.steps[-1]:
             return  # nothing new, or an answer from before a reset
+        if not self.steps:  # the first measurement of a run: the axes follow its values
+            for key, plot in self.plots.items():
+                plot.enableAutoRange(axis="x" if key == "units" else "xy")
         self.steps.append(step)
         self.rows.append(layers)
         self.caption.setText(f"{self._measured}: {len(self.steps):,} times, from step "
@@ -88,15 +93,21 @@ class DistributionsView(QWidget):
             low = plot.plot(pen=pg.mkPen(colour, width=1))
             high = plot.plot(pen=pg.mkPen(colour, width=1))
             plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(*colour, 50)))
-            median = plot.plot(pen=pg.mkPen(colour, width=2), name=f"layer {layer + 1}")
+            median = plot.plot(name=f"layer {layer + 1}", **_dotted_line(colour))
             self._curves[key, layer] = (low, high, median)
         return self._curves[key, layer]
 
     def _line(self, key: str, layer: int):
         if (key, layer) not in self._curves:
-            self._curves[key, layer] = self.plots[key].plot(
-                pen=pg.mkPen(_colour(layer), width=2), name=f"layer {layer + 1}")
+            self._curves[key, layer] = self.plots[key].plot(name=f"layer {layer + 1}",
+                                                            **_dotted_line(_colour(layer)))
         return self._curves[key, layer]
+
+
+def _dotted_line(colour) -> dict:
+    """A line with a dot at each measurement: a run measured once (paused) shows its dot."""
+    return {"pen": pg.mkPen(colour, width=2), "symbol": "o", "symbolSize": 5,
+            "symbolPen": None, "symbolBrush": pg.mkBrush(colour)}
 
 
 def _colour(layer: int):

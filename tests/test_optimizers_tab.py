@@ -127,3 +127,15 @@ def test_play_with_every_racer_left_out_says_so(qtbot, race_tab):
     assert not tab.playing and "Nothing to play: no racer" in tab.readout.text()
     tab.settings._rows[2].enabled.setChecked(True)
     assert [tab.race.racers[0].optimizer.name] == ["nesterov"] and tab.view._points.data.size == 1
+
+
+def test_double_well_racers_in_the_shallow_valley_are_said_to_be_stuck(qtbot, race_tab):
+    window, tab = race_tab
+    choose_surface(tab, "double-well")
+    tab.set_pace(None)
+    tab.toggle_play()
+    qtbot.waitUntil(lambda: not tab.playing, timeout=10_000)
+    text = tab.readout.text()
+    stuck = [i for i in range(len(tab.race.racers)) if tab.race.points[i][0] > 0]
+    assert stuck and text.count("stuck in a local minimum") == len(stuck)
+    assert "the global minimum is f = -1.515 at (-1.057)" in text

@@ -173,3 +173,21 @@ def test_a_typed_formula_converges_where_the_hessian_says_minimum_and_stalls_at_
     saddle = make_surface("expression", expression="x^2 - y^2")
     race = run(Race(saddle, [1.5, 0.0], [racer("sgd", 0.1)]), 500)
     assert race.status == ["running"] and race.stalled(0) == "saddle"
+
+
+def test_a_racer_in_the_double_wells_shallower_valley_is_stuck_in_a_local_minimum():
+    """It was called "converged" like one in the deeper valley."""
+    surface = make_surface("double-well")
+    critical = np.roots([4.0, 0.0, -4.0, 0.5]).real  # f′(x) = 4x³ − 4x + 1/2: three real zeros
+    depths = critical**4 - 2 * critical**2 + critical / 2
+    lowest = int(np.argmin(depths))
+    shallow = Race(surface, [1.5], [racer("sgd", 0.05)])
+    run(shallow, 5000)
+    assert shallow.status == ["converged"]
+    words = shallow.local_minimum_words(0)
+    assert words.startswith(f"stuck in a local minimum, f = {float(surface.f(shallow.points[0])):.4g}")
+    assert words.endswith(f"the global minimum is f = {depths[lowest]:.4g} at ({critical[lowest]:.4g})")
+    deep = run(Race(surface, [-1.5], [racer("sgd", 0.05)]), 5000)
+    assert deep.status == ["converged"] and deep.local_minimum_words(0) is None
+    equal = run(Race(make_surface("himmelblau"), [0.0, 0.0], [racer("adam", 0.1)]), 20000)
+    assert equal.status == ["converged"] and equal.local_minimum_words(0) is None

@@ -194,6 +194,22 @@ class Race:
             return math.inf
         return float(np.min(np.linalg.norm(np.array(self.surface.minima) - point, axis=1)))
 
+    def local_minimum_words(self, i: int) -> str | None:
+        """For a racer converged to a minimum the surface knows to be beaten by another (the
+        double well's shallower valley): that it is stuck there, and where the global minimum
+        is. None otherwise, and for minima of one depth (Himmelblau's four)."""
+        minima = np.array(self.surface.minima)
+        if self.status[i] != "converged" or len(minima) < 2:
+            return None
+        depths = np.array([float(self.surface.f(m)) for m in minima])
+        here = int(np.argmin(np.linalg.norm(minima - self.points[i], axis=1)))
+        best = int(np.argmin(depths))
+        if depths[here] - depths[best] <= 1e-9 * max(1.0, abs(depths[best])):
+            return None
+        where = ", ".join(f"{v:.4g}" for v in minima[best])
+        return (f"stuck in a local minimum, f = {depths[here]:.4g}; the global minimum is "
+                f"f = {depths[best]:.4g} at ({where})")
+
     def stationary_kind(self, point: np.ndarray) -> str | None:
         """None where the gradient does not vanish; else what the Hessian's eigenvalues make of
         the point: "minimum", "maximum", "saddle", or "flat" (a plateau, no curvature to tell)."""

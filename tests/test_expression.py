@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gdplayground.engine.expression import MAX_LENGTH, ExpressionError, compile_expression
+from gdplayground.engine.surfaces import make_surface
 
 X = np.array([-1.5, -0.5, 0.25, 1.0, 2.0])
 Y = np.array([0.5, 1.0, 2.0, -1.0, 3.0])
@@ -38,6 +39,21 @@ def test_values(text, expected):
     np.testing.assert_allclose(compile_expression(text)(X, Y), expected, rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("x² − y²", X**2 - Y**2),  # the signs of the app's own titles
+    ("2x × 3y ÷ 4 · x", 2 * X * 3 * Y / 4 * X),
+    ("x⁻¹ + y¹⁰", 1 / X + Y**10),
+    ("½x²", 0.5 * X**2),
+    ("2x + xy + 100(y − x)", 2 * X + X * Y + 100 * (Y - X)),  # products without their sign
+    ("(1 − x)(1 + x)", (1 - X) * (1 + X)),
+    ("2sin(x) + x y + pix + 2e", 2 * np.sin(X) + X * Y + math.pi * X + 2 * math.e),
+    ("1e3x + 2.5e-1y", 1e3 * X + 0.25 * Y),  # an exponent stays a number's
+    ("x²y", X**2 * Y),  # the power binds first, as it reads
+])
+def test_the_way_titles_write_formulas(text, expected):
+    np.testing.assert_allclose(compile_expression(text)(X, Y), expected, rtol=1e-14, atol=1e-15)
+
+
 @pytest.mark.parametrize("text, piece", [
     ("x.__class__", "x.__class__"),
     ("__import__('os').system('ls')", "__import__('os').system"),
@@ -56,7 +72,10 @@ def test_values(text, expected):
     ("x if y else 1", "x if y else 1"),
     ("True + x", "True"),
     ("sin + 1", "'sin'"),
-    ("(x + 1)(2)", "(x + 1)(2)"),
+    ("sinx(2)", "sinx(2)"),  # not sin(x): a name of its own, called
+    ("xy + z", "'z'"),
+    ("2x + open(1)", "open(1)"),
+    ("'xy'", "'xy'"),  # quoted as typed, not as the x*y it was read as
 ])
 def test_refusals_name_the_piece(text, piece):
     with pytest.raises(ExpressionError) as error:
@@ -79,6 +98,7 @@ def test_refusals_name_the_piece(text, piece):
     ("x + " * 125 + "x", ["501", f"at most {MAX_LENGTH}"]),
     ("x + * y", ["character 5"]),
     ("x^2 ^^ y", ["character 6"]),  # counted in what was typed, not in the x**2 it parsed as
+    ("x² + 2y +* 1", ["character 10"]),  # … nor in the x**2 + 2*y
     ("sin(x", ["never closed"]),
     ("x^2 +", ["the end"]),
     ("-" * 250 + "x", ["nests more than 200"]),
@@ -140,3 +160,14 @@ def test_other_variables_and_argument_count():
         compile_expression("x", ("t",))
     with pytest.raises(TypeError, match="takes 2 arguments"):
         compile_expression("x + y")(X)
+
+
+@pytest.mark.parametrize("name", ["parabola", "double-well", "rosenbrock", "beale", "saddle",
+                                  "himmelblau", "plateau"])
+def test_every_surfaces_title_typed_as_a_formula_is_the_surface(name):
+    """A learner copies a title's formula into the field: the "−" it writes was refused."""
+    surface = make_surface(name)
+    formula = compile_expression(surface.title.split(": ", 1)[1])
+    points = np.stack([X, Y])[:surface.dims]
+    np.testing.assert_allclose(formula(*points, *([Y] if surface.dims == 1 else [])),
+                               surface.f(points), rtol=1e-13)

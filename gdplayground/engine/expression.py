@@ -6,7 +6,9 @@ against a whitelist (numbers, the variables, pi and e, + − * / **, unary ±, p
 calls of a few NumPy functions by bare name) and turned into nested closures; anything else is
 refused with an `ExpressionError` naming the piece. `^` means power, as learners type it: it is
 replaced by `**` before parsing, so 2*x^2 is 2·x² (mapping Python's ^, exclusive or, to power
-would have kept its low precedence and made it (2x)²).
+would have kept its low precedence and made it (2x)²). What the app's own titles write reads as
+they mean it, so a title copied into the field works: − × · ÷ as operators, superscripts as
+powers (x², y⁻¹), ½, and a product without its sign (2x, xy, 100(y − x²), (1 − x)(1 + x)).
 
 Every number is a float and constant parts are folded once, in NumPy float64 under
 np.errstate(all="ignore"): 9**9**9**9 is inf at once rather than a Python integer that never
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Callable, Union
+import re
+from typing import Callable, NamedTuple, Union
 
 import numpy as np
 
@@ -35,6 +38,10 @@ FUNCTIONS = {  # name: (NumPy function, number of arguments)
     "maximum": (np.maximum, 2),
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
+SIGNS = {"^": "**", "−": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/", "½": "(1/2)"}
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))  # a run of them: "**" and the power
+_TOKEN = re.compile(r"(?P<number>(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)"
+                    r"|(?P<name>[^\W\d]\w*)|(?P<space>\s+)|(?P<other>.)")
 _OPERATORS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
              ast.Div: np.divide, ast.Pow: np.power}
 _UNARY = {ast.UAdd: np.positive, ast.USub: np.negative}
@@ -63,7 +70,7 @@ class ExpressionError(ValueError):
 def compile_expression(text: str,
                        variables: tuple[str, ...] = ("x", "y")) -> Callable[..., np.ndarray]:
     """The formula as a function of `variables` (NumPy arrays, positionally, in that order)."""
-    source, tree = _parse(text)
+    source, tree = _parse(text, variables)
     with np.errstate(all="ignore"):
         piece = _Compiler(text, source, variables).compile(tree.body)
 
@@ -84,39 +91,96 @@ def compile_expression(text: str,
     return evaluate
 
 
-def _as_parsed(text: str) -> str:
-    """The text Python parses: ^ widened to **, and one line whatever was pasted, so positions
-    in messages are plain character counts."""
-    return text.translate({ord(c): " " for c in "\r\n\t\f\v"}).replace("^", "**")
+class _Source(NamedTuple):
+    """What Python parses, and for each of its characters (and its end) where it came from in
+    what was typed: messages quote the user's own text and count its characters."""
+
+    text: str
+    origin: list[int]
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """The typed span [start, end) of the parsed span [start, end)."""
+        return self.origin[start], (self.origin[end - 1] + 1 if end > start else self.origin[start])
 
 
-def _parse(text: str) -> tuple[str, ast.Expression]:
+def _as_parsed(text: str, variables: tuple[str, ...]) -> _Source:
+    return _with_products(_as_operators(text), variables)
+
+
+def _as_operators(text: str) -> _Source:
+    """One line whatever was pasted, ^ and the titles' signs as Python's operators, a run of
+    superscripts as ** and its power."""
+    parsed, origin = [], []
+    for i, char in enumerate(text):
+        if char in SUPERSCRIPTS:
+            after_one = i > 0 and text[i - 1] in SUPERSCRIPTS
+            char = SUPERSCRIPTS[char] if after_one else "**" + SUPERSCRIPTS[char]
+        else:
+            char = " " if char in "\r\n\t\f\v" else SIGNS.get(char, char)
+        parsed.append(char)
+        origin.extend([i] * len(char))
+    return _Source("".join(parsed), origin + [len(text)])
+
+
+def _with_products(source: _Source, variables: tuple[str, ...]) -> _Source:
+    """A * where a product has no sign: between a number, a variable, a constant or a closing
+    parenthesis and what follows it of those, a function or an opening parenthesis (2x, x y,
+    100(y - x), (1 - x)(1 + x), 2sin(x)); a name made of variables and constants is their product
+    (xy, pix). A name unknown stays whole, to be refused by name; a function's parenthesis is
+    its call."""
+    known = set(variables) | set(CONSTANTS)
+    parsed, origin, ends_operand = [], [], False
+    for token in _TOKEN.finditer(source.text):
+        kind, piece, at = token.lastgroup, token.group(), token.start()
+        if kind == "space":
+            parsed.append(piece)
+            origin.extend(source.origin[at:token.end()])
+            continue
+        parts = _factors(piece, known) if kind == "name" else None
+        starts_operand = (kind == "number" or piece == "(" or bool(parts)
+                          or (kind == "name" and piece in FUNCTIONS))
+        if ends_operand and starts_operand:
+            parsed.append("*")
+            origin.append(source.origin[at])
+        for k, part in enumerate(parts or [piece]):
+            if k:
+                parsed.append("*")
+                origin.append(source.origin[at])
+            parsed.append(part)
+            origin.extend(source.origin[at:at + len(part)])
+            at += len(part)
+        ends_operand = kind == "number" or piece == ")" or bool(parts)
+    return _Source("".join(parsed), origin + [source.origin[-1]])
+
+
+def _factors(name: str, known: set[str]) -> list[str] | None:
+    """`name` as the variables and constants it is written of (xy: x, y), or None."""
+    if name in known:
+        return [name]
+    for word in sorted(known, key=len, reverse=True):
+        rest = name[len(word):]
+        factors = _factors(rest, known) if rest and name.startswith(word) else None
+        if factors:
+            return [word, *factors]
+    return None
+
+
+def _parse(text: str, variables: tuple[str, ...]) -> tuple[_Source, ast.Expression]:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the formula is {len(text):,} characters long; "
                               f"at most {MAX_LENGTH} are allowed")
     if not text.strip():
         raise ExpressionError("the formula is empty; type one such as x^2 + 10*y^2")
-    source = _as_parsed(text)
+    source = _as_parsed(text, variables)
     try:
-        return source, ast.parse(source, mode="eval")
+        return source, ast.parse(source.text, mode="eval")
     except SyntaxError as exc:
-        where = _original_position(text, (exc.offset or 0) - 1)
-        place = f"character {where + 1}" if 0 <= where < len(text) else "the end"
+        where = (exc.offset or 0) - 1
+        place = (f"character {source.origin[where] + 1}" if 0 <= where < len(source.text)
+                 else "the end")
         raise ExpressionError(f"the formula is not valid at {place}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # a null byte; absurd nesting
         raise ExpressionError(f"the formula cannot be read: {exc}") from None
-
-
-def _original_position(text: str, index: int) -> int:
-    """Where character `index` of the parsed text (each ^ widened to **) came from in `text`."""
-    if index < 0:
-        return -1
-    end = 0  # in the parsed text, of the characters of `text` seen so far
-    for i, char in enumerate(text):
-        end += 2 if char == "^" else 1
-        if end > index:
-            return i
-    return len(text)
 
 
 def _as_float(value) -> np.ndarray:
@@ -127,7 +191,7 @@ def _as_float(value) -> np.ndarray:
 class _Compiler:
     """Walks the parsed tree, refusing whatever is not whitelisted, and builds its closures."""
 
-    def __init__(self, text: str, source: str, variables: tuple[str, ...]):
+    def __init__(self, text: str, source: _Source, variables: tuple[str, ...]):
         self.text, self.source, self.variables = text, source, variables
         self.depth = 0
 
@@ -201,11 +265,12 @@ class _Compiler:
                                f"a formula may use {self._allowed()}")
 
     def segment(self, node: ast.AST) -> str:
-        """The text the user typed for `node` (their ^, not the ** it was parsed as)."""
-        encoded = self.source.encode()  # ast gives columns in UTF-8 bytes
+        """The text the user typed for `node` (their ^ and 2x, not the ** and 2*x parsed)."""
+        encoded = self.source.text.encode()  # ast gives columns in UTF-8 bytes
         start = len(encoded[:node.col_offset].decode())
         end = len(encoded[:node.end_col_offset].decode())
-        return self.text[_original_position(self.text, start):_original_position(self.text, end)]
+        typed_start, typed_end = self.source.original(start, end)
+        return self.text[typed_start:typed_end]
 
     def _allowed(self) -> str:
         names = (" and " if len(self.variables) <= 2 else ", ").join(self.variables)

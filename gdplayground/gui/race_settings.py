@@ -81,9 +81,11 @@ class RaceSettings(QWidget):
                                   "they do best when the axes line up.", dec=False)
         # A text field of its own manners: Space, N and Right type, they run nothing here.
         self.expression = QLineEdit("x^2/4 + y^2/4 + sin(3*x)*cos(2*y)")
-        self.expression.setToolTip("f in x and y: + − * / ^, pi, e, and sin cos tan arcsin arccos "
-                                   "arctan sinh cosh tanh exp log log10 sqrt abs minimum maximum. "
-                                   "Its gradient is taken by central differences. Enter applies.")
+        self.expression.setToolTip("f in x and y: + − * / ^ (or × · ÷ and x², as the titles "
+                                   "write them; 2x and xy are products), pi, e, and sin cos tan "
+                                   "arcsin arccos arctan sinh cosh tanh exp log log10 sqrt abs "
+                                   "minimum maximum. Its gradient is taken by central "
+                                   "differences. Enter applies.")
         self.expression.returnPressed.connect(self.surface_changed)
         self.expression_error = QLabel()
         self.expression_error.setStyleSheet("color: #b00020")

@@ -222,7 +222,7 @@ class OptimizersTab(QWidget):
         rows = [f"<b>Step {race.step_count:,}</b>"
                 + (" — <span style='color:#c89600'>gold</span>: the gradient (uphill, length "
                    "scaled); <span style='color:#008282'>teal</span>: where momentum's buffer or "
-                   "Adam's mean gradient pushes (−v, −m̂); dashed: the step taken"
+                   "Adam's mean gradient pushes (−v, −m-hat); dashed: the step taken"
                    if self._detail and dims == 2 else "")]
         for i, (label, c) in enumerate(zip(race.labels, self.settings.colours())):
             rows.append(self._racer_line(i, label, colour(c)))
@@ -243,7 +243,7 @@ class OptimizersTab(QWidget):
             text += f", last step {vector(path[-1] - path[-2])}"
         velocity = race.velocity(i)
         if velocity is not None:  # PyTorch's forms: the step goes against them
-            name = "mean gradient m̂" if race.racers[i].optimizer.name == "adam" else "buffer v"
+            name = "mean gradient m-hat" if race.racers[i].optimizer.name == "adam" else "buffer v"
             text += f", {name} {vector(velocity)} (the step goes along −{name.split()[-1]})"
         if race.local_minimum_words(i):
             text += f" — <b>at step {race.finished_at[i]:,}, {race.local_minimum_words(i)}</b>"

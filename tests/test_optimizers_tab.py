@@ -139,3 +139,27 @@ def test_double_well_racers_in_the_shallow_valley_are_said_to_be_stuck(qtbot, ra
     stuck = [i for i in range(len(tab.race.racers)) if tab.race.points[i][0] > 0]
     assert stuck and text.count("stuck in a local minimum") == len(stuck)
     assert "the global minimum is f = -1.515 at (-1.057)" in text
+
+
+def test_the_f_minus_f_star_plot_shows_steps_from_0_and_at_least_a_decade(race_tab):
+    """Empty, it ran from −400 to 400 "step (×0.001)"; at the start, from −100 to 100 steps,
+    its log axis crowded with labels over a sliver of a decade."""
+    _, tab = race_tab
+    plot = tab.view.loss_plot
+
+    def ranges():
+        (x0, x1), (y0, y1) = plot.viewRange()
+        return x0, x1, y0, y1
+    tab.settings.surface_choice.setCurrentIndex(0)  # the parabola, from its start
+    tab._no_race("nothing")  # as a refused race leaves it: empty
+    x0, x1, y0, y1 = ranges()
+    assert -1 < x0 <= 0 and 10 <= x1 < 11 and y0 < -1 and 1 < y1 < 1.2  # steps 0–10, f 0.1–10
+    tab.reset()  # f − f* = 4 at the start, step 0
+    x0, x1, y0, y1 = ranges()
+    assert -1 < x0 <= 0 and 10 <= x1 < 11
+    assert y0 < np.log10(4) < y1 and 1 <= y1 - y0 < 1.2
+    for _ in range(40):
+        tab.step(1)
+    x0, x1, y0, y1 = ranges()
+    lowest = min(float(tab.race.surface.f(p)) for p in tab.race.points)
+    assert 40 <= x1 < 42 and y0 < np.log10(lowest) and np.log10(4) < y1

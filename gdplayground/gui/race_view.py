@@ -59,6 +59,7 @@ class RaceView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.surface: Surface | None = None
+        self._log_losses = False  # f − f* on a log scale (the surface knows its minimum)
         self._keyed = None  # what the key under the title shows
         self._paths: list[pg.PlotDataItem] = []
         self._losses: list[pg.PlotDataItem] = []
@@ -96,8 +97,10 @@ class RaceView(QWidget):
         known = bool(surface.minima)  # f − f* on a log scale; without a minimum, f itself
         self.loss_plot.clear()
         self.loss_plot.setLogMode(y=known)
+        self._log_losses = known
         self.loss_plot.setTitle("f − f* per racer (log scale)" if known else "f per racer")
         self._paths, self._losses, self._keyed = [], [], None
+        self._fit_losses(0, [])
 
     def fit_surface(self) -> None:
         """Show the whole of the surface's extent (again after a resize: a locked aspect ratio
@@ -158,7 +161,7 @@ class RaceView(QWidget):
         self._ensure_curves(len(race.racers))
         self._key(race, colours)
         floor = lowest_minimum(race.surface)
-        spots = []
+        spots, shown_losses = [], []
         for i in range(len(race.racers)):
             path = race.trajectory(i)
             shown = thinned(path)
@@ -167,11 +170,12 @@ class RaceView(QWidget):
             y = shown[:, 1] if race.surface.dims == 2 else values
             finite = np.isfinite(shown).all(axis=1) & np.isfinite(y)
             self._paths[i].setData(shown[finite, 0], y[finite])
-            self._draw_loss(i, path, values, floor)
+            shown_losses.append(self._draw_loss(i, path, values, floor))
             if finite.any():
                 spots.append({"pos": (shown[finite, 0][-1], y[finite][-1]),
                               "brush": pg.mkBrush(colour(colours[i]))})
         self._points.setData(spots)
+        self._fit_losses(race.step_count, shown_losses)
         self._clear_detail()
         if detail is not None and race.step_count:
             self._draw_detail(race, detail)
@@ -179,6 +183,7 @@ class RaceView(QWidget):
     def clear_race(self) -> None:
         """No race on the surface: no paths, points, forces or key."""
         self._ensure_curves(0)
+        self._fit_losses(0, [])
         self._points.setData([])
         self._clear_detail()
         self._keyed = None
@@ -211,11 +216,27 @@ class RaceView(QWidget):
         for extra in self._paths[n:] + self._losses[n:]:
             extra.setData([], [])
 
-    def _draw_loss(self, i: int, path: np.ndarray, values: np.ndarray, floor: float | None) -> None:
+    def _draw_loss(self, i: int, path: np.ndarray, values: np.ndarray,
+                   floor: float | None) -> np.ndarray:
+        """Racer i's f − f* (f without a known minimum) per step; returns the values drawn."""
         steps = thinned_steps(len(path))
         shown = values - floor if floor is not None else values
         keep = np.isfinite(shown) & ((shown > 0) if floor is not None else True)
         self._losses[i].setData(steps[keep], shown[keep])
+        return shown[keep]
+
+    def _fit_losses(self, steps: int, shown: list[np.ndarray]) -> None:
+        """Steps from 0 to at least 10, and values over at least a decade on the log scale (one
+        unit on f's own): pyqtgraph's range for the few points of a race's start ran from
+        −100 to 100 steps, and an empty plot from −400 to 400 "step (×0.001)"."""
+        values = np.concatenate([np.zeros(0), *shown])
+        if self._log_losses:
+            values = np.log10(values)
+        empty = (-1.0, 1.0) if self._log_losses else (0.0, 1.0)  # 0.1 to 10 on the log scale
+        low, high = (values.min(), values.max()) if values.size else empty
+        middle, half = (low + high) / 2, max((high - low) / 2, 0.5)
+        self.loss_plot.setRange(xRange=(0, max(steps, 10)), yRange=(middle - half, middle + half),
+                                padding=0.04)
 
     def _clear_detail(self) -> None:
         for item in self._detail:

@@ -118,6 +118,8 @@ def test_distributions_opened_while_paused_show_the_run_as_it_is_and_only_its_ax
     assert median.opts["symbol"] == "o" and list(median.getData()[0]) == [300]
     qtbot.wait(50)
     assert view.plots["weights"].viewRange()[0][0] < 300 < view.plots["weights"].viewRange()[0][1]
+    assert len({tuple(plot.viewRange()[0]) for plot in view.plots.values()}) == 1  # one x axis
+    assert "once, at step 300" in view.caption.text()
     window.tabs.setCurrentWidget(window.training)
     window.controls.reset_action.trigger()
     qtbot.waitUntil(lambda: window.last_step == 0, timeout=TIMEOUT)

@@ -52,26 +52,28 @@ class DistributionsView(QWidget):
         self.steps: list[int] = []
         self.rows: list[list[LayerDistribution]] = []
         self._curves: dict = {}  # (quantity, layer) -> its curves, made once a run
-        for plot in self.plots.values():
+        for key, plot in self.plots.items():
             plot.clear()
             plot.setRange(xRange=(0, 10), yRange=(0, 1), padding=0.02)  # not the last run's
+            if key != "units":
+                plot.enableAutoRange(axis="y")
         self.caption.setText(f"{self._measured}: nothing yet.")
 
     def add(self, step: int, layers: list[LayerDistribution]) -> None:
         if self.steps and step <= self.steps[-1]:
             return  # nothing new, or an answer from before a reset
-        if not self.steps:  # the first measurement of a run: the axes follow its values
-            for key, plot in self.plots.items():
-                plot.enableAutoRange(axis="x" if key == "units" else "xy")
         self.steps.append(step)
         self.rows.append(layers)
-        self.caption.setText(f"{self._measured}: {len(self.steps):,} times, from step "
+        self.caption.setText(f"{self._measured}: once, at step {step:,}." if len(self.steps) == 1
+                             else f"{self._measured}: {len(self.steps):,} times, from step "
                              f"{self.steps[0]:,} to step {step:,}.")
         self._draw()
 
     def _draw(self) -> None:
         """Hand every curve its data anew (setData: the items stay, cheap to repaint)."""
         steps = np.array(self.steps, dtype=float)
+        for plot in self.plots.values():  # the steps measured, the same on all four
+            plot.setXRange(steps[0], max(steps[-1], steps[0] + 10), padding=0.02)
         for layer in range(len(self.rows[-1])):
             for key, _ in QUANTITIES:
                 values = [getattr(row[layer], key) for row in self.rows]

@@ -143,7 +143,7 @@ def test_double_well_racers_in_the_shallow_valley_are_said_to_be_stuck(qtbot, ra
 
 def test_the_f_minus_f_star_plot_shows_steps_from_0_and_at_least_a_decade(race_tab):
     """Empty, it ran from −400 to 400 "step (×0.001)"; at the start, from −100 to 100 steps,
-    its log axis crowded with labels over a sliver of a decade."""
+    its log axis crowded with labels over a sliver of a decade, and the start was no dot."""
     _, tab = race_tab
     plot = tab.view.loss_plot
 
@@ -157,7 +157,10 @@ def test_the_f_minus_f_star_plot_shows_steps_from_0_and_at_least_a_decade(race_t
     tab.reset()  # f − f* = 4 at the start, step 0
     x0, x1, y0, y1 = ranges()
     assert -1 < x0 <= 0 and 10 <= x1 < 11
-    assert y0 < np.log10(4) < y1 and 1 <= y1 - y0 < 1.2
+    assert y0 < np.log10(4) < y1 and 2 <= y1 - y0 < 2.4
+    assert tab.view._losses[0].opts["symbol"] == "o"  # a line of one point draws nothing
+    ticks = plot.getAxis("left")._tickLevels[0]
+    assert [label for _, label in ticks] == ["1", "10"]  # decades only: 3, 4, … 9 crowded
     for _ in range(40):
         tab.step(1)
     x0, x1, y0, y1 = ranges()

@@ -222,21 +222,28 @@ class RaceView(QWidget):
         steps = thinned_steps(len(path))
         shown = values - floor if floor is not None else values
         keep = np.isfinite(shown) & ((shown > 0) if floor is not None else True)
-        self._losses[i].setData(steps[keep], shown[keep])
+        curve, lone = self._losses[i], np.count_nonzero(keep) == 1  # a line of one point is
+        if (curve.opts["symbol"] is not None) != lone:  # not drawn: the start is a dot
+            curve.setSymbol("o" if lone else None)
+            curve.setSymbolSize(5)
+            curve.setSymbolBrush(curve.opts["pen"].color())
+        curve.setData(steps[keep], shown[keep])
         return shown[keep]
 
     def _fit_losses(self, steps: int, shown: list[np.ndarray]) -> None:
-        """Steps from 0 to at least 10, and values over at least a decade on the log scale (one
-        unit on f's own): pyqtgraph's range for the few points of a race's start ran from
-        −100 to 100 steps, and an empty plot from −400 to 400 "step (×0.001)"."""
+        """Steps from 0 to at least 10, and values over at least two decades on the log scale,
+        labelled at decades only (one unit on f's own scale): pyqtgraph's range for the few
+        points of a race's start ran from −100 to 100 steps, an empty plot from −400 to 400
+        "step (×0.001)", and a log axis over less than a decade crowded its labels (3, 4, … 9)."""
         values = np.concatenate([np.zeros(0), *shown])
         if self._log_losses:
             values = np.log10(values)
         empty = (-1.0, 1.0) if self._log_losses else (0.0, 1.0)  # 0.1 to 10 on the log scale
         low, high = (values.min(), values.max()) if values.size else empty
-        middle, half = (low + high) / 2, max((high - low) / 2, 0.5)
-        self.loss_plot.setRange(xRange=(0, max(steps, 10)), yRange=(middle - half, middle + half),
-                                padding=0.04)
+        middle, half = (low + high) / 2, max((high - low) / 2, 1.0 if self._log_losses else 0.5)
+        low, high = middle - half, middle + half
+        self.loss_plot.setRange(xRange=(0, max(steps, 10)), yRange=(low, high), padding=0.04)
+        self.loss_plot.getAxis("left").setTicks(decade_ticks(low, high) if self._log_losses else None)
 
     def _clear_detail(self) -> None:
         for item in self._detail:
@@ -312,6 +319,20 @@ def contour_image(surface: Surface) -> np.ndarray:
     pixels[edge, :3] = CONTOUR_INK
     pixels[~finite, :3] = NOT_A_NUMBER
     return pixels
+
+
+def decade_ticks(low: float, high: float, most: int = 5) -> list[list]:
+    """Ticks of a log axis from 10^low to 10^high at whole decades, at most `most` labelled."""
+    stride = max(1, int(np.ceil((high - low) / most)))
+    first = int(np.ceil(low / stride)) * stride
+    return [[(k, decade(k)) for k in range(first, int(np.floor(high)) + 1, stride)]]
+
+
+def decade(k: int) -> str:
+    """10^k as a label: 0.01, 0.1, 1, 10, 100, then 10³ and 10⁻³ beyond."""
+    if -2 <= k <= 2:
+        return f"{10.0 ** k:g}"
+    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def lowest_minimum(surface: Surface) -> float | None:

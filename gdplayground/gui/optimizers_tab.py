@@ -245,8 +245,9 @@ class OptimizersTab(QWidget):
         if velocity is not None:  # PyTorch's forms: the step goes against them
             name = "mean gradient m-hat" if race.racers[i].optimizer.name == "adam" else "buffer v"
             text += f", {name} {vector(velocity)} (the step goes along −{name.split()[-1]})"
-        if race.local_minimum_words(i):
-            text += f" — <b>at step {race.finished_at[i]:,}, {race.local_minimum_words(i)}</b>"
+        stuck = race.local_minimum_words(i)
+        if stuck:
+            text += f" — <b>at step {race.finished_at[i]:,}, {stuck}</b>"
         elif status != "running":
             text += f" — <b>{status} at step {race.finished_at[i]:,}</b>"
         elif race.step_count >= RACE_LIMIT:

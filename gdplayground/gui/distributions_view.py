@@ -72,8 +72,10 @@ class DistributionsView(QWidget):
     def _draw(self) -> None:
         """Hand every curve its data anew (setData: the items stay, cheap to repaint)."""
         steps = np.array(self.steps, dtype=float)
-        for plot in self.plots.values():  # the steps measured, the same on all four
-            plot.setXRange(steps[0], max(steps[-1], steps[0] + 10), padding=0.02)
+        first, last = steps[0], steps[-1]  # the steps measured, the same on all four; one alone
+        low, high = (first - 5, first + 5) if first == last else (first, max(last, first + 10))
+        for plot in self.plots.values():  # in the middle, not on the axis
+            plot.setXRange(low, high, padding=0.02)
         for layer in range(len(self.rows[-1])):
             for key, _ in QUANTITIES:
                 values = [getattr(row[layer], key) for row in self.rows]

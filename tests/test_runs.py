@@ -3,15 +3,21 @@ deleted; a damaged run folder skipped with a message."""
 
 from __future__ import annotations
 
+import copy
+import csv
+import html
 import json
 import shutil
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QToolTip
 
+from gdplayground.config import preset
 from gdplayground.gui.main_window import MainWindow
-from gdplayground.runs import RunStore, read_metrics
+from gdplayground.gui.plots import PlotView
+from gdplayground.runs import KeptRun, RunStore, read_metrics
 from test_window import TIMEOUT, spiral, wait_idle
 
 
@@ -111,6 +117,21 @@ def test_a_damaged_run_folder_is_skipped_with_a_message(qtbot, window_on, tmp_pa
         shutil.rmtree(broken)
 
 
+def test_the_runs_skipped_at_start_up_are_named_as_text(qtbot, tmp_path):
+    """A folder named "<b>x" turned bold in the message line; one with a newline broke it."""
+    from gdplayground.gui.banner import Banner
+    from gdplayground.gui.run_keeper import skipped_words
+
+    for name in ("<b>x", "a\nb & c"):
+        (tmp_path / name).mkdir()
+    banner = Banner()
+    qtbot.addWidget(banner)
+    banner.say(skipped_words(RunStore(tmp_path).load()), "file")
+    document = banner.text()
+    assert "&lt;b&gt;x: run.json: No such file or directory" in document
+    assert "a\\nb &amp; c: run.json" in document and "\n" not in document
+
+
 def test_selected_runs_are_overlaid_named_in_the_key_and_hover_names_them(qtbot, window_on, tmp_path):
     window = window_on(tmp_path)
     for lr in (0.01, 0.1):
@@ -186,8 +207,6 @@ def test_restore_puts_a_runs_settings_and_weights_back(qtbot, window_on, tmp_pat
 
 def test_the_list_is_bounded_oldest_unpinned_first():
     store = RunStore(None, limit=2)
-    from gdplayground.config import preset
-    from gdplayground.runs import KeptRun
     runs = [KeptRun(f"r{i}", preset("spiral"), {}, {"step": np.empty(0)}, ended=f"2026-01-0{i + 1}")
             for i in range(4)]
     runs[0].pinned = True
@@ -210,8 +229,6 @@ def test_metrics_are_read_back_as_written(tmp_path, qtbot, window_on):
 
 
 def test_a_sweep_in_the_window_keeps_every_run_and_draws_the_result(qtbot, window_on, tmp_path):
-    from gdplayground.config import preset
-
     window = window_on(tmp_path, preset("linear-system"))
     sweep = window.sweep
     sweep.param.setCurrentIndex(sweep.param.findData("lr"))
@@ -233,3 +250,40 @@ def test_a_bad_sweep_is_said_and_starts_nothing(qtbot, window_on, tmp_path):
     window.sweep.values.setText("0.1,abc")
     window.sweep.start_button.click()
     assert "is not a number" in window.sweep.status.text() and window.sweep.start_button.isEnabled()
+
+
+def reset_and_wait(qtbot, window, kept: int) -> None:
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == kept, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+
+
+def made_up(name: str, config, steps=np.linspace(1, 2000, 500), **curves) -> KeptRun:
+    """A kept run with these curves (the others decaying from 2)."""
+    decay = 2 * np.exp(-steps / 500) + 0.05
+    return KeptRun(name, config, {}, {"step": steps, "loss": decay, "accuracy": 1 - decay / 3,
+                                      **{f"layer{i}_grad_norm": decay for i in (1, 2, 3)},
+                                      **curves})
+
+
+def key_of(view) -> str:
+    return view.plot.getPlotItem().titleLabel.text
+
+
+def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, window_on, tmp_path):
+    """"\\x1b[31mred" as a name broke SVG plots and Export run ("not well-formed")."""
+    import xml.etree.ElementTree as ElementTree
+
+    from gdplayground.gui.plot_export import export_plot
+
+    window = window_on(tmp_path / "runs")
+    train(qtbot, window, 10)
+    reset_and_wait(qtbot, window, 1)
+    tab = window.runs_tab
+    tab.table.item(0, 0).setText("\x1b[31mred\x07")
+    assert tab.store.runs[0].name == "[31mred"
+    tab.table.selectRow(0)
+    export_plot(window.training.loss_view.plot.getPlotItem(), tmp_path / "loss.svg")
+    text = (tmp_path / "loss.svg").read_text()
+    ElementTree.fromstring(text)  # well-formed
+    assert "[31mred" in text

@@ -6,6 +6,7 @@ ends it is sent, so the copy is the run's last step, whatever follows."""
 from __future__ import annotations
 
 import copy
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths
@@ -23,6 +24,12 @@ def user_run_store() -> RunStore:
     """The run list in the user's data folder (Qt's AppDataLocation), loaded."""
     folder = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
     return RunStore(Path(folder) / "runs")
+
+
+def skipped_words(skipped: list[str]) -> str:
+    """The message line's words for the run folders skipped at start-up (RunStore.load's lines,
+    one a folder): HTML, each line escaped, a folder's name being anything."""
+    return "<b>Runs skipped</b>, their folders damaged: " + "; ".join(map(html.escape, skipped))
 
 
 class RunKeeper(QObject):
@@ -48,8 +55,8 @@ class RunKeeper(QObject):
                 return
             snapshot, test = answer
             run = KeptRun(default_name(snapshot.config, snapshot.changes), snapshot.config,
-                          figures_of(history, snapshot.state.step, seconds, test),
-                          curves_of(history), diverged=diverged, ended=now())
+                          figures_of(history, snapshot.config, snapshot.state.step, seconds, test),
+                          curves_of(history, snapshot.config), diverged=diverged, ended=now())
             done.append(self._store(run, history, snapshot))
         window.session.ask("kept", kept)
         return done
@@ -59,9 +66,9 @@ class RunKeeper(QObject):
         name = f"{run.param.name} {run.param.text(run.value)}" + (
             f" (seed +{run.repeat})" if run.repeat else "")
         kept = KeptRun(name, run.config,
-                       figures_of(run.history, run.diverged_at_step or run.state.step, run.seconds,
-                                  (run.test_loss, run.test_accuracy)),
-                       curves_of(run.history), diverged=run.diverged, ended=now())
+                       figures_of(run.history, run.config, run.diverged_at_step or run.state.step,
+                                  run.seconds, (run.test_loss, run.test_accuracy)),
+                       curves_of(run.history, run.config), diverged=run.diverged, ended=now())
         snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, ())
         self._store(kept, run.history, snapshot)
 

@@ -287,3 +287,25 @@ def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, wind
     text = (tmp_path / "loss.svg").read_text()
     ElementTree.fromstring(text)  # well-formed
     assert "[31mred" in text
+
+
+def test_a_kept_run_has_the_curves_and_settings_of_one_run(qtbot, window_on, tmp_path):
+    """A layer removed, then Ctrl+R before the new run was reported: the keeper paired the old
+    run's history with the new run's settings, and the folder was skipped at the next start."""
+    window = window_on(tmp_path)
+    train(qtbot, window, 20)
+    window.confirm = lambda *args: True
+    fewer = copy.deepcopy(window.config)
+    fewer.architecture.hidden = fewer.architecture.hidden[:1]
+    window.propose(fewer)  # keeps the 20-step run, then applies the change …
+    window.reset()  # … and at once again: the worker has the new run, the window the old one
+    qtbot.waitUntil(lambda: window.info.sizes == (2, 8, 1), timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    train(qtbot, window, 7)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 2, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    store = RunStore(tmp_path)
+    assert store.load() == []
+    assert [(run.figures["steps"], len(run.config.architecture.hidden)) for run in store.runs] \
+        == [(20, 2), (7, 1)]

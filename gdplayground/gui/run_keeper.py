@@ -42,18 +42,21 @@ class RunKeeper(QObject):
         """Ask for the run on show, to keep it; returns a list that holds True once it is kept
         (or False if there was nothing to keep or it could not be written)."""
         window, done = self.window, []
-        if window.info is None or window.last_step == 0:
+        if window.info is None:
             done.append(False)
             return done
-        history, seconds = window.history, window.training_seconds()
-        # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
-        diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
 
         def kept(answer) -> None:
-            if answer is None:
+            # The run the worker held when asked: one built after the call, from settings sent
+            # before it, perhaps. Its start and its frames came before this answer, so the
+            # window's history, coach and clock are that run's now, as its settings are.
+            if answer is None or answer[0] != window.info.run_id:
                 done.append(False)
                 return
-            snapshot, test = answer
+            _, snapshot, test = answer
+            history, seconds = window.history, window.training_seconds()
+            # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
+            diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
             run = KeptRun(default_name(snapshot.config, snapshot.changes), snapshot.config,
                           figures_of(history, snapshot.config, snapshot.state.step, seconds, test),
                           curves_of(history, snapshot.config), diverged=diverged, ended=now())

@@ -309,3 +309,19 @@ def test_a_kept_run_has_the_curves_and_settings_of_one_run(qtbot, window_on, tmp
     assert store.load() == []
     assert [(run.figures["steps"], len(run.config.architecture.hidden)) for run in store.runs] \
         == [(20, 2), (7, 1)]
+
+
+def test_closing_the_window_during_a_sweep_keeps_every_run_that_ended(qtbot, window_on, tmp_path):
+    """Runs that had ended but were still queued for the window were lost."""
+    window = window_on(tmp_path, preset("xor"))
+    sweep = window.sweep
+    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
+    sweep.values.setText("0.01,0.02,0.03,0.05,0.1,0.2,0.3,0.5")
+    sweep.steps.setValue(2)
+    sweep.start_button.click()
+    sweep.runner.background._task.wait()  # all ended on the sweep's thread, none handed over
+    window.close()
+    assert sorted(run.name for run in window.runs_tab.store.runs) == sorted(
+        f"lr {v}" for v in ("0.01", "0.02", "0.03", "0.05", "0.1", "0.2", "0.3", "0.5"))
+    again = RunStore(tmp_path)
+    assert again.load() == [] and len(again.runs) == 8

@@ -289,6 +289,106 @@ def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, wind
     assert "[31mred" in text
 
 
+def test_hovering_an_overlaid_run_names_it_on_a_linear_and_a_log_axis(qtbot, window_on, tmp_path):
+    """'QPoint' object has no attribute 'toPoint'; on a log axis the distances were NaN."""
+    window = window_on(tmp_path)
+    train(qtbot, window, 40)
+    window.training.overlay([(made_up("<i>kept</i>", window.config), 0)])
+    overlay, view = window.training.overlays[0], window.training.loss_view
+    box = view.plot.getPlotItem().vb
+    for log in (False, True):
+        view.log_scale.setChecked(log)
+        curve, name = overlay.items[0]
+        assert html.escape(name) in key_of(view)  # still in the key after the switch
+        x, y = curve.getData()  # as drawn: log10 of the loss on a log axis
+        i = int(np.argmin(abs(y - np.mean(box.viewRange()[1]))))  # a point in view
+        point = box.mapViewToScene(QPointF(float(x[i]), float(y[i])))
+        overlay._hovered((point,))  # raised AttributeError
+        value = 2 * np.exp(-x[i] / 500) + 0.05
+        assert overlay.tip_at(point) == f"<b>{html.escape(name)}</b><br>step {x[i]:,.0f}: " \
+                                        f"{value:.4g}"
+        QToolTip.hideText()
+
+
+def test_a_run_with_no_curve_overlays_nothing_and_says_so(qtbot, window_on, tmp_path):
+    """A sweep run that diverged before its first checkpoint raised KeyError: 'loss' in the
+    overlay, and every run start after stopped half way."""
+    window = window_on(tmp_path, preset("linear-system"))
+    sweep = window.sweep
+    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
+    sweep.values.setText("100")
+    sweep.steps.setValue(200)
+    sweep.start_button.click()
+    qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
+    assert window.runs_tab.store.runs[0].diverged
+    window.runs_tab.table.selectRow(0)
+    assert "lr 100 (nothing to draw: no step was recorded)" in key_of(window.training.loss_view)
+    before = window.info.run_id
+    train(qtbot, window, 5)
+    reset_and_wait(qtbot, window, 2)
+    assert window.info.run_id > before
+    assert window.training.data_view.currentWidget() is window.training.linear_view
+    assert "lr 100 (nothing to draw" in key_of(window.training.loss_view)  # keyed again
+
+
+def test_a_run_start_goes_on_when_an_overlay_fails(qtbot, window_on, tmp_path):
+    window = window_on(tmp_path)
+    loss = window.training.overlays[0]
+
+    def broken(run):
+        raise RuntimeError("a bug in an overlay")
+    loss.columns = broken
+    window.training.overlay([(made_up("kept", window.config), 0)])
+    assert "kept (could not be drawn)" in key_of(window.training.loss_view)
+    assert "kept" in key_of(window.training.gradient_view)  # the other plots draw it
+    before = window.info.run_id
+    window.confirm = lambda *args: True
+    window.propose(preset("xor"))  # a new data set: the boundary view lays out its points
+    qtbot.waitUntil(lambda: window.info.run_id > before, timeout=TIMEOUT)
+    train(qtbot, window, 5)
+    assert window.info.dataset == "xor"
+    assert len(window.training.boundary.train[0].data) > 0  # the new data's points, laid out
+    assert window.training.data_view.currentWidget() is window.training.boundary
+
+
+def test_overlays_off_the_live_scale_are_named_as_such(qtbot, window_on, tmp_path):
+    """They vanished without a word; the scale follows the live run."""
+    window = window_on(tmp_path)
+    train(qtbot, window, 40)
+    live = {f"layer{i}_grad_norm": window.history.column(f"smoothed_layer{i}_grad_norm")
+            for i in (1, 3)}  # in view: the live run's own
+    far = made_up("far", window.config, window.history.column("step"), loss=np.full(40, 1e6),
+                  layer2_grad_norm=np.full(40, 1e-30), **live)
+    window.training.overlay([(far, 0)])
+    assert "far (▲ off the scale, from 1e+06 to 1e+06)" in key_of(window.training.loss_view)
+    assert "far (layer 2 ▼ off the scale)" in key_of(window.training.gradient_view)
+    window.training.loss_view.plot.setYRange(0, 2e6)  # once in view, it goes without saying
+    assert "far (" not in key_of(window.training.loss_view)
+
+
+def test_a_run_start_with_many_runs_overlaid_makes_no_curve_and_lays_each_key_out_as_with_one(
+        qtbot, window_on, tmp_path, monkeypatch):
+    """With ~50 kept runs selected each run start stalled ~2 s: every curve was made again and
+    each plot's key laid out twice per curve."""
+    window = window_on(tmp_path)
+    counts = {"curve": 0, "retitle": 0}
+    for method, count in (("curve", "curve"), ("_retitle", "retitle")):
+        def counted(self, *args, original=getattr(PlotView, method), count=count, **kw):
+            counts[count] += 1
+            return original(self, *args, **kw)
+        monkeypatch.setattr(PlotView, method, counted)
+    laid_out = []
+    for n in (1, 40):
+        window.training.overlay([(made_up(f"run {i}", window.config), i) for i in range(n)])
+        counts.update(curve=0, retitle=0)
+        before = window.info.run_id
+        window.session.reset()
+        qtbot.waitUntil(lambda: window.info.run_id > before, timeout=TIMEOUT)
+        assert counts["curve"] == 0
+        laid_out.append(counts["retitle"])
+    assert laid_out[0] == laid_out[1]
+
+
 def test_a_kept_run_has_the_curves_and_settings_of_one_run(qtbot, window_on, tmp_path):
     """A layer removed, then Ctrl+R before the new run was reported: the keeper paired the old
     run's history with the new run's settings, and the folder was skipped at the next start."""

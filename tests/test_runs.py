@@ -270,6 +270,48 @@ def key_of(view) -> str:
     return view.plot.getPlotItem().titleLabel.text
 
 
+def test_a_full_batch_runs_figures_are_exact_and_a_mini_batch_runs_say_they_are_averages(
+        qtbot, window_on, tmp_path):
+    """The linear system's table said 0.5955 (the moving average) where metrics.csv ended at
+    0.57888; nothing said which figure was which."""
+    window = window_on(tmp_path, preset("linear-system"))
+    train(qtbot, window, 60)
+    reset_and_wait(qtbot, window, 1)
+    run = window.runs_tab.store.runs[0]
+    with open(run.folder / "metrics.csv") as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f)]
+    assert run.figures["final_loss"] == losses[-1] and run.figures["least_loss"] == min(losses)
+    table = window.runs_tab.table
+    assert table.item(0, 4).text() == f"{losses[-1]:.4g}" and "exact" in table.item(0, 4).toolTip()
+    window.confirm = lambda *args: True
+    window.propose(spiral())
+    train(qtbot, window, 30)
+    reset_and_wait(qtbot, window, 2)
+    row = next(r for r in range(table.rowCount()) if window.runs_tab._run_at(r).config.data.name
+               == "spiral")
+    assert table.item(row, 4).text().startswith("≈") and "moving average" in table.item(row, 4).toolTip()
+    headers = [table.horizontalHeaderItem(c) for c in range(table.columnCount())]
+    words = {h.text(): h.toolTip() for h in headers}
+    assert "once as the run ended" in words["Test acc.\nat end"]
+    assert "while training" in words["Best test\nacc. seen"]
+
+
+def test_run_names_are_text_wherever_they_are_shown(qtbot, window_on, tmp_path):
+    """"<b>bold</b>" turned bold in the plot keys."""
+    window = window_on(tmp_path)
+    train(qtbot, window, 10)
+    reset_and_wait(qtbot, window, 1)
+    tab = window.runs_tab
+    tab.table.item(0, 0).setText("<b>bold</b> & co")
+    assert tab.store.runs[0].name == "<b>bold</b> & co"
+    tab.table.selectRow(0)
+    escaped = html.escape("<b>bold</b> & co")
+    for view in window.training.plot_views:
+        assert escaped in key_of(view) and "<b>bold" not in key_of(view)
+    assert escaped in tab.table.item(0, 0).toolTip()
+    assert tab.compared.textFormat() == Qt.PlainText
+
+
 def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, window_on, tmp_path):
     """"\\x1b[31mred" as a name broke SVG plots and Export run ("not well-formed")."""
     import xml.etree.ElementTree as ElementTree
@@ -389,6 +431,21 @@ def test_a_run_start_with_many_runs_overlaid_makes_no_curve_and_lays_each_key_ou
     assert laid_out[0] == laid_out[1]
 
 
+def test_with_every_run_pinned_the_tab_says_why_the_list_is_over_its_bound(qtbot, tmp_path):
+    store = RunStore(None, limit=1)
+    window = MainWindow(spiral(), store)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+    train(qtbot, window, 5)
+    reset_and_wait(qtbot, window, 1)
+    store.pin(store.runs[0], True)
+    train(qtbot, window, 5)
+    reset_and_wait(qtbot, window, 2)  # the new run stays, beyond the bound
+    note = window.runs_tab.over_limit
+    assert not note.isHidden() and "2 runs are kept, more than the 1" in note.text()
+    assert "pinned" in note.text()
+
+
 def test_a_kept_run_has_the_curves_and_settings_of_one_run(qtbot, window_on, tmp_path):
     """A layer removed, then Ctrl+R before the new run was reported: the keeper paired the old
     run's history with the new run's settings, and the folder was skipped at the next start."""
@@ -409,6 +466,30 @@ def test_a_kept_run_has_the_curves_and_settings_of_one_run(qtbot, window_on, tmp
     assert store.load() == []
     assert [(run.figures["steps"], len(run.config.architecture.hidden)) for run in store.runs] \
         == [(20, 2), (7, 1)]
+
+
+def test_the_runs_tab_has_room_at_1024_by_640(qtbot):
+    """The table showed three rows and a name column of 55 pixels, the sweep's plot was 30
+    pixels tall."""
+    store = RunStore(None)
+    window = MainWindow(spiral(), store)
+    qtbot.addWidget(window)
+    for i in range(20):
+        store.runs.append(made_up(f"adam, lr 0.{i:02d}, 8-8", window.config))
+    window.runs_tab.refresh()
+    window.resize(1024, 640)
+    window.show()
+    window.tabs.setCurrentWidget(window.runs_tab)
+    qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+    table = window.runs_tab.table
+    qtbot.waitUntil(lambda: table.viewport().height() > 0)
+    assert table.rowAt(table.viewport().height() - 1) >= 12  # rows in view, counted from 0
+    assert table.columnWidth(0) >= 180
+    window.runs_tab.pages.setCurrentWidget(window.sweep)
+    view = window.sweep.view
+    qtbot.waitUntil(lambda: view.curves.height() > 0)
+    assert view.loss.plot.getPlotItem().vb.height() >= 100
+    assert view.curves.plot.getPlotItem().vb.height() >= 60
 
 
 def test_closing_the_window_during_a_sweep_keeps_every_run_that_ended(qtbot, window_on, tmp_path):

@@ -129,7 +129,8 @@ def test_a_kept_runs_folder_says_what_its_metrics_and_figures_are(tmp_path):
 
 # --- names and the bound ---------------------------------------------------------------------
 @pytest.mark.parametrize("text, name", [
-    ("\x1b[31mred", "[31mred"), ("two\nlines", "two lines"), ("  tabs\t\tand  spaces ", "tabs and spaces"),
+    ("\x1b[31mred", "[31mred"), ("two\nlines", "two lines"),
+    ("  tabs\t\tand  spaces ", "tabs and spaces"),
     ("<b>bold</b>", "<b>bold</b>"), ("lr 0.01→0.2", "lr 0.01→0.2"), ("x" * 500, "x" * MAX_NAME),
     ("a\u2028b\ufeffc\udc80d", "a b c d")])
 def test_one_rule_for_a_name(text, name):

@@ -289,7 +289,8 @@ def test_a_full_batch_runs_figures_are_exact_and_a_mini_batch_runs_say_they_are_
     reset_and_wait(qtbot, window, 2)
     row = next(r for r in range(table.rowCount()) if window.runs_tab._run_at(r).config.data.name
                == "spiral")
-    assert table.item(row, 4).text().startswith("≈") and "moving average" in table.item(row, 4).toolTip()
+    cell = table.item(row, 4)
+    assert cell.text().startswith("≈") and "moving average" in cell.toolTip()
     headers = [table.horizontalHeaderItem(c) for c in range(table.columnCount())]
     words = {h.text(): h.toolTip() for h in headers}
     assert "once as the run ended" in words["Test acc.\nat end"]

@@ -279,7 +279,9 @@ class CurvesPlot(PlotView):
         run's last losses would flatten the rest), or of all if every one diverged; each
         diverged run's ✕ where its curve ends, within the view."""
         self.plot.setXRange(0, max(self.last_step, 1), padding=0.02)
-        low, high = (self.low, self.high) if self.low <= self.high else (self.any_low, self.any_high)
+        low, high = self.low, self.high
+        if low > high:  # every run diverged
+            low, high = self.any_low, self.any_high
         if low > high:
             low, high = -1.0, 1.0  # nothing drawn yet: 0.1 to 10
         span = max(high - low, 0.3)

@@ -23,7 +23,7 @@ README_TITLE = "# gdplayground run"
 DESCRIBED = {
     "weights.npz": "weights, optimizer state, configuration and summary; "
                    "`numpy.load(path, allow_pickle=False)` reads it",
-    "metrics.csv": "one row per step: loss, accuracy, learning rate, per-layer gradient norms",
+    "metrics.csv": "loss, accuracy, learning rate, per-layer gradient norms, by step",
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
     "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",

@@ -190,7 +190,7 @@ def test_the_result_view_draws_means_spreads_and_diverged_marks(qtbot):
     view = SweepResultView()
     qtbot.addWidget(view)
     view.show_results(runs, plan.param)
-    where = positions(runs, plan.param)
+    where = positions([run.value for run in runs], plan.param)
     final = columns(runs, where, lambda run: run.final_loss)
     assert [c.x for c in final] == [0.01, 100.0] and final[1].diverged and np.isnan(final[1].mean)
     assert "2 diverged" in view.summary.text()
@@ -251,3 +251,132 @@ def test_a_runner_that_fails_says_why(qtbot, monkeypatch):
     with qtbot.waitSignal(runner.failed, timeout=30_000) as failed:
         runner.start(preset("xor"), SweepPlan(sweep_param("lr"), (0.1,), steps=5))
     assert failed.args == ["ValueError: no test set today"] and runner.results == []
+
+
+def test_a_burst_of_short_runs_costs_the_result_view_work_in_proportion_to_its_runs(
+        qtbot, monkeypatch):
+    """300 runs of 2 steps froze the window for 51 s: each run drew every run again."""
+    from gdplayground.gui.plots import PlotView
+    from gdplayground.gui.sweep_panel import SweepPanel
+    from gdplayground.gui.sweep_result_view import FIGURES_INTERVAL_MS, ValuePlot
+
+    plan = SweepPlan(sweep_param("lr"), sweep_values(0.01, 1, 20, log=True), repeats=3, steps=2)
+    runs = list(run_sweep(preset("xor"), plan))
+    panel = SweepPanel(lambda: preset("xor"))
+    qtbot.addWidget(panel)
+    counts = {"curve": 0, "figures": 0}
+
+    def counting(method, count):
+        original = getattr(method[0], method[1])
+
+        def counted(self, *args, **kwargs):
+            counts[count] += 1
+            return original(self, *args, **kwargs)
+        monkeypatch.setattr(*method, counted)
+    counting((PlotView, "curve"), "curve")
+    counting((ValuePlot, "draw"), "figures")
+    panel.plan = plan
+    panel.view.begin(plan.param, plan.values, plan.log, plan.steps)  # as a sweep starts
+    counts.update(curve=0, figures=0)
+    for run in runs:  # handed over one after another, as a burst of short runs ends
+        panel._run_finished(run)
+    assert counts == {"curve": 20, "figures": 0}  # a curve per value; the figures wait …
+    qtbot.wait(2 * FIGURES_INTERVAL_MS)
+    assert counts["figures"] == 2  # … and are drawn once, on both plots
+    curves = panel.view.curves.plot.getPlotItem().listDataItems()
+    assert len(curves) == 20 + 1  # and the ✕ marks
+    x, _ = curves[1].getData()  # a value's three repeats, joined with breaks between them
+    assert len(x) == 3 * (len(runs[0].curve[0]) + 1)
+
+
+def test_the_runner_lets_the_window_answer_between_two_runs(qtbot):
+    """Runs that ended while the window was busy were handed over in one go."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from gdplayground.gui.sweep_runner import SweepRunner
+
+    runner = SweepRunner()
+    order = []
+
+    def busy_keeping(run):  # as keeping a run, which writes its folder, takes a while
+        order.append("run")
+        QTimer.singleShot(0, lambda: order.append("turn"))  # the window's next turn
+        time.sleep(0.02)
+    runner.run_finished.connect(busy_keeping)
+    plan = SweepPlan(sweep_param("lr"), sweep_values(0.01, 1, 12, log=True), steps=2)
+    with qtbot.waitSignal(runner.finished, timeout=30_000):
+        runner.start(preset("xor"), plan)
+    qtbot.wait(10)
+    assert order == ["run", "turn"] * 12
+
+
+def test_cancel_leaves_the_bar_at_the_runs_that_ended(qtbot):
+    """The bar stayed at 55%, as if the sweep were still on its way."""
+    from gdplayground.gui.sweep_panel import SweepPanel
+
+    panel = SweepPanel(lambda: preset("spiral"))
+    qtbot.addWidget(panel)
+    panel.param.setCurrentIndex(panel.param.findData("lr"))
+    panel.values.setText("0.01,0.03,0.1")
+    panel.steps.setValue(20_000)
+    panel.runner.progressed.connect(  # part way through the second run
+        lambda progress: panel.runner.cancel() if progress.fraction > 0.45 else None)
+    with qtbot.waitSignal(panel.runner.cancelled, timeout=60_000):
+        panel.start()
+    assert panel.progress.value() == 33 and panel.progress.text() == "1 of 3 runs"
+    assert panel.status.text() == "Sweep cancelled: 1 run that ended is kept."
+
+
+def test_a_sweep_starts_on_axes_of_its_own_values_and_steps(qtbot):
+    """An empty sweep plot showed the learning-rate axis of the last sweep."""
+    from gdplayground.gui.sweep_panel import SweepPanel
+
+    panel = SweepPanel(lambda: preset("xor"))
+    qtbot.addWidget(panel)
+    panel.param.setCurrentIndex(panel.param.findData("lr"))
+    panel.values.setText("0.1,1")
+    panel.steps.setValue(50)
+    with qtbot.waitSignal(panel.runner.finished, timeout=30_000):
+        panel.start()
+    panel.values.setText("1e-4:1e-3")
+    panel.count.setValue(3)
+    panel.log.setChecked(True)
+    panel.steps.setValue(400)
+    panel.start()
+    view = panel.view  # before its first run ends
+    low, high = view.loss.plot.getPlotItem().vb.viewRange()[0]
+    assert low <= -4 < -3 <= high < -2.5  # log10 of the rates: this sweep's
+    assert view.accuracy.plot.getPlotItem().vb.viewRange()[0] == [low, high]
+    steps = view.curves.plot.getPlotItem().vb.viewRange()[0]
+    assert steps[0] <= 0 and 400 <= steps[1] < 450
+    bottom, top = (10 ** v for v in view.loss.plot.getPlotItem().vb.viewRange()[1])
+    assert 0.05 < bottom <= 0.1 and 10 <= top < 20  # an empty loss plot: 0.1 to 10
+    assert view.summary.text() == "No run has finished yet."
+    with qtbot.waitSignal(panel.runner.finished, timeout=30_000):
+        pass
+
+
+@pytest.mark.parametrize("low, high, width", [(0.003, 0.01, 250), (1e-4, 1.0, 300),
+                                              (2e-6, 3e-5, 250), (1, 1000, 200)])
+def test_log_axis_labels_along_the_bottom_never_run_together(qtbot, low, high, width):
+    """"0.0030.0040.005…": the labels between decades were spaced for their height."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from gdplayground.gui.sweep_result_view import PlainLogAxis
+
+    axis = PlainLogAxis("bottom")
+    axis.setLogMode(True)
+    lo, hi = np.log10(low), np.log10(high)
+    labels = []
+    for spacing, values in axis.tickValues(lo, hi, width):
+        strings = axis.tickStrings(values, 1.0, spacing)
+        labels += [(v, s) for v, s in zip(values, strings) if s]
+    metrics = QFontMetricsF(axis.style["tickFont"] or QFont())
+    labels = dict((round(v, 9), s) for v, s in labels)  # a decade is on two levels
+    placed = sorted(((v - lo) / (hi - lo) * width, metrics.horizontalAdvance(s), s)
+                    for v, s in labels.items() if lo <= v <= hi)
+    assert len(placed) >= 2
+    for (x1, w1, s1), (x2, w2, s2) in zip(placed, placed[1:]):
+        assert x2 - x1 >= (w1 + w2) / 2, (s1, s2)

@@ -234,8 +234,8 @@ class History(Timeline):
     def write_csv(self, out: TextIO, until_step: float = np.inf, header: bool = True,
                   after_step: float = -np.inf, every: int = 1) -> None:
         """The measured columns, one row per step from `after_step` (exclusive) to `until_step`
-        (or every `every` steps, and the run's last); an empty cell where a value was not
-        measured."""
+        (or every `every` steps, and the run's last; a block's row where steps are summarised:
+        rows); an empty cell where a value was not measured."""
         writer = csv.writer(out, lineterminator="\n")
         if header:
             writer.writerow(self.measured)

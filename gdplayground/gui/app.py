@@ -35,14 +35,14 @@ def run_window(config: ExperimentConfig) -> int:
     """Open the window and run until it closes. The caller checks gui.preflight first."""
     from gdplayground.gui.main_window import MainWindow
 
-    from gdplayground.gui.run_keeper import user_run_store
+    from gdplayground.gui.run_keeper import skipped_words, user_run_store
 
     app = application()
     runs = user_run_store()
     skipped = runs.load()
     window = MainWindow(config, runs)
     if skipped:
-        window.banner.say("Runs skipped, their folders damaged: " + "; ".join(skipped), "file")
+        window.banner.say(skipped_words(skipped), "file")
     window.show()
     return app.exec()
 

@@ -91,17 +91,21 @@ class PlotView(QWidget):
         self._names[curve] = name
         self._retitle()
 
-    def show_in_key(self, curve: pg.PlotDataItem) -> None:
-        """Name in the key, now, a curve its caller drew (not one fed from a History)."""
-        self._named.add(curve)
+    def show_in_key(self, names: dict[pg.PlotDataItem, str]) -> None:
+        """Name in the key, now, curves their caller drew (not fed from a History), by these
+        names: the key is laid out once for them all."""
+        self._names.update(names)
+        self._named.update(names)
         self._retitle()
 
-    def remove(self, curve: pg.PlotDataItem) -> None:
-        self.plot.removeItem(curve)
-        for kept in (self._names, self._series):
-            kept.pop(curve, None)
-        self._named.discard(curve)
-        self._retitle()
+    def remove(self, *curves: pg.PlotDataItem) -> None:
+        for curve in curves:
+            self.plot.removeItem(curve)
+            for kept in (self._names, self._series):
+                kept.pop(curve, None)
+            self._named.discard(curve)
+        if curves:
+            self._retitle()
 
     def clear(self) -> None:
         """Remove every curve and item: a new set of them follows."""

@@ -6,6 +6,7 @@ ends it is sent, so the copy is the run's last step, whatever follows."""
 from __future__ import annotations
 
 import copy
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths
@@ -25,6 +26,12 @@ def user_run_store() -> RunStore:
     return RunStore(Path(folder) / "runs")
 
 
+def skipped_words(skipped: list[str]) -> str:
+    """The message line's words for the run folders skipped at start-up (RunStore.load's lines,
+    one a folder): HTML, each line escaped, a folder's name being anything."""
+    return "<b>Runs skipped</b>, their folders damaged: " + "; ".join(map(html.escape, skipped))
+
+
 class RunKeeper(QObject):
     def __init__(self, window, store: RunStore):
         """`window` is the MainWindow: its session, history, run figures, banner, Runs tab."""
@@ -35,21 +42,24 @@ class RunKeeper(QObject):
         """Ask for the run on show, to keep it; returns a list that holds True once it is kept
         (or False if there was nothing to keep or it could not be written)."""
         window, done = self.window, []
-        if window.info is None or window.last_step == 0:
+        if window.info is None:
             done.append(False)
             return done
-        history, seconds = window.history, window.training_seconds()
-        # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
-        diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
 
         def kept(answer) -> None:
-            if answer is None:
+            # The run the worker held when asked: one built after the call, from settings sent
+            # before it, perhaps. Its start and its frames came before this answer, so the
+            # window's history, coach and clock are that run's now, as its settings are.
+            if answer is None or answer[0] != window.info.run_id:
                 done.append(False)
                 return
-            snapshot, test = answer
+            _, snapshot, test = answer
+            history, seconds = window.history, window.training_seconds()
+            # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
+            diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
             run = KeptRun(default_name(snapshot.config, snapshot.changes), snapshot.config,
-                          figures_of(history, snapshot.state.step, seconds, test),
-                          curves_of(history), diverged=diverged, ended=now())
+                          figures_of(history, snapshot.config, snapshot.state.step, seconds, test),
+                          curves_of(history, snapshot.config), diverged=diverged, ended=now())
             done.append(self._store(run, history, snapshot))
         window.session.ask("kept", kept)
         return done
@@ -59,9 +69,9 @@ class RunKeeper(QObject):
         name = f"{run.param.name} {run.param.text(run.value)}" + (
             f" (seed +{run.repeat})" if run.repeat else "")
         kept = KeptRun(name, run.config,
-                       figures_of(run.history, run.diverged_at_step or run.state.step, run.seconds,
-                                  (run.test_loss, run.test_accuracy)),
-                       curves_of(run.history), diverged=run.diverged, ended=now())
+                       figures_of(run.history, run.config, run.diverged_at_step or run.state.step,
+                                  run.seconds, (run.test_loss, run.test_accuracy)),
+                       curves_of(run.history, run.config), diverged=run.diverged, ended=now())
         snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, ())
         self._store(kept, run.history, snapshot)
 

@@ -31,9 +31,9 @@ class SweepPanel(QWidget):
         self.runner = SweepRunner(self)
         self.runner.progressed.connect(self._progressed)
         self.runner.run_finished.connect(self._run_finished)
-        self.runner.finished.connect(lambda runs: self._ended(f"Sweep done: {len(runs)} runs."))
+        self.runner.finished.connect(lambda runs: self._ended(f"Sweep done: {_runs(runs)}."))
         self.runner.cancelled.connect(lambda runs: self._ended(
-            f"Sweep cancelled: the {len(runs)} runs that ended are kept."))
+            f"Sweep cancelled: {_runs(runs)} that ended {'is' if len(runs) == 1 else 'are'} kept."))
         self.runner.failed.connect(lambda message: self._ended(f"Sweep stopped: {message}", True))
         self._build()
         self._param_chosen()
@@ -103,8 +103,10 @@ class SweepPanel(QWidget):
         self.results = []
         self.view.set_heading(f"{self.plan.param.label}: {self.plan.runs} runs of "
                               f"{self.plan.steps:,} steps")
+        self.view.begin(self.plan.param, self.plan.values, self.plan.log, self.plan.steps)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.status.setText(f"0 of {self.plan.runs} runs")
 
@@ -125,17 +127,24 @@ class SweepPanel(QWidget):
 
     def _run_finished(self, run: SweepRun) -> None:
         self.results.append(run)
-        self.view.show_results(self.results, self.plan.param, self.plan.log)
+        self.view.add(run)
         self.run_finished.emit(run)
 
     def _ended(self, words: str, failed: bool = False) -> None:
+        """The bar says how many runs ended (a cancel drops the one in progress: the bar stayed
+        at the share it had reached, as if still on its way)."""
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        if not failed:
-            self.progress.setValue(100 if self.results and len(self.results) == self.plan.runs
-                                   else self.progress.value())
+        self.view.draw_figures()
+        done, runs = len(self.results), self.plan.runs
+        self.progress.setValue(round(100 * done / runs))
+        self.progress.setFormat(f"{done} of {runs} runs")
         self.status.setText(f"<span style='color:#b00020'>{words}</span>" if failed else words)
 
     def shutdown(self) -> None:
         """Cancel a sweep and wait for its thread: the window is closing."""
         self.runner.stop()
+
+
+def _runs(runs: list) -> str:
+    return f"{len(runs)} run{'s' * (len(runs) != 1)}"

@@ -7,6 +7,11 @@ repeat (min–max: with a handful of repeats, a standard deviation says little).
 diverged has no final loss to draw: it is a red ✕ along the plot's top edge instead, and its
 curve ends in one where it blew up. A choice (optimizer, activation, init) is drawn at evenly
 spaced labelled positions; a rate, or values spaced on a log scale, on a log axis.
+
+In the window the result fills in as runs end: a sweep's axes span its values and steps from the
+start, each run's curve is added once (one curve item per value, its repeats joined), and the
+figures against the value are drawn again at most every FIGURES_INTERVAL_MS, so a sweep of
+hundreds of short runs costs the window work in proportion to its runs, not to their square.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPen
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from gdplayground.engine.sweep import SweepParam, SweepRun, log_axis
-from gdplayground.gui.plots import LogReadyAxis, PlotView, use_plot_style
+from gdplayground.gui.plots import LogReadyAxis, PlotView, mantissa, use_plot_style
 
 FINAL_PEN = pg.mkPen((31, 119, 180), width=2)
 LEAST_PEN = pg.mkPen((255, 127, 14), width=2, style=Qt.DashLine)
@@ -33,6 +38,9 @@ HEADROOM = 0.25  # of the data's span, kept free above it for the diverged marks
 MARK_AT = 0.14  # … which sit this far above the data
 KEYED_VALUES = 12  # curves keyed by value up to this many values; beyond, the first and last
 PNG_SIZE = (1400, 1000)
+FIGURES_INTERVAL_MS = 250  # at most this often the figures against the value are drawn again
+LABEL_GAP = 8  # pixels between two log labels side by side, beyond their widths
+ROUNDEST = (1, 5, 2, 3, 4, 6, 8, 7, 9)  # leading digits labelled first where there is room
 
 LOSS_TIP = ("The training loss at the end of each run (solid) and the least it reached "
             "(dashed), as the Training tab plots it: the moving average of the batch losses "
@@ -56,9 +64,9 @@ class Column(NamedTuple):
     diverged: tuple[int, ...]
 
 
-def positions(results: list[SweepRun], param: SweepParam) -> dict:
-    """Where each value is drawn: at itself, or a choice at its place in the order first run."""
-    values = list(dict.fromkeys(run.value for run in results))
+def positions(values, param: SweepParam) -> dict:
+    """Where each value is drawn: at itself, or a choice at its place in the order given."""
+    values = list(dict.fromkeys(values))
     if param.categorical:
         return {value: float(i) for i, value in enumerate(values)}
     return {value: float(value) for value in sorted(values)}
@@ -66,9 +74,11 @@ def positions(results: list[SweepRun], param: SweepParam) -> dict:
 
 def columns(results: list[SweepRun], where: dict, figure: Callable[[SweepRun], float | None]
             ) -> list[Column]:
+    by_value = {value: [] for value in where}
+    for run in results:
+        by_value[run.value].append(run)
     found = []
-    for value, x in where.items():
-        runs = [run for run in results if run.value == value]
+    for (value, x), runs in zip(where.items(), by_value.values()):
         measured = np.array([figure(run) for run in runs
                              if not run.diverged and figure(run) is not None], dtype=float)
         stats = ((measured.mean(), measured.min(), measured.max()) if len(measured)
@@ -78,11 +88,37 @@ def columns(results: list[SweepRun], where: dict, figure: Callable[[SweepRun], f
 
 
 class PlainLogAxis(LogReadyAxis):
-    """Values on a log axis written as numbers (10, 100), not as powers of ten."""
+    """Values on a log axis written as numbers (10, 100), not as powers of ten; along the bottom,
+    as many as their widths leave room for, the roundest first ("0.0030.0040.005" ran together:
+    the labels between decades were spaced for their height)."""
+
+    _kept: set = set()  # rounded values of the ticks labelled along the bottom
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        levels = super().logTickValues(minVal, maxVal, size, stdTicks)
+        if self.orientation in ("bottom", "top"):
+            values = [value for _, level in levels for value in level]  # every level at once
+            self._kept = self._with_room(values, size / max(maxVal - minVal, 1e-9))
+        return levels
 
     def logTickStrings(self, values, scale, spacing):
+        if self.orientation in ("bottom", "top"):
+            return [f"{10 ** value:g}" if round(value, 9) in self._kept else "" for value in values]
         strings = super().logTickStrings(values, scale, spacing)
         return [f"{10 ** value:g}" if text else "" for value, text in zip(values, strings)]
+
+    def _with_room(self, values: list[float], pixels_per_decade: float) -> set:
+        """The values whose labels fit side by side, taken roundest first (decades, fives …)."""
+        metrics = QFontMetricsF(self.style["tickFont"] or QFont())
+        taken: list[tuple[float, float]] = []  # (centre, half width) of each label kept
+        kept = set()
+        for value in sorted(set(values), key=lambda v: (ROUNDEST.index(mantissa(v)), v)):
+            centre = value * pixels_per_decade
+            half = (metrics.horizontalAdvance(f"{10 ** value:g}") + LABEL_GAP) / 2
+            if all(abs(centre - other) >= half + other_half for other, other_half in taken):
+                taken.append((centre, half))
+                kept.add(round(value, 9))
+        return kept
 
 
 def plain_log_axes(view: PlotView, y_label: str) -> None:
@@ -147,14 +183,15 @@ class ValuePlot(PlotView):
 
     def _fit_y(self, found: list[Column], room: bool) -> float:
         """The y axis around the data, with `room` above it for the ✕ marks; returns their
-        height, in data units."""
+        height, in data units. With no data: 0.1 to 10 on a log axis, 0 to 1 on a linear one."""
         if self.y_fixed:
             low, high = self.y_fixed
         else:
             values = np.array([v for c in found for v in (c.low, c.high)], dtype=float)
             values = values[np.isfinite(values) & ((values > 0) if self.log_y else True)]
             values = np.log10(values) if self.log_y else values
-            low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+            empty = (-1.0, 1.0) if self.log_y else (0.0, 1.0)
+            low, high = (float(values.min()), float(values.max())) if len(values) else empty
         span = max(high - low, 0.3 if self.log_y else 1e-3 + 0.1 * abs(high))
         margin = 0 if self.y_fixed else 0.06 * span
         self.plot.setYRange(low - margin, high + (HEADROOM * span if room else margin), padding=0)
@@ -183,48 +220,75 @@ class ValuePlot(PlotView):
 
 
 class CurvesPlot(PlotView):
-    """Every run's training loss against the step, one colour per value."""
+    """Every run's training loss against the step, one colour per value: one curve item per
+    value, its runs joined end to end with a break between them, each run added once."""
 
     def __init__(self):
         super().__init__("Training loss of every run", "training loss", CURVES_TIP, log_y=True)
         plain_log_axes(self, "training loss")
         self.plot.setLabel("bottom", "step")
+        self.begin(None, {}, None)
 
-    def draw(self, results: list[SweepRun], param: SweepParam, where: dict) -> None:
+    def begin(self, param: SweepParam | None, where: dict, steps: int | None) -> None:
+        """A sweep of these values: the steps axis from 0 to its runs' length, nothing drawn."""
         self.clear()
-        order = list(where)
-        keyed = set(order if len(order) <= KEYED_VALUES else (order[0], order[-1]))
-        ends, shown = [], []
-        for run in results:
-            steps, losses = run.curve
-            keep = np.isfinite(losses) & (losses > 0)
-            share = order.index(run.value) / max(len(order) - 1, 1)
-            pen = pg.mkPen(CURVE_COLOURS.map(0.9 * share, mode="qcolor"), width=1)  # no pale yellow
-            item = self.curve(pen, f"{param.name} {param.text(run.value)}")
-            item.setData(steps[keep], losses[keep])
-            if run.value in keyed:  # named once in the key, by its first curve
-                keyed.discard(run.value)
-                self._named.add(item)
-            if run.diverged and keep.any():
-                ends.append((steps[keep][-1], losses[keep][-1]))
-            if not run.diverged or all(r.diverged for r in results):
-                shown.append(losses[keep])
-        top = self._fit(results, shown)
-        self.plot.addItem(pg.PlotDataItem([x for x, _ in ends], [min(y, top) for _, y in ends],
-                                          pen=None, symbol="x", symbolSize=12,
-                                          symbolPen=pg.mkPen(DIVERGED, width=2)))
-        self._retitle()
+        self.param, self.order = param, list(where)
+        self.lines = {}  # value -> (curve item, its runs' steps, its runs' losses)
+        self.ends = []  # (step, loss) where each diverged run's curve ends
+        self.keyed = set(self.order if len(self.order) <= KEYED_VALUES
+                         else (self.order[0], self.order[-1]))
+        self.low, self.high = np.inf, -np.inf  # log10 of the losses of runs that did not diverge
+        self.any_low, self.any_high = np.inf, -np.inf  # … and of every run's
+        self.last_step = steps or 0
+        self.marks = pg.PlotDataItem(pen=None, symbol="x", symbolSize=12,
+                                     symbolPen=pg.mkPen(DIVERGED, width=2))
+        self.plot.addItem(self.marks)
+        self.plot.setXRange(0, max(self.last_step, 1), padding=0.02)
 
-    def _fit(self, results: list[SweepRun], shown: list[np.ndarray]) -> float:
+    def add(self, run: SweepRun) -> None:
+        steps, losses = run.curve
+        keep = np.isfinite(losses) & (losses > 0)
+        steps, losses = steps[keep], losses[keep]
+        if run.value not in self.lines:
+            share = self.order.index(run.value) / max(len(self.order) - 1, 1)
+            pen = pg.mkPen(CURVE_COLOURS.map(0.9 * share, mode="qcolor"), width=1)  # no pale yellow
+            self.lines[run.value] = (self.curve(pen, f"{self.param.name} "
+                                                     f"{self.param.text(run.value)}"), [], [])
+        item, all_steps, all_losses = self.lines[run.value]
+        all_steps.append(np.r_[steps, np.nan])  # the break before the next run of this value
+        all_losses.append(np.r_[losses, np.nan])
+        item.setData(np.concatenate(all_steps), np.concatenate(all_losses), connect="finite")
+        if run.value in self.keyed and len(steps):  # named once in the key, by its first curve
+            self.keyed.discard(run.value)
+            self._named.add(item)
+            self._retitle()
+        if len(steps):
+            self._extend(np.log10(losses), not run.diverged)
+            self.last_step = max(self.last_step, float(steps[-1]))
+            if run.diverged:
+                self.ends.append((float(steps[-1]), float(losses[-1])))
+        self._fit()
+
+    def _extend(self, logs: np.ndarray, kept: bool) -> None:
+        self.any_low, self.any_high = min(self.any_low, logs.min()), max(self.any_high, logs.max())
+        if kept:
+            self.low, self.high = min(self.low, logs.min()), max(self.high, logs.max())
+
+    def _fit(self) -> None:
         """Steps from 0 to the longest run; losses of the runs that did not diverge (a diverging
-        run's last losses would flatten the rest). Returns the top loss in view."""
-        last = max((run.curve[0][-1] for run in results if len(run.curve[0])), default=1)
-        self.plot.setXRange(0, last, padding=0.02)
-        values = np.concatenate(shown) if shown else np.empty(0)
-        low, high = (np.log10(values.min()), np.log10(values.max())) if len(values) else (0, 1)
+        run's last losses would flatten the rest), or of all if every one diverged; each
+        diverged run's ✕ where its curve ends, within the view."""
+        self.plot.setXRange(0, max(self.last_step, 1), padding=0.02)
+        low, high = self.low, self.high
+        if low > high:  # every run diverged
+            low, high = self.any_low, self.any_high
+        if low > high:
+            low, high = -1.0, 1.0  # nothing drawn yet: 0.1 to 10
         span = max(high - low, 0.3)
         self.plot.setYRange(low - 0.06 * span, high + 0.06 * span, padding=0)
-        return 10 ** (high + 0.03 * span)  # a ✕ there stays whole inside the view
+        top = high + 0.03 * span  # log10 of the loss where a ✕ stays whole inside the view
+        self.marks.setData([x for x, _ in self.ends],
+                           [10 ** min(np.log10(y), top) for _, y in self.ends])
 
 
 class SweepResultView(QWidget):
@@ -249,19 +313,49 @@ class SweepResultView(QWidget):
         grid.addWidget(self.summary, 3, 0, 1, 2)
         grid.setRowStretch(1, 3)
         grid.setRowStretch(2, 2)
+        self.results: list[SweepRun] = []
+        self.param, self.where, self.log_x = None, {}, False
+        self._figures_due = QTimer(self)  # figures drawn again at most this often
+        self._figures_due.setSingleShot(True)
+        self._figures_due.setInterval(FIGURES_INTERVAL_MS)
+        self._figures_due.timeout.connect(self.draw_figures)
+
+    def begin(self, param: SweepParam, values, log: bool = False, steps: int | None = None) -> None:
+        """A sweep of `param` over `values` (`log`: spaced on a log scale; a rate is drawn on a
+        log axis anyway), its runs `steps` long if known: axes that span them, nothing drawn."""
+        self._figures_due.stop()
+        self.param, self.results = param, []
+        self.where = positions(values, param)
+        self.log_x = bool(self.where) and log_axis(param, list(self.where), log)
+        self.curves.begin(param, self.where, steps)
+        self.draw_figures()
+
+    def add(self, run: SweepRun) -> None:
+        """A run that ended: its curve now, the figures against the value soon."""
+        self.results.append(run)
+        self.curves.add(run)
+        if not self._figures_due.isActive():
+            self._figures_due.start()
 
     def show_results(self, results: list[SweepRun], param: SweepParam, log: bool = False) -> None:
-        """Draw these runs (all of a sweep's, or those finished so far) of a sweep of `param`;
-        `log`: its values were spaced on a log scale (a rate is drawn on a log axis anyway)."""
-        where = positions(results, param)
-        log_x = bool(where) and log_axis(param, list(where), log)
+        """Draw these runs of a sweep of `param` at once; `log`: its values were spaced on a
+        log scale."""
+        self.begin(param, [run.value for run in results], log)
+        for run in results:
+            self.add(run)
+        self.draw_figures()
+
+    def draw_figures(self) -> None:
+        """The figures against the value, and the summary, from the runs so far."""
+        self._figures_due.stop()
         for plot, title in ((self.loss, "Training loss"), (self.accuracy, "Test accuracy")):
-            plot.title = f"{title} against {param.label}"
-            plot.set_values(param, where, log_x)
-        self._draw_loss(results, where)
-        self._draw_accuracy(results, where)
-        self.curves.draw(results, param, where)
-        self.summary.setText(summary_words(results, param))
+            if self.param is not None:
+                plot.title = f"{title} against {self.param.label}"
+                plot.set_values(self.param, self.where, self.log_x)
+        self._draw_loss(self.results, self.where)
+        self._draw_accuracy(self.results, self.where)
+        self.summary.setText(summary_words(self.results, self.param) if self.param else
+                             "No sweep yet.")
 
     def set_heading(self, text: str) -> None:
         self.heading.setText(f"<b>{text}</b>")

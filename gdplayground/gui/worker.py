@@ -229,10 +229,10 @@ class TrainingWorker(QObject):
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
-        """Answer between two steps: "snapshot" (a Snapshot), "kept" (a Snapshot and the test
-        set's (loss, accuracy), or None), "evaluate" (split -> (loss, accuracy)) or "probe"
-        (copies for a gradient check: gradient_lab.Probe). Training, if it runs, goes on right
-        after."""
+        """Answer between two steps: "snapshot" (a Snapshot), "kept" (the run's id, a Snapshot
+        and the test set's (loss, accuracy) or None; None at step 0), "evaluate" (split ->
+        (loss, accuracy)) or "probe" (copies for a gradient check: gradient_lab.Probe).
+        Training, if it runs, goes on right after."""
         trainer, answer = self.trainer, None
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
@@ -240,11 +240,13 @@ class TrainingWorker(QObject):
             answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
                               trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
                               tuple(trainer.changes))
-        elif trainer is not None and what == "kept":  # a run leaving for the run list: the
-            # settings it trained with (not those set after its last step), its test figures
+        elif trainer is not None and what == "kept" and trainer.step_count:  # a run leaving
+            # for the run list: which run, the settings it trained with (not those set after its
+            # last step), its test figures
             config, changed = trainer.trained_with()
-            answer = (Snapshot(trainer.snapshot(), config, trainer.dataset.input_scale,
-                               copy.deepcopy(trainer.started_with), changed),
+            snapshot = Snapshot(trainer.snapshot(), config, trainer.dataset.input_scale,
+                                copy.deepcopy(trainer.started_with), changed)
+            answer = (self._run_id, snapshot,
                       trainer.evaluate("test") if len(trainer.dataset.test) else None)
         elif trainer is not None and what == "evaluate":
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}

@@ -368,16 +368,30 @@ def _check_text(name: str, value) -> None:
 
 def _check_range(name: str, value, f: dataclasses.Field) -> None:
     lo, hi = f.metadata["range"]
+    allowed = range_words(lo, hi, f.metadata["lo_open"])
     kind = type(f.default)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{name} must be a whole number from {lo} to {hi} (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be a whole number {allowed} (got {shown(value)})", name)
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
                           or not math.isfinite(value)):
-        raise ConfigError(f"{name} must be a finite number (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be a number {allowed} (got {shown(value)})", name)
     too_low = value <= lo if f.metadata["lo_open"] else value < lo
     if too_low or value > hi:
-        opening = "above" if f.metadata["lo_open"] else "from"
-        raise ConfigError(f"{name} must be {opening} {lo} to {hi} (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be {allowed} (got {shown(value)})", name)
+
+
+def range_words(lo: float, hi: float, lo_open: bool = False) -> str:
+    """A range as messages give it: "from 1 to 100,000", "above 0 and at most 100"."""
+    if lo_open:
+        return f"above {number_words(lo)} and at most {number_words(hi)}"
+    return f"from {number_words(lo)} to {number_words(hi)}"
+
+
+def number_words(value: float) -> str:
+    """A bound as a reader writes it: 100 (not 100.0), 4,294,967,295, 0.0001, 1e-08."""
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
 
 
 def _build(cls, raw: Any, prefix: str):

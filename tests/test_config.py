@@ -19,12 +19,12 @@ def test_file_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda c: setattr(c.learning_rate, "value", 0.0), r"learning_rate.value must be above 0.0 to 100.0 \(got 0.0\)"),
-    (lambda c: setattr(c.learning_rate, "value", float("nan")), "learning_rate.value must be a finite number"),
+    (lambda c: setattr(c.learning_rate, "value", 0.0), r"^learning_rate.value must be above 0 and at most 100 \(got 0.0\)$"),
+    (lambda c: setattr(c.learning_rate, "value", float("nan")), r"learning_rate.value must be a number above 0 and at most 100 \(got nan\)"),
     (lambda c: setattr(c.optimizer, "name", "lbfgs"), "optimizer.name 'lbfgs' is not one of: sgd, momentum"),
-    (lambda c: setattr(c.batch, "size", 0), r"batch.size must be from 1 to 100000 \(got 0\)"),
-    (lambda c: setattr(c.batch, "size", 2.5), "batch.size must be a whole number from 1 to 100000"),
-    (lambda c: setattr(c.architecture, "dropout", 0.95), "architecture.dropout must be from 0.0 to 0.9"),
+    (lambda c: setattr(c.batch, "size", 0), r"batch.size must be from 1 to 100,000 \(got 0\)"),
+    (lambda c: setattr(c.batch, "size", 2.5), "batch.size must be a whole number from 1 to 100,000"),
+    (lambda c: setattr(c.architecture, "dropout", 0.95), r"architecture.dropout must be from 0 to 0.9 \(got 0.95\)"),
     (lambda c: setattr(c.architecture.hidden[1], "units", 0), r"architecture.hidden\[1\].units must be"),
     (lambda c: setattr(c.architecture, "output", "sigmoid"), "architecture.output 'sigmoid' does not fit loss 'cross_entropy'"),
     (lambda c: setattr(c.data, "name", "idx"), "data.path must name a folder"),
@@ -39,7 +39,7 @@ def test_validation_names_the_field_and_the_allowed_range(change, message):
 @pytest.mark.parametrize("text, message", [
     ("seed = 1\n[optimizer]\nnmae = 'sgd'", "unknown setting optimizer.nmae; allowed: name, momentum"),
     ("[architecture]\nbias = 'yes'", "architecture.bias must be true or false"),
-    ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0.0"),
+    ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0 and at most 100"),
     ("optimizer = 3", "optimizer must be a table"),
     ("seed = [", "is not valid TOML"),
 ])

@@ -33,7 +33,7 @@ import numpy as np
 
 from gdplayground.config import (
     HIDDEN_ACTIVATIONS, MAX_LAYERS, ConfigError, ExperimentConfig, Layer,
-    field_at, field_range, owner, setting_words, shown)
+    field_at, field_range, owner, range_words, setting_words, shown)
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import Trainer, TrainingState, same_data
 
@@ -101,14 +101,10 @@ class SweepParam:
             return value
         low, high, low_out = self.bounds
         if not math.isfinite(value) or value < low or value > high or (low_out and value == low):
-            raise SweepError(f"{self.name} takes values {self.range_words()} (got {value:g})")
+            raise SweepError(f"{self.name} takes values {range_words(*self.bounds)} (got {value:g})")
         if self.kind is int and not float(value).is_integer():
             raise SweepError(f"{self.name} takes whole numbers (got {value:g})")
         return self.kind(value)
-
-    def range_words(self) -> str:
-        low, high, low_out = self.bounds
-        return f"above {low:g} up to {high:g}" if low_out else f"from {low:g} to {high:g}"
 
     def range_values(self, low: float, high: float, count: int, log: bool) -> tuple:
         """`count` values from `low` to `high`, both included, evenly spaced on a linear or a

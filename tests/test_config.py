@@ -42,6 +42,19 @@ def test_validation_names_the_field_and_the_allowed_range(change, message):
     ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0 and at most 100"),
     ("optimizer = 3", "optimizer must be a table"),
     ("seed = [", "is not valid TOML"),
+    # integers beyond a float, and beyond what Python reads (tomllib raises ValueError)
+    ("[learning_rate]\nvalue = 1" + "0" * 400, r"^configuration: learning_rate.value must be "
+     r"above 0 and at most 100 \(got 1000"),
+    ("[learning_rate]\nmin_value = -1" + "0" * 400, "learning_rate.min_value must be from 0 to 100"),
+    ("[optimizer]\nclip_norm = 9" * 1 + "9" * 4000, "optimizer.clip_norm must be from 0 to 1,000,000"),
+    ("seed = " + "9" * 5001, r"^configuration: seed \(line 1\) is a number of 5,001 digits"),
+    ("# a note\n[learning_rate]\nvalue = " + "1_0" * 3000, r"learning_rate.value \(line 3\) is a number"),
+    ("[architecture]\nhidden = [{units = " + "1" * 4500 + "}]", r"units \(line 2\) is a number of 4,500"),
+    ("[architecture]\nhidden = [{units = 1" + "0" * 400 + "}]", "hidden.0..units must be from 1 to 8,192"),
+    ('[data]\nname = "idx"\npath = "a\\u0000b"', r"data.path must not hold a NUL character \(got 'a\\x00b'\)"),
+    ("seed = " + "{a = " * 200 + "1" + "}" * 200, r"seed must be a whole number \(got \{'a': "),
+    ("[optimizer]\nclip_norm = inf", r"optimizer.clip_norm must be a number from 0 to 1,000,000 \(got inf\)"),
+    ("seed = 1979-05-27", r"seed must be a whole number \(got datetime.date\(1979, 5, 27\)\)"),
 ])
 def test_bad_files_are_refused_with_the_setting_named(text, message):
     with pytest.raises(ConfigError, match=message):

@@ -77,7 +77,8 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
     (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder nor one of"),
     (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
-    (["--dataset", ""], "--dataset: the name is empty"),
+    (["--dataset", ""], "argument --dataset: the value is empty"),
+    (["--dataset", " "], "argument --dataset: the value is empty"),
     (["--dataset", "linear-system", "--loss", "bce", "--output", "sigmoid"],
      "--output: architecture.output 'sigmoid' reaches only 0 to 1, but linear-system's targets run from 0 to 4"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),

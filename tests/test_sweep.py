@@ -167,6 +167,11 @@ def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys
     (["--param", "optimizer", "--range", "1:2", "--count", "3"], "--range: optimizer is chosen"),
     (["--param", "lr", "--values", "0.1", "--repeats", "0"], "--repeats: repeats must be from 1"),
     (["--param", "width", "--values", "8", "--dataset", "linear-system"], "width 8: the network"),
+    (["--param", " ", "--values", "8"], "argument --param: the value is empty"),
+    (["--param", "lr", "--values", ""], "argument --values: the value is empty"),
+    (["--param", "lr", "--range", "", "--count", "3"], "argument --range: the value is empty"),
+    (["--param", "lr", "--values", "0.1", "--repeats", "9" * 5000],
+     "argument --repeats: must be a whole number of at most 4,300 digits"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, flags, message):
     assert main(["sweep", *flags, "--steps", "5", "--out", str(tmp_path / "out")]) == 2

@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 from gdplayground.cli.flags import (
-    UsageError, dataset_name, output_folder, path_given, whole_number)
+    UsageError, dataset_name, output_folder, path_given, text_given, whole_number)
 from gdplayground.cli.train import load_weight_file
 from gdplayground.cli.window import preflight
 from gdplayground.files import write_atomic
@@ -22,6 +22,7 @@ SHOWN_MISCLASSIFIED = 48  # digits in misclassified.png: a readable page
 SHOWN_SALIENCY = 64  # maps in saliency.png; saliency.npy holds them all
 CHUNK = 4096  # examples per forward pass
 TOP_K = 3
+IMAGE_DATASETS = ("mnist", "mnist-binary", "idx")
 
 
 def register(commands) -> None:
@@ -32,8 +33,9 @@ def register(commands) -> None:
                     "folder): its test accuracy per class, the confusion matrix, the digits it "
                     "gets wrong and what it looks at.")
     inspect.add_argument("weights", type=path_given, help="a .npz weight file written by gdplayground")
-    inspect.add_argument("--dataset", help="inspect on this data set instead of the file's own "
-                                           "(mnist, mnist-binary or an IDX folder of the same image size)")
+    inspect.add_argument("--dataset", type=text_given,
+                         help="inspect on this data set instead of the file's own (mnist, "
+                              "mnist-binary or an IDX folder of the same image size)")
     inspect.add_argument("--saliency", type=saliency_count, default=DEFAULT_SALIENCY, metavar="N",
                          help="saliency maps of the first N test digits: the gradient of each "
                               "digit's true-class logit with respect to its pixels in [0, 1] "
@@ -81,11 +83,13 @@ def _trained(args):
 
     saved = load_weight_file(args.weights)
     config = copy.deepcopy(saved.config)
-    if args.dataset:
+    if args.dataset is not None:
         config.data.name, config.data.path = dataset_name(args.dataset)
-    if config.data.name not in ("mnist", "mnist-binary", "idx"):
+    if config.data.name not in IMAGE_DATASETS:
+        chosen = (f"--dataset {config.data.name} is not one" if args.dataset is not None
+                  else f"{args.weights} was trained on {config.data.name}")
         raise UsageError(f"inspect needs an image data set (mnist, mnist-binary or an IDX "
-                         f"folder); {args.weights} was trained on {config.data.name}")
+                         f"folder); {chosen}")
     trainer = Trainer(config)
     for name, param, _ in trainer.network.parameters():
         weights = saved.state.parameters[name]

@@ -9,7 +9,8 @@ import re
 
 import numpy as np
 
-from gdplayground.cli.flags import UsageError, decimal_number, output_folder, path_given
+from gdplayground.cli.flags import (
+    UsageError, decimal_number, output_folder, path_given, text_given)
 from gdplayground.cli.window import preflight
 from gdplayground.config import ConfigError, OptimizerConfig, shown
 from gdplayground.files import write_atomic
@@ -29,12 +30,13 @@ def register(commands) -> None:
         description="Race optimizers from one start on a surface. Each --optimizer is "
                     "NAME:LR[:key=value...], e.g. adam:0.1:beta1=0.8 or momentum:0.01:momentum=0.95.")
     race.add_argument("--surface", required=True, choices=SURFACES, help="the surface to descend")
-    race.add_argument("--kappa", type=decimal_number, default=10.0,
+    race.add_argument("--kappa", type=decimal_number,
                       help="quadratic: condition number λ₂/λ₁, from 1 to 1,000 (default 10)")
-    race.add_argument("--angle", type=decimal_number, default=30.0,
+    race.add_argument("--angle", type=decimal_number,
                       help="quadratic: rotation of the bowl's axes, degrees (default 30)")
-    race.add_argument("--expression", help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
-    race.add_argument("--start", required=True,
+    race.add_argument("--expression", type=text_given,
+                      help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
+    race.add_argument("--start", required=True, type=text_given,
                       help="the start, X or X,Y; a negative one as --start=-1.2,1")
     race.add_argument("--optimizer", dest="racers", action="append", required=True,
                       type=racer_spec, metavar="NAME:LR[:key=value...]",
@@ -53,14 +55,16 @@ def racer_spec(text: str):
     """NAME:LR[:key=value...] -> Racer, its settings validated."""
     from gdplayground.engine.race import Racer, check_racer
 
-    name, _, rest = text.strip().partition(":")
+    name, _, rest = text_given(text).strip().partition(":")
     lr_text, *pairs = rest.split(":") if rest else [""]
     optimizer = OptimizerConfig(name=name)
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
         key, equals, value = pair.partition("=")
         if not equals or key not in HYPERPARAMETERS:
             raise UsageError(f"--optimizer {shown(text)}: {shown(pair)} is not key=value with a "
                              f"key among {', '.join(HYPERPARAMETERS)}")
+        if any(earlier.partition("=")[0] == key for earlier in pairs[:i]):
+            raise UsageError(f"--optimizer {shown(text)}: {key} is given twice")
         if key not in USED_BY.get(name, HYPERPARAMETERS):
             used = ", ".join(USED_BY[name]) or "none"
             raise UsageError(f"--optimizer {shown(text)}: {name} does not use {key} (it reads: "
@@ -73,7 +77,7 @@ def racer_spec(text: str):
 
 
 def race_steps(text: str) -> int:
-    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= RACE_STEPS_LIMIT:
+    if not re.fullmatch(r"\s*[0-9]{1,7}\s*", text) or not 1 <= int(text) <= RACE_STEPS_LIMIT:
         raise argparse.ArgumentTypeError(
             f"must be a whole number from 1 to {RACE_STEPS_LIMIT:,} (got {shown(text)})")
     return int(text)
@@ -110,9 +114,14 @@ def run_race(args) -> int:
 def _surface(args):
     from gdplayground.engine.surfaces import make_surface
 
+    shape = {"kappa": args.kappa, "angle": args.angle, "expression": args.expression}
+    for key, value in shape.items():
+        surface = "expression" if key == "expression" else "quadratic"
+        if value is not None and args.surface != surface:  # a typo would go unnoticed
+            raise UsageError(f"--{key} goes with --surface {surface} (this race is on "
+                             f"{args.surface})")
     try:
-        return make_surface(args.surface, kappa=args.kappa, angle=args.angle,
-                            expression=args.expression)
+        return make_surface(args.surface, **{key: v for key, v in shape.items() if v is not None})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

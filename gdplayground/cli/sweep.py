@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from gdplayground.cli.flags import (
-    UsageError, add_train_flags, config_from_args, output_folder, path_given, whole_number)
+    UsageError, add_train_flags, config_from_args, output_folder, path_given, text_given,
+    whole_number)
 from gdplayground.cli.train import run_folder
 from gdplayground.cli.window import preflight
 from gdplayground.console import stops_as_interrupts
@@ -32,13 +33,13 @@ def register(commands) -> None:
                     "The loss compared is the training loss as the window plots it (the moving "
                     "average of the batch losses; exact losses for full batches), at the end and "
                     "at its least; test accuracy is measured once at the end.")
-    sweep.add_argument("--param", required=True, metavar="NAME",
+    sweep.add_argument("--param", required=True, type=text_given, metavar="NAME",
                        help=f"the setting to vary: {', '.join(PARAMS)}, or a dotted path such as "
                             "optimizer.beta1")
     values = sweep.add_mutually_exclusive_group(required=True)
-    values.add_argument("--values", metavar="V1,V2,…",
+    values.add_argument("--values", type=text_given, metavar="V1,V2,…",
                         help="the values, e.g. 0.01,0.1 or sgd,adam")
-    values.add_argument("--range", dest="bounds", metavar="LO:HI",
+    values.add_argument("--range", dest="bounds", type=text_given, metavar="LO:HI",
                         help="values from LO to HI, both included (with --count, and --log)")
     sweep.add_argument("--count", type=whole_number, metavar="N",
                        help="how many values --range takes")

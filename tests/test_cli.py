@@ -199,7 +199,7 @@ def test_out_must_name_a_folder_and_never_one_of_other_files(tmp_path, capsys, m
                          (".", "is the current folder or holds it"),
                          (str(tmp_path), "is the current folder or holds it"),
                          ("notes.txt", "exists and is not a folder"),
-                         ("notes.txt/run", "cannot write the run to notes.txt/run")):
+                         ("notes.txt/run", "--out: cannot write to notes.txt/run")):
         assert main(["train", "--dataset", "xor", "--steps", "3", "--out", out]) == 2
         captured = capsys.readouterr()
         assert message in captured.err and captured.err.count("\n") == 1

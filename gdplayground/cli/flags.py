@@ -4,15 +4,17 @@ errors that name the flag that set what they are about."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import re
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
-from gdplayground.files import check_writable
+from gdplayground.files import StagedFolder, check_writable
 from gdplayground.gui.paces import PACES
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
@@ -205,6 +207,25 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
 
 
 # --- helpers -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def staged_output(out: Path, replaceable: Callable[[Path], bool],
+                  kind: str) -> Iterator[StagedFolder]:
+    """--out, written all or nothing (files.StagedFolder): a folder that cannot be written, or
+    holds files that are not `kind`, is refused in one line before the block's work; a write
+    that fails in the block is one line too, and leaves --out as it was. Write each file to
+    `folder.file(name)` of the folder yielded."""
+    try:
+        folder = StagedFolder(out, replaceable, kind)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+    try:
+        with folder:
+            yield folder
+    except OSError as exc:
+        reason = exc.strerror or str(exc).replace(str(folder.staging), str(out))  # as typed
+        raise UsageError(f"cannot write the results to {out}: {reason}") from None
+
+
 def output_folder(folder: Path, *files: str) -> None:
     """--out: a folder, made if missing, in which each of `files` can be written; UsageError
     (one line) if not, before any work is done."""

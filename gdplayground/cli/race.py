@@ -6,15 +6,17 @@ import argparse
 import csv
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 
 from gdplayground.cli.flags import (
-    UsageError, decimal_number, output_folder, path_given, text_given)
+    UsageError, decimal_number, path_given, staged_output, text_given)
 from gdplayground.cli.window import preflight
 from gdplayground.config import ConfigError, OptimizerConfig, shown
-from gdplayground.files import write_atomic
+from gdplayground.files import holds_only, write_atomic
 
+CSV_NAME, PNG_NAME = "trajectories.csv", "race.png"
 CSV_HEADER = ("optimizer", "step", "x", "y", "f", "grad_x", "grad_y")
 HYPERPARAMETERS = ("momentum", "beta1", "beta2", "rho", "eps")
 USED_BY = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",), "adagrad": ("eps",),
@@ -47,7 +49,8 @@ def register(commands) -> None:
     race.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                       help="the arithmetic of the points and gradients (default float64)")
     race.add_argument("--out", type=path_given, required=True,
-                      help="a folder for trajectories.csv and race.png")
+                      help="a new or empty folder for trajectories.csv and race.png, or an "
+                           "earlier race's, replaced whole once both are written")
     race.set_defaults(run=run_race)
 
 
@@ -95,20 +98,24 @@ def run_race(args) -> int:
 
     surface = _surface(args)
     start = _start(args.start, surface.dims)
-    output_folder(args.out, "trajectories.csv")
+    race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))  # f checked at the start
     preflight(window=False)  # before the work: the picture is part of what --out promises
-    race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))
-    for _ in range(args.steps):
-        if race.finished:
-            break
-        race.step()
-    _print_results(race, args)
-    write_atomic(args.out / "trajectories.csv", trajectories_csv(race).encode())
-    from gdplayground.gui.race_view import save_race_png
+    with staged_output(args.out, _earlier_race, "a race's output") as out:
+        for _ in range(args.steps):
+            if race.finished:
+                break
+            race.step()
+        _print_results(race, args)
+        write_atomic(out.file(CSV_NAME), trajectories_csv(race).encode())
+        from gdplayground.gui.race_view import save_race_png
 
-    save_race_png(race, args.out / "race.png")
-    print(f"wrote {args.out / 'trajectories.csv'} and {args.out / 'race.png'}")
+        save_race_png(race, out.file(PNG_NAME))
+    print(f"wrote {args.out / CSV_NAME} and {args.out / PNG_NAME}")
     return 0
+
+
+def _earlier_race(folder: Path) -> bool:
+    return holds_only(folder, (CSV_NAME, PNG_NAME))
 
 
 def _surface(args):

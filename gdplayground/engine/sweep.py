@@ -34,6 +34,7 @@ import numpy as np
 from gdplayground.config import (
     HIDDEN_ACTIVATIONS, MAX_LAYERS, ConfigError, ExperimentConfig, Layer,
     field_at, field_range, owner, range_words, setting_words, shown)
+from gdplayground.data import DataError
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import Trainer, TrainingState, same_data
 
@@ -312,6 +313,37 @@ class SweepRun:
     @property
     def diverged(self) -> bool:
         return self.diverged_at_step is not None
+
+
+def check_runs(base: ExperimentConfig, plan: SweepPlan,
+               check: Callable[[Trainer], None] | None = None) -> None:
+    """Build each value's trainer (and hand it to `check`) before any run trains, so that a
+    value whose data does not load, whose loss does not suit the data or whose network does not
+    fit in memory is refused before anything is trained or written: SweepError naming the
+    value, or the starting configuration's own error when it fails as well (the value is not to
+    blame). Repeats differ only in their seed, which changes none of that."""
+    dataset, previous = None, None
+    for value in plan.values:
+        config = plan.param.configure(base, value)
+        reuse = previous is not None and same_data(previous, config)
+        try:
+            trainer = Trainer(config, dataset if reuse else None)
+        except (ConfigError, DataError) as exc:
+            _blame(base, plan.param, value, exc)
+        dataset, previous = trainer.dataset, config
+        if check is not None:
+            check(trainer)
+
+
+def _blame(base: ExperimentConfig, param: SweepParam, value, exc: ValueError):
+    """Raise the starting configuration's error if it fails the same way (its type and the
+    setting it names), else `exc` as the value's."""
+    try:
+        Trainer(base)
+    except (ConfigError, DataError) as own:
+        if type(own) is type(exc) and getattr(own, "field", "") == getattr(exc, "field", ""):
+            raise own from None
+    raise SweepError(f"{param.name} {param.text(value)}: {exc}") from None
 
 
 Progress = Callable[[int, int, int], None]  # (run number from 0, steps done, steps of the run)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pyqtgraph import PlotCurveItem, PlotDataItem
 from pyqtgraph.exporters import SVGExporter
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QBuffer, QIODevice, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
-from gdplayground.files import atomic_path
+from gdplayground.files import atomic_path, write_atomic
 
 PNG_WIDTHS = (800, 1600, 3200)
 
@@ -20,13 +20,24 @@ def export_plot(item, path: Path, width: int | None = None) -> None:
     """Write one plot item: SVG for a .svg path, otherwise PNG `width` pixels wide, drawn as the
     window draws it but larger: lines, text and legends grow with the picture."""
     path = Path(path)
+    if path.suffix.lower() != ".svg":
+        save_png(render_png(item, width or PNG_WIDTHS[1]), path)
+        return
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".svg":
-            SVGExporter(item).export(str(tmp))
-        elif not render_png(item, width or PNG_WIDTHS[1]).save(str(tmp), "PNG"):
-            raise OSError(f"Qt could not write {path}")
+        SVGExporter(item).export(str(tmp))
         if not tmp.stat().st_size:  # pyqtgraph's exporters can fail without raising
             raise OSError(f"the exporter wrote nothing to {path}")
+
+
+def save_png(picture, path: Path) -> None:
+    """A QImage or QPixmap as a PNG file, written whole or not at all. Qt encodes it in memory
+    and Python writes the file: Qt's own writer says only that it failed (libpng printing a
+    line of its own to the terminal), where Python's OSError says why (the disk is full)."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not picture.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode {Path(path).name} as PNG")
+    write_atomic(Path(path), bytes(buffer.data()))
 
 
 def render_png(item, width: int) -> QImage:

@@ -458,8 +458,8 @@ def _scalar(path: str, value, f: dataclasses.Field):
     if isinstance(default, float) and not number:
         raise ConfigError(f"{path} must be a number (got {shown(value)})", path)
     if isinstance(default, float) and isinstance(value, int) and abs(value) > sys.float_info.max:
-        raise ConfigError(f"{path} must be {range_words(*f.metadata['range'], f.metadata['lo_open'])} "
-                          f"(got {shown(value)})", path)
+        allowed = range_words(*f.metadata["range"], f.metadata["lo_open"])
+        raise ConfigError(f"{path} must be {allowed} (got {shown(value)})", path)
     return float(value) if isinstance(default, float) else value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,8 @@ class ExperimentConfig:
             raise ConfigError(f"{source} is not valid TOML: {exc}") from None
         except RecursionError:
             raise ConfigError(f"{source} is nested too deeply to be a configuration") from None
+        except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+            raise ConfigError(f"{source}: {_too_long_number(text)}") from None
         try:
             config = _build(cls, raw, "")
             return config.validate() if validate else config
@@ -327,7 +330,10 @@ def field_range(cls, name: str) -> tuple:
 
 def shown(value) -> str:
     """A value for a message: its repr (one line, whatever it holds), cut short."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested too deeply; an integer of 4,300 digits and more
+        text = f"a {type(value).__name__} too large to show"
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
@@ -364,20 +370,54 @@ def _check_text(name: str, value) -> None:
         value.encode("utf-8")
     except (AttributeError, UnicodeEncodeError):
         raise ConfigError(f"{name} must be text in Unicode (got {shown(value)})", name) from None
+    if "\0" in value:  # no file name can hold one
+        raise ConfigError(f"{name} must not hold a NUL character (got {shown(value)})", name)
 
 
 def _check_range(name: str, value, f: dataclasses.Field) -> None:
     lo, hi = f.metadata["range"]
+    allowed = range_words(lo, hi, f.metadata["lo_open"])
     kind = type(f.default)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{name} must be a whole number from {lo} to {hi} (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be a whole number {allowed} (got {shown(value)})", name)
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
                           or not math.isfinite(value)):
-        raise ConfigError(f"{name} must be a finite number (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be a number {allowed} (got {shown(value)})", name)
     too_low = value <= lo if f.metadata["lo_open"] else value < lo
     if too_low or value > hi:
-        opening = "above" if f.metadata["lo_open"] else "from"
-        raise ConfigError(f"{name} must be {opening} {lo} to {hi} (got {shown(value)})", name)
+        raise ConfigError(f"{name} must be {allowed} (got {shown(value)})", name)
+
+
+def range_words(lo: float, hi: float, lo_open: bool = False) -> str:
+    """A range as messages give it: "from 1 to 100,000", "above 0 and at most 100"."""
+    if lo_open:
+        return f"above {number_words(lo)} and at most {number_words(hi)}"
+    return f"from {number_words(lo)} to {number_words(hi)}"
+
+
+def number_words(value: float) -> str:
+    """A bound as a reader writes it: 100 (not 100.0), 4,294,967,295, 0.0001, 1e-08."""
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+def _too_long_number(text: str) -> str:
+    """Which setting holds the integer too long for Python to read (tomllib does not say)."""
+    limit = sys.get_int_max_str_digits()
+    for match in re.finditer(r"([\w-]+)[ \t]*=[ \t]*[+-]?([0-9][0-9a-fA-Fxob_]*)", text):
+        if len(match[2]) > limit:
+            line = text.count("\n", 0, match.start()) + 1
+            tables = re.findall(r"^[ \t]*\[([\w.-]+)\][ \t]*$", text[:match.start()], re.M)
+            key = f"{tables[-1]}.{match[1]}" if tables and _starts_line(text, match.start()) \
+                else match[1]
+            return (f"{key} (line {line}) is a number of {len(match[2]):,} digits, more than "
+                    "any setting takes")
+    return f"it holds a whole number of more than {limit:,} digits, more than any setting takes"
+
+
+def _starts_line(text: str, at: int) -> bool:
+    return not text[text.rfind("\n", 0, at) + 1:at].strip()
 
 
 def _build(cls, raw: Any, prefix: str):
@@ -400,13 +440,14 @@ def _build(cls, raw: Any, prefix: str):
                 raise ConfigError(f"{path} must be a list of at most {MAX_LAYERS} layers", path)
             value = [_build(Layer, item, f"{path}[{i}].") for i, item in enumerate(value)]
         else:
-            value = _scalar(path, value, f.default)
+            value = _scalar(path, value, f)
         values[name] = value
     return cls(**values)
 
 
-def _scalar(path: str, value, default):
+def _scalar(path: str, value, f: dataclasses.Field):
     """A TOML value of the kind the field's default is; whole numbers stand for floats too."""
+    default = f.default
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, bool) and not isinstance(value, bool):
         raise ConfigError(f"{path} must be true or false (got {shown(value)})", path)
@@ -416,6 +457,9 @@ def _scalar(path: str, value, default):
         raise ConfigError(f"{path} must be a whole number (got {shown(value)})", path)
     if isinstance(default, float) and not number:
         raise ConfigError(f"{path} must be a number (got {shown(value)})", path)
+    if isinstance(default, float) and isinstance(value, int) and abs(value) > sys.float_info.max:
+        allowed = range_words(*f.metadata["range"], f.metadata["lo_open"])
+        raise ConfigError(f"{path} must be {allowed} (got {shown(value)})", path)
     return float(value) if isinstance(default, float) else value
 
 

@@ -8,14 +8,11 @@ import csv
 import datetime
 import io
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from gdplayground.config import ExperimentConfig, setting_words, value_words
 from gdplayground.engine import SettingChange, TrainingState
-from gdplayground.files import DIR_MODE, temporary_prefix, write_atomic
+from gdplayground.files import StagedFolder, holds_only, write_atomic
 from gdplayground.onnx_export import onnx_available, save_onnx
 from gdplayground.weights import save_weights
 
@@ -36,63 +33,15 @@ PLOTS = {f"{name}.{suffix}" for suffix in ("png", "svg") for name in (
     "loss", "accuracy", "gradients", "weights", "decision_boundary", "path_of_x", "residual")}
 
 
-class RunFolder:
-    """Where a run folder is staged. Creating one checks that the target may be written (a new
-    folder, an empty one, or an earlier run folder, which is replaced whole) and that its parent
-    is writable, so that a bad --out fails before training rather than after. Used as a context
-    manager, it takes the target's place on success and vanishes on failure."""
+RUN_KIND = "a gdplayground run"
+
+
+class RunFolder(StagedFolder):
+    """Where a run folder is staged: a new folder, an empty one, or an earlier run folder, which
+    is replaced whole; made before training, so that a bad --out fails at once."""
 
     def __init__(self, target: Path):
-        self.target = Path(os.path.abspath(target))  # not resolved: a link is replaced, not followed
-        _check_target(self.target)
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:  # a file where a folder of the path should be
-            blocker = next(p for p in self.target.parents if p.exists())
-            raise NotADirectoryError(f"{blocker} is not a folder") from None
-        self.staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(self.target),
-                                             suffix=".partial", dir=self.target.parent))
-
-    def file(self, name: str) -> Path:
-        return self.staging / name
-
-    def __enter__(self) -> "RunFolder":
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self._commit()
-        else:
-            shutil.rmtree(self.staging, ignore_errors=True)
-
-    def _commit(self) -> None:
-        os.chmod(self.staging, DIR_MODE)  # as a plain mkdir would make it
-        if not self.target.exists():
-            os.replace(self.staging, self.target)
-            return
-        _check_target(self.target)  # still replaceable: nothing was put in it meanwhile
-        old = self.staging.with_suffix(".old")  # a free name: the staging folder's is unique
-        os.replace(self.target, old)
-        os.replace(self.staging, self.target)
-        if old.is_symlink():
-            old.unlink()
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _check_target(target: Path) -> None:
-    """OSError unless `target` is free, an empty folder or a run folder written here before:
-    a run must never replace a folder of other files (`--out .` in a home folder, say)."""
-    here = Path.cwd()
-    if Path(os.path.realpath(target)) in (here, *here.parents):  # a link to it too
-        raise OSError(f"{target} is the current folder or holds it; choose a new folder")
-    if target.is_symlink() and not target.exists():
-        raise OSError(f"{target} is a link that leads nowhere")
-    if target.exists() and not target.is_dir():
-        raise OSError(f"{target} exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not is_run_folder(target):
-        raise OSError(f"{target} holds files that are not a gdplayground run; choose a new or "
-                      f"empty folder")
+        super().__init__(target, is_run_folder, RUN_KIND)
 
 
 def is_run_folder(folder: Path) -> bool:
@@ -103,11 +52,10 @@ def is_run_folder(folder: Path) -> bool:
             return False
     except (OSError, UnicodeDecodeError):
         return False
-    allowed = {*DESCRIBED, "README.md", *PLOTS}
-    return all(p.is_file() and p.name in allowed for p in folder.iterdir())
+    return holds_only(folder, {*DESCRIBED, "README.md", *PLOTS})
 
 
-def write_run(run: RunFolder, config: ExperimentConfig, state: TrainingState, summary: dict,
+def write_run(run: StagedFolder, config: ExperimentConfig, state: TrainingState, summary: dict,
               input_scale: float, *, started_with: ExperimentConfig | None = None,
               changes: tuple[SettingChange, ...] = (), onnx: bool | None = None,
               notes: list[str] = ()) -> list[str]:

@@ -61,7 +61,13 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--lr", "-1"], "--lr: learning_rate.value must be above 0.0 to 100.0 (got -1.0)"),
+    (["--lr", "-1"], "--lr: learning_rate.value must be above 0 and at most 100 (got -1.0)"),
+    (["--lr", "0"], "--lr: learning_rate.value must be above 0 and at most 100 (got 0.0)"),
+    (["--lr", "1e9"], "--lr: learning_rate.value must be above 0 and at most 100 (got 1000000000.0)"),
+    (["--eps", "0"], "--eps: optimizer.eps must be above 0 and at most 1 (got 0.0)"),
+    (["--seed", "-1"], "--seed: seed must be from 0 to 4,294,967,295 (got -1)"),
+    (["--clip-norm", "2e6"], "--clip-norm: optimizer.clip_norm must be from 0 to 1,000,000 (got 2000000.0)"),
+    (["--beta2", "1"], "--beta2: optimizer.beta2 must be from 0 to 0.99999 (got 1.0)"),
     (["--lr", "fast"], "argument --lr: must be a number (got 'fast')"),
     (["--lr", "\uff11"], "argument --lr: must be a number (got '\uff11')"),  # fullwidth one
     (["--seed", "\u0663"], "argument --seed: must be a whole number (got '\u0663')"),
@@ -71,11 +77,12 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
     (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder nor one of"),
     (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
-    (["--dataset", ""], "--dataset: the name is empty"),
+    (["--dataset", ""], "argument --dataset: the value is empty"),
+    (["--dataset", " "], "argument --dataset: the value is empty"),
     (["--dataset", "linear-system", "--loss", "bce", "--output", "sigmoid"],
      "--output: architecture.output 'sigmoid' reaches only 0 to 1, but linear-system's targets run from 0 to 4"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
-    (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100000 (got 0)"),
+    (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100,000 (got 0)"),
     (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder nor one of: mnist, mnist-binary"),
     (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
     (["--out", "o", "--outp"], "unrecognized arguments: --outp"),  # never taken for --output
@@ -192,7 +199,7 @@ def test_out_must_name_a_folder_and_never_one_of_other_files(tmp_path, capsys, m
                          (".", "is the current folder or holds it"),
                          (str(tmp_path), "is the current folder or holds it"),
                          ("notes.txt", "exists and is not a folder"),
-                         ("notes.txt/run", "cannot write the run to notes.txt/run")):
+                         ("notes.txt/run", "--out: cannot write to notes.txt/run")):
         assert main(["train", "--dataset", "xor", "--steps", "3", "--out", out]) == 2
         captured = capsys.readouterr()
         assert message in captured.err and captured.err.count("\n") == 1
@@ -276,7 +283,7 @@ def test_evaluate_gives_the_linear_systems_loss_x_and_residual(tmp_path, capsys)
     ("[learning_rate]\nvalue = []", [], "c.toml: learning_rate.value must be a number (got [])"),
     ("[architecture]\nhidden = [{units = []}]", [], "c.toml: architecture.hidden[0].units must be a whole number"),
     ("x = " + "[" * 3000 + "]" * 3000, [], "c.toml is nested too deeply to be a configuration"),
-    ("seed = -1", [], "c.toml: seed must be from 0 to 4294967295 (got -1)"),  # not --seed
+    ("seed = -1", [], "c.toml: seed must be from 0 to 4,294,967,295 (got -1)"),  # not --seed
     ("[data]\nname = \"x\\ny\"", None, "c.toml: data.name 'x\\ny' is not one of"),
     ("[architecture]\nloss = 'bce'", ["--loss", "cross_entropy", "--output", "softmax"], None),
     ("\ufeffseed = 3", [], None),  # a byte-order mark, as Notepad writes

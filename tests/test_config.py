@@ -19,12 +19,12 @@ def test_file_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda c: setattr(c.learning_rate, "value", 0.0), r"learning_rate.value must be above 0.0 to 100.0 \(got 0.0\)"),
-    (lambda c: setattr(c.learning_rate, "value", float("nan")), "learning_rate.value must be a finite number"),
+    (lambda c: setattr(c.learning_rate, "value", 0.0), r"^learning_rate.value must be above 0 and at most 100 \(got 0.0\)$"),
+    (lambda c: setattr(c.learning_rate, "value", float("nan")), r"learning_rate.value must be a number above 0 and at most 100 \(got nan\)"),
     (lambda c: setattr(c.optimizer, "name", "lbfgs"), "optimizer.name 'lbfgs' is not one of: sgd, momentum"),
-    (lambda c: setattr(c.batch, "size", 0), r"batch.size must be from 1 to 100000 \(got 0\)"),
-    (lambda c: setattr(c.batch, "size", 2.5), "batch.size must be a whole number from 1 to 100000"),
-    (lambda c: setattr(c.architecture, "dropout", 0.95), "architecture.dropout must be from 0.0 to 0.9"),
+    (lambda c: setattr(c.batch, "size", 0), r"batch.size must be from 1 to 100,000 \(got 0\)"),
+    (lambda c: setattr(c.batch, "size", 2.5), "batch.size must be a whole number from 1 to 100,000"),
+    (lambda c: setattr(c.architecture, "dropout", 0.95), r"architecture.dropout must be from 0 to 0.9 \(got 0.95\)"),
     (lambda c: setattr(c.architecture.hidden[1], "units", 0), r"architecture.hidden\[1\].units must be"),
     (lambda c: setattr(c.architecture, "output", "sigmoid"), "architecture.output 'sigmoid' does not fit loss 'cross_entropy'"),
     (lambda c: setattr(c.data, "name", "idx"), "data.path must name a folder"),
@@ -39,9 +39,22 @@ def test_validation_names_the_field_and_the_allowed_range(change, message):
 @pytest.mark.parametrize("text, message", [
     ("seed = 1\n[optimizer]\nnmae = 'sgd'", "unknown setting optimizer.nmae; allowed: name, momentum"),
     ("[architecture]\nbias = 'yes'", "architecture.bias must be true or false"),
-    ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0.0"),
+    ("[learning_rate]\nvalue = -1", "learning_rate.value must be above 0 and at most 100"),
     ("optimizer = 3", "optimizer must be a table"),
     ("seed = [", "is not valid TOML"),
+    # integers beyond a float, and beyond what Python reads (tomllib raises ValueError)
+    ("[learning_rate]\nvalue = 1" + "0" * 400, r"^configuration: learning_rate.value must be "
+     r"above 0 and at most 100 \(got 1000"),
+    ("[learning_rate]\nmin_value = -1" + "0" * 400, "learning_rate.min_value must be from 0 to 100"),
+    ("[optimizer]\nclip_norm = 9" * 1 + "9" * 4000, "optimizer.clip_norm must be from 0 to 1,000,000"),
+    ("seed = " + "9" * 5001, r"^configuration: seed \(line 1\) is a number of 5,001 digits"),
+    ("# a note\n[learning_rate]\nvalue = " + "1_0" * 3000, r"learning_rate.value \(line 3\) is a number"),
+    ("[architecture]\nhidden = [{units = " + "1" * 4500 + "}]", r"units \(line 2\) is a number of 4,500"),
+    ("[architecture]\nhidden = [{units = 1" + "0" * 400 + "}]", "hidden.0..units must be from 1 to 8,192"),
+    ('[data]\nname = "idx"\npath = "a\\u0000b"', r"data.path must not hold a NUL character \(got 'a\\x00b'\)"),
+    ("seed = " + "{a = " * 200 + "1" + "}" * 200, r"seed must be a whole number \(got \{'a': "),
+    ("[optimizer]\nclip_norm = inf", r"optimizer.clip_norm must be a number from 0 to 1,000,000 \(got inf\)"),
+    ("seed = 1979-05-27", r"seed must be a whole number \(got datetime.date\(1979, 5, 27\)\)"),
 ])
 def test_bad_files_are_refused_with_the_setting_named(text, message):
     with pytest.raises(ConfigError, match=message):

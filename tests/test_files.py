@@ -48,3 +48,79 @@ def test_a_write_never_replaces_a_device_or_a_fifo(tmp_path):
         with pytest.raises(OSError, match="is not a regular file"):
             check_writable(target)
     assert Path("/dev/null").is_char_device()
+
+
+# --- a folder written all or nothing ------------------------------------------------------------
+def earlier(folder):
+    return files.holds_only(folder, {"a.csv", "b.png"})
+
+
+def tree(folder):
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_a_staged_folder_appears_whole_and_replaces_an_earlier_one_whole(tmp_path):
+    target = tmp_path / "new" / "out"
+    with files.StagedFolder(target, earlier, "an output") as folder:
+        folder.file("a.csv").write_bytes(b"1")
+        assert not target.exists()  # nothing shows before the block ends
+    assert tree(tmp_path) == {"new": None, "new/out": None, "new/out/a.csv": b"1"}
+    assert stat.S_IMODE(os.stat(target).st_mode) == files.DIR_MODE
+    with files.StagedFolder(target, earlier, "an output") as folder:
+        folder.file("b.png").write_bytes(b"2")
+    assert tree(tmp_path) == {"new": None, "new/out": None, "new/out/b.png": b"2"}  # a.csv gone
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_a_failed_staged_folder_leaves_everything_as_it_was(tmp_path, exists):
+    target = tmp_path / "a" / "b" / "out"
+    if exists:
+        target.mkdir(parents=True)
+        (target / "a.csv").write_bytes(b"earlier")
+    before = tree(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        with files.StagedFolder(target, earlier, "an output") as folder:
+            folder.file("a.csv").write_bytes(b"half")
+            raise OSError("disk full")
+    assert tree(tmp_path) == before  # no staging folder, and no a/b made for it
+
+
+def test_a_failed_move_into_place_puts_the_earlier_folder_back(tmp_path, monkeypatch):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "a.csv").write_bytes(b"earlier")
+    real_replace = os.replace
+
+    def failing(source, destination):
+        if Path(source).name.endswith(".partial"):  # the new folder into the target's place
+            raise OSError("the system refused")
+        real_replace(source, destination)
+    monkeypatch.setattr(files.os, "replace", failing)
+    with pytest.raises(OSError, match="refused"):
+        with files.StagedFolder(target, earlier, "an output") as folder:
+            folder.file("a.csv").write_bytes(b"new")
+    assert tree(tmp_path) == {"out": None, "out/a.csv": b"earlier"}
+
+
+@pytest.mark.parametrize("contents, message", [
+    ({"thesis.txt": b"mine"}, "holds files that are not an output; choose a new or empty folder"),
+    ({"a.csv/mine.txt": b"mine"}, "holds files that are not an output"),  # a name taken by a folder
+    ({"b.png": b"", "notes": b"mine"}, "holds files that are not an output"),
+])
+def test_a_folder_of_other_files_is_refused_before_anything_is_written(tmp_path, contents, message):
+    target = tmp_path / "out"
+    for name, data in contents.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes(data)
+    before = tree(tmp_path)
+    with pytest.raises(OSError, match=message):
+        files.StagedFolder(target, earlier, "an output")
+    assert tree(tmp_path) == before
+
+
+def test_a_file_in_the_path_is_named(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(NotADirectoryError, match="notes.txt is not a folder"):
+        files.StagedFolder(tmp_path / "notes.txt" / "deeper" / "out", earlier, "an output")
+    assert tree(tmp_path) == {"notes.txt": b"mine"}

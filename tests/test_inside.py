@@ -146,7 +146,15 @@ def test_inspect_refuses_a_2d_data_set_and_a_bad_file(tmp_path, capsys):
     assert main(["train", "--dataset", "spiral", "--steps", "5", "--out", str(run)]) == 0
     capsys.readouterr()
     assert main(["inspect", str(run / "weights.npz"), "--out", str(tmp_path / "o")]) == 2
-    assert "needs an image data set" in capsys.readouterr().err
+    assert f"needs an image data set (mnist, mnist-binary or an IDX folder); {run / 'weights.npz'} " \
+           "was trained on spiral\n" in capsys.readouterr().err
+    for dataset, words in (("spiral", "--dataset spiral is not one"),  # not the file's
+                           ("", "argument --dataset: the value is empty"),
+                           (" ", "argument --dataset: the value is empty")):
+        assert main(["inspect", str(run / "weights.npz"), "--dataset", dataset,
+                     "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert main(["inspect", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -158,13 +158,20 @@ def test_race_command_on_a_one_dimensional_surface_leaves_y_empty(tmp_path):
     (["--optimizer", "adam:0.1:momentum=0.9"], "adam does not use momentum"),
     (["--optimizer", "sgd:0.1", "--steps", "0"], "from 1 to 1,000,000"),
     (["--optimizer", "sgd:0.1", "--steps", "2000000"], "from 1 to 1,000,000"),
+    (["--optimizer", "sgd:0.1", "--steps", "9" * 5000], "argument --steps: must be a whole number "
+                                                        "from 1 to 1,000,000"),
+    (["--optimizer", ""], "argument --optimizer: the value is empty"),
+    (["--optimizer", "sgd:0.1", "--expression", " "], "argument --expression: the value is empty"),
+    (["--optimizer", "sgd:0.1", "--expression", "x"], "--expression goes with --surface expression"),
+    (["--optimizer", "sgd:0.1", "--kappa", "5"], "--kappa goes with --surface quadratic"),
+    (["--optimizer", "adam:0.1:beta1=0.9:beta1=0.8"], "beta1 is given twice"),
 ])
 def test_race_command_refuses_bad_input_in_one_line(tmp_path, capsys, flags, words):
     argv = ["race", "--surface", "rosenbrock", "--steps", "5", "--out", str(tmp_path / "r"),
             "--start=1,1"] + flags
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert words in err and err.count("\n") == 1
+    assert words in err and err.count("\n") == 1 and err.startswith("gdplayground: error: ")
 
 
 def test_a_typed_formula_converges_where_the_hessian_says_minimum_and_stalls_at_its_saddle():

@@ -62,7 +62,7 @@ def test_settings_are_set_as_named():
     (lambda: sweep_param("warp"), "'warp' is not a setting a sweep can vary; allowed: lr, "
                                   "batch-size, optimizer, activation, init, layers, width"),
     (lambda: sweep_param("lr").parse_list("0.1,200"),
-     "lr takes values above 0 up to 100 (got 200)"),
+     "lr takes values above 0 and at most 100 (got 200)"),
     (lambda: sweep_param("lr").parse_list("0.1,,1"), "has an empty value"),
     (lambda: sweep_param("lr").parse_list("0.1,fast"), "lr: 'fast' is not a number"),
     (lambda: sweep_param("batch-size").parse_list("1.5"),
@@ -156,7 +156,8 @@ def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys
 
 @pytest.mark.parametrize("flags, message", [
     (["--param", "warp", "--values", "1"], "--param: 'warp' is not a setting a sweep can vary"),
-    (["--param", "lr", "--values", "0.1,200"], "--values: lr takes values above 0 up to 100"),
+    (["--param", "lr", "--values", "0.1,200"], "--values: lr takes values above 0 and at most 100"),
+    (["--param", "seed", "--values", "1e10"], "--values: seed takes values from 0 to 4,294,967,295 (got 1e+10)"),
     (["--param", "lr", "--range", "0.1:1"], "--range needs --count N"),
     (["--param", "lr", "--values", "0.1", "--range", "0.1:1"], "not allowed with argument"),
     (["--param", "lr"], "one of the arguments --values --range is required"),
@@ -166,6 +167,11 @@ def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys
     (["--param", "optimizer", "--range", "1:2", "--count", "3"], "--range: optimizer is chosen"),
     (["--param", "lr", "--values", "0.1", "--repeats", "0"], "--repeats: repeats must be from 1"),
     (["--param", "width", "--values", "8", "--dataset", "linear-system"], "width 8: the network"),
+    (["--param", " ", "--values", "8"], "argument --param: the value is empty"),
+    (["--param", "lr", "--values", ""], "argument --values: the value is empty"),
+    (["--param", "lr", "--range", "", "--count", "3"], "argument --range: the value is empty"),
+    (["--param", "lr", "--values", "0.1", "--repeats", "9" * 5000],
+     "argument --repeats: must be a whole number of at most 4,300 digits"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, flags, message):
     assert main(["sweep", *flags, "--steps", "5", "--out", str(tmp_path / "out")]) == 2

@@ -378,7 +378,7 @@ def test_cli_reports_an_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert main(["train", "--dataset", "xor", "--steps", "2", "--out", str(blocker / "run")]) == 2
-    assert f"cannot write the run to {blocker / 'run'}: {blocker} is not a folder" in capsys.readouterr().err
+    assert f"--out: cannot write to {blocker / 'run'}: {blocker} is not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid", "identity"])

@@ -4,14 +4,17 @@ errors that name the flag that set what they are about."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import re
+import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
-from gdplayground.files import check_writable
+from gdplayground.files import StagedFolder, check_writable
 from gdplayground.gui.paces import PACES
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
@@ -70,8 +73,9 @@ class Parser(argparse.ArgumentParser):
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for every engine setting; each defaults to the configuration's (or the file's)."""
     parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
-    parser.add_argument("--dataset", help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
-                        "or a folder of MNIST-format IDX files")
+    parser.add_argument("--dataset", type=text_given,
+                        help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
+                             "or a folder of MNIST-format IDX files")
     parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
                         "'none' for a linear model")
     parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
@@ -112,7 +116,12 @@ def whole_number(text: str) -> int:
     """An integer written in ASCII digits (Python's int() also takes '٣', '１' and '1_0')."""
     if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
         raise argparse.ArgumentTypeError(f"must be a whole number (got {shown(text)})")
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python reads
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of at most {sys.get_int_max_str_digits():,} digits "
+            f"(got {shown(text)})") from None
 
 
 def decimal_number(text: str) -> float:
@@ -125,7 +134,7 @@ def decimal_number(text: str) -> float:
 
 def at_least_one(text: str) -> int:
     """A count of steps or epochs: a whole number from 1 to MAX_STEPS."""
-    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= MAX_STEPS:
+    if not re.fullmatch(r"\s*[0-9]{1,13}\s*", text) or not 1 <= int(text) <= MAX_STEPS:
         raise argparse.ArgumentTypeError(
             f"must be a whole number of at least 1 and at most {MAX_STEPS:,} (got {shown(text)})")
     return int(text)
@@ -137,6 +146,13 @@ def window_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"must be WIDTHxHEIGHT from 640x480 to 4000x3000 pixels (got {shown(text)})")
     return int(match[1]), int(match[2])
+
+
+def text_given(text: str) -> str:
+    """A flag's text, refused when empty or blank (as `--dataset "$UNSET"` gives it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the value is empty")
+    return text
 
 
 def path_given(text: str) -> Path:
@@ -191,6 +207,25 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
 
 
 # --- helpers -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def staged_output(out: Path, replaceable: Callable[[Path], bool],
+                  kind: str) -> Iterator[StagedFolder]:
+    """--out, written all or nothing (files.StagedFolder): a folder that cannot be written, or
+    holds files that are not `kind`, is refused in one line before the block's work; a write
+    that fails in the block is one line too, and leaves --out as it was. Write each file to
+    `folder.file(name)` of the folder yielded."""
+    try:
+        folder = StagedFolder(out, replaceable, kind)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+    try:
+        with folder:
+            yield folder
+    except OSError as exc:
+        reason = exc.strerror or str(exc).replace(str(folder.staging), str(out))  # as typed
+        raise UsageError(f"cannot write the results to {out}: {reason}") from None
+
+
 def output_folder(folder: Path, *files: str) -> None:
     """--out: a folder, made if missing, in which each of `files` can be written; UsageError
     (one line) if not, before any work is done."""
@@ -207,8 +242,6 @@ def output_folder(folder: Path, *files: str) -> None:
 def dataset_name(value: str | None) -> tuple[str | None, str]:
     if value is None or value in DATASETS and value != "idx":
         return value, ""
-    if not value.strip():
-        raise UsageError("--dataset: the name is empty")
     try:
         is_folder = Path(value).is_dir()
     except (OSError, ValueError):  # a name too long for the system, or with a NUL in it

@@ -8,20 +8,23 @@ import argparse
 import copy
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 
 from gdplayground.cli.flags import (
-    UsageError, dataset_name, output_folder, path_given, whole_number)
+    UsageError, dataset_name, path_given, staged_output, text_given, whole_number)
 from gdplayground.cli.train import load_weight_file
 from gdplayground.cli.window import preflight
-from gdplayground.files import write_atomic
+from gdplayground.files import holds_only, write_atomic
 
 DEFAULT_SALIENCY = 16
 SHOWN_MISCLASSIFIED = 48  # digits in misclassified.png: a readable page
 SHOWN_SALIENCY = 64  # maps in saliency.png; saliency.npy holds them all
 CHUNK = 4096  # examples per forward pass
 TOP_K = 3
+IMAGE_DATASETS = ("mnist", "mnist-binary", "idx")
+OUTPUTS = ("confusion.csv", "misclassified.png", "saliency.npy", "saliency.png")
 
 
 def register(commands) -> None:
@@ -32,14 +35,16 @@ def register(commands) -> None:
                     "folder): its test accuracy per class, the confusion matrix, the digits it "
                     "gets wrong and what it looks at.")
     inspect.add_argument("weights", type=path_given, help="a .npz weight file written by gdplayground")
-    inspect.add_argument("--dataset", help="inspect on this data set instead of the file's own "
-                                           "(mnist, mnist-binary or an IDX folder of the same image size)")
+    inspect.add_argument("--dataset", type=text_given,
+                         help="inspect on this data set instead of the file's own (mnist, "
+                              "mnist-binary or an IDX folder of the same image size)")
     inspect.add_argument("--saliency", type=saliency_count, default=DEFAULT_SALIENCY, metavar="N",
                          help="saliency maps of the first N test digits: the gradient of each "
                               "digit's true-class logit with respect to its pixels in [0, 1] "
                               f"(default {DEFAULT_SALIENCY}; 0 writes none)")
     inspect.add_argument("--out", type=path_given, required=True, metavar="DIR",
-                         help="a folder for confusion.csv (rows: the true class; columns: the "
+                         help="a new or empty folder (or an earlier inspection's, replaced "
+                              "whole) for confusion.csv (rows: the true class; columns: the "
                               "predicted class), misclassified.png, saliency.npy (N×H×W float32) "
                               "and saliency.png")
     inspect.set_defaults(run=run_inspect)
@@ -57,20 +62,24 @@ def run_inspect(args) -> int:
 
     trainer, steps = _trained(args)
     data = trainer.dataset
-    output_folder(args.out, "confusion.csv")
     preflight(window=False)  # before the work: the pictures are part of what --out promises
-    probabilities = _probabilities(trainer, data.test.x)
-    predicted = probabilities.argmax(axis=1)
-    matrix = confusion_matrix(data.test.y, predicted, probabilities.shape[1])
-    print(f"{args.weights}: {data.name}, network {'-'.join(map(str, trainer.network.sizes))}, "
-          f"trained {steps:,} steps")
-    _print_accuracy(matrix, per_class_accuracy(matrix))
-    write_atomic(args.out / "confusion.csv", confusion_csv(matrix).encode())
-    written = ["confusion.csv", _write_misclassified(args.out, data, probabilities, predicted)]
-    if args.saliency:
-        written += _write_saliency(args.out, trainer, args.saliency)
+    with staged_output(args.out, _earlier_inspection, "an inspection's output") as out:
+        probabilities = _probabilities(trainer, data.test.x)
+        predicted = probabilities.argmax(axis=1)
+        matrix = confusion_matrix(data.test.y, predicted, probabilities.shape[1])
+        print(f"{args.weights}: {data.name}, network {'-'.join(map(str, trainer.network.sizes))}, "
+              f"trained {steps:,} steps")
+        _print_accuracy(matrix, per_class_accuracy(matrix))
+        write_atomic(out.file("confusion.csv"), confusion_csv(matrix).encode())
+        written = ["confusion.csv", _write_misclassified(out, data, probabilities, predicted)]
+        if args.saliency:
+            written += _write_saliency(out, trainer, args.saliency)
     print(f"wrote {', '.join(written)} in {args.out}")
     return 0
+
+
+def _earlier_inspection(folder: Path) -> bool:
+    return holds_only(folder, OUTPUTS)
 
 
 # --- the network and its data -------------------------------------------------------------------
@@ -81,11 +90,13 @@ def _trained(args):
 
     saved = load_weight_file(args.weights)
     config = copy.deepcopy(saved.config)
-    if args.dataset:
+    if args.dataset is not None:
         config.data.name, config.data.path = dataset_name(args.dataset)
-    if config.data.name not in ("mnist", "mnist-binary", "idx"):
+    if config.data.name not in IMAGE_DATASETS:
+        chosen = (f"--dataset {config.data.name} is not one" if args.dataset is not None
+                  else f"{args.weights} was trained on {config.data.name}")
         raise UsageError(f"inspect needs an image data set (mnist, mnist-binary or an IDX "
-                         f"folder); {args.weights} was trained on {config.data.name}")
+                         f"folder); {chosen}")
     trainer = Trainer(config)
     for name, param, _ in trainer.network.parameters():
         weights = saved.state.parameters[name]
@@ -135,7 +146,7 @@ def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.nda
     shown = wrong[:SHOWN_MISCLASSIFIED]
     classes, chances = top_predictions(probabilities[shown], TOP_K)
     save_misclassified_png(_pixels(data, shown), data.test.y[shown], classes, chances,
-                           out / "misclassified.png")
+                           out.file("misclassified.png"))
     return f"misclassified.png ({len(shown)} of {len(wrong):,} misclassified)"
 
 
@@ -153,7 +164,7 @@ def _write_saliency(out, trainer, count: int) -> list[str]:
                            for s in range(0, len(flat), CHUNK)]).reshape(pixels.shape)
     buffer = io.BytesIO()
     np.save(buffer, maps.astype(np.float32))
-    write_atomic(out / "saliency.npy", buffer.getvalue())
+    write_atomic(out.file("saliency.npy"), buffer.getvalue())
     shown = slice(0, SHOWN_SALIENCY)
-    save_saliency_png(pixels[shown], maps[shown], labels[shown], out / "saliency.png")
+    save_saliency_png(pixels[shown], maps[shown], labels[shown], out.file("saliency.png"))
     return [f"saliency.npy ({len(picked)}×{'×'.join(map(str, data.image_shape))})", "saliency.png"]

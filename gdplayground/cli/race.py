@@ -6,14 +6,17 @@ import argparse
 import csv
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 
-from gdplayground.cli.flags import UsageError, decimal_number, output_folder, path_given
+from gdplayground.cli.flags import (
+    UsageError, decimal_number, path_given, staged_output, text_given)
 from gdplayground.cli.window import preflight
 from gdplayground.config import ConfigError, OptimizerConfig, shown
-from gdplayground.files import write_atomic
+from gdplayground.files import holds_only, write_atomic
 
+CSV_NAME, PNG_NAME = "trajectories.csv", "race.png"
 CSV_HEADER = ("optimizer", "step", "x", "y", "f", "grad_x", "grad_y")
 HYPERPARAMETERS = ("momentum", "beta1", "beta2", "rho", "eps")
 USED_BY = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",), "adagrad": ("eps",),
@@ -29,12 +32,13 @@ def register(commands) -> None:
         description="Race optimizers from one start on a surface. Each --optimizer is "
                     "NAME:LR[:key=value...], e.g. adam:0.1:beta1=0.8 or momentum:0.01:momentum=0.95.")
     race.add_argument("--surface", required=True, choices=SURFACES, help="the surface to descend")
-    race.add_argument("--kappa", type=decimal_number, default=10.0,
+    race.add_argument("--kappa", type=decimal_number,
                       help="quadratic: condition number λ₂/λ₁, from 1 to 1,000 (default 10)")
-    race.add_argument("--angle", type=decimal_number, default=30.0,
+    race.add_argument("--angle", type=decimal_number,
                       help="quadratic: rotation of the bowl's axes, degrees (default 30)")
-    race.add_argument("--expression", help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
-    race.add_argument("--start", required=True,
+    race.add_argument("--expression", type=text_given,
+                      help='expression: f in x and y, e.g. "x^2 + 3*sin(y)"')
+    race.add_argument("--start", required=True, type=text_given,
                       help="the start, X or X,Y; a negative one as --start=-1.2,1")
     race.add_argument("--optimizer", dest="racers", action="append", required=True,
                       type=racer_spec, metavar="NAME:LR[:key=value...]",
@@ -45,7 +49,8 @@ def register(commands) -> None:
     race.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                       help="the arithmetic of the points and gradients (default float64)")
     race.add_argument("--out", type=path_given, required=True,
-                      help="a folder for trajectories.csv and race.png")
+                      help="a new or empty folder for trajectories.csv and race.png, or an "
+                           "earlier race's, replaced whole once both are written")
     race.set_defaults(run=run_race)
 
 
@@ -53,14 +58,16 @@ def racer_spec(text: str):
     """NAME:LR[:key=value...] -> Racer, its settings validated."""
     from gdplayground.engine.race import Racer, check_racer
 
-    name, _, rest = text.strip().partition(":")
+    name, _, rest = text_given(text).strip().partition(":")
     lr_text, *pairs = rest.split(":") if rest else [""]
     optimizer = OptimizerConfig(name=name)
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
         key, equals, value = pair.partition("=")
         if not equals or key not in HYPERPARAMETERS:
             raise UsageError(f"--optimizer {shown(text)}: {shown(pair)} is not key=value with a "
                              f"key among {', '.join(HYPERPARAMETERS)}")
+        if any(earlier.partition("=")[0] == key for earlier in pairs[:i]):
+            raise UsageError(f"--optimizer {shown(text)}: {key} is given twice")
         if key not in USED_BY.get(name, HYPERPARAMETERS):
             used = ", ".join(USED_BY[name]) or "none"
             raise UsageError(f"--optimizer {shown(text)}: {name} does not use {key} (it reads: "
@@ -73,7 +80,7 @@ def racer_spec(text: str):
 
 
 def race_steps(text: str) -> int:
-    if not re.fullmatch(r"\s*[0-9]+\s*", text) or not 1 <= int(text) <= RACE_STEPS_LIMIT:
+    if not re.fullmatch(r"\s*[0-9]{1,7}\s*", text) or not 1 <= int(text) <= RACE_STEPS_LIMIT:
         raise argparse.ArgumentTypeError(
             f"must be a whole number from 1 to {RACE_STEPS_LIMIT:,} (got {shown(text)})")
     return int(text)
@@ -91,28 +98,37 @@ def run_race(args) -> int:
 
     surface = _surface(args)
     start = _start(args.start, surface.dims)
-    output_folder(args.out, "trajectories.csv")
+    race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))  # f checked at the start
     preflight(window=False)  # before the work: the picture is part of what --out promises
-    race = Race(surface, start, args.racers, dtype=np.dtype(args.dtype))
-    for _ in range(args.steps):
-        if race.finished:
-            break
-        race.step()
-    _print_results(race, args)
-    write_atomic(args.out / "trajectories.csv", trajectories_csv(race).encode())
-    from gdplayground.gui.race_view import save_race_png
+    with staged_output(args.out, _earlier_race, "a race's output") as out:
+        for _ in range(args.steps):
+            if race.finished:
+                break
+            race.step()
+        _print_results(race, args)
+        write_atomic(out.file(CSV_NAME), trajectories_csv(race).encode())
+        from gdplayground.gui.race_view import save_race_png
 
-    save_race_png(race, args.out / "race.png")
-    print(f"wrote {args.out / 'trajectories.csv'} and {args.out / 'race.png'}")
+        save_race_png(race, out.file(PNG_NAME))
+    print(f"wrote {args.out / CSV_NAME} and {args.out / PNG_NAME}")
     return 0
+
+
+def _earlier_race(folder: Path) -> bool:
+    return holds_only(folder, (CSV_NAME, PNG_NAME))
 
 
 def _surface(args):
     from gdplayground.engine.surfaces import make_surface
 
+    shape = {"kappa": args.kappa, "angle": args.angle, "expression": args.expression}
+    for key, value in shape.items():
+        surface = "expression" if key == "expression" else "quadratic"
+        if value is not None and args.surface != surface:  # a typo would go unnoticed
+            raise UsageError(f"--{key} goes with --surface {surface} (this race is on "
+                             f"{args.surface})")
     try:
-        return make_surface(args.surface, kappa=args.kappa, angle=args.angle,
-                            expression=args.expression)
+        return make_surface(args.surface, **{key: v for key, v in shape.items() if v is not None})
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

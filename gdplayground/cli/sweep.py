@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 from gdplayground.cli.flags import (
-    UsageError, add_train_flags, config_from_args, output_folder, path_given, whole_number)
-from gdplayground.cli.train import run_folder
+    UsageError, add_train_flags, config_from_args, path_given, staged_output, text_given,
+    whole_number)
+from gdplayground.cli.train import total_steps
 from gdplayground.cli.window import preflight
 from gdplayground.console import stops_as_interrupts
-from gdplayground.files import write_atomic
+from gdplayground.files import holds_only, write_atomic
 
 CSV_NAME, PNG_NAME, RUNS_FOLDER = "sweep.csv", "sweep.png", "runs"
 CSV_HEADER = ("value", "repeat", "final_loss", "least_loss", "test_accuracy", "diverged_at_step")
@@ -32,13 +33,13 @@ def register(commands) -> None:
                     "The loss compared is the training loss as the window plots it (the moving "
                     "average of the batch losses; exact losses for full batches), at the end and "
                     "at its least; test accuracy is measured once at the end.")
-    sweep.add_argument("--param", required=True, metavar="NAME",
+    sweep.add_argument("--param", required=True, type=text_given, metavar="NAME",
                        help=f"the setting to vary: {', '.join(PARAMS)}, or a dotted path such as "
                             "optimizer.beta1")
     values = sweep.add_mutually_exclusive_group(required=True)
-    values.add_argument("--values", metavar="V1,V2,…",
+    values.add_argument("--values", type=text_given, metavar="V1,V2,…",
                         help="the values, e.g. 0.01,0.1 or sgd,adam")
-    values.add_argument("--range", dest="bounds", metavar="LO:HI",
+    values.add_argument("--range", dest="bounds", type=text_given, metavar="LO:HI",
                         help="values from LO to HI, both included (with --count, and --log)")
     sweep.add_argument("--count", type=whole_number, metavar="N",
                        help="how many values --range takes")
@@ -48,35 +49,48 @@ def register(commands) -> None:
                        help="runs per value, repeat r from seed + r (default 1)")
     add_train_flags(sweep)  # the starting configuration, and --steps or --epochs a run
     sweep.add_argument("--out", type=path_given, required=True, metavar="DIR",
-                       help="a folder (made if missing) for sweep.csv, sweep.png and runs/")
+                       help="a new or empty folder for sweep.csv, sweep.png and runs/, or an "
+                            "earlier sweep's, replaced whole when the sweep ends")
     sweep.set_defaults(run=run_sweep_command)
 
 
 def run_sweep_command(args) -> int:
-    from gdplayground.engine.sweep import run_sweep
+    from gdplayground.engine.sweep import check_runs, run_sweep
 
     plan = sweep_plan(args)
     base = config_from_args(args)
-    _flagged("", plan.configs, base)  # every run's settings, before any training
-    output_folder(args.out, CSV_NAME, f"{RUNS_FOLDER}/probe")
+    _flagged("", plan.configs, base)  # every run's settings, before any training …
+    _flagged("", check_runs, base, plan,  # … its data, its memory and its length
+             lambda trainer: total_steps(args, trainer, default_epochs=1))
     preflight(window=False)  # before the work: the picture is part of what --out promises
-    print(_describe(plan, base))
-    results, interrupted = [], False
-    print(_table_row(TABLE_HEADER))
-    try:
-        with stops_as_interrupts(), _ProgressBar(plan.runs) as bar:
-            for run in run_sweep(base, plan, progress=bar.progress):
-                results.append(run)
-                bar.write(_table_row(_row_words(run)))
-                _write_run_folder(args.out / RUNS_FOLDER / run_name(run), run)
-                write_atomic(args.out / CSV_NAME, sweep_csv(results).encode())
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: writing the runs that finished", file=sys.stderr)
-    heading = (f"Sweep of {plan.param.label}: {_setup_words(base, plan.param.path)}; "
-               f"{_run_length(plan)} a run")
-    _write_results(args.out, results, plan, heading)
+    with staged_output(args.out, _earlier_sweep, "a sweep's output") as out:
+        print(_describe(plan, base))
+        results, interrupted = [], False
+        print(_table_row(TABLE_HEADER))
+        try:
+            with stops_as_interrupts(), _ProgressBar(plan.runs) as bar:
+                for run in run_sweep(base, plan, progress=bar.progress):
+                    results.append(run)
+                    bar.write(_table_row(_row_words(run)))
+                    _write_run_folder(out.file(RUNS_FOLDER) / run_name(run), run)
+        except KeyboardInterrupt:
+            interrupted = True
+            print("\ninterrupted: writing the runs that finished", file=sys.stderr)
+        heading = (f"Sweep of {plan.param.label}: {_setup_words(base, plan.param.path)}; "
+                   f"{_run_length(plan)} a run")
+        _write_results(out, results, plan, heading)
+    print(f"wrote {args.out / CSV_NAME} ({len(results)} rows), {args.out / PNG_NAME} and "
+          f"{len(results)} run folders in {args.out / RUNS_FOLDER}/")
     return 130 if interrupted else 0
+
+
+def _earlier_sweep(folder: Path) -> bool:
+    """A sweep's folder: sweep.csv, sweep.png and runs/ of run folders, nothing else."""
+    from gdplayground.export import is_run_folder
+
+    def runs(folder: Path) -> bool:
+        return all(run.is_dir() and is_run_folder(run) for run in folder.iterdir())
+    return holds_only(folder, (CSV_NAME, PNG_NAME), {RUNS_FOLDER: runs})
 
 
 def sweep_plan(args):
@@ -190,9 +204,9 @@ def sweep_csv(results) -> str:
 
 
 def _write_run_folder(folder: Path, run) -> None:
-    from gdplayground.export import write_run
+    from gdplayground.export import RunFolder, write_run
 
-    with run_folder(folder) as staged:
+    with RunFolder(folder) as staged:
         with open(staged.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             run.history.write_csv(metrics)
         note = (f"A run of a sweep of {run.param.name} ({run.param.label}): value "
@@ -202,10 +216,8 @@ def _write_run_folder(folder: Path, run) -> None:
                   notes=[note])
 
 
-def _write_results(out: Path, results, plan, heading: str) -> None:
+def _write_results(out, results, plan, heading: str) -> None:
     from gdplayground.gui.sweep_result_view import save_sweep_result_png
 
-    write_atomic(out / CSV_NAME, sweep_csv(results).encode())
-    save_sweep_result_png(results, plan.param, out / PNG_NAME, log=plan.log, heading=heading)
-    print(f"wrote {out / CSV_NAME} ({len(results)} rows), {out / PNG_NAME} and "
-          f"{len(results)} run folders in {out / RUNS_FOLDER}/")
+    write_atomic(out.file(CSV_NAME), sweep_csv(results).encode())
+    save_sweep_result_png(results, plan.param, out.file(PNG_NAME), log=plan.log, heading=heading)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import math
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.cli.flags import MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args
+from gdplayground.cli.flags import (
+    MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args, staged_output)
 from gdplayground.console import stops_as_interrupts
 from gdplayground.onnx_export import OnnxUnavailable
 
@@ -91,20 +91,11 @@ def require_onnx() -> None:
         raise OnnxUnavailable(f"--onnx: {INSTALL_HINT}")
 
 
-@contextlib.contextmanager
 def run_folder(out: Path):
-    """The staged run folder; a failure to write into it, or to move it into place, is one line."""
-    from gdplayground.export import RunFolder
+    """The run folder, staged (flags.staged_output): an earlier run folder is replaced whole."""
+    from gdplayground.export import RUN_KIND, is_run_folder
 
-    try:
-        run = RunFolder(out)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write the run to {out}: {exc.strerror or exc}") from None
-    try:
-        with run:
-            yield run
-    except OSError as exc:
-        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
+    return staged_output(out, is_run_folder, RUN_KIND)
 
 
 class MetricsLog:

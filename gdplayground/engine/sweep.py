@@ -33,7 +33,8 @@ import numpy as np
 
 from gdplayground.config import (
     HIDDEN_ACTIVATIONS, MAX_LAYERS, ConfigError, ExperimentConfig, Layer,
-    field_at, field_range, owner, setting_words, shown)
+    field_at, field_range, owner, range_words, setting_words, shown)
+from gdplayground.data import DataError
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import Trainer, TrainingState, same_data
 
@@ -101,14 +102,10 @@ class SweepParam:
             return value
         low, high, low_out = self.bounds
         if not math.isfinite(value) or value < low or value > high or (low_out and value == low):
-            raise SweepError(f"{self.name} takes values {self.range_words()} (got {value:g})")
+            raise SweepError(f"{self.name} takes values {range_words(*self.bounds)} (got {value:g})")
         if self.kind is int and not float(value).is_integer():
             raise SweepError(f"{self.name} takes whole numbers (got {value:g})")
         return self.kind(value)
-
-    def range_words(self) -> str:
-        low, high, low_out = self.bounds
-        return f"above {low:g} up to {high:g}" if low_out else f"from {low:g} to {high:g}"
 
     def range_values(self, low: float, high: float, count: int, log: bool) -> tuple:
         """`count` values from `low` to `high`, both included, evenly spaced on a linear or a
@@ -316,6 +313,37 @@ class SweepRun:
     @property
     def diverged(self) -> bool:
         return self.diverged_at_step is not None
+
+
+def check_runs(base: ExperimentConfig, plan: SweepPlan,
+               check: Callable[[Trainer], None] | None = None) -> None:
+    """Build each value's trainer (and hand it to `check`) before any run trains, so that a
+    value whose data does not load, whose loss does not suit the data or whose network does not
+    fit in memory is refused before anything is trained or written: SweepError naming the
+    value, or the starting configuration's own error when it fails as well (the value is not to
+    blame). Repeats differ only in their seed, which changes none of that."""
+    dataset, previous = None, None
+    for value in plan.values:
+        config = plan.param.configure(base, value)
+        reuse = previous is not None and same_data(previous, config)
+        try:
+            trainer = Trainer(config, dataset if reuse else None)
+        except (ConfigError, DataError) as exc:
+            _blame(base, plan.param, value, exc)
+        dataset, previous = trainer.dataset, config
+        if check is not None:
+            check(trainer)
+
+
+def _blame(base: ExperimentConfig, param: SweepParam, value, exc: ValueError):
+    """Raise the starting configuration's error if it fails the same way (its type and the
+    setting it names), else `exc` as the value's."""
+    try:
+        Trainer(base)
+    except (ConfigError, DataError) as own:
+        if type(own) is type(exc) and getattr(own, "field", "") == getattr(exc, "field", ""):
+            raise own from None
+    raise SweepError(f"{param.name} {param.text(value)}: {exc}") from None
 
 
 Progress = Callable[[int, int, int], None]  # (run number from 0, steps done, steps of the run)

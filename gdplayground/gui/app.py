@@ -10,7 +10,6 @@ from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.files import atomic_path
 
 
 # Qt's messages that say nothing a user can act on.
@@ -54,6 +53,7 @@ def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440,
     Returns the number of steps trained."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.plot_export import save_png
 
     application()
     window = MainWindow(config)
@@ -68,9 +68,7 @@ def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440,
                      timeout_s)
         window.redraw()
         pause(0.1)  # let the last paint land
-        with atomic_path(Path(out)) as tmp:
-            if not window.grab().save(str(tmp), "PNG"):
-                raise OSError("Qt could not write the PNG")
+        save_png(window.grab(), out)
         return window.last_step
     finally:
         window.close()

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences
 from gdplayground.engine.trainer import needs_reset
 from gdplayground.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
 from gdplayground.gui.actions import make_action
-from gdplayground.gui.plot_export import PNG_WIDTHS, export_plots
+from gdplayground.gui.plot_export import PNG_WIDTHS, choose_plots_target, export_plots
 from gdplayground.gui.worker import Snapshot
 from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
 from gdplayground.weights import WeightFileError, load_weights, save_weights
@@ -185,15 +185,9 @@ class FileActions(QObject):
             self.export_onnx(path)
 
     def _choose_plots_folder(self) -> None:
-        formats = [f"PNG, {width} pixels wide" for width in PNG_WIDTHS] + ["SVG (vector)"]
-        chosen, ok = QInputDialog.getItem(self.window, "Export plots", "Format", formats, 1, False)
-        if not ok:
-            return
-        folder = QFileDialog.getExistingDirectory(self.window, "Export the plots into this folder")
-        if folder:
-            index = formats.index(chosen)
-            suffix, width = ("svg", None) if index == len(PNG_WIDTHS) else ("png", PNG_WIDTHS[index])
-            self.export_plots(Path(folder), suffix, width)
+        target = choose_plots_target(self.window, self.window.training.plots())
+        if target:
+            self.export_plots(*target)
 
     def _choose_csv_target(self) -> None:
         path = _save_path(self.window, "Export metrics", "metrics.csv", "CSV", ".csv")

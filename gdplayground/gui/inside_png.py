@@ -51,8 +51,8 @@ def save_saliency_png(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, 
 
 def _save_grid(count: int, cell: tuple[int, int], draw, path) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.files import atomic_path
     from gdplayground.gui.app import application
+    from gdplayground.gui.plot_export import save_png
 
     application()  # fonts need a running application
     columns = max(1, min(COLUMNS, count))
@@ -66,9 +66,7 @@ def _save_grid(count: int, cell: tuple[int, int], draw, path) -> None:
         row, column = divmod(i, columns)
         draw(painter, i, MARGIN + column * (cell[0] + MARGIN), MARGIN + row * (cell[1] + MARGIN))
     painter.end()
-    with atomic_path(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
-            raise OSError("Qt could not write the PNG")
+    save_png(image, path)
 
 
 def _draw_array(painter: QPainter, rgb: np.ndarray, x: int, y: int) -> None:

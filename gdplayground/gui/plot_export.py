@@ -1,17 +1,20 @@
-"""The window's plots as PNG (at a chosen width) or SVG files, through pyqtgraph's exporters."""
+"""The window's plots as PNG (at a chosen width) or SVG files, through pyqtgraph's exporters,
+and the Export plots dialog that chooses the format and the folder."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 from pathlib import Path
 
 from pyqtgraph import PlotCurveItem, PlotDataItem
 from pyqtgraph.exporters import SVGExporter
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QBuffer, QIODevice, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from gdplayground.files import atomic_path
+from gdplayground.files import atomic_path, write_atomic
 
 PNG_WIDTHS = (800, 1600, 3200)
 
@@ -20,13 +23,24 @@ def export_plot(item, path: Path, width: int | None = None) -> None:
     """Write one plot item: SVG for a .svg path, otherwise PNG `width` pixels wide, drawn as the
     window draws it but larger: lines, text and legends grow with the picture."""
     path = Path(path)
+    if path.suffix.lower() != ".svg":
+        save_png(render_png(item, width or PNG_WIDTHS[1]), path)
+        return
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".svg":
-            SVGExporter(item).export(str(tmp))
-        elif not render_png(item, width or PNG_WIDTHS[1]).save(str(tmp), "PNG"):
-            raise OSError(f"Qt could not write {path}")
+        SVGExporter(item).export(str(tmp))
         if not tmp.stat().st_size:  # pyqtgraph's exporters can fail without raising
             raise OSError(f"the exporter wrote nothing to {path}")
+
+
+def save_png(picture, path: Path) -> None:
+    """A QImage or QPixmap as a PNG file, written whole or not at all. Qt encodes it in memory
+    and Python writes the file: Qt's own writer says only that it failed (libpng printing a
+    line of its own to the terminal), where Python's OSError says why (the disk is full)."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not picture.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode {Path(path).name} as PNG")
+    write_atomic(Path(path), bytes(buffer.data()))
 
 
 def render_png(item, width: int) -> QImage:
@@ -72,12 +86,56 @@ def _descendants(item):
 
 
 def export_plots(plots: dict, folder: Path, suffix: str, width: int | None = None) -> list[str]:
-    """Write every {name: item} plot into `folder` as name.suffix; returns the file names."""
+    """Write every {name: item} plot into `folder` (made if missing) as name.suffix; returns
+    the file names."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
     names = []
     for name, item in plots.items():
         export_plot(item, Path(folder) / f"{name}.{suffix}", width)
         names.append(f"{name}.{suffix}")
     return names
+
+
+# --- the dialog --------------------------------------------------------------------------------
+FORMATS = [(f"PNG, {width} pixels wide", "png", width) for width in PNG_WIDTHS] + \
+    [("SVG (vector)", "svg", None)]
+
+
+def choose_plots_target(parent, names) -> tuple[Path, str, int | None] | None:
+    """Ask for a format and a folder for the plots `names`: (folder, suffix, width), or None if
+    the user cancels. The folder is named in a save dialog, a new one by default (a folder
+    dialog given a name that does not exist yet answered with another folder, and the plots
+    went there); one that holds plots of these names is replaced only if the user agrees."""
+    words = [format[0] for format in FORMATS]
+    chosen, ok = QInputDialog.getItem(parent, "Export plots", "Format", words, 1, False)
+    if not ok:
+        return None
+    _, suffix, width = FORMATS[words.index(chosen)]
+    answer, _ = QFileDialog.getSaveFileName(parent, "Export the plots into a new folder",
+                                            f"plots-{time.strftime('%Y%m%d-%H%M%S')}")
+    if not answer:
+        return None
+    folder = plots_folder(answer, Path.cwd())
+    taken = replaced_files(folder, [f"{name}.{suffix}" for name in names])
+    if taken and QMessageBox.question(
+            parent, "Replace the plots?",
+            f"{folder} already holds {len(taken)} of these plots ({', '.join(taken)}). "
+            "Replace them?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+        return None
+    return folder, suffix, width
+
+
+def plots_folder(answer: str, directory: Path) -> Path:
+    """The folder a dialog's answer names: `~` is the home folder, and a relative name lies in
+    `directory` (where the dialog was), whatever the working directory."""
+    path = Path(answer).expanduser()
+    return path if path.is_absolute() else Path(directory) / path
+
+
+def replaced_files(folder: Path, names) -> list[str]:
+    """Those of `names` that writing into `folder` would replace."""
+    return [name for name in names if (Path(folder) / name).exists()]
 
 
 def _tolerate_closed_paths(correct_coordinates):

@@ -360,8 +360,8 @@ def unit(vector: np.ndarray) -> np.ndarray:
 def save_race_png(race: Race, path, size=(1200, 900)) -> None:
     """The race, drawn offscreen as the tab draws it, to a PNG (gdplayground race)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.files import atomic_path
     from gdplayground.gui.app import application
+    from gdplayground.gui.plot_export import save_png
 
     application()
     use_plot_style()
@@ -372,7 +372,5 @@ def save_race_png(race: Race, path, size=(1200, 900)) -> None:
     view.resize(*size)
     view.show()
     application().processEvents()
-    with atomic_path(path) as tmp:
-        if not view.grab().save(str(tmp), "PNG"):
-            raise OSError("Qt could not write the PNG")
+    save_png(view.grab(), path)
     view.close()

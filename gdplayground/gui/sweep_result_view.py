@@ -396,8 +396,8 @@ def save_sweep_result_png(results: list[SweepRun], param: SweepParam, path: Path
     """The result as the view draws it, as a PNG. Needs Qt's system libraries (the caller runs
     cli.window's preflight); runs offscreen without a display."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.files import atomic_path
     from gdplayground.gui.app import application
+    from gdplayground.gui.plot_export import save_png
 
     app = application()
     use_plot_style()
@@ -409,9 +409,7 @@ def save_sweep_result_png(results: list[SweepRun], param: SweepParam, path: Path
     view.show_results(results, param, log)
     app.processEvents()
     try:
-        with atomic_path(Path(path)) as tmp:
-            if not view.grab().save(str(tmp), "PNG"):
-                raise OSError("Qt could not write the PNG")
+        save_png(view.grab(), path)
     finally:
         view.close()
         view.deleteLater()

@@ -1,6 +1,7 @@
-"""`gdplayground gradcheck`: backprop against finite differences, headless; the Gradient check
-tab's twin. Without arguments, the built-in checks of every activation and loss; with
---h-sweep, the error of a difference quotient against its step h."""
+"""`gdplayground gradcheck`: backprop against finite differences, headless. Given a weight file,
+the Gradient check tab's twin: its network at its weights, checked as the tab checks it.
+Without one, the built-in checks of every activation and loss; with --h-sweep, the error of a
+difference quotient against its step h."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ SWEEP_DATASETS = tuple(name for name in DATASETS if name != "idx")  # presets ne
 
 
 def register(commands) -> None:
-    check = commands.add_parser("gradcheck", help="check backprop against finite differences")
+    check = commands.add_parser(
+        "gradcheck", help="check backprop against finite differences",
+        description="Check backprop against central finite differences. Given a weight file, "
+                    "its network at its weights, as the Gradient check tab checks it: a row "
+                    "per parameter and dtype; the exit code is 1 only when a float64 row is "
+                    "wrong. Without one, every hidden activation and output/loss pair on small "
+                    "networks of its own.")
+    check.add_argument("weights", type=path_given, nargs="?",
+                       help="a .npz weight file written by gdplayground")
     check.add_argument("--h-sweep", action="store_true",
                        help="instead, measure the error of forward and central differences "
                             "against their step h (1e-1 to 1e-12) in float64 and float32, and "
@@ -35,8 +44,12 @@ def run_gradcheck(args) -> int:
     for flag, value in (("--out", args.out), ("--dataset", args.dataset)):
         if value is not None and not args.h_sweep:
             raise UsageError(f"{flag} goes with --h-sweep (the plain check runs its own networks)")
+    if args.h_sweep and args.weights:
+        raise UsageError("--h-sweep measures a preset's network: it takes no weight file")
     if args.h_sweep:
         return run_h_sweep(args)
+    if args.weights:
+        return check_weight_file(args.weights)
     from gdplayground.engine.gradcheck import TOLERANCE, VARIANTS, check_all
 
     results = check_all()
@@ -52,6 +65,27 @@ def run_gradcheck(args) -> int:
     for r in failed:
         print(f"FAILED {r.activation} {r.output}+{r.loss} {r.variant}: {r.errors}")
     return 1 if failed else 0
+
+
+def check_weight_file(path: Path) -> int:
+    """The tab's check of the file's network at its weights: a row per parameter and dtype."""
+    from gdplayground.cli.train import _resume, load_weight_file
+    from gdplayground.engine import Trainer
+    from gdplayground.engine.gradient_lab import check_layers, conclusion
+
+    saved = load_weight_file(path)
+    trainer = Trainer(saved.config)
+    _resume(trainer, saved, path)
+    probe = trainer.gradient_probe()
+    print(f"{path}: {trainer.dataset.name}, trained {trainer.step_count:,} steps")
+    print(f"{probe.describe()}; dropout off")
+    checks = check_layers(probe)
+    print(f"{'parameter':<16}{'dtype':<9}{'entries':>7}{'h':>10}{'rel. error':>12}  verdict")
+    for c in checks:
+        print(f"{c.parameter:<16}{c.dtype:<9}{c.entries:>7}{c.h:>10.1e}{c.error:>12.1e}  "
+              f"{c.verdict}")
+    print(conclusion(checks))
+    return 1 if any(c.dtype == "float64" and c.verdict == "wrong" for c in checks) else 0
 
 
 def run_h_sweep(args) -> int:

@@ -256,6 +256,20 @@ def _check(probe: Probe, picks: dict[str, list[tuple]], meter: _Meter) -> list[L
     return checks
 
 
+def conclusion(checks: list[LayerCheck]) -> str:
+    """The float64 verdict in a sentence: float64 is the one that can say."""
+    float64 = [c for c in checks if c.dtype == "float64"]
+    if not float64:
+        return "Nothing to check: this network has no parameters."
+    worst = max(float64, key=lambda c: c.error)
+    wrong = [c.parameter for c in float64 if c.verdict == "wrong"]
+    if wrong:
+        return (f"backprop disagrees with the finite differences in {', '.join(wrong)}: "
+                f"relative error up to {worst.error:.1e}.")
+    return (f"backprop agrees with the finite differences; the worst float64 relative error is "
+            f"{worst.error:.1e} ({worst.parameter}, {worst.verdict}).")
+
+
 # --- the h sweep ---------------------------------------------------------------------------
 def h_sweep(probe: Probe, hs=SWEEP_HS, entries_per_parameter: int = SWEEP_ENTRIES,
             rng: np.random.Generator | None = None, progress: Progress | None = None,

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from gdplayground.engine.gradient_lab import (
     CHECK_ENTRIES, DTYPES, EXCELLENT, OK, UNCOMFORTABLE, GradientReport, LayerCheck, Probe,
-    examine, suited_h)
+    conclusion, examine, suited_h)
 from gdplayground.gui.background import Background
 from gdplayground.gui.numpy_gradient_panel import NumpyGradientPanel
 from gdplayground.gui.plots import use_plot_style
@@ -176,7 +176,7 @@ class GradientCheckTab(QWidget):
         self.report = report
         self._fill_table(report.checks)
         self.sweep.draw(report.sweep)
-        self._set_state("finished", f"{self.probe.describe()}: {_conclusion(report.checks)}")
+        self._set_state("finished", f"{self.probe.describe()}: {conclusion(report.checks)}")
 
     def shutdown(self) -> None:
         """Cancel a check and wait for its thread to end: the window is closing. Called on its
@@ -278,17 +278,3 @@ def _caption() -> str:
     h = ", ".join(f"{suited_h(dtype):.1e} in {dtype.name}" for dtype in DTYPES)
     return (f"Backprop against central differences, up to {CHECK_ENTRIES} entries of each "
             f"parameter; h = ε^(1/3): {h}. Dropout is off for the check.")
-
-
-def _conclusion(checks: list[LayerCheck]) -> str:
-    """The float64 verdict in a sentence: float64 is the one that can say."""
-    float64 = [c for c in checks if c.dtype == "float64"]
-    if not float64:
-        return "Nothing to check: this network has no parameters."
-    worst = max(float64, key=lambda c: c.error)
-    wrong = [c.parameter for c in float64 if c.verdict == "wrong"]
-    if wrong:
-        return (f"backprop disagrees with the finite differences in {', '.join(wrong)}: "
-                f"relative error up to {worst.error:.1e}.")
-    return (f"backprop agrees with the finite differences; the worst float64 relative error is "
-            f"{worst.error:.1e} ({worst.parameter}, {worst.verdict}).")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gdplayground.config import preset
-from gdplayground.engine import Trainer, activations
+from gdplayground.engine import Trainer, activations, gradient_lab
 from gdplayground.engine.gradcheck import TOLERANCE, check_all, relative_errors
 from gdplayground.engine.gradient_lab import (
     Cancelled, Probe, best_h, check_layers, curve, h_sweep, relative_error, theory_lines)
@@ -78,6 +78,41 @@ def test_a_broken_backward_is_flagged_wrong_in_its_layer_only(monkeypatch):
     verdicts = {c.parameter: c.verdict for c in check_layers(small_probe()) if c.dtype == "float64"}
     assert verdicts.pop("layer2.weight") == "wrong"
     assert set(verdicts.values()) == {"excellent"}
+
+
+def confident_probe(loss: str, output: str, outputs: int, margin: float) -> Probe:
+    """A 2-6-`outputs` tanh network that classifies 32 points as it itself predicts, its output
+    layer scaled until the least confident point is right by `margin` logits: a trained
+    network's tiny loss (about e^-margin per point), without training."""
+    rng = np.random.default_rng(1)
+    net = Network([2, 6, outputs], ["tanh"], dtype=np.float64)
+    net.initialise("xavier", 0.0, rng)
+    x = rng.normal(size=(200, 2))
+    z = net.forward(x).copy()
+    ordered = np.sort(z, axis=1)
+    margins = np.abs(z[:, 0]) if outputs == 1 else ordered[:, -1] - ordered[:, -2]
+    kept = np.flatnonzero(margins >= np.median(margins))[:32]  # no point on the boundary
+    net.layers[-1].W *= margin / margins[kept].min()
+    net.layers[-1].b *= margin / margins[kept].min()
+    labels = z[kept].argmax(axis=1) if outputs > 1 else (z[kept] > 0).astype(np.float64)
+    return Probe.of(net, loss, output, x[kept], labels)
+
+
+@pytest.mark.parametrize("loss, output, outputs", [("bce", "sigmoid", 1),
+                                                    ("cross_entropy", "softmax", 3)])
+@pytest.mark.parametrize("margin", [20, 40])  # a loss of about 1e-9 and 1e-17 per point
+def test_a_confident_network_s_tiny_loss_still_checks_excellent_or_ok(loss, output, outputs,
+                                                                       margin):
+    probe = confident_probe(loss, output, outputs, margin)
+    model_loss = objective_of(probe)
+    assert 0 < model_loss < 10 * np.exp(-margin)
+    for check in check_layers(probe):
+        if check.dtype == "float64":
+            assert check.error < 1e-5 and check.verdict in ("excellent", "ok"), check
+
+
+def objective_of(probe: Probe) -> float:
+    return gradient_lab._Model(probe, np.float64).value()
 
 
 def test_the_check_reports_progress_and_stops_when_cancelled():

@@ -9,7 +9,7 @@ from gdplayground.engine.network import Network
 
 PARAMETERS = ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight",
               "layer3.bias"]
-ROW = re.compile(r"^(layer\d\.\w+)\s+(float\d\d)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S.*)$", re.M)
+ROW = re.compile(r"^(layer\d\.\w+)\s+(float\d\d)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S.*)$", re.M)
 
 
 @pytest.fixture(scope="module")

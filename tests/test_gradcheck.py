@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -5,7 +7,8 @@ from gdplayground.config import preset
 from gdplayground.engine import Trainer, activations, gradient_lab
 from gdplayground.engine.gradcheck import TOLERANCE, check_all, relative_errors
 from gdplayground.engine.gradient_lab import (
-    Cancelled, Probe, best_h, check_layers, curve, h_sweep, relative_error, theory_lines)
+    Cancelled, Probe, best_h, check_layers, conclusion, curve, h_sweep, relative_error,
+    theory_lines)
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
 from gdplayground.engine.numpy_gradient import gradient_of_one_loss, numpy_gradient_demo
@@ -113,6 +116,39 @@ def test_a_confident_network_s_tiny_loss_still_checks_excellent_or_ok(loss, outp
 
 def objective_of(probe: Probe) -> float:
     return gradient_lab._Model(probe, np.float64).value()
+
+
+def test_a_gradient_below_the_round_off_cannot_be_resolved_rather_than_wrong():
+    # An L2 penalty of 1e8 makes L about 1e8: its round-off, ε|L|/h ≈ 4e-3, swamps the biases'
+    # gradients (1e-2 and less), which the penalty does not touch; the weights' gradients, which
+    # it makes about 1e8, are still measured.
+    checks = {(c.parameter, c.dtype): c for c in check_layers(replace(small_probe(), l2=1e8))}
+    for name in ("layer1.bias", "layer2.bias", "layer3.bias"):
+        check = checks[name, "float64"]
+        assert check.verdict == "cannot resolve" and 1e-2 < check.error < check.round_off, check
+    for name in ("layer1.weight", "layer2.weight", "layer3.weight"):
+        assert checks[name, "float64"].verdict == "excellent", checks[name, "float64"]
+    said = conclusion(list(checks.values()))
+    assert said.startswith("the finite differences cannot resolve the gradient of layer1.bias, "
+                           "layer2.bias, layer3.bias"), said
+    assert "Backprop agrees with the finite differences" in said
+
+
+@pytest.mark.parametrize("probe", [small_probe, lambda: confident_probe("bce", "sigmoid", 1, 20),
+                                   lambda: confident_probe("cross_entropy", "softmax", 3, 20)])
+def test_a_broken_backward_is_still_wrong_whatever_the_loss(monkeypatch, probe):
+    backward = Network.backward
+
+    def broken(self, dz):  # backprop as usual, then a wrong factor on layer 1's bias gradient
+        backward(self, dz)
+        self.layers[0].db *= 1.05
+    monkeypatch.setattr(Network, "backward", broken)
+    checks = check_layers(probe())
+    verdicts = {c.parameter: c.verdict for c in checks if c.dtype == "float64"}
+    assert verdicts.pop("layer1.bias") == "wrong"
+    assert set(verdicts.values()) <= {"excellent", "ok"}
+    assert conclusion(checks).startswith("backprop disagrees with the finite differences in "
+                                         "layer1.bias")
 
 
 def test_the_check_reports_progress_and_stops_when_cancelled():

@@ -2,6 +2,7 @@
 cancelled, one closed mid-way, and one on a real training session's probe."""
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -72,6 +73,22 @@ def test_the_check_fills_the_table_and_draws_the_sweep(qtbot, tab):
     assert len(drawn) == 4 + 4 + 1  # the measured curves, the theory lines, the best-h markers
     assert "Best h" in tab.sweep.summary.text()
     assert "backprop agrees" in tab.status.text()
+
+
+def test_a_gradient_within_round_off_says_cannot_resolve_and_why(qtbot):
+    # L2 of 1e8: L is about 1e8, and its round-off swamps the biases' gradients
+    tab = GradientCheckTab(lambda what, callback: callback(replace(small_probe(), l2=1e8)))
+    qtbot.addWidget(tab)
+    tab.check()
+    qtbot.waitUntil(lambda: tab.state == "finished", timeout=TIMEOUT)
+    rows = {(r[0], r[1]): row for row, r in enumerate(table_rows(tab))}
+    cell = tab.table.item(rows["layer1.bias", "float64"], 4)
+    assert cell.text() == "cannot resolve"
+    assert cell.toolTip().startswith("Above 1e-2, but no more than round-off alone can make")
+    assert "round-off alone can make a relative error of" in cell.toolTip()
+    assert tab.table.item(rows["layer1.weight", "float64"], 4).text() == "excellent"
+    assert "cannot resolve the gradient of layer1.bias" in tab.status.text()
+    assert "cannot resolve" in tab.legend.text()
 
 
 def test_cancel_stops_a_running_check(qtbot, tab, slow):

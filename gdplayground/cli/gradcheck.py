@@ -71,7 +71,7 @@ def check_weight_file(path: Path) -> int:
     """The tab's check of the file's network at its weights: a row per parameter and dtype."""
     from gdplayground.cli.train import _resume, load_weight_file
     from gdplayground.engine import Trainer
-    from gdplayground.engine.gradient_lab import check_layers, conclusion
+    from gdplayground.engine.gradient_lab import ROUNDING, check_layers, conclusion
 
     saved = load_weight_file(path)
     trainer = Trainer(saved.config)
@@ -80,11 +80,14 @@ def check_weight_file(path: Path) -> int:
     print(f"{path}: {trainer.dataset.name}, trained {trainer.step_count:,} steps")
     print(f"{probe.describe()}; dropout off")
     checks = check_layers(probe)
-    print(f"{'parameter':<16}{'dtype':<9}{'entries':>7}{'h':>10}{'rel. error':>12}  verdict")
+    print(f"{'parameter':<16}{'dtype':<9}{'entries':>7}{'h':>10}{'rel. error':>12}"
+          f"{'round-off':>11}  verdict")
     for c in checks:
-        print(f"{c.parameter:<16}{c.dtype:<9}{c.entries:>7}{c.h:>10.1e}{c.error:>12.1e}  "
-              f"{c.verdict}")
+        print(f"{c.parameter:<16}{c.dtype:<9}{c.entries:>7}{c.h:>10.1e}{c.error:>12.1e}"
+              f"{c.round_off:>11.1e}  {c.verdict}")
     print(conclusion(checks))
+    print(f"(round-off: the relative error that rounding alone, {ROUNDING}·ε·|L|/h, can make at "
+          f"the worst entry; errors within it cannot be resolved)")
     return 1 if any(c.dtype == "float64" and c.verdict == "wrong" for c in checks) else 0
 
 

@@ -42,6 +42,13 @@ class Loss:
     def predict(self, z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def rounding(self, z: np.ndarray, targets: np.ndarray) -> float:
+        """How far rounding can move the mean loss at logits z, in units of ε, to first order:
+        its own terms (all ≥ 0) by about the loss itself, and the logits, each known to about
+        ε|z|, by Σ |∂L/∂z|·|z|. Finite differences of the loss cannot see below that."""
+        loss, outputs = self.forward(z.copy(), targets)
+        return abs(loss) + float(np.abs(self.backward(outputs, targets) * z).sum())
+
 
 class SoftmaxCrossEntropy(Loss):
     name = "cross_entropy"
@@ -148,6 +155,13 @@ class MeanSquaredError(Loss):
 
     def predict(self, z):
         return self.output.forward(z)
+
+    def rounding(self, z, targets):
+        """… and the outputs f(z), each known to about ε|f(z)|, by Σ |∂L/∂f|·|f|: near a
+        saturated sigmoid's 1 they carry more rounding than the loss (o − t)² itself."""
+        outputs = self.output.forward(z.copy())
+        moved = np.abs((outputs - targets) * outputs).sum() * 2 / outputs.size
+        return super().rounding(z, targets) + float(moved)
 
 
 # What each output activation can reach: targets outside it can never be fitted.

@@ -31,10 +31,14 @@ SHORTCUT = "Ctrl+G"
 SPLIT = [420, 600]  # the table's share of the width, and the plots'
 COLUMNS = ("Parameter", "dtype", "Entries", "Relative error", "Verdict")
 VERDICT_COLOURS = {"wrong": "#f2b8b5", "inconclusive": "#f8dd9c", "uncomfortable": "#f8dd9c",
-                   "ok": "#cfe9c6", "excellent": "#a8d99b"}
+                   "cannot resolve": "#d9dee6", "ok": "#cfe9c6", "excellent": "#a8d99b"}
 VERDICT_WORDS = {
-    "wrong": "Above 1e-2 in float64: backprop and the difference quotient disagree. The gradient "
-             "is probably wrong.",
+    "wrong": "Above 1e-2 in float64, and more than round-off can make: backprop and the "
+             "difference quotient disagree. The gradient is probably wrong.",
+    "cannot resolve": "Above 1e-2, but no more than round-off alone can make: L is known to "
+                      "about ε|L|, so (L(w+h) − L(w−h)) / 2h is known to about ε|L|/h, here as "
+                      "large as the gradient itself. Finite differences cannot resolve this "
+                      "gradient; that says nothing against backprop.",
     "inconclusive": "Above 1e-2 in float32: float32 keeps about 7 digits, and its round-off, "
                     "ε|L|/h, can swamp a small gradient. It cannot tell a bug from rounding: "
                     "float64's row decides.",
@@ -55,8 +59,10 @@ THRESHOLDS = (
     f"the largest over the sampled entries (both zero is a pass). CS231n's bands, for float64: "
     f"above {power(UNCOMFORTABLE)} probably wrong (red), {power(OK)} to {power(UNCOMFORTABLE)} "
     f"uncomfortable (amber), {power(EXCELLENT)} to {power(OK)} ok, below {power(EXCELLENT)} "
-    f"excellent (green). float32 cannot reach them: its rows above {power(UNCOMFORTABLE)} say "
-    f"inconclusive, not wrong.")
+    f"excellent (green). An error no larger than round-off can make (ε|L|/h, with |L| counting "
+    f"what rounding can move the loss by) is not held against backprop: above "
+    f"{power(UNCOMFORTABLE)} it says cannot resolve (grey). float32 cannot reach the bands: its "
+    f"rows above {power(UNCOMFORTABLE)} say inconclusive, not wrong.")
 BUTTON_TIP = (
     f"Compare backprop's gradient with finite differences ({SHORTCUT}): the network of the "
     "Training tab at its current weights, on 32 training examples, dropout off. A bug in a "
@@ -246,7 +252,8 @@ class GradientCheckTab(QWidget):
                 self.table.setItem(row, column, item)
             verdict = self.table.item(row, len(COLUMNS) - 1)
             verdict.setBackground(QBrush(QColor(VERDICT_COLOURS[check.verdict])))
-            verdict.setToolTip(VERDICT_WORDS[check.verdict])
+            verdict.setToolTip(f"{VERDICT_WORDS[check.verdict]}\nAt its worst entry round-off "
+                               f"alone can make a relative error of {check.round_off:.1e}.")
 
 
 STATUS = {
@@ -267,10 +274,12 @@ def _legend() -> str:
     """The verdicts' colours and bands, under the table."""
     bands = (("wrong", f"&gt; {power(UNCOMFORTABLE)}"),
              ("uncomfortable", f"{power(OK)} – {power(UNCOMFORTABLE)}"),
-             ("ok", f"{power(EXCELLENT)} – {power(OK)}"), ("excellent", f"&lt; {power(EXCELLENT)}"))
+             ("ok", f"{power(EXCELLENT)} – {power(OK)}"), ("excellent", f"&lt; {power(EXCELLENT)}"),
+             ("cannot resolve", "within round-off"))
     swatches = " ".join(f"<span style='background:{VERDICT_COLOURS[word]}'>&nbsp;{word} "
                         f"{band}&nbsp;</span>" for word, band in bands)
-    return (f"{swatches}<br>CS231n's bands, for float64. float32 keeps about 7 digits: above "
+    return (f"{swatches}<br>CS231n's bands, for float64; an error round-off alone can make "
+            f"(ε|L|/h) is not held against backprop. float32 keeps about 7 digits: above "
             f"{power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
 
 

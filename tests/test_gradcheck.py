@@ -185,6 +185,18 @@ def test_the_trainer_s_probe_is_a_float64_copy_of_the_network_and_a_fixed_batch(
     assert np.array_equal(again.x, probe.x)  # the same examples every time, from the seed
 
 
+@pytest.mark.parametrize("activations, said", [
+    (["tanh", "relu"], "2-8-16-1 tanh,relu,"), (["relu", "tanh"], "2-8-16-1 relu,tanh,"),
+    (["relu", "relu"], "2-8-16-1 relu,")])
+def test_the_description_names_the_hidden_activations_in_their_order(activations, said):
+    net = Network([2, 8, 16, 1], activations, dtype=np.float64)
+    probe = Probe.of(net, "bce", "sigmoid", np.zeros((4, 2)), np.zeros((4, 1)))
+    assert probe.describe() == f"{said} sigmoid + bce, 4 examples"
+    linear = Probe.of(Network([2, 1], [], dtype=np.float64), "bce", "sigmoid", np.zeros((4, 2)),
+                      np.zeros((4, 1)))
+    assert linear.describe() == "2-1 no hidden layer, sigmoid + bce, 4 examples"
+
+
 def test_float64_central_differences_are_best_within_a_decade_of_1e_5(spiral_sweep):
     best64 = best_h(spiral_sweep, "float64", "central")
     assert 1e-6 <= best64 <= 1e-4, best64

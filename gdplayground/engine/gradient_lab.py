@@ -88,8 +88,10 @@ class Probe:
                        x=through(self.x))
 
     def describe(self) -> str:
-        """784-256-128-10 relu, softmax + cross_entropy, 32 examples."""
-        hidden = ",".join(sorted(set(self.activations))) or "no hidden layer"
+        """784-256-128-10 relu, softmax + cross_entropy, 32 examples; 2-8-16-1 tanh,relu, …:
+        the hidden layers' activations in their order, once when they are all the same."""
+        same = len(set(self.activations)) == 1
+        hidden = (self.activations[0] if same else ",".join(self.activations)) or "no hidden layer"
         return (f"{'-'.join(map(str, self.sizes))} {hidden}, {self.output} + {self.loss}, "
                 f"{len(self.x)} examples")
 

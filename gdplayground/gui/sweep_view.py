@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from gdplayground.engine.gradient_lab import (
     DTYPES, METHODS, SweepRow, best_h, crossing, curve, suited_h, theory_lines)
-from gdplayground.gui.plot_export import export_plot
+from gdplayground.files import write_atomic
+from gdplayground.gui.plot_export import render_png
 from gdplayground.gui.plots import LogReadyAxis, PlotView, use_plot_style
 
 COLOURS = {("float64", "central"): (31, 119, 180), ("float64", "forward"): (120, 175, 225),
@@ -136,7 +138,18 @@ def save_sweep_png(rows: list[SweepRow], path: Path, subtitle: str = "") -> None
         app.processEvents()
         view.plot.repaint()
     try:
-        export_plot(view.plot.getPlotItem(), Path(path), PNG_WIDTH)
+        image = render_png(view.plot.getPlotItem(), PNG_WIDTH)
     finally:
         view.close()
         view.deleteLater()
+    write_atomic(Path(path), png_bytes(image))
+
+
+def png_bytes(image: QImage) -> bytes:
+    """The image encoded as PNG in memory, for Python to write: a failing write is then an
+    OSError that says why ("File too large"), not libpng's "Write Error" on stderr."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("Qt could not encode the picture as PNG")
+    return bytes(buffer.data())

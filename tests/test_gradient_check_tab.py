@@ -91,6 +91,20 @@ def test_a_gradient_within_round_off_says_cannot_resolve_and_why(qtbot):
     assert "cannot resolve" in tab.legend.text()
 
 
+def test_the_empty_sweep_shows_the_h_it_sweeps_and_a_span_of_errors(qtbot, tab):
+    def shown():  # the axes' ranges in h and error, not their logarithms
+        (x0, x1), (y0, y1) = tab.sweep.plot.getPlotItem().viewRange()
+        return 10 ** x0, 10 ** x1, 10 ** y0, 10 ** y1
+
+    for moment in ("new", "running"):
+        if moment == "running":  # cleared for the next check, after drawing one
+            tab.sweep.draw(gradient_lab.h_sweep(small_probe(), hs=[1e-3, 1e-6]))
+            tab._set_state("running")
+        low_h, high_h, low_error, high_error = shown()
+        assert 5e-13 < low_h < 1e-12 and 0.1 < high_h < 0.2, (moment, shown())
+        assert low_error == pytest.approx(1e-12) and high_error == pytest.approx(3), moment
+
+
 def test_cancel_stops_a_running_check(qtbot, tab, slow):
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)

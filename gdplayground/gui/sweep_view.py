@@ -24,6 +24,7 @@ COLOURS = {("float64", "central"): (31, 119, 180), ("float64", "forward"): (120,
 TRUNCATION_GREYS = {"forward": (150, 150, 150), "central": (70, 70, 70)}
 H_RANGE = (1e-12, 1e-1)
 ERROR_CEILING = 3.0  # relative errors are at most 2; a lost step gives 1
+EMPTY_ERRORS = (1e-12, ERROR_CEILING)  # the error axis before there is a sweep to fit
 LINE_FLOOR = 1e-20  # theory lines are drawn down to here (far below any measured error)
 PNG_SIZE, PNG_WIDTH = (820, 540), 1640  # the widget laid out at PNG_SIZE, drawn PNG_WIDTH wide
 
@@ -76,6 +77,12 @@ class SweepView(PlotView):
         self.plot.setYRange(np.log10(min(measured) / 3), np.log10(ERROR_CEILING), padding=0)
         self.summary.setText(sweep_summary(rows))
         self._retitle()
+
+    def _show_empty(self) -> None:
+        """The sweep's own axes while there is nothing to draw: h over the range it sweeps, the
+        error over the span a sweep covers (an empty plot's 0 to 10 read as h up to 1e10)."""
+        self.plot.setXRange(*np.log10(H_RANGE), padding=0.02)
+        self.plot.setYRange(*np.log10(EMPTY_ERRORS), padding=0)
 
     def _show(self, item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData(x, y)

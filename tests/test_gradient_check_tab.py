@@ -161,8 +161,15 @@ def test_the_numpy_gradient_panel_follows_its_spacing(qtbot, tab):
     edge = panel.demo.edge_error
     panel.spacing.setValue(0.4)
     assert panel.demo.edge_error == pytest.approx(2 * edge, rel=0.15)
+    assert "(one-sided, ∝ Δ)" in panel.readout.text() and "(central, ∝ Δ²)" in panel.readout.text()
     panel.passed.setChecked(False)
-    assert "divided by 1, not by Δ" in panel.readout.text()
+    said = panel.readout.text()
+    assert "∝" not in said, said  # the errors are the missing factor Δ's, not Δ's or Δ²'s
+    assert "(f[1] − f[0] divided by 1, not Δ)" in said
+    assert "((f[i+1] − f[i−1]) / 2, not / 2Δ)" in said
+    assert "every value is 0.4 times what it should be" in said
+    panel.spacing.setValue(1.0)  # samples 1 apart: nothing is missing
+    assert "(central, ∝ Δ²)" in panel.readout.text()
     assert "raises ValueError" in panel.words.text()
 
 

@@ -105,6 +105,32 @@ def test_the_empty_sweep_shows_the_h_it_sweeps_and_a_span_of_errors(qtbot, tab):
         assert low_error == pytest.approx(1e-12) and high_error == pytest.approx(3), moment
 
 
+def test_a_new_check_clears_the_last_one_s_results_while_it_waits_for_its_probe(qtbot):
+    answers = []  # the first check is answered, the second waits
+    tab = GradientCheckTab(lambda what, callback: answers.append(callback))
+    qtbot.addWidget(tab)
+    tab.check()
+    answers.pop()(small_probe())
+    qtbot.waitUntil(lambda: tab.state == "finished", timeout=TIMEOUT)
+    assert tab.sweep.summary.text().startswith("Best h")
+    tab.check()
+    assert tab.state == "asking"
+    assert tab.sweep.summary.text() == "The sweep of h follows the check…"
+    assert tab.table.rowCount() == 1 and tab.table.item(0, 0).text() == "Checking…"
+    assert not [c for c in tab.sweep.plot.getPlotItem().listDataItems() if c.getData()[0] is not None]
+    tab.cancel()
+
+
+def test_at_100_percent_the_words_no_longer_promise_the_sweep(qtbot, tab):
+    tab._set_state("running")
+    tab._progressed(500, 1000)
+    assert "then sweeping h" in tab.status.text() and tab.progress.text() == "50%"
+    tab._progressed(1000, 1000)
+    assert tab.progress.text() == "100%"
+    assert tab.status.text() == "Every loss evaluated: filling the table and drawing the sweep…"
+    tab._set_state("idle")
+
+
 def test_cancel_stops_a_running_check(qtbot, tab, slow):
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)

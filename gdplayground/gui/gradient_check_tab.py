@@ -177,6 +177,8 @@ class GradientCheckTab(QWidget):
     def _progressed(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        if done >= total:  # at 100% nothing is left to sweep: the results are being drawn
+            self.status.setText(STATUS["drawing"])
 
     def _finished(self, report: GradientReport) -> None:
         self.report = report
@@ -219,7 +221,7 @@ class GradientCheckTab(QWidget):
         elif not busy:
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if state == "finished" else 0)
-        if state == "running":
+        if busy:  # the last check's results go at once, not when the probe comes
             self._show_in_table("Checking…")
             self.sweep.clear()
             self.sweep.summary.setText("The sweep of h follows the check…")
@@ -260,6 +262,7 @@ STATUS = {
     "idle": "The check compares backprop with finite differences on the network as it is now.",
     "asking": "Taking a copy of the network between two training steps…",
     "running": "Checking every parameter in float64 and float32, then sweeping h…",
+    "drawing": "Every loss evaluated: filling the table and drawing the sweep…",
     "finished": "",
     "cancelled": "Cancelled.",
     "failed": "The check failed.",

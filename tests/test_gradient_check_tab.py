@@ -89,6 +89,7 @@ def test_a_gradient_within_round_off_says_cannot_resolve_and_why(qtbot):
     assert tab.table.item(rows["layer1.weight", "float64"], 4).text() == "excellent"
     assert "cannot resolve the gradient of layer1.bias" in tab.status.text()
     assert "cannot resolve" in tab.legend.text()
+    assert "(ε|\u2060L|\u2060/h)" in tab.legend.text()  # joined: Qt broke the line after "(ε|"
 
 
 def test_the_empty_sweep_shows_the_h_it_sweeps_and_a_span_of_errors(qtbot, tab):

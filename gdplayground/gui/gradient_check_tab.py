@@ -28,6 +28,7 @@ from gdplayground.gui.plots import use_plot_style
 from gdplayground.gui.sweep_view import SweepView
 
 SHORTCUT = "Ctrl+G"
+NO_BREAK = "\u2060"  # a word joiner: Qt breaks lines after "|", and "(ε|" ended a line
 SPLIT = [420, 600]  # the table's share of the width, and the plots'
 COLUMNS = ("Parameter", "dtype", "Entries", "Relative error", "Verdict")
 VERDICT_COLOURS = {"wrong": "#f2b8b5", "inconclusive": "#f8dd9c", "uncomfortable": "#f8dd9c",
@@ -282,8 +283,8 @@ def _legend() -> str:
     swatches = " ".join(f"<span style='background:{VERDICT_COLOURS[word]}'>&nbsp;{word} "
                         f"{band}&nbsp;</span>" for word, band in bands)
     return (f"{swatches}<br>CS231n's bands, for float64; an error round-off alone can make "
-            f"(ε|L|/h) is not held against backprop. float32 keeps about 7 digits: above "
-            f"{power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
+            f"(ε|{NO_BREAK}L|{NO_BREAK}/h) is not held against backprop. float32 keeps about 7 "
+            f"digits: above {power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
 
 
 def _caption() -> str:

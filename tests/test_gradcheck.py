@@ -1,3 +1,4 @@
+import decimal
 from dataclasses import replace
 
 import numpy as np
@@ -112,6 +113,45 @@ def test_a_confident_network_s_tiny_loss_still_checks_excellent_or_ok(loss, outp
     for check in check_layers(probe):
         if check.dtype == "float64":
             assert check.error < 1e-5 and check.verdict in ("excellent", "ok"), check
+
+
+@pytest.mark.parametrize("margin", [20, 40])
+def test_backprop_of_a_confident_network_matches_an_extended_precision_gradient(margin):
+    """The 2-6-1 tanh + BCE network's loss written out in 60-digit decimals, differenced at
+    h = 1e-25: truncation (h²) and rounding (1e-60 / h) far below float64's own digits."""
+    probe = confident_probe("bce", "sigmoid", 1, margin)
+    D = decimal.Decimal
+    with decimal.localcontext(prec=60):
+        params = {name: [[D(float(v)) for v in np.atleast_1d(row)] for row in np.atleast_2d(p)]
+                  for name, p in probe.parameters.items()}
+        xs = [[D(float(v)) for v in row] for row in probe.x]
+        ts = [D(float(t)) for t in probe.targets[:, 0]]
+
+        def loss() -> D:
+            (w1, b1), (w2, b2) = [(params[f"layer{i}.weight"], params[f"layer{i}.bias"][0])
+                                  for i in (1, 2)]
+            total = D(0)
+            for x, t in zip(xs, ts):
+                hidden = [sum(x[i] * w1[i][j] for i in range(2)) + b1[j] for j in range(6)]
+                hidden = [1 - 2 / ((2 * z).exp() + 1) for z in hidden]  # tanh
+                z = sum(a * w2[j][0] for j, a in enumerate(hidden)) + b2[0]
+                total += (1 + z.exp()).ln() - t * z
+            return total / len(xs)
+
+        def gradient(name: str, row: int, column: int) -> float:
+            h, kept = D("1e-25"), params[name][row][column]
+            params[name][row][column] = kept + h
+            above = loss()
+            params[name][row][column] = kept - h
+            below = loss()
+            params[name][row][column] = kept
+            return float((above - below) / (2 * h))
+
+        backprop = gradient_lab._Model(probe, np.float64).gradient()
+        for name, row, column in [("layer2.weight", j, 0) for j in range(6)] + [
+                ("layer2.bias", 0, 0), ("layer1.weight", 0, 3), ("layer1.bias", 0, 2)]:
+            analytic = backprop[name][(row, column) if name.endswith("weight") else column]
+            assert analytic == pytest.approx(gradient(name, row, column), rel=1e-9, abs=0), name
 
 
 def objective_of(probe: Probe) -> float:

@@ -261,8 +261,8 @@ def _check_picks(probe: Probe, n: int, rng: np.random.Generator) -> dict[str, li
 def _check(probe: Probe, picks: dict[str, list[tuple]], meter: _Meter) -> list[LayerCheck]:
     models = {dtype: _Model(probe, dtype) for dtype in DTYPES}
     analytic = {dtype: model.gradient() for dtype, model in models.items()}
-    checks = []
     noise = {dtype: model.round_off() / suited_h(dtype) for dtype, model in models.items()}
+    checks = []
     for name, entries in picks.items():
         for dtype, model in models.items():
             h, errors, round_offs = suited_h(dtype), [0.0], [0.0]
@@ -291,16 +291,16 @@ def conclusion(checks: list[LayerCheck]) -> str:
         return (f"backprop disagrees with the finite differences in "
                 f"{', '.join(c.parameter for c in wrong)}: relative error up to "
                 f"{max(c.error for c in wrong):.1e}.")
-    unresolved = [c.parameter for c in float64 if c.verdict == "cannot resolve"]
     judged = [c for c in float64 if c.verdict != "cannot resolve"]
-    said = (f"the finite differences cannot resolve the gradient of {', '.join(unresolved)}: "
-            f"its round-off, ε|L|/h, is as large. " if unresolved else "")
-    if not judged:
-        return said + "Nothing else to judge backprop by."
-    worst = max(judged, key=lambda c: c.error)
-    agrees = (f"backprop agrees with the finite differences; the worst float64 relative error "
-              f"is {worst.error:.1e} ({worst.parameter}, {worst.verdict}).")
-    return said + (agrees[0].upper() + agrees[1:] if said else agrees)
+    worst = max(judged, key=lambda c: c.error, default=None)
+    measured = worst and (f"the worst float64 relative error is {worst.error:.1e} "
+                          f"({worst.parameter}, {worst.verdict})")
+    unresolved = ", ".join(c.parameter for c in float64 if c.verdict == "cannot resolve")
+    if not unresolved:
+        return f"backprop agrees with the finite differences; {measured}."
+    cannot = (f"the finite differences cannot resolve the gradient of {unresolved} (its "
+              f"round-off, ε|L|/h, is as large)")
+    return f"{cannot}; elsewhere backprop agrees with them: {measured}." if worst else f"{cannot}."
 
 
 # --- the h sweep ---------------------------------------------------------------------------

@@ -39,6 +39,18 @@ def test_losses_stay_finite_at_logits_of_plus_minus_1000(name, output, dtype):
         assert loss == pytest.approx(1000.0)
 
 
+@pytest.mark.parametrize("name, output", [("cross_entropy", "softmax"), ("bce", "sigmoid"),
+                                           ("mse", "sigmoid"), ("mse", "identity")])
+def test_the_gradient_comes_in_the_logits_dtype_whatever_the_targets(name, output):
+    # a probe's targets are float64; the network may be float32, and its backward pass writes
+    # into float32 arrays ("output array is not acceptable" otherwise)
+    loss_fn = make_loss(name, output)
+    z = np.array([[0.5, -1.0], [2.0, 0.1]], dtype=np.float32)
+    targets = loss_fn.encode(np.array([1, 0]), 2, np.float64)
+    _, outputs = loss_fn.forward(z.copy(), targets)
+    assert loss_fn.backward(outputs, targets).dtype == np.float32
+
+
 def test_accuracy_for_one_and_many_outputs():
     assert accuracy(np.array([[0.9], [0.2], [0.6]]), np.array([1, 0, 0])) == pytest.approx(2 / 3)
     assert accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1])) == 0.5

@@ -36,7 +36,8 @@ class Loss:
         raise NotImplementedError
 
     def backward(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """dL/dz for the mean loss; may overwrite `outputs`."""
+        """dL/dz for the mean loss, in the outputs' dtype (float64 targets, as a probe encodes
+        them, must not make a float32 network's gradient float64); may overwrite `outputs`."""
         raise NotImplementedError
 
     def predict(self, z: np.ndarray) -> np.ndarray:
@@ -123,14 +124,15 @@ class SigmoidBinaryCrossEntropy(Loss):
         outputs /= denominator
         complement = np.where(positive, small, 1)
         complement /= denominator
-        gradient = (1 - targets) * outputs
+        gradient = np.multiply(1 - targets, outputs, dtype=outputs.dtype)
         gradient -= targets * complement
         self._gradient = (outputs, gradient)
         return float(total) / z.size, outputs
 
     def backward(self, outputs, targets):
         kept, self._gradient = self._gradient, None
-        gradient = kept[1] if kept and kept[0] is outputs else outputs - targets
+        gradient = (kept[1] if kept and kept[0] is outputs
+                    else np.subtract(outputs, targets, out=outputs))
         gradient /= gradient.size
         return gradient
 
@@ -150,7 +152,8 @@ class MeanSquaredError(Loss):
         return loss, outputs
 
     def backward(self, outputs, targets):
-        grad = (outputs - targets) * (2 / outputs.size)
+        grad = np.subtract(outputs, targets, dtype=outputs.dtype)
+        grad *= 2 / outputs.size
         return self.output.backward(outputs, grad)
 
     def predict(self, z):

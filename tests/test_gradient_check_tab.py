@@ -2,6 +2,7 @@
 cancelled, one closed mid-way, and one on a real training session's probe."""
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -74,6 +75,63 @@ def test_the_check_fills_the_table_and_draws_the_sweep(qtbot, tab):
     assert "backprop agrees" in tab.status.text()
 
 
+def test_a_gradient_within_round_off_says_cannot_resolve_and_why(qtbot):
+    # L2 of 1e8: L is about 1e8, and its round-off swamps the biases' gradients
+    tab = GradientCheckTab(lambda what, callback: callback(replace(small_probe(), l2=1e8)))
+    qtbot.addWidget(tab)
+    tab.check()
+    qtbot.waitUntil(lambda: tab.state == "finished", timeout=TIMEOUT)
+    rows = {(r[0], r[1]): row for row, r in enumerate(table_rows(tab))}
+    cell = tab.table.item(rows["layer1.bias", "float64"], 4)
+    assert cell.text() == "cannot resolve"
+    assert cell.toolTip().startswith("Above 1e-2, but no more than round-off alone can make")
+    assert "round-off alone can make a relative error of" in cell.toolTip()
+    assert tab.table.item(rows["layer1.weight", "float64"], 4).text() == "excellent"
+    assert "cannot resolve the gradient of layer1.bias" in tab.status.text()
+    assert "cannot resolve" in tab.legend.text()
+    assert "(ε|\u2060L|\u2060/h)" in tab.legend.text()  # joined: Qt broke the line after "(ε|"
+
+
+def test_the_empty_sweep_shows_the_h_it_sweeps_and_a_span_of_errors(qtbot, tab):
+    def shown():  # the axes' ranges in h and error, not their logarithms
+        (x0, x1), (y0, y1) = tab.sweep.plot.getPlotItem().viewRange()
+        return 10 ** x0, 10 ** x1, 10 ** y0, 10 ** y1
+
+    for moment in ("new", "running"):
+        if moment == "running":  # cleared for the next check, after drawing one
+            tab.sweep.draw(gradient_lab.h_sweep(small_probe(), hs=[1e-3, 1e-6]))
+            tab._set_state("running")
+        low_h, high_h, low_error, high_error = shown()
+        assert 5e-13 < low_h < 1e-12 and 0.1 < high_h < 0.2, (moment, shown())
+        assert low_error == pytest.approx(1e-12) and high_error == pytest.approx(3), moment
+
+
+def test_a_new_check_clears_the_last_one_s_results_while_it_waits_for_its_probe(qtbot):
+    answers = []  # the first check is answered, the second waits
+    tab = GradientCheckTab(lambda what, callback: answers.append(callback))
+    qtbot.addWidget(tab)
+    tab.check()
+    answers.pop()(small_probe())
+    qtbot.waitUntil(lambda: tab.state == "finished", timeout=TIMEOUT)
+    assert tab.sweep.summary.text().startswith("Best h")
+    tab.check()
+    assert tab.state == "asking"
+    assert tab.sweep.summary.text() == "The sweep of h follows the check…"
+    assert tab.table.rowCount() == 1 and tab.table.item(0, 0).text() == "Checking…"
+    assert not [c for c in tab.sweep.plot.getPlotItem().listDataItems() if c.getData()[0] is not None]
+    tab.cancel()
+
+
+def test_at_100_percent_the_words_no_longer_promise_the_sweep(qtbot, tab):
+    tab._set_state("running")
+    tab._progressed(500, 1000)
+    assert "then sweeping h" in tab.status.text() and tab.progress.text() == "50%"
+    tab._progressed(1000, 1000)
+    assert tab.progress.text() == "100%"
+    assert tab.status.text() == "Every loss evaluated: filling the table and drawing the sweep…"
+    tab._set_state("idle")
+
+
 def test_cancel_stops_a_running_check(qtbot, tab, slow):
     tab.check()
     qtbot.waitUntil(lambda: tab.state == "running" and tab.progress.value() > 0, timeout=TIMEOUT)
@@ -130,8 +188,15 @@ def test_the_numpy_gradient_panel_follows_its_spacing(qtbot, tab):
     edge = panel.demo.edge_error
     panel.spacing.setValue(0.4)
     assert panel.demo.edge_error == pytest.approx(2 * edge, rel=0.15)
+    assert "(one-sided, ∝ Δ)" in panel.readout.text() and "(central, ∝ Δ²)" in panel.readout.text()
     panel.passed.setChecked(False)
-    assert "divided by 1, not by Δ" in panel.readout.text()
+    said = panel.readout.text()
+    assert "∝" not in said, said  # the errors are the missing factor Δ's, not Δ's or Δ²'s
+    assert "(f[1] − f[0] divided by 1, not Δ)" in said
+    assert "((f[i+1] − f[i−1]) / 2, not / 2Δ)" in said
+    assert "every value is 0.4 times what it should be" in said
+    panel.spacing.setValue(1.0)  # samples 1 apart: nothing is missing
+    assert "(central, ∝ Δ²)" in panel.readout.text()
     assert "raises ValueError" in panel.words.text()
 
 

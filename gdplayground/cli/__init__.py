@@ -8,11 +8,11 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import inspect, race, sweep
+from gdplayground.cli import gradcheck, inspect, race, sweep
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
-from gdplayground.cli.tools import SWEEP_DATASETS, run_bench, run_gradcheck
+from gdplayground.cli.tools import run_bench
 from gdplayground.cli.train import run_evaluate, run_train
 from gdplayground.cli.window import run_screenshot, run_window
 from gdplayground.config import ConfigError
@@ -66,18 +66,7 @@ def build_parser() -> Parser:
     bench.add_argument("--long-seconds", type=decimal_number, default=600.0,
                        help="length of the long-run section's run (default ten minutes)")
     bench.set_defaults(run=run_bench)
-    check = commands.add_parser("gradcheck", help="check backprop against finite differences")
-    check.add_argument("--h-sweep", action="store_true",
-                       help="instead, measure the error of forward and central differences "
-                            "against their step h (1e-1 to 1e-12) in float64 and float32, and "
-                            "write h_sweep.csv (dtype,method,h,error) and h_sweep.png into --out")
-    check.add_argument("--out", type=path_given, metavar="DIR",
-                       help="the folder for --h-sweep's files (made if missing)")
-    check.add_argument("--dataset", choices=SWEEP_DATASETS,
-                       help="whose preset network --h-sweep measures, at its seeded initial "
-                            "weights on 32 of its training examples (default spiral: 2-8-8-1 "
-                            "tanh, smooth, so the truncation error falls cleanly as h or h²)")
-    check.set_defaults(run=run_gradcheck)
+    gradcheck.register(commands)
     window = commands.add_parser("window", help="open the playground window (the default), "
                                  "set up with any train flags")
     add_train_flags(window)

@@ -6,9 +6,12 @@ so a check runs on another thread while training goes on, and never touches the 
 
 The relative error is CS231n's: |a − n| / max(|a|, |n|) for the analytic gradient a and the
 numeric one n, and 0 when both are 0. Above 1e-2 the gradient is probably wrong; 1e-4 to 1e-2 is
-uncomfortable; 1e-4 to 1e-7 ok; below 1e-7 excellent. Those bands are float64's: float32 keeps
-about 7 digits, and the round-off of the loss alone, ε|L|/h, makes errors of 1e-2 to 1 on a
-small gradient, so above 1e-2 a float32 check is inconclusive, not a verdict on backprop.
+uncomfortable; 1e-4 to 1e-7 ok; below 1e-7 excellent. A central difference is off by the
+round-off of L divided by h, about ε|L|/h, where |L| counts all that rounding can move the loss
+(see `Loss.rounding`) and the penalty; a disagreement within that bound says nothing about
+backprop, and a gradient below it "cannot be resolved". Those bands are float64's: float32
+keeps about 7 digits, and its backprop rounds too, so above 1e-2 a float32 check is
+inconclusive, not a verdict on backprop.
 
 Long loops call `progress(done, total)` and `cancelled()` between two evaluations of the loss;
 when `cancelled()` says True they raise `Cancelled`, leaving the probe as it was.
@@ -34,6 +37,7 @@ SWEEP_HS = np.logspace(-1, -12, 45)  # four steps a decade, 1e-1 down to 1e-12
 TRUNCATION_FROM = 1e-3  # float64 errors at h this large or larger are all truncation
 ROUND_OFF_BELOW = 30  # errors at h this many times below the best are all round-off …
 SATURATED = 0.1  # … unless the error is this large: a lost step (w + h == w) gives 1
+ROUNDING = 10  # round-off of L in units of ε·Loss.rounding: the hidden layers' share on top
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -84,8 +88,10 @@ class Probe:
                        x=through(self.x))
 
     def describe(self) -> str:
-        """784-256-128-10 relu, softmax + cross_entropy, 32 examples."""
-        hidden = ",".join(sorted(set(self.activations))) or "no hidden layer"
+        """784-256-128-10 relu, softmax + cross_entropy, 32 examples; 2-8-16-1 tanh,relu, …:
+        the hidden layers' activations in their order, once when they are all the same."""
+        same = len(set(self.activations)) == 1
+        hidden = (self.activations[0] if same else ",".join(self.activations)) or "no hidden layer"
         return (f"{'-'.join(map(str, self.sizes))} {hidden}, {self.output} + {self.loss}, "
                 f"{len(self.x)} examples")
 
@@ -99,6 +105,7 @@ class LayerCheck(NamedTuple):
     h: float
     error: float
     verdict: str
+    round_off: float  # the relative error round-off alone can make at the worst entry
 
 
 class SweepRow(NamedTuple):
@@ -133,10 +140,14 @@ def relative_error(analytic: float, numeric: float) -> float:
     return float(abs(analytic - numeric) / scale) if scale else 0.0
 
 
-def verdict(error: float, dtype: str = "float64") -> str:
-    """CS231n's word for a relative error; above 1e-2 in float32, "inconclusive" (see above)."""
-    if error > UNCOMFORTABLE:
+def verdict(error: float, beyond_round_off: float, dtype: str = "float64") -> str:
+    """CS231n's word for the largest relative error, judged by how far an error goes beyond
+    what round-off alone can make: only that much can be blamed on backprop. Above 1e-2 within
+    round-off, "cannot resolve"; beyond it in float32, "inconclusive" (see above)."""
+    if beyond_round_off > UNCOMFORTABLE:
         return "wrong" if dtype == "float64" else "inconclusive"
+    if error > UNCOMFORTABLE:
+        return "cannot resolve"
     if error > OK:
         return "uncomfortable"
     return "ok" if error > EXCELLENT else "excellent"
@@ -181,6 +192,13 @@ class _Model:
 
     def value(self) -> float:
         return objective(self.network, self.loss, self.x, self.targets, self.l1, self.l2)
+
+    def round_off(self) -> float:
+        """How far rounding can move the loss here (see ROUNDING): the loss, the logits' share,
+        the penalty."""
+        logits = self.network.forward(self.x).copy()
+        scale = self.loss.rounding(logits, self.targets) + self.network.penalty(self.l1, self.l2)
+        return ROUNDING * float(np.finfo(self.network.dtype).eps) * scale
 
     def moved(self, name: str, index: tuple, step: float) -> float:
         """The loss with one entry moved by `step` (rounded to the dtype, as w + h always is)."""
@@ -243,17 +261,46 @@ def _check_picks(probe: Probe, n: int, rng: np.random.Generator) -> dict[str, li
 def _check(probe: Probe, picks: dict[str, list[tuple]], meter: _Meter) -> list[LayerCheck]:
     models = {dtype: _Model(probe, dtype) for dtype in DTYPES}
     analytic = {dtype: model.gradient() for dtype, model in models.items()}
+    noise = {dtype: model.round_off() / suited_h(dtype) for dtype, model in models.items()}
     checks = []
     for name, entries in picks.items():
         for dtype, model in models.items():
-            h, worst = suited_h(dtype), 0.0
+            h, errors, round_offs = suited_h(dtype), [0.0], [0.0]
             for index in entries:
+                exact = analytic[dtype][name][index]
                 numeric = (model.moved(name, index, h) - model.moved(name, index, -h)) / (2 * h)
-                worst = max(worst, relative_error(analytic[dtype][name][index], numeric))
+                errors.append(relative_error(exact, numeric))
+                scale = max(abs(exact), abs(numeric))
+                round_offs.append(noise[dtype] / scale if scale else 0.0)
                 meter.tick()
-            checks.append(LayerCheck(name, dtype.name, len(entries), h, worst,
-                                     verdict(worst, dtype.name)))
+            worst = int(np.argmax(errors))
+            beyond = max(e - r for e, r in zip(errors, round_offs))
+            checks.append(LayerCheck(name, dtype.name, len(entries), h, errors[worst],
+                                     verdict(errors[worst], beyond, dtype.name),
+                                     round_offs[worst]))
     return checks
+
+
+def conclusion(checks: list[LayerCheck]) -> str:
+    """The float64 verdict in a sentence: float64 is the one that can say."""
+    float64 = [c for c in checks if c.dtype == "float64"]
+    if not float64:
+        return "Nothing to check: this network has no parameters."
+    wrong = [c for c in float64 if c.verdict == "wrong"]
+    if wrong:
+        return (f"backprop disagrees with the finite differences in "
+                f"{', '.join(c.parameter for c in wrong)}: relative error up to "
+                f"{max(c.error for c in wrong):.1e}.")
+    judged = [c for c in float64 if c.verdict != "cannot resolve"]
+    worst = max(judged, key=lambda c: c.error, default=None)
+    measured = worst and (f"the worst float64 relative error is {worst.error:.1e} "
+                          f"({worst.parameter}, {worst.verdict})")
+    unresolved = ", ".join(c.parameter for c in float64 if c.verdict == "cannot resolve")
+    if not unresolved:
+        return f"backprop agrees with the finite differences; {measured}."
+    cannot = (f"the finite differences cannot resolve the gradient of {unresolved} (its "
+              f"round-off, ε|L|/h, is as large)")
+    return f"{cannot}; elsewhere backprop agrees with them: {measured}." if worst else f"{cannot}."
 
 
 # --- the h sweep ---------------------------------------------------------------------------

@@ -21,20 +21,25 @@ from PySide6.QtWidgets import (
 
 from gdplayground.engine.gradient_lab import (
     CHECK_ENTRIES, DTYPES, EXCELLENT, OK, UNCOMFORTABLE, GradientReport, LayerCheck, Probe,
-    examine, suited_h)
+    conclusion, examine, suited_h)
 from gdplayground.gui.background import Background
 from gdplayground.gui.numpy_gradient_panel import NumpyGradientPanel
 from gdplayground.gui.plots import use_plot_style
 from gdplayground.gui.sweep_view import SweepView
 
 SHORTCUT = "Ctrl+G"
+NO_BREAK = "\u2060"  # a word joiner: Qt breaks lines after "|", and "(ε|" ended a line
 SPLIT = [420, 600]  # the table's share of the width, and the plots'
 COLUMNS = ("Parameter", "dtype", "Entries", "Relative error", "Verdict")
 VERDICT_COLOURS = {"wrong": "#f2b8b5", "inconclusive": "#f8dd9c", "uncomfortable": "#f8dd9c",
-                   "ok": "#cfe9c6", "excellent": "#a8d99b"}
+                   "cannot resolve": "#d9dee6", "ok": "#cfe9c6", "excellent": "#a8d99b"}
 VERDICT_WORDS = {
-    "wrong": "Above 1e-2 in float64: backprop and the difference quotient disagree. The gradient "
-             "is probably wrong.",
+    "wrong": "Above 1e-2 in float64, and more than round-off can make: backprop and the "
+             "difference quotient disagree. The gradient is probably wrong.",
+    "cannot resolve": "Above 1e-2, but no more than round-off alone can make: L is known to "
+                      "about ε|L|, so (L(w+h) − L(w−h)) / 2h is known to about ε|L|/h, here as "
+                      "large as the gradient itself. Finite differences cannot resolve this "
+                      "gradient; that says nothing against backprop.",
     "inconclusive": "Above 1e-2 in float32: float32 keeps about 7 digits, and its round-off, "
                     "ε|L|/h, can swamp a small gradient. It cannot tell a bug from rounding: "
                     "float64's row decides.",
@@ -55,8 +60,10 @@ THRESHOLDS = (
     f"the largest over the sampled entries (both zero is a pass). CS231n's bands, for float64: "
     f"above {power(UNCOMFORTABLE)} probably wrong (red), {power(OK)} to {power(UNCOMFORTABLE)} "
     f"uncomfortable (amber), {power(EXCELLENT)} to {power(OK)} ok, below {power(EXCELLENT)} "
-    f"excellent (green). float32 cannot reach them: its rows above {power(UNCOMFORTABLE)} say "
-    f"inconclusive, not wrong.")
+    f"excellent (green). An error no larger than round-off can make (ε|L|/h, with |L| counting "
+    f"what rounding can move the loss by) is not held against backprop: above "
+    f"{power(UNCOMFORTABLE)} it says cannot resolve (grey). float32 cannot reach the bands: its "
+    f"rows above {power(UNCOMFORTABLE)} say inconclusive, not wrong.")
 BUTTON_TIP = (
     f"Compare backprop's gradient with finite differences ({SHORTCUT}): the network of the "
     "Training tab at its current weights, on 32 training examples, dropout off. A bug in a "
@@ -171,12 +178,14 @@ class GradientCheckTab(QWidget):
     def _progressed(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        if done >= total:  # at 100% nothing is left to sweep: the results are being drawn
+            self.status.setText(STATUS["drawing"])
 
     def _finished(self, report: GradientReport) -> None:
         self.report = report
         self._fill_table(report.checks)
         self.sweep.draw(report.sweep)
-        self._set_state("finished", f"{self.probe.describe()}: {_conclusion(report.checks)}")
+        self._set_state("finished", f"{self.probe.describe()}: {conclusion(report.checks)}")
 
     def shutdown(self) -> None:
         """Cancel a check and wait for its thread to end: the window is closing. Called on its
@@ -213,7 +222,7 @@ class GradientCheckTab(QWidget):
         elif not busy:
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if state == "finished" else 0)
-        if state == "running":
+        if busy:  # the last check's results go at once, not when the probe comes
             self._show_in_table("Checking…")
             self.sweep.clear()
             self.sweep.summary.setText("The sweep of h follows the check…")
@@ -246,13 +255,15 @@ class GradientCheckTab(QWidget):
                 self.table.setItem(row, column, item)
             verdict = self.table.item(row, len(COLUMNS) - 1)
             verdict.setBackground(QBrush(QColor(VERDICT_COLOURS[check.verdict])))
-            verdict.setToolTip(VERDICT_WORDS[check.verdict])
+            verdict.setToolTip(f"{VERDICT_WORDS[check.verdict]}\nAt its worst entry round-off "
+                               f"alone can make a relative error of {check.round_off:.1e}.")
 
 
 STATUS = {
     "idle": "The check compares backprop with finite differences on the network as it is now.",
     "asking": "Taking a copy of the network between two training steps…",
     "running": "Checking every parameter in float64 and float32, then sweeping h…",
+    "drawing": "Every loss evaluated: filling the table and drawing the sweep…",
     "finished": "",
     "cancelled": "Cancelled.",
     "failed": "The check failed.",
@@ -267,28 +278,16 @@ def _legend() -> str:
     """The verdicts' colours and bands, under the table."""
     bands = (("wrong", f"&gt; {power(UNCOMFORTABLE)}"),
              ("uncomfortable", f"{power(OK)} – {power(UNCOMFORTABLE)}"),
-             ("ok", f"{power(EXCELLENT)} – {power(OK)}"), ("excellent", f"&lt; {power(EXCELLENT)}"))
+             ("ok", f"{power(EXCELLENT)} – {power(OK)}"), ("excellent", f"&lt; {power(EXCELLENT)}"),
+             ("cannot resolve", "within round-off"))
     swatches = " ".join(f"<span style='background:{VERDICT_COLOURS[word]}'>&nbsp;{word} "
                         f"{band}&nbsp;</span>" for word, band in bands)
-    return (f"{swatches}<br>CS231n's bands, for float64. float32 keeps about 7 digits: above "
-            f"{power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
+    return (f"{swatches}<br>CS231n's bands, for float64; an error round-off alone can make "
+            f"(ε|{NO_BREAK}L|{NO_BREAK}/h) is not held against backprop. float32 keeps about 7 "
+            f"digits: above {power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
 
 
 def _caption() -> str:
     h = ", ".join(f"{suited_h(dtype):.1e} in {dtype.name}" for dtype in DTYPES)
     return (f"Backprop against central differences, up to {CHECK_ENTRIES} entries of each "
             f"parameter; h = ε^(1/3): {h}. Dropout is off for the check.")
-
-
-def _conclusion(checks: list[LayerCheck]) -> str:
-    """The float64 verdict in a sentence: float64 is the one that can say."""
-    float64 = [c for c in checks if c.dtype == "float64"]
-    if not float64:
-        return "Nothing to check: this network has no parameters."
-    worst = max(float64, key=lambda c: c.error)
-    wrong = [c.parameter for c in float64 if c.verdict == "wrong"]
-    if wrong:
-        return (f"backprop disagrees with the finite differences in {', '.join(wrong)}: "
-                f"relative error up to {worst.error:.1e}.")
-    return (f"backprop agrees with the finite differences; the worst float64 relative error is "
-            f"{worst.error:.1e} ({worst.parameter}, {worst.verdict}).")

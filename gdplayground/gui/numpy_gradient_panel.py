@@ -73,12 +73,13 @@ class NumpyGradientPanel(QWidget):
         self.spacing.setSingleStep(step)
         self.spacing.setDecimals(2)
         self.spacing.setValue(first)
-        self.spacing.setToolTip("Δ, the distance between samples. Halve it: the error inside "
-                                "falls four times (∝ Δ²), at the edges only twice (∝ Δ).")
+        self.spacing.setToolTip("Δ, the distance between samples. Halve it, with Δ passed: the "
+                                "error inside falls four times (∝ Δ²), at the edges only twice "
+                                "(∝ Δ).")
         self.passed = guard_field(QCheckBox("Pass Δ to it"))
         self.passed.setChecked(True)
         self.passed.setToolTip("numpy.gradient(f, Δ). Without Δ it assumes samples 1 apart, and "
-                               "every value comes out 1/Δ times too large or small.")
+                               "every value comes out Δ times what it should be.")
         self.readout = _label()
         self.words = _label()
         self.words.setText(_words())
@@ -119,12 +120,16 @@ def _label() -> QLabel:
 
 
 def _readout(demo: GradientDemo) -> str:
-    text = (f"{len(demo.x)} samples. Error at the edges: <b>{demo.edge_error:.2g}</b> "
-            f"(one-sided, ∝ Δ); largest inside: <b>{demo.interior_error:.2g}</b> (central, ∝ Δ²).")
-    if not demo.spacing_passed and demo.spacing != 1:
-        text += (f" Without the spacing numpy.gradient divided by 1, not by Δ: every value is "
-                 f"{demo.spacing:g} times what it should be.")
-    return text
+    """The errors, each named by what was computed: without Δ (unless it is 1) the quotients are
+    off by the factor Δ, an error that shrinks neither as Δ² nor as Δ."""
+    if demo.spacing_passed or demo.spacing == 1:
+        edges, inside, note = "one-sided, ∝ Δ", "central, ∝ Δ²", ""
+    else:
+        edges, inside = "f[1] − f[0] divided by 1, not Δ", "(f[i+1] − f[i−1]) / 2, not / 2Δ"
+        note = (f" Without the spacing every value is {demo.spacing:g} times what it should be; "
+                f"that factor makes most of each error, which shrinks neither as Δ nor as Δ².")
+    return (f"{len(demo.x)} samples. Error at the edges: <b>{demo.edge_error:.2g}</b> ({edges}); "
+            f"largest inside: <b>{demo.interior_error:.2g}</b> ({inside}).{note}")
 
 
 def _words() -> str:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from gdplayground.engine.gradient_lab import (
     DTYPES, METHODS, SweepRow, best_h, crossing, curve, suited_h, theory_lines)
-from gdplayground.gui.plot_export import export_plot
+from gdplayground.files import write_atomic
+from gdplayground.gui.plot_export import render_png
 from gdplayground.gui.plots import LogReadyAxis, PlotView, use_plot_style
 
 COLOURS = {("float64", "central"): (31, 119, 180), ("float64", "forward"): (120, 175, 225),
@@ -22,6 +24,7 @@ COLOURS = {("float64", "central"): (31, 119, 180), ("float64", "forward"): (120,
 TRUNCATION_GREYS = {"forward": (150, 150, 150), "central": (70, 70, 70)}
 H_RANGE = (1e-12, 1e-1)
 ERROR_CEILING = 3.0  # relative errors are at most 2; a lost step gives 1
+EMPTY_ERRORS = (1e-12, ERROR_CEILING)  # the error axis before there is a sweep to fit
 LINE_FLOOR = 1e-20  # theory lines are drawn down to here (far below any measured error)
 PNG_SIZE, PNG_WIDTH = (820, 540), 1640  # the widget laid out at PNG_SIZE, drawn PNG_WIDTH wide
 
@@ -74,6 +77,12 @@ class SweepView(PlotView):
         self.plot.setYRange(np.log10(min(measured) / 3), np.log10(ERROR_CEILING), padding=0)
         self.summary.setText(sweep_summary(rows))
         self._retitle()
+
+    def _show_empty(self) -> None:
+        """The sweep's own axes while there is nothing to draw: h over the range it sweeps, the
+        error over the span a sweep covers (an empty plot's 0 to 10 read as h up to 1e10)."""
+        self.plot.setXRange(*np.log10(H_RANGE), padding=0.02)
+        self.plot.setYRange(*np.log10(EMPTY_ERRORS), padding=0)
 
     def _show(self, item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
         item.setData(x, y)
@@ -136,7 +145,18 @@ def save_sweep_png(rows: list[SweepRow], path: Path, subtitle: str = "") -> None
         app.processEvents()
         view.plot.repaint()
     try:
-        export_plot(view.plot.getPlotItem(), Path(path), PNG_WIDTH)
+        image = render_png(view.plot.getPlotItem(), PNG_WIDTH)
     finally:
         view.close()
         view.deleteLater()
+    write_atomic(Path(path), png_bytes(image))
+
+
+def png_bytes(image: QImage) -> bytes:
+    """The image encoded as PNG in memory, for Python to write: a failing write is then an
+    OSError that says why ("File too large"), not libpng's "Write Error" on stderr."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("Qt could not encode the picture as PNG")
+    return bytes(buffer.data())

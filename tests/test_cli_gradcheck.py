@@ -77,7 +77,7 @@ def test_the_h_sweep_refuses_a_file_name_taken_by_a_folder_before_the_work(tmp_p
     (out / "h_sweep.png").mkdir(parents=True)
     assert main(["gradcheck", "--h-sweep", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "h_sweep.png is a folder" in err, err
+    assert err.count("\n") == 1 and "holds files that are not an h sweep's output" in err, err
     assert sorted(p.name for p in out.iterdir()) == ["h_sweep.png"]
 
 

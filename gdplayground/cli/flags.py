@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
-from gdplayground.files import StagedFolder, check_writable
+from gdplayground.files import StagedFolder
 from gdplayground.gui.paces import PACES
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
@@ -224,19 +224,6 @@ def staged_output(out: Path, replaceable: Callable[[Path], bool],
     except OSError as exc:
         reason = exc.strerror or str(exc).replace(str(folder.staging), str(out))  # as typed
         raise UsageError(f"cannot write the results to {out}: {reason}") from None
-
-
-def output_folder(folder: Path, *files: str) -> None:
-    """--out: a folder, made if missing, in which each of `files` can be written; UsageError
-    (one line) if not, before any work is done."""
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out: {folder} is a file, not a folder")
-    try:
-        for name in files:
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            check_writable(folder / name)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write into {folder}: {exc.strerror or exc}") from None
 
 
 def dataset_name(value: str | None) -> tuple[str | None, str]:

@@ -5,16 +5,12 @@ difference quotient against its step h."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from gdplayground.cli.flags import UsageError, output_folder, path_given
+from gdplayground.cli.flags import UsageError, path_given, staged_output
 from gdplayground.config import DATASETS, preset
-from gdplayground.files import atomic_path, check_writable
+from gdplayground.files import atomic_path, holds_only
 
 SWEEP_CSV, SWEEP_PNG = "h_sweep.csv", "h_sweep.png"
 SWEEP_DEFAULT = "spiral"  # a small smooth network: truncation falls cleanly as h or h²
@@ -73,13 +69,10 @@ def run_gradcheck(args) -> int:
 
 def check_weight_file(path: Path) -> int:
     """The tab's check of the file's network at its weights: a row per parameter and dtype."""
-    from gdplayground.cli.train import _resume, load_weight_file
-    from gdplayground.engine import Trainer
+    from gdplayground.cli.train import trained_from
     from gdplayground.engine.gradient_lab import ROUNDING, check_layers, conclusion
 
-    saved = load_weight_file(path)
-    trainer = Trainer(saved.config)
-    _resume(trainer, saved, path)
+    trainer = trained_from(path)
     probe = trainer.gradient_probe()
     print(f"{path}: {trainer.dataset.name}, trained {trainer.step_count:,} steps")
     print(f"{probe.describe()}; dropout off")
@@ -106,13 +99,14 @@ def run_h_sweep(args) -> int:
 
     dataset = args.dataset or SWEEP_DEFAULT
     preflight(window=False)  # before the work: the PNG needs Qt's system libraries
-    with staged(args.out, (SWEEP_CSV, SWEEP_PNG)) as staging:
+    with staged_output(args.out, lambda folder: holds_only(folder, (SWEEP_CSV, SWEEP_PNG)),
+                       "an h sweep's output") as out:
         probe = Trainer(preset(dataset)).gradient_probe()
         rows = h_sweep(probe)
-        _write_sweep_csv(rows, staging / SWEEP_CSV)
+        _write_sweep_csv(rows, out.file(SWEEP_CSV))
         from gdplayground.gui.sweep_view import save_sweep_png
 
-        save_sweep_png(rows, staging / SWEEP_PNG, f"{dataset}, {probe.describe()}")
+        save_sweep_png(rows, out.file(SWEEP_PNG), f"{dataset}, {probe.describe()}")
     print(f"h sweep of {probe.describe()} ({dataset} preset, initial weights)")
     print("best h (smallest median relative error against float64 backprop):")
     for dtype in ("float64", "float32"):
@@ -122,31 +116,6 @@ def run_h_sweep(args) -> int:
             print(f"  {dtype}  {method:<8} h = {h:.1e}   error {error:.1e}")
     print(f"wrote {args.out / SWEEP_CSV} ({len(rows)} rows) and {args.out / SWEEP_PNG}")
     return 0
-
-
-@contextlib.contextmanager
-def staged(folder: Path, names: tuple[str, ...]):
-    """A hidden folder inside `folder` (made if missing) to write the files `names` into: they
-    replace those in `folder` only once all are written. A failure leaves nothing behind,
-    `folder` included if this made it, and is one line (UsageError)."""
-    made, staging = not folder.exists(), None
-    try:
-        output_folder(folder, *names)  # before the work: a bad --out is said at once
-        staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=folder))
-        yield staging
-        for name in names:  # every name still free for a file before the first one moves
-            check_writable(folder / name)
-        for name in names:
-            os.replace(staging / name, folder / name)
-    except OSError as exc:
-        raise UsageError(f"cannot write {' and '.join(names)} into {folder}: "
-                         f"{exc.strerror or exc}") from None
-    finally:
-        if staging:
-            shutil.rmtree(staging, ignore_errors=True)
-        with contextlib.suppress(OSError):  # not empty: the files arrived, or were there
-            if made:
-                folder.rmdir()
 
 
 def _write_sweep_csv(rows, path: Path) -> None:

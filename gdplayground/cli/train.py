@@ -77,6 +77,16 @@ def load_weight_file(path: Path):
     return load_weights(path)
 
 
+def trained_from(path: Path):
+    """A trainer of a weight file's network at the file's weights (evaluate, gradcheck)."""
+    from gdplayground.engine import Trainer
+
+    saved = load_weight_file(path)
+    trainer = Trainer(saved.config)
+    _resume(trainer, saved, path)
+    return trainer
+
+
 def _resume(trainer, saved, path: Path) -> None:
     try:
         trainer.restore(saved.state)
@@ -240,11 +250,7 @@ def _print_linear_system(trainer) -> list[float]:
 
 # --- evaluate ------------------------------------------------------------------------------
 def run_evaluate(args) -> int:
-    from gdplayground.engine import Trainer
-
-    saved = load_weight_file(args.weights)
-    trainer = Trainer(saved.config)
-    _resume(trainer, saved, args.weights)
+    trainer = trained_from(args.weights)
     print(f"{args.weights}: {trainer.dataset.name}, network "
           f"{'-'.join(map(str, trainer.network.sizes))}, trained {trainer.step_count} steps")
     held_out = [split for split in ("validation", "test") if len(getattr(trainer.dataset, split))]

@@ -148,6 +148,16 @@ def test_race_command_on_a_one_dimensional_surface_leaves_y_empty(tmp_path):
     assert {(r[3], r[6]) for r in rows[1:]} == {("", "")}
 
 
+def test_race_command_says_a_racer_is_stuck_in_the_double_wells_local_minimum(tmp_path, capsys):
+    """It printed "within 1e-6 of a minimum" for the shallow valley as for the deep one."""
+    for start in ("1", "-1"):
+        assert main(["race", "--surface", "double-well", "--start", start, "--optimizer",
+                     "sgd:0.05", "--steps", "500", "--out", str(tmp_path / start)]) == 0
+    shallow, deep = (line for line in capsys.readouterr().out.splitlines() if "sgd 0.05" in line)
+    assert "stuck in a local minimum, f = -0.5167; the global minimum is f = -1.515" in shallow
+    assert "within 1e-6 of a minimum" in deep and "stuck" not in deep
+
+
 @pytest.mark.parametrize("flags, words", [
     (["--optimizer", "adamw:0.1"], "is not one of"),
     (["--optimizer", "sgd"], "is not a number"),

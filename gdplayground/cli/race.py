@@ -169,7 +169,8 @@ def _outcome(race, i: int) -> str:
     if status == "converged" and not race.surface.minima:  # a typed formula's
         return f"at a minimum (gradient below 1e-6, curving up every way) at step {step:,}"
     if status == "converged":
-        return f"within 1e-6 of a minimum at step {step:,}"
+        local = race.local_minimum_words(i)
+        return f"within 1e-6 of a minimum at step {step:,}" + (f": {local}" if local else "")
     if status == "diverged":
         return f"diverged at step {step:,}"
     stalled = race.stalled(i)

@@ -10,6 +10,8 @@ pyqtgraph's auto-range triggers, would cost more than the curves).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -54,7 +56,8 @@ class PlotView(QWidget):
                  y_range: tuple[float, float] | None = None):
         """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
-        self.title, self._off_scale = title, ""
+        self.title = title
+        self._notes: dict[str, str] = {}  # lines under the title: what the plot does not show
         self._titled_within = None  # the width the title was last laid out in
         self.plot = pg.PlotWidget(title=title, axisItems={"left": LogReadyAxis("left")})
         self.plot.setLabel("bottom", "step")
@@ -110,28 +113,33 @@ class PlotView(QWidget):
         self.restart()
 
     def plot_column(self, curve: pg.PlotDataItem, timeline: Timeline, column: str,
-                    transform=None) -> None:
+                    transform=None, blank: str | None = None) -> None:
         """Draw the measured points of a column (positive ones only on a log axis), and fit the
-        axes to them."""
-        steps = self.feed(curve, timeline, column, transform, positive=self.log_y)
+        axes to them. `blank`: see feed."""
+        steps = self.feed(curve, timeline, column, transform, positive=self.log_y, blank=blank)
         self.reach(steps[-1] if len(steps) else 0)
         self._follow_y()
         if self._title_width() != self._titled_within:  # an axis widened for its new labels
             self._retitle()
 
     def feed(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None,
-             positive: bool = False) -> np.ndarray:
+             positive: bool = False, blank: str | None = None) -> np.ndarray:
         """Hand a curve the rows that arrived since the last call, through its decimated
-        series (after a rollback, or on a new curve, the whole run again). Returns the steps."""
+        series (after a rollback, or on a new curve, the whole run again), leaving out those
+        where the column `blank` (if given) is exactly 0. Returns the steps."""
         series = self._series.get(curve)
-        new = None
-        if series is not None and series.generation == timeline.generation:
-            new = timeline.since(column, series.consumed)
-        if new is None:
+        if series is None or series.generation != timeline.generation or \
+                series.consumed < timeline.folded:  # new, rolled back, or folded into blocks since
             series = self._series[curve] = PeakSeries(timeline.generation)
-            new = timeline.series(column)
-        steps, values = new
-        x, y = measured(steps, transform(values) if transform else values, positive=positive)
+            read = timeline.series
+        else:
+            read = partial(timeline.since, start=series.consumed)
+        steps, values = read(column)
+        if transform:
+            values = transform(values)
+        if blank is not None:
+            values = np.where(read(blank)[1] == 0, np.nan, values)
+        x, y = measured(steps, values, positive=positive)
         fresh = series.consumed == 0
         series.extend(x, y, consumed=timeline.total)
         if len(x) or fresh:
@@ -149,8 +157,7 @@ class PlotView(QWidget):
         width = self._titled_within = self._title_width()
         lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
                  for line in key_lines(entries, width)]
-        if self._off_scale:
-            lines.insert(0, f"▲ {self._off_scale}")
+        lines[:0] = self._notes.values()
         title_within(self.plot.getPlotItem(), self.title, lines, width)
 
     def _title_width(self) -> float:
@@ -204,18 +211,24 @@ class PlotView(QWidget):
         low = low if low >= bulk_low - reach else min(bulk_low, *newest)
         clipped = high > bulk_high + reach
         high = max(bulk_high, *newest) if clipped else high
-        self._note_off_scale(f"values up to {max(s.high for s in live):.3g} off the scale"
-                             if clipped else "")
+        self.note("off scale", f"▲ values up to {max(s.high for s in live):.3g} off the scale"
+                  if clipped else "")
         return low, high
 
-    def _note_off_scale(self, note: str) -> None:
-        if note != self._off_scale:
-            self._off_scale = note
-            self._retitle()
+    def note(self, key: str, text: str) -> None:
+        """Say under the title what the plot leaves out (`key` names the note; "" drops it)."""
+        if text == self._notes.get(key, ""):
+            return
+        if text:
+            self._notes[key] = text
+        else:
+            self._notes.pop(key)
+        self._retitle()
 
     def restart(self) -> None:
         """A new run: forget the old one's series, axes and key."""
-        self.x_max, self.y_shown, self._off_scale = 0, None, ""
+        self.x_max, self.y_shown = 0, None
+        self._notes.clear()
         self._series.clear()
         self._named.clear()
         self._show_empty()
@@ -468,6 +481,29 @@ class GradientView(PlotView):
         self.smoothing = shown
 
     def draw(self, history: History) -> None:
+        """Each layer's curve, but for the steps whose gradient was exactly 0: a zero has no
+        place on a log axis (its moving average fell towards 1e-300 and flattened the rest),
+        so the title says where one began instead."""
         prefix = "smoothed_" if self.smoothing else ""
+        zeros = []
         for i, curve in enumerate(self.curves, start=1):
-            self.plot_column(curve, history, f"{prefix}layer{i}_grad_norm")
+            measured = f"layer{i}_grad_norm"
+            self.plot_column(curve, history, prefix + measured, blank=measured)
+            since = zero_since(history, measured)
+            if since:
+                zeros.append(f"layer {i} from step {since}")
+        self.note("zero", "▼ exactly 0, which a log axis cannot show: " + "; ".join(zeros)
+                  if zeros else "")
+
+
+def zero_since(timeline: Timeline, column: str) -> str | None:
+    """Where the column's values have been exactly 0 since ("1,234"; "1,234 at the latest" if
+    it began among the steps summarised in blocks), or None if its last value is not 0."""
+    steps, values = timeline.series(column)
+    finite = np.flatnonzero(np.isfinite(values))
+    if not len(finite) or values[finite[-1]] != 0:
+        return None
+    nonzero = finite[values[finite] != 0]
+    first = finite[np.searchsorted(finite, nonzero[-1], side="right")] if len(nonzero) else finite[0]
+    summarised = len(steps) - len(timeline.column("step"))  # the blocks' points come first
+    return f"{int(steps[first]):,}" + (" at the latest" if 0 < first <= summarised else "")

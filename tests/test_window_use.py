@@ -72,16 +72,18 @@ def test_a_busy_window_gets_one_frame_holding_every_step_since_not_a_queue_of_th
     """Frames, and the pictures they bring, are bounded however far training runs ahead of a
     busy window: the worker sends no frame until the window has taken the last."""
     window = open_window(toy(), pace=None)
-    frames = frames_of(window)
+    frames, sent = frames_of(window), []
+    window.session.worker.framed.connect(sent.append, Qt.DirectConnection)  # as they leave
     window.toggle_play()
     qtbot.waitUntil(lambda: len(frames) > 2, timeout=TIMEOUT)
+    before = len(sent)
     time.sleep(1.0)  # the window busy (nothing taken): the worker trains on
-    taken = len(frames)
-    QApplication.processEvents()  # what was sent meanwhile arrives
-    arrived = frames[taken:]
+    busy = len(sent) - before
+    assert busy <= 1  # a frame waits for the window (sent now, or already on its way)
+    qtbot.waitUntil(lambda: len(sent) > before + busy, timeout=TIMEOUT)  # taken: the next leaves
+    assert len(sent[before + busy].reports) > 100  # every step of the busy second, in one frame
     window.toggle_play()
     idle(qtbot, window)
-    assert len(arrived) == 1 and len(arrived[0].reports) > 100
     steps = [report.step for frame in frames for report in frame.reports]
     assert steps == list(range(1, window.last_step + 1))  # nothing lost on the way
 

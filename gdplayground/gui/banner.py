@@ -11,7 +11,6 @@ STYLES = {
     "problem": "background:#fdecea; color:#8a1c12; padding:6px; border:1px solid #f5c2bd;",
     "note": "background:#e8f1fb; color:#0b3d6e; padding:6px; border:1px solid #b9d3ef;",
 }
-KINDS = ("run", "file", "note")
 
 
 class Banner(QLabel):
@@ -22,8 +21,7 @@ class Banner(QLabel):
         self.hide()
 
     def say(self, text: str, kind: str) -> None:
-        """Show `text`, a problem of the "run" or a "file", or a "note"."""
-        assert kind in KINDS
+        """Show `text`, a problem of the "run" or a "file" (or of its own kind), or a "note"."""
         self.kind = kind
         self.setStyleSheet(STYLES["note" if kind == "note" else "problem"])
         self.setText(text)

@@ -90,8 +90,8 @@ class FileActions(QObject):
     def export_run(self, folder: Path) -> None:
         def write(snap: Snapshot) -> None:
             self.window.redraw()  # the snapshot's frames have arrived: draw them before exporting
-            self._write(f"the run to {folder}", lambda: self._write_run(folder, snap))
-        self.window.session.ask("snapshot", write)
+            self._write_run(folder, snap)
+        self._from_snapshot(f"the run to {folder}", write)
 
     def _write_run(self, folder: Path, snap: Snapshot) -> None:
         """The run folder, all or nothing: metrics, plots, then weights, settings and README."""
@@ -106,14 +106,12 @@ class FileActions(QObject):
                       notes=summarised_metrics_note(history.summarised_until))
 
     def export_weights(self, path: Path) -> None:
-        self.window.session.ask("snapshot", lambda snap: self._write(
-            f"weights to {path}", lambda: save_weights(path, snap.config, snap.state,
-                                                       self._summary(snap))))
+        self._from_snapshot(f"weights to {path}", lambda snap: save_weights(
+            path, snap.config, snap.state, self._summary(snap)))
 
     def export_onnx(self, path: Path) -> None:
-        self.window.session.ask("snapshot", lambda snap: self._write(
-            f"the ONNX model to {path}",
-            lambda: save_onnx(path, snap.config, snap.state.parameters, snap.input_scale)))
+        self._from_snapshot(f"the ONNX model to {path}", lambda snap: save_onnx(
+            path, snap.config, snap.state.parameters, snap.input_scale))
 
     def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
         self.window.redraw()
@@ -131,19 +129,31 @@ class FileActions(QObject):
         return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
                 **self.window.history.latest(until_step=state.step)}
 
+    def _from_snapshot(self, what: str, write: Callable[[Snapshot], None]) -> None:
+        """Write `what` from a consistent copy of the run, which the worker is asked for."""
+        def answered(snap: Snapshot | None) -> None:
+            if snap is None:
+                self._failed_to_write(f"Could not write {what}: there is no run")
+            else:
+                self._write(what, lambda: write(snap))
+        self.window.session.ask("snapshot", answered,
+                                lambda why: self._failed_to_write(f"Could not write {what}. {why}"))
+
     def _write(self, what: str, action: Callable) -> None:
         """Run a write, and tell the user what was written or what failed (and why)."""
         try:
             action()
         except Exception as exc:  # noqa: BLE001 - OSError, or an exporter's own: say it, keep the app
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            message = f"Could not write {what}: {reason}"
-            self.window.banner.say(message, "file")
-            self.written.emit(False, message)
+            self._failed_to_write(f"Could not write {what}: {reason}")
             return
         self.window.banner.clear("file")  # an earlier failure is not the news any more
         self.window.statusBar().showMessage(f"Wrote {what}", 8000)
         self.written.emit(True, f"Wrote {what}")
+
+    def _failed_to_write(self, message: str) -> None:
+        self.window.banner.say(message, "file")
+        self.written.emit(False, message)
 
     # --- dialogs -----------------------------------------------------------------------------
     def _choose_experiment(self) -> None:

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.session.framed.connect(self._on_frame)
         self.session.job_changed.connect(self._on_job_changed)
         self.session.failed.connect(self._on_failed)
+        self.session.query_failed.connect(self._on_query_failed)
         self.controls.show_pace(self.training_pace)
         self.session.set_pace(self.training_pace)
         self.session.start()
@@ -412,14 +413,20 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_failed(self, message: str, kept: ExperimentConfig | None) -> None:
-        """Settings the worker could not use: say why, and show the settings the run kept. They
-        are never sent again by themselves: re-sending refused settings is how a loop begins."""
+        """Settings the worker could not use: say why, and show the settings it holds (None:
+        settings sent since supersede these). They are never sent again by themselves:
+        re-sending refused settings is how a loop begins."""
         self.banner.say(f"Could not use those settings: {message}", "run")
         if kept is not None:
             self.config = kept
-            self.session.adopt(kept)
             self.load_panels(kept)
             self._update_status()
+
+    @Slot(str, str)
+    def _on_query_failed(self, what: str, why: str) -> None:
+        """A query whose asker has no place of its own to say it failed (why), or "" once it
+        is answered again."""
+        self.banner.say(why, f"query {what}") if why else self.banner.clear(f"query {what}")
 
     # --- drawing ---------------------------------------------------------------------------
     @Slot()

@@ -92,3 +92,65 @@ def test_every_query_is_answered_and_one_that_raises_says_why(qtbot, open_window
     qtbot.waitUntil(lambda: len(answers) == 2, timeout=TIMEOUT)
     assert set(answers[1]) == {"train", "validation", "test"} and not window.banner.isVisible()
 
+
+# --- messages belong to their cause ------------------------------------------------------------
+def test_a_data_sets_note_goes_when_a_run_is_restored(qtbot, open_window, tmp_path):
+    from gdplayground.engine import Trainer
+    from gdplayground.weights import save_weights
+
+    spiral = toy()
+    save_weights(tmp_path / "w.npz", spiral, Trainer(spiral).snapshot(), {})
+    window = open_window()  # MNIST
+    choose_dataset(window, "xor")
+    qtbot.waitUntil(lambda: window.info.dataset == "xor", timeout=TIMEOUT)
+    assert window.banner.kind == "note" and "XOR comes with its own settings" in window.banner.text()
+    window.files.open_weights(tmp_path / "w.npz")  # what Restore settings and weights does
+    qtbot.waitUntil(lambda: window.info.dataset == "spiral", timeout=TIMEOUT)
+    assert not window.banner.isVisible()
+
+
+def test_a_file_problem_shows_on_its_tab_until_an_action_of_its_kind_succeeds(
+        qtbot, open_window, tmp_path):
+    window = open_window(toy())
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a weight file")
+    window.files.open_weights(bad)
+    opening = window.banner.text()
+    assert window.banner.isVisible() and "bad.npz" in opening
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_metrics(tmp_path / "missing" / "m.csv")
+    assert "Could not write metrics" in window.banner.text()
+    window.tabs.setCurrentWidget(window.optimizers)  # neither applies to the race
+    assert not window.banner.isVisible()
+    window.tabs.setCurrentWidget(window.training)
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_metrics(tmp_path / "m.csv")  # a write succeeds: the opening's stays
+    assert window.banner.text() == opening
+    experiment = tmp_path / "e.toml"
+    toy("xor").save(experiment)
+    assert window.files.open_experiment(experiment)  # an opening succeeds
+    assert not window.banner.isVisible()
+
+
+def test_a_data_set_the_worker_refuses_leaves_the_pace_as_it_was(qtbot, open_window, monkeypatch,
+                                                                tmp_path):
+    window = open_window(toy())
+    assert window.training_pace == 100  # an IDX folder would bring "as fast as possible"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path))
+    choose_dataset(window, "idx")
+    qtbot.waitUntil(lambda: "Could not use those settings" in window.banner.text(), timeout=TIMEOUT)
+    assert window.training_pace == window.controls.steps_per_second == 100
+    assert "pace 100 steps/s" in window.status_label.text()
+
+
+@pytest.mark.parametrize("typed, shown", [("0", 1e-6), ("1e9", 100.0)])
+def test_a_learning_rate_brought_within_range_says_so(qtbot, open_window, typed, shown):
+    from PySide6.QtWidgets import QToolTip
+
+    window = open_window(toy())
+    field = window.lr_panel.value.widget
+    field.lineEdit().selectAll()
+    qtbot.keyClicks(field.lineEdit(), typed)
+    field.editingFinished.emit()  # as leaving the field does
+    assert window.config.learning_rate.value == shown == window.lr_panel.value.value
+    assert QToolTip.text() == f"{float(typed):g} is out of range (1e-06 to 100): set to {shown:g}"

@@ -42,7 +42,8 @@ def run_window(config: ExperimentConfig) -> int:
     skipped = runs.load()
     window = MainWindow(config, runs)
     if skipped:
-        window.banner.say("Runs skipped, their folders damaged: " + "; ".join(skipped), "file")
+        window.banner.say("Runs skipped, their folders damaged: " + "; ".join(skipped),
+                          "skipped runs", window.runs_tab)
     window.show()
     return app.exec()
 

@@ -57,10 +57,13 @@ class FileActions(QObject):
         try:
             config = ExperimentConfig.load(path)
         except ConfigError as exc:
-            self.window.banner.say(str(exc), "file")
+            self._say(str(exc), "open")
             return False
-        return self.window.propose(config, f"Opening {Path(path).name} starts a new run with these "
-                                   "settings:", differences(self.window.config, config))
+        opened = self.window.propose(config, f"Opening {Path(path).name} starts a new run with "
+                                     "these settings:", differences(self.window.config, config))
+        if opened:
+            self.window.banner.clear("open")
+        return opened
 
     def save_experiment(self, path: Path) -> None:
         self._write(f"the experiment to {path}", lambda: self.window.config.save(path))
@@ -72,14 +75,15 @@ class FileActions(QObject):
         try:
             saved = load_weights(path)
         except WeightFileError as exc:
-            window.banner.say(str(exc), "file")
+            self._say(str(exc), "open")
             return False
         if needs_reset(window.config, saved.config) and not window.confirm(
                 "Switch to the file's network?",
                 f"{Path(path).name} was trained with other settings:",
                 differences(window.config, saved.config)):
             return False
-        window.banner.clear("file")
+        for kind in ("open", "note"):  # a file opened; the panels change
+            window.banner.clear(kind)
         window.config = copy.deepcopy(saved.config)
         window.load_panels(window.config)
         window.keeper.keep()  # the run on show joins the run list
@@ -147,13 +151,18 @@ class FileActions(QObject):
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             self._failed_to_write(f"Could not write {what}: {reason}")
             return
-        self.window.banner.clear("file")  # an earlier failure is not the news any more
+        self.window.banner.clear("write")  # an earlier failure is not the news any more
         self.window.statusBar().showMessage(f"Wrote {what}", 8000)
         self.written.emit(True, f"Wrote {what}")
 
     def _failed_to_write(self, message: str) -> None:
-        self.window.banner.say(message, "file")
+        self._say(message, "write")
         self.written.emit(False, message)
+
+    def _say(self, message: str, kind: str) -> None:
+        """A file's problem, on the tab it was met on (File ▸ Open weights on the Runs tab, say:
+        there the user looks for what happened)."""
+        self.window.banner.say(message, kind, self.window.tabs.currentWidget())
 
     # --- dialogs -----------------------------------------------------------------------------
     def _choose_experiment(self) -> None:

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
         self._redrawing = False
+        self._pace_to_come: tuple[str, int | None] | None = None  # (data set, its pace) at its run
         self.confirm = self._ask  # (title, text, items) -> bool; replaced in tests
         self.banner = Banner()
         self.session = TrainingSession(self.config, self)
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
         self.training_pace = default_pace(self.config.data.name)
         self.optimizers.playing_changed.connect(self._show_controls_of_tab)
         self.tabs.currentChanged.connect(self._show_controls_of_tab)
+        self.banner.show_for(self.training)
+        self.tabs.currentChanged.connect(lambda: self.banner.show_for(self.tabs.currentWidget()))
         self.files = FileActions(self)
         self._build_menus()
         self.status_label = QLabel()
@@ -289,7 +292,6 @@ class MainWindow(QMainWindow):
 
     # --- the experiment ----------------------------------------------------------------------
     def _on_panel_changed(self) -> None:
-        self.banner.clear("note")
         new = copy.deepcopy(self.config)
         for panel in self.panels:
             panel.store(new)
@@ -301,6 +303,7 @@ class MainWindow(QMainWindow):
     def propose(self, new: ExperimentConfig, text: str = "", items: list[str] = ()) -> bool:
         """Make `new` the experiment: at once if training can go on, after asking if it starts a
         new run of one already under way. Returns False if it was refused or declined."""
+        self.banner.clear("note")  # it spoke of the last edit
         try:
             new.validate()
         except ConfigError as exc:
@@ -323,16 +326,17 @@ class MainWindow(QMainWindow):
         return True
 
     def _switch_dataset(self, edited: ExperimentConfig) -> None:
-        """A new data set comes with the network, optimizer and pace suited to it; say which."""
+        """A new data set comes with the network, optimizer and pace suited to it; say which.
+        Its pace is set once its run starts: a data set the worker refuses changes nothing."""
         fresh = preset(edited.data.name)
         fresh.data.path, fresh.seed = edited.data.path, edited.seed
         if not self.propose(fresh):
             return
         brought = [d for d in differences(edited, fresh) if not d.startswith("Data › Dataset")]
         pace = default_pace(fresh.data.name)
+        self._pace_to_come = (fresh.data.name, pace)
         if pace != self.training_pace:
             brought.append(f"Pace: {PACES[self.training_pace]} → {PACES[pace]}")
-            self.set_pace(pace)
         if brought:
             self.banner.say(f"{DATASET_WORDS[fresh.data.name]} comes with its own settings: "
                             + "; ".join(brought) + ".", "note")
@@ -361,6 +365,9 @@ class MainWindow(QMainWindow):
         self.history = History(len(info.sizes) - 1)
         self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
         self.banner.clear("run")
+        if self._pace_to_come is not None and self._pace_to_come[0] == info.dataset:
+            self.set_pace(self._pace_to_come[1])
+            self._pace_to_come = None
         self.coach.clear()
         self.training.start(info, previous, noisy=self.config.batch.mode != "full")
         self.inside.start(info)
@@ -418,6 +425,8 @@ class MainWindow(QMainWindow):
         re-sending refused settings is how a loop begins."""
         self.banner.say(f"Could not use those settings: {message}", "run")
         if kept is not None:
+            self.banner.clear("note")  # what a data set would have brought, it did not
+            self._pace_to_come = None
             self.config = kept
             self.load_panels(kept)
             self._update_status()

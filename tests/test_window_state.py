@@ -70,6 +70,60 @@ def test_a_failure_of_the_last_request_puts_back_what_the_worker_holds(qtbot, op
     assert "Could not use those settings" in window.banner.text()
 
 
+def status_figures(window) -> tuple:
+    return window.last_step, window.last_epoch, round(window.training_seconds(), 6)
+
+
+def test_a_restored_run_shows_the_step_epoch_and_time_it_was_kept_with(qtbot, open_window,
+                                                                       tmp_path):
+    """Restore settings and weights (Runs tab) and File ▸ Open weights of an export of the same
+    state show what the run showed: it said 0.0 s training, and epoch 5 for the run's 6."""
+    from gdplayground.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    window = open_window(toy(), store)  # 100 training points in batches of 16: 7 steps an epoch
+    window.step(37)
+    qtbot.waitUntil(lambda: window.last_step == 37 and not window.running, timeout=TIMEOUT)
+    settle(qtbot, window)
+    exported = tmp_path / "w.npz"
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT):
+        window.files.export_weights(exported)
+    step, epoch, _ = status_figures(window)
+    assert (step, epoch) == (37, 6)  # 5 epochs of 7 steps, then 2 steps into the sixth
+    window.reset()
+    qtbot.waitUntil(lambda: len(store.runs) == 1 and window.last_step == 0, timeout=TIMEOUT)
+    kept = store.runs[0]
+    assert kept.figures["seconds"] > 0
+    window.keeper.restore(kept, with_weights=True)
+    qtbot.waitUntil(lambda: window.last_step == 37, timeout=TIMEOUT)
+    assert status_figures(window) == (37, 6, round(kept.figures["seconds"], 6))
+    window.files.open_weights(exported)
+    qtbot.waitUntil(lambda: window.info.run_id == 4, timeout=TIMEOUT)
+    assert window.last_step == 37 and window.last_epoch == 6 and window.training_seconds() > 0
+    window.step(1)  # the next step's report goes on counting from there
+    qtbot.waitUntil(lambda: window.last_step == 38, timeout=TIMEOUT)
+    assert window.last_epoch == 6
+
+
+def test_a_restored_runs_mosaic_shows_the_change_since_the_runs_own_step_0(qtbot, open_window,
+                                                                         tmp_path):
+    from gdplayground.engine import Trainer
+    from gdplayground.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    window = open_window(runs=store)  # MNIST
+    window.step(3)
+    qtbot.waitUntil(lambda: window.last_step == 3 and not window.running, timeout=TIMEOUT)
+    window.reset()
+    qtbot.waitUntil(lambda: len(store.runs) == 1 and window.last_step == 0, timeout=TIMEOUT)
+    window.keeper.restore(store.runs[0], with_weights=True)
+    qtbot.waitUntil(lambda: window.last_step == 3, timeout=TIMEOUT)
+    step_0 = Trainer(window.config).network.layers[0].W  # built from the seed, as the run was
+    assert np.array_equal(window.training.mosaic.initial, step_0)
+    trained = window.session.worker.trainer.network.layers[0].W
+    assert not np.array_equal(trained, step_0)
+
+
 def test_every_query_is_answered_and_one_that_raises_says_why(qtbot, open_window, monkeypatch):
     """A query that raised in the worker was never answered: its asker waited for ever (the
     Inside tab's distributions stayed empty) and the query stayed pending."""

@@ -131,6 +131,7 @@ class FileActions(QObject):
     def _summary(self, snap: Snapshot) -> dict:
         state = snap.state
         return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
+                "seconds": self.window.training_seconds(),
                 **self.window.history.latest(until_step=state.step)}
 
     def _from_snapshot(self, what: str, write: Callable[[Snapshot], None]) -> None:

@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
         was sent since; the views lay themselves out again."""
         previous, self.info = self.info, info
         self.history = History(len(info.sizes) - 1)
-        self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
+        self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epoch, info.seconds, 0.0
         self.banner.clear("run")
         if self._pace_to_come is not None and self._pace_to_come[0] == info.dataset:
             self.set_pace(self._pace_to_come[1])

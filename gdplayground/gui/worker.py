@@ -64,7 +64,7 @@ class RunInfo:
     config: ExperimentConfig  # what the run was built from, whatever was sent since
     dataset: str
     step: int  # where the run starts: 0, or where a reopened weight file left off
-    epochs: int
+    epoch: int  # the epoch of that step, as a report of it said (0 before the first step)
     sizes: tuple[int, ...]
     n_parameters: int
     steps_per_epoch: int
@@ -76,6 +76,7 @@ class RunInfo:
     test_labels: np.ndarray | None = None
     solution: np.ndarray | None = None  # the linear system's exact solution
     initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
+    seconds: float = 0.0  # time spent training before: a reopened weight file's own record
 
 
 @dataclass(frozen=True)
@@ -278,12 +279,13 @@ class TrainingWorker(QObject):
         reuse = current is not None and same_data(current.config, saved.config)
         try:
             trainer = Trainer(saved.config, current.dataset if reuse else None)
+            initial = trainer.network.layers[0].W.copy()  # the run's step 0: the seed's weights
             trainer.restore(saved.state)
         except (ConfigError, DataError, ValueError) as exc:
             self.failed.emit(str(exc), copy.deepcopy(current.config) if current else None, request)
             return
         self.trainer = trainer
-        self._announce()
+        self._announce(initial, _seconds_trained(saved.summary))
 
     # --- the training loop ----------------------------------------------------------------
     def _wake_in(self, seconds: float) -> None:
@@ -391,9 +393,12 @@ class TrainingWorker(QObject):
         prob = out[:, 0] if out.shape[1] == 1 else out[:, 1]
         return prob.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
 
-    def _announce(self) -> None:
-        """Tell the views about a fresh run and send its first frame (step 0)."""
+    def _announce(self, initial: np.ndarray | None = None, seconds: float = 0.0) -> None:
+        """Tell the views about a fresh run and send its first frame (its first step, or where
+        a weight file left off: `initial` first-layer weights of its step 0, `seconds` spent
+        training so far)."""
         trainer, data = self.trainer, self.trainer.dataset
+        mid_epoch = trainer.steps_to_epoch_end < trainer.steps_per_epoch
         self._run_id += 1
         self._pending, self._path = [], []
         self._coach = Coach(trainer.network.sizes)
@@ -401,7 +406,7 @@ class TrainingWorker(QObject):
         two_d = data.n_features == 2
         info = RunInfo(
             run_id=self._run_id, config=copy.deepcopy(trainer.config),
-            dataset=data.name, step=trainer.step_count, epochs=trainer.epochs_done,
+            dataset=data.name, step=trainer.step_count, epoch=trainer.epochs_done + mid_epoch,
             sizes=tuple(trainer.network.sizes),
             n_parameters=trainer.network.n_parameters, steps_per_epoch=trainer.steps_per_epoch,
             image_shape=data.image_shape, n_classes=data.n_classes,
@@ -410,7 +415,8 @@ class TrainingWorker(QObject):
             test_points=data.test.x.copy() if two_d else None,
             test_labels=data.test.y.copy() if two_d else None,
             solution=_solution(data),
-            initial_first_layer=trainer.network.layers[0].W.copy())
+            initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
+            seconds=seconds)
         self.started.emit(info)
         self._send_frame(running=False)
 
@@ -424,6 +430,14 @@ class Job(NamedTuple):
     paced: bool
     started: float | None = None
     taken: int = 0
+
+
+def _seconds_trained(summary: dict) -> float:
+    """A weight file's training time (files written before it was recorded have none)."""
+    seconds = summary.get("seconds")
+    finite = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and \
+        math.isfinite(seconds)
+    return max(float(seconds), 0.0) if finite else 0.0
 
 
 def _solution(data) -> np.ndarray | None:

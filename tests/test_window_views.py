@@ -4,6 +4,8 @@ that completes whatever part of it fails."""
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage
 
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import LayerStats, StepReport
@@ -54,3 +56,49 @@ def test_where_a_zero_began_among_summarised_steps_is_given_as_a_bound():
     recent = History(1)
     recent.add([gradient_report(step, (0.0 if step >= 155 else 1.0,)) for step in range(1, 501)])
     assert zero_since(recent, "layer1_grad_norm") == "155"
+
+
+# --- the weight mosaic ------------------------------------------------------------------------
+def dark_runs(pixels: np.ndarray) -> list[int]:
+    """Lengths of the runs of dark pixels (the lines between tiles) along a line of RGB pixels."""
+    dark = np.r_[False, pixels.max(axis=1) < 120, False]
+    edges = np.flatnonzero(np.diff(dark.astype(int)))
+    return list(edges[1::2] - edges[::2])
+
+
+@pytest.mark.parametrize("size", [(420, 470), (300, 330), (533, 601)])
+def test_every_line_between_weight_tiles_is_one_screen_pixel_wide(qtbot, size):
+    """Drawn as rows and columns of the image, the lines were scaled with it: at 1440×900 they
+    came out two pixels wide or vanished by turns."""
+    from gdplayground.gui.weight_mosaic import WeightMosaic
+
+    mosaic = WeightMosaic()
+    qtbot.addWidget(mosaic)
+    mosaic.resize(*size)
+    mosaic.show()
+    weights = np.zeros((28 * 28, 256), np.float32)  # white tiles: only the lines are dark
+    mosaic.set_layout((28, 28), weights, class_templates=False)
+    mosaic.show_weights(weights)
+    qtbot.wait(50)
+    image = mosaic.canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4)
+    corners = [mosaic.box.mapViewToDevice(QPointF(x, x)) for x in (0, 16 * 28)]
+    (x0, y0), (x1, y1) = [(round(corner.x()), round(corner.y())) for corner in corners]
+    row = pixels[(y0 + y1) // 2 + 3, x0 + 2:x1 - 2, :3]  # across the middle, inside the tiles
+    column = pixels[y0 + 2:y1 - 2, (x0 + x1) // 2 + 3, :3]
+    assert dark_runs(row) == [1] * 15 and dark_runs(column) == [1] * 15
+
+
+def test_the_mosaic_opens_on_the_weights_themselves_not_an_empty_grid(qtbot):
+    """'Change since step 0' was on at first: at step 0 there is no change, and a learner saw
+    a blank grid instead of the random weights a run starts from."""
+    from gdplayground.gui.weight_mosaic import WeightMosaic
+
+    mosaic = WeightMosaic()
+    qtbot.addWidget(mosaic)
+    initial = np.random.default_rng(0).normal(0, 0.05, (4 * 3, 5))
+    mosaic.set_layout((4, 3), initial, class_templates=False)
+    mosaic.show_weights(initial)
+    assert not mosaic.change.isChecked()
+    codes = mosaic.image.image
+    assert len(np.unique(codes[:4, :3])) > 5  # a tile of 12 weights in many colours

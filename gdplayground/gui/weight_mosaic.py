@@ -1,5 +1,7 @@
 """First-layer weights as images: each unit's incoming weights drawn as a tile the shape of the
-input image, all tiles in one mosaic, on a diverging colour map centred on zero."""
+input image, all tiles in one mosaic, on a diverging colour map centred on zero. The lines
+between tiles are drawn over the image one screen pixel wide: as rows and columns of the image
+they were scaled with it, and came out two pixels wide or vanished by turns."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtWidgets import (
+    QCheckBox, QGraphicsPathItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget)
 
-GAP = 1  # pixels between tiles
-GAP_COLOUR = (60, 60, 60)
+GAP_COLOUR = (60, 60, 60)  # the lines between tiles, and tiles without a unit
 GAP_CODE = 255  # the last of the 256 colours: codes 0-254 are the colour map
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
 SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
@@ -33,12 +36,15 @@ class WeightMosaic(QWidget):
         box.disableAutoRange()  # set_layout fits the mosaic: auto-ranging a locked aspect can oscillate
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
+        self.lines = CrispLines()
+        self.lines.setPen(pg.mkPen(GAP_COLOUR, width=1, cosmetic=True))  # a screen pixel wide
+        box.addItem(self.lines)
         self.caption = QLabel(HOVER_HINT)
         self.change = QCheckBox("Change since step 0")
-        self.change.setChecked(True)
         self.change.setToolTip(
             "Show what training has added to each weight rather than the weight itself: the "
-            "random starting values hide the learned strokes until much later.")
+            "random starting values hide the learned strokes until much later. (Off, the tiles "
+            "show the weights, from the random ones a run starts with.)")
         self.change.toggled.connect(self._redraw)
         colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
         # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
@@ -63,7 +69,7 @@ class WeightMosaic(QWidget):
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
         self.initial: np.ndarray | None = None
-        self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes, plus a gap row and column
+        self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes
         self._codes = np.empty((0, 28, 28), np.uint8)  # one tile per unit (and per empty slot)
         self._values = np.empty((784, 0), np.float32)  # scratch for the scaled weights
         self.canvas.scene().sigMouseMoved.connect(self._hover)
@@ -74,11 +80,11 @@ class WeightMosaic(QWidget):
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
         rows, (h, w) = math.ceil(self.n_units / self.columns), self.tile_shape
-        self._canvas = np.full((rows * (h + GAP), self.columns * (w + GAP)), GAP_CODE, np.uint8)
+        self._canvas = np.full((rows * h, self.columns * w), GAP_CODE, np.uint8)
         self._codes = np.full((rows * self.columns, h, w), GAP_CODE, np.uint8)
         self._values = np.empty(initial.shape, np.float32)
-        shown = self._canvas[:-GAP, :-GAP]
-        self.box.setRange(QRectF(0, 0, shown.shape[1], shown.shape[0]), padding=0.02)
+        self.lines.setPath(_grid(rows, self.columns, h, w))
+        self.box.setRange(QRectF(0, 0, self.columns * w, rows * h), padding=0.02)
         what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
         self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{what}</span>")
         self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
@@ -109,15 +115,15 @@ class WeightMosaic(QWidget):
         np.clip(values, 0, GAP_CODE - 1, out=values)
         self._codes[:self.n_units].reshape(self.n_units, -1)[...] = values.T  # unit-major tiles
         rows, (h, w) = len(self._codes) // self.columns, self.tile_shape
-        tiles = self._canvas.reshape(rows, h + GAP, self.columns, w + GAP)[:, :h, :, :w]
+        tiles = self._canvas.reshape(rows, h, self.columns, w)
         tiles[...] = self._codes.reshape(rows, self.columns, h, w).transpose(0, 2, 1, 3)
-        return self._canvas[:-GAP, :-GAP]
+        return self._canvas
 
     def unit_at(self, x: float, y: float) -> int | None:
         h, w = self.tile_shape
-        if x < 0 or y < 0 or x % (w + GAP) >= w or y % (h + GAP) >= h:
+        if not (0 <= x < self.columns * w and 0 <= y < self._canvas.shape[0]):
             return None
-        unit = int(y // (h + GAP)) * self.columns + int(x // (w + GAP))
+        unit = int(y // h) * self.columns + int(x // w)
         return unit if unit < self.n_units else None
 
     def _hover(self, scene_pos) -> None:
@@ -128,6 +134,27 @@ class WeightMosaic(QWidget):
         column = self.weights[:, unit]
         name = f"class {unit} template" if self.templates else f"unit {unit + 1} of {self.n_units}"
         self.caption.setText(f"{name}: weights from {column.min():+.3f} to {column.max():+.3f}")
+
+
+class CrispLines(QGraphicsPathItem):
+    """Lines drawn without antialiasing: each falls on one row or column of screen pixels,
+    where an antialiased one between two pixels is smeared grey over both."""
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        super().paint(painter, option, widget)
+
+
+def _grid(rows: int, columns: int, h: int, w: int) -> QPainterPath:
+    """The lines between `rows` × `columns` tiles of h × w pixels."""
+    path = QPainterPath()
+    for column in range(1, columns):
+        path.moveTo(column * w, 0)
+        path.lineTo(column * w, rows * h)
+    for row in range(1, rows):
+        path.moveTo(0, row * h)
+        path.lineTo(columns * w, row * h)
+    return path
 
 
 def _gradient_style(colours: np.ndarray) -> str:

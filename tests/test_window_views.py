@@ -102,3 +102,28 @@ def test_the_mosaic_opens_on_the_weights_themselves_not_an_empty_grid(qtbot):
     assert not mosaic.change.isChecked()
     codes = mosaic.image.image
     assert len(np.unique(codes[:4, :3])) > 5  # a tile of 12 weights in many colours
+
+
+# --- empty plots and the learning rate's axis ---------------------------------------------------
+def loss_report(step, rate):
+    return StepReport(step, 1, False, 8, 2.0 / step, 0.5, rate, (LayerStats(1.0, 0.5, 2.0),))
+
+
+def test_the_learning_rates_axis_shows_with_the_rate_and_stays_linear_on_a_log_loss(qtbot):
+    """An empty plot showed the last run's learning-rate axis; on a log loss scale that axis
+    turned logarithmic over a linear view, and lost its ticks."""
+    view = LossView()
+    qtbot.addWidget(view)
+    right = view.plot.getPlotItem().getAxis("right")
+    assert not right.isVisible()  # nothing drawn yet: no axis of a rate
+    history = History(1)
+    history.add([loss_report(step, 0.01) for step in range(1, 200)])
+    view.draw(history)
+    assert right.isVisible() and view.rate_box.viewRange()[1][1] == pytest.approx(0.0112)
+    view.log_scale.setChecked(True)
+    assert view.plot.getPlotItem().getAxis("left").logMode and not right.logMode
+    assert right.isVisible() and view.rate_box.viewRange()[1][1] == pytest.approx(0.0112)
+    assert "learning rate" in title_of(view)
+    assert view.plot.getPlotItem().vb.autoRangeEnabled() == [False, False]  # axes move in jumps
+    view.restart()  # a new run
+    assert not right.isVisible() and "learning rate" not in title_of(view)

@@ -398,7 +398,6 @@ class LossView(PlotView):
         """A second y axis on the right, over the same steps (pyqtgraph's MultiplePlotAxes)."""
         item = self.plot.getPlotItem()
         box = pg.ViewBox(enableMouse=False)
-        item.showAxis("right")
         item.scene().addItem(box)
         item.getAxis("right").linkToView(box)
         item.getAxis("right").setLabel(label)
@@ -422,10 +421,19 @@ class LossView(PlotView):
 
     def _set_log(self, on: bool) -> None:
         self.log_y = on
-        self.plot.setLogMode(y=on)
+        item = self.plot.getPlotItem()
+        item.setLogMode(y=on)  # pyqtgraph makes every y axis logarithmic, and auto-ranges
+        item.getAxis("right").setLogMode(False)  # the learning rate's stays linear
+        item.disableAutoRange()  # the axes follow the data in jumps (see _follow_y)
         self.restart()  # the series keep only positive losses on a log axis: rebuild them
         if self.history is not None:
             self.draw(self.history)
+
+    def restart(self) -> None:
+        """A new run; its learning rate's axis shows once the rate is drawn (the last run's
+        said nothing of this one)."""
+        super().restart()
+        self.plot.getPlotItem().showAxis("right", False)
 
     def draw(self, history: History) -> None:
         self.history = history
@@ -436,6 +444,7 @@ class LossView(PlotView):
         top = self._series[self.rate].high
         if np.isfinite(top) and top > 0:
             self.rate_box.setYRange(0, top * (1 + Y_MARGIN), padding=0)
+            self.plot.getPlotItem().showAxis("right")
 
 
 class AccuracyView(PlotView):

@@ -127,3 +127,37 @@ def test_the_learning_rates_axis_shows_with_the_rate_and_stays_linear_on_a_log_l
     assert view.plot.getPlotItem().vb.autoRangeEnabled() == [False, False]  # axes move in jumps
     view.restart()  # a new run
     assert not right.isVisible() and "learning rate" not in title_of(view)
+
+
+# --- a run start completes whatever part of it fails --------------------------------------------
+def test_a_run_start_completes_when_an_overlay_fails_and_says_so_once(qtbot):
+    """A kept run without a loss curve raised KeyError in its overlay: from then on every run
+    start stopped half way (the mosaic kept the last network's layout, and raised 30 times a
+    second), without a word on screen."""
+    from gdplayground.config import Layer, preset
+    from gdplayground.gui.main_window import MainWindow
+    from gdplayground.runs import KeptRun
+
+    window = MainWindow(preset("mnist"))
+    qtbot.addWidget(window)
+    window.show()
+    window.confirm = lambda title, text, items: True
+    qtbot.waitUntil(lambda: window.info is not None, timeout=20_000)
+    said = []
+    window.banner.say = lambda text, kind, where=None: said.append(text)
+    curveless = KeptRun("diverged at once", window.config, {}, {"step": np.empty(0)})
+    window.runs_tab.overlay_changed.emit([(curveless, 0)])
+    assert said == ["Could not draw the kept runs on the loss plot (KeyError: 'loss'); the kept "
+                    "runs on the accuracy plot (KeyError: 'accuracy'); the kept runs on the "
+                    "gradient magnitude per layer plot (KeyError: 'layer1_grad_norm')."]
+    smaller = preset("mnist")
+    smaller.architecture.hidden = [Layer(32, "relu")]
+    assert window.propose(smaller)
+    qtbot.waitUntil(lambda: window.info.sizes == (784, 32, 10), timeout=20_000)
+    assert window.training.mosaic.n_units == 32 and len(window.training.gradient_view.curves) == 2
+    assert "784-32-10" in window.architecture_panel.parameter_count.text()
+    assert len(said) == 2 and said[1] == said[0]  # once for the start, not on every frame
+    window.step(2)
+    qtbot.waitUntil(lambda: window.last_step == 2 and not window.running, timeout=20_000)
+    window.redraw()
+    assert window.training.mosaic.weights.shape == (784, 32) and len(said) == 2

@@ -42,7 +42,7 @@ from gdplayground.gui.run_controls import RunControls
 from gdplayground.gui.run_keeper import RunKeeper
 from gdplayground.gui.runs_tab import RunsTab
 from gdplayground.gui.sweep_panel import SweepPanel
-from gdplayground.gui.training_view import TrainingView
+from gdplayground.gui.training_view import TrainingView, each
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.runs_tab = RunsTab(runs or RunStore(None), self.sweep)
         self.tabs.addTab(self.runs_tab, "Runs")
         self.keeper = RunKeeper(self, self.runs_tab.store)
-        self.runs_tab.overlay_changed.connect(self.training.overlay)
+        self.runs_tab.overlay_changed.connect(self._overlay)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
         self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
         self.tabs.setTabToolTip(4, "Every run kept: compare, overlay, restore")
@@ -360,19 +360,34 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_started(self, info: RunInfo) -> None:
         """A new run (or the same one reset): its settings are those it was built from, whatever
-        was sent since; the views lay themselves out again."""
+        was sent since; the views lay themselves out again, each whatever becomes of the
+        others (a view left on the last run's layout breaks on every frame of this one)."""
         previous, self.info = self.info, info
         self.history = History(len(info.sizes) - 1)
-        self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epoch, info.seconds, 0.0
+        self.last_step, self.last_epoch = info.step, info.epoch
+        self._elapsed, self._rate = info.seconds, 0.0
         self.banner.clear("run")
         if self._pace_to_come is not None and self._pace_to_come[0] == info.dataset:
             self.set_pace(self._pace_to_come[1])
             self._pace_to_come = None
         self.coach.clear()
-        self.training.start(info, previous, noisy=self.config.batch.mode != "full")
-        self.inside.start(info)
-        self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
+        failed = self.training.start(info, previous, noisy=self.config.batch.mode != "full")
+        failed += each([("the Inside tab", lambda: self.inside.start(info)),
+                        ("the parameter count", lambda: self.architecture_panel.set_io(
+                            info.sizes[0], info.sizes[-1]))])
         self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
+        self._say_what_failed(failed, "run start")
+
+    def _overlay(self, runs: list) -> None:
+        self._say_what_failed(self.training.overlay(runs), "overlay")
+
+    def _say_what_failed(self, failed: list[str], kind: str) -> None:
+        """Parts of the views that could not be drawn (the rest were drawn all the same): said
+        once, until the next `kind` of drawing succeeds."""
+        if failed:
+            self.banner.say("Could not draw " + "; ".join(failed) + ".", kind)
+        else:
+            self.banner.clear(kind)
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:

@@ -208,3 +208,15 @@ def test_a_learning_rate_brought_within_range_says_so(qtbot, open_window, typed,
     field.editingFinished.emit()  # as leaving the field does
     assert window.config.learning_rate.value == shown == window.lr_panel.value.value
     assert QToolTip.text() == f"{float(typed):g} is out of range (1e-06 to 100): set to {shown:g}"
+
+
+def test_the_status_bar_gives_no_rate_while_paused(qtbot, open_window):
+    window = open_window(toy())
+    window.set_pace(None)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window._rate > 0, timeout=TIMEOUT)
+    window._update_status()
+    assert "— samples/s" not in window.status_label.text()
+    window.toggle_play()
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    assert "— samples/s" in window.status_label.text()

@@ -428,6 +428,7 @@ class MainWindow(QMainWindow):
         elif not running and self._run_started_at is not None:
             self._elapsed += now - self._run_started_at
             self._run_started_at, self._rate_mark = None, None
+            self._rate = 0.0  # nothing trains: no rate (it showed the last one while paused)
         self.running = running
         if not running and ticket == self._play_ticket:
             self._set_playing(False)  # it ended by itself: diverged

@@ -161,3 +161,64 @@ def test_a_run_start_completes_when_an_overlay_fails_and_says_so_once(qtbot):
     qtbot.waitUntil(lambda: window.last_step == 2 and not window.running, timeout=20_000)
     window.redraw()
     assert window.training.mosaic.weights.shape == (784, 32) and len(said) == 2
+
+
+# --- small windows ------------------------------------------------------------------------------
+def test_at_1024_by_640_the_loss_plots_key_leaves_the_plot_most_of_its_height(qtbot):
+    """The coach took a third column, and the loss plot's key four lines of it: the plot was
+    a strip under them."""
+    from gdplayground.config import preset
+    from gdplayground.gui.main_window import MainWindow
+
+    window = MainWindow(preset("spiral"))
+    qtbot.addWidget(window)
+    window.resize(1440, 900)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=20_000)
+    window.resize(1024, 640)  # as a user narrows it, or `screenshot --size 1024x640`
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=5000)
+    assert window.tabifiedDockWidgets(window.experiment_dock) == [window.coach_dock]
+    view = window.training.loss_view
+    history = History(1)
+    history.add([StepReport(step, 1, False, 8, 2.0 / step, 0.5, 0.01, (LayerStats(1.0, 0.5, 2.0),),
+                            val_loss=1.0 / step, test_loss=1.5 / step) for step in range(1, 200)])
+    view.draw(history)
+    qtbot.wait(50)
+    title = title_of(view)
+    assert all(name in title for name in ("batch", "smoothed", "validation", "test", "rate")), title
+    assert title.count("<br>") <= 2
+    assert view.plot.getPlotItem().vb.height() > 0.5 * view.height()
+    window.resize(1440, 900)  # wide again: the coach has its column back
+    qtbot.waitUntil(lambda: window.width() == 1440, timeout=5000)
+    assert not window.tabifiedDockWidgets(window.experiment_dock)
+
+
+def test_a_screenshot_is_the_size_asked_for_and_the_smallest_is_said_alike(tmp_path, capsys, qapp):
+    """`screenshot --size 640x480` wrote 1018×530 (the window's minimum won silently), though
+    the flag's own message gave 640x480 as the limit."""
+    from PySide6.QtGui import QImage
+    from gdplayground.cli import main
+
+    assert main(["screenshot", "--dataset", "xor", "--steps", "3", "--size", "800x600",
+                 "--out", str(tmp_path / "small.png")]) == 2
+    assert "from 1024x640 to 4000x3000 pixels (got '800x600')" in capsys.readouterr().err
+    out = tmp_path / "xor.png"
+    assert main(["screenshot", "--dataset", "xor", "--steps", "3", "--size", "1024x640",
+                 "--out", str(out)]) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1024, 640)
+
+
+def test_a_narrow_plots_key_keeps_to_two_lines_in_smaller_type(qtbot):
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(200, 230)
+    view.show()
+    history = History(1)
+    history.add([StepReport(step, 1, False, 8, 2.0 / step, 0.5, 0.01, (LayerStats(1.0, 0.5, 2.0),),
+                            val_loss=1.0 / step, test_loss=1.5 / step) for step in range(1, 200)])
+    view.draw(history)
+    qtbot.wait(10)
+    title = title_of(view)
+    assert title.count("<br>") == 2 and "font-size:8pt" not in title
+    assert view.plot.getPlotItem().geometry().width() <= 200

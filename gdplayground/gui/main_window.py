@@ -43,12 +43,14 @@ from gdplayground.gui.run_keeper import RunKeeper
 from gdplayground.gui.runs_tab import RunsTab
 from gdplayground.gui.sweep_panel import SweepPanel
 from gdplayground.gui.training_view import TrainingView, each
+from gdplayground.gui.window_size import OPENING, SMALLEST
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
 NARROW_WINDOW = 1100  # pixels wide: below this (a 1024-pixel screen) the coach is a tab beside the experiment
+COACH_WIDTH = 260  # pixels, as a column of its own
 
 
 class MainWindow(QMainWindow):
@@ -128,7 +130,8 @@ class MainWindow(QMainWindow):
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start(REDRAW_INTERVAL_MS)
         self._update_status()
-        self._fit_to_screen(1440, 900)
+        self._coach_tabbed = False
+        self._fit_to_screen(*OPENING)
 
     # --- layout ----------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -161,7 +164,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.coach)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [260], Qt.Horizontal)
+        self.resizeDocks([dock], [COACH_WIDTH], Qt.Horizontal)
         self._unread, self._coach_in_sight = 0, False  # diagnoses that arrived out of sight
         dock.visibilityChanged.connect(self._coach_seen)  # a dock tab chosen, a window tab too
 
@@ -213,15 +216,31 @@ class MainWindow(QMainWindow):
         log_scale.toggled.connect(log_action.setChecked)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
-        """Open at `width`×`height`, or at most nine tenths of a smaller screen (offscreen,
-        for screenshots, tests and the bench, there is no screen to fit)."""
+        """Open at `width`×`height`, or at most nine tenths of a smaller screen but not below
+        the SMALLEST size the window is laid out for (offscreen, for screenshots, tests and the
+        bench, there is no screen to fit)."""
         screen = self.screen().availableGeometry() if self.screen() else None
         if screen is not None and screen.width() > 0 and QApplication.platformName() != "offscreen":
-            width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
+            width, height = (min(wanted, max(int(room * 0.9), least), room) for wanted, room, least
+                             in zip((width, height), (screen.width(), screen.height()), SMALLEST))
         self.resize(width, height)
-        if width < NARROW_WINDOW:  # three columns leave the coach a sliver: it joins the
-            self.tabifyDockWidget(self.experiment_dock, self.coach_dock)  # experiment, as a tab
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_coach(tabbed=event.size().width() < NARROW_WINDOW)
+
+    def _place_coach(self, tabbed: bool) -> None:
+        """In a narrow window the coach is a tab beside the experiment: three columns left it a
+        sliver. (A coach the user made float stays where it is.)"""
+        if tabbed == self._coach_tabbed or self.coach_dock.isFloating():
+            return
+        self._coach_tabbed = tabbed
+        if tabbed:
+            self.tabifyDockWidget(self.experiment_dock, self.coach_dock)
             self.experiment_dock.raise_()
+        else:
+            self.addDockWidget(Qt.RightDockWidgetArea, self.coach_dock)
+            self.resizeDocks([self.coach_dock], [COACH_WIDTH], Qt.Horizontal)
 
     # --- the run controls act on the tab in view ---------------------------------------------
     def lab_in_view(self):

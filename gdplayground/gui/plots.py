@@ -26,7 +26,9 @@ Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: roo
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 OUTLIER_QUANTILES = (0.01, 0.99)  # the bulk of a plot's values, on a linear axis …
 OUTLIER_SPANS = 3  # … and how far beyond it (in its own spans) a value is left off the scale
-KEY_POINTS = 8  # type size of the key under a title
+KEY_POINTS = 8  # type size of the key under a title …
+KEY_SIZES = (KEY_POINTS, 7, 6)  # … or smaller, to keep it within KEY_LINES lines in a small plot
+KEY_LINES = 2
 KEY_MARGIN = 10  # pixels of the title's width the key leaves free
 # The digits labelled between decades on a log axis, by the pixels a decade spans: the closest
 # pair of labels (9 and 8, 3 and 2, 2 and 1 …) stays a label's height (14 pixels) apart.
@@ -58,8 +60,10 @@ class PlotView(QWidget):
         super().__init__()
         self.title = title
         self._notes: dict[str, str] = {}  # lines under the title: what the plot does not show
-        self._titled_within = None  # the width the title was last laid out in
         self.plot = pg.PlotWidget(title=title, axisItems={"left": LogReadyAxis("left")})
+        item = self.plot.getPlotItem()  # the title and its key span the axes too: more room
+        item.layout.removeItem(item.titleLabel)
+        item.layout.addItem(item.titleLabel, 0, 0, 1, 3)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
         for side in ("bottom", "left"):  # "step (x1000)" reads worse than plain numbers
@@ -119,8 +123,6 @@ class PlotView(QWidget):
         steps = self.feed(curve, timeline, column, transform, positive=self.log_y, blank=blank)
         self.reach(steps[-1] if len(steps) else 0)
         self._follow_y()
-        if self._title_width() != self._titled_within:  # an axis widened for its new labels
-            self._retitle()
 
     def feed(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None,
              positive: bool = False, blank: str | None = None) -> np.ndarray:
@@ -154,19 +156,16 @@ class PlotView(QWidget):
         title never covers the data, as a legend in the plot did in small windows."""
         entries = [(curve, name) for curve, name in self._names.items()
                    if curve in self._named and curve.isVisible()]
-        width = self._titled_within = self._title_width()
-        lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
-                 for line in key_lines(entries, width)]
+        width = self._title_width()
+        points, grouped = fitted_key(entries, width)
+        lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line) for line in grouped]
         lines[:0] = self._notes.values()
-        title_within(self.plot.getPlotItem(), self.title, lines, width)
+        title_within(self.plot.getPlotItem(), self.title, lines, width, points)
 
     def _title_width(self) -> float:
-        """The title's room: the width over the plot's axes (wider text widens the plot beyond
-        the widget, and cuts off its right side)."""
-        item = self.plot.getPlotItem()
-        axes = sum(item.getAxis(side).width() for side in ("left", "right")
-                   if item.getAxis(side).isVisible())
-        return self.width() - axes - KEY_MARGIN
+        """The title's room: the plot's width (wider text widens the plot beyond the widget,
+        and cuts off its right side)."""
+        return self.width() - KEY_MARGIN
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -312,11 +311,12 @@ def key_entry(curve: pg.PlotDataItem, name: str) -> str:
     return f"<span style='color:{colour}'>{key_sample(curve)}</span>&nbsp;{name}"
 
 
-def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: float) -> None:
+def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: float,
+                 points: float = KEY_POINTS) -> None:
     """A plot's title with lines of small type under it (a key, a note), centred and wrapped
     within `width` pixels: a title wider than its plot widens the plot beyond the widget, and
     cuts off its right side. The title's row takes the text's height."""
-    key = "".join(f"<br><span style='font-size:{KEY_POINTS}pt'>{line}</span>" for line in key_lines)
+    key = "".join(f"<br><span style='font-size:{points}pt'>{line}</span>" for line in key_lines)
     text = item.titleLabel.item
     text.setTextWidth(-1)  # the text lays out at its own width again …
     item.setTitle(title + key)
@@ -331,10 +331,21 @@ def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: flo
         item.setGeometry(view.range)  # laid out again around the title, within the view
 
 
-def key_lines(entries: list, width: float) -> list[list]:
-    """(curve, name) entries in lines no wider than `width` pixels (at least one a line)."""
+def fitted_key(entries: list, width: float) -> tuple[float, list[list]]:
+    """(type size, lines) of a key: the largest of KEY_SIZES that keeps it within KEY_LINES
+    lines, or the smallest (four lines of key left a plot at 1024×640 a sliver)."""
+    for points in KEY_SIZES:
+        lines = key_lines(entries, width, points)
+        if len(lines) <= KEY_LINES:
+            break
+    return points, lines
+
+
+def key_lines(entries: list, width: float, points: float = KEY_POINTS) -> list[list]:
+    """(curve, name) entries in lines no wider than `width` pixels in type of `points` (at
+    least one a line)."""
     font = QFont()
-    font.setPointSizeF(KEY_POINTS)
+    font.setPointSizeF(points)
     metrics = QFontMetricsF(font)
     lines, used = [], width
     for curve, name in entries:
@@ -436,15 +447,16 @@ class LossView(PlotView):
         self.plot.getPlotItem().showAxis("right", False)
 
     def draw(self, history: History) -> None:
+        """The rate first: its axis, once shown, narrows the room the title is laid out in."""
         self.history = history
-        for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
-                              (self.validation, "val_loss"), (self.test, "test_loss")):
-            self.plot_column(curve, history, column)
         self.feed(self.rate, history, "learning_rate")
         top = self._series[self.rate].high
         if np.isfinite(top) and top > 0:
             self.rate_box.setYRange(0, top * (1 + Y_MARGIN), padding=0)
             self.plot.getPlotItem().showAxis("right")
+        for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
+                              (self.validation, "val_loss"), (self.test, "test_loss")):
+            self.plot_column(curve, history, column)
 
 
 class AccuracyView(PlotView):

@@ -220,3 +220,30 @@ def test_the_status_bar_gives_no_rate_while_paused(qtbot, open_window):
     window.toggle_play()
     qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
     assert "— samples/s" in window.status_label.text()
+
+
+def test_a_pause_that_comes_while_training_waits_for_the_window_takes_no_step_more(
+        qtbot, open_window):
+    """Training waits (a moment) while the window works; a pause that came meanwhile still let
+    one more step through, as long as a step of MNIST: the pause took effect a step late."""
+    import time
+
+    config = toy("xor")
+    config.architecture.hidden, config.batch.mode = [], "full"  # steps of some 50 µs
+    window = open_window(config)
+    trainer = window.session.worker.trainer
+    started, step = [], trainer.step
+
+    def timed_step():
+        started.append(time.perf_counter())
+        return step()
+    trainer.step = timed_step
+    window.set_pace(None)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: len(started) > 100, timeout=TIMEOUT)
+    with window.session.window_work:  # the window works: training waits
+        time.sleep(0.03)
+        paused = time.perf_counter()
+        window.session.pause()
+    qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
+    assert not [t for t in started if t > paused]

@@ -308,8 +308,10 @@ class TrainingWorker(QObject):
             job = job._replace(started=now, taken=0)
         allowed = self._steps_due(job, now) if paced else job.left
         deadline, taken, stopped = now + CHUNK_SECONDS, 0, False
-        while taken < allowed and self._gate.valid(job.ticket) and time.perf_counter() < deadline:
+        while taken < allowed and time.perf_counter() < deadline:
             self._window_work.wait()
+            if not self._gate.valid(job.ticket):  # checked after the wait: a pause that came
+                break  # while the window worked takes no step more
             report = self.trainer.step()
             self._record(report)
             taken += 1

@@ -222,3 +222,37 @@ def test_a_narrow_plots_key_keeps_to_two_lines_in_smaller_type(qtbot):
     title = title_of(view)
     assert title.count("<br>") == 2 and "font-size:8pt" not in title
     assert view.plot.getPlotItem().geometry().width() <= 200
+
+
+def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbot):
+    """Against a tiny model training flat out, that redraw waited for the interpreter lock at
+    every call into NumPy: hundreds of steps went by during it, and it took 60 to 300 ms."""
+    import time
+
+    from gdplayground.bench import fastest_config
+    from gdplayground.gui.main_window import MainWindow
+
+    window = MainWindow(fastest_config())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=20_000)
+    trainer, started = window.session.worker.trainer, []
+    step = trainer.step
+
+    def timed_step():
+        started.append(time.perf_counter())
+        return step()
+    trainer.step = timed_step
+    window.set_pace(None)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: len(started) > 1000, timeout=20_000)
+    during = []
+    for _ in range(5):
+        begun = time.perf_counter()
+        window.training.loss_view.log_scale.toggle()
+        ended = time.perf_counter()
+        during.append(sum(begun < t < ended for t in started))
+        qtbot.wait(30)
+    window.toggle_play()
+    qtbot.waitUntil(lambda: not window.running, timeout=20_000)
+    assert max(during) <= 1  # the step that had passed its look at the window before the click

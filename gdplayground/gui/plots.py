@@ -10,7 +10,9 @@ pyqtgraph's auto-range triggers, would cost more than the curves).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import partial
+from typing import ContextManager
 
 import numpy as np
 import pyqtgraph as pg
@@ -383,7 +385,8 @@ def mantissa(log_value: float) -> int:
 
 
 class LossView(PlotView):
-    def __init__(self):
+    def __init__(self, work: ContextManager = nullcontext()):
+        """`work` brackets the redraw a change of scale asks for (see TrainingView)."""
         super().__init__(
             "Loss", "loss",
             "Training loss of every batch (light), its moving average (blue), the loss on held-"
@@ -402,6 +405,7 @@ class LossView(PlotView):
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "
                                   "stay visible next to the large early drop.")
         self.log_scale.toggled.connect(self._set_log)
+        self._work = work
         self.history: History | None = None  # what was drawn last, to redraw on a change of scale
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
@@ -431,14 +435,21 @@ class LossView(PlotView):
         self.name(self.raw, "batch" if shown else "training")
 
     def _set_log(self, on: bool) -> None:
+        """The loss's own axis and curves turn logarithmic (pyqtgraph's PlotItem.setLogMode
+        turned the rate's axis too, over a linear view, and auto-ranging back on); the
+        series, which keep only positive losses on a log axis, are built again."""
         self.log_y = on
         item = self.plot.getPlotItem()
-        item.setLogMode(y=on)  # pyqtgraph makes every y axis logarithmic, and auto-ranges
-        item.getAxis("right").setLogMode(False)  # the learning rate's stays linear
-        item.disableAutoRange()  # the axes follow the data in jumps (see _follow_y)
-        self.restart()  # the series keep only positive losses on a log axis: rebuild them
-        if self.history is not None:
-            self.draw(self.history)
+        with self._work:
+            for each in item.items:
+                if hasattr(each, "setLogMode"):
+                    each.setLogMode(False, on)
+            item.getAxis("left").setLogMode(on)  # and the view it shows
+            self.y_shown = None
+            self._series.clear()
+            self.note("off scale", "")  # what was off a linear scale is on a log one
+            if self.history is not None:
+                self.draw(self.history)
 
     def restart(self) -> None:
         """A new run; its learning rate's axis shows once the rate is drawn (the last run's
@@ -447,16 +458,15 @@ class LossView(PlotView):
         self.plot.getPlotItem().showAxis("right", False)
 
     def draw(self, history: History) -> None:
-        """The rate first: its axis, once shown, narrows the room the title is laid out in."""
         self.history = history
+        for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
+                              (self.validation, "val_loss"), (self.test, "test_loss")):
+            self.plot_column(curve, history, column)
         self.feed(self.rate, history, "learning_rate")
         top = self._series[self.rate].high
         if np.isfinite(top) and top > 0:
             self.rate_box.setYRange(0, top * (1 + Y_MARGIN), padding=0)
             self.plot.getPlotItem().showAxis("right")
-        for curve, column in ((self.raw, "loss"), (self.smooth, "smoothed_loss"),
-                              (self.validation, "val_loss"), (self.test, "test_loss")):
-            self.plot_column(curve, history, column)
 
 
 class AccuracyView(PlotView):

@@ -24,11 +24,14 @@ class TrainingView(QWidget):
     redrawn = Signal()  # after the plots were redrawn from new data (tests and screenshots wait on it)
 
     def __init__(self, window_work: ContextManager):
-        """`window_work` brackets the view's painting: training waits meanwhile (see worker.py)."""
+        """`window_work` brackets the view's painting, and the redraws its own controls ask
+        for: training waits meanwhile (see worker.py). Against a tiny model training flat out,
+        the redraw of a click on Log scale waited for the interpreter lock at every call into
+        NumPy, and took 60 to 300 ms."""
         super().__init__()
-        self.loss_view, self.accuracy_view = LossView(), AccuracyView()
+        self.loss_view, self.accuracy_view = LossView(window_work), AccuracyView()
         self.gradient_view = GradientView()
-        self.mosaic, self.boundary = WeightMosaic(), DecisionBoundaryView()
+        self.mosaic, self.boundary = WeightMosaic(window_work), DecisionBoundaryView()
         self.linear_view = LinearSystemView()
         self.placeholder = QLabel("This dataset has no picture of its own.")
         self.placeholder.setAlignment(Qt.AlignCenter)

@@ -6,6 +6,8 @@ they were scaled with it, and came out two pixels wide or vanished by turns."""
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
+from typing import ContextManager
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,8 +24,10 @@ HOVER_HINT = "Hover over a tile to name its unit."
 
 
 class WeightMosaic(QWidget):
-    def __init__(self):
+    def __init__(self, work: ContextManager = nullcontext()):
+        """`work` brackets the redraw the change check box asks for (see TrainingView)."""
         super().__init__()
+        self._work = work
         self.setToolTip(
             "Each tile is one first-layer unit: its weight on every input pixel. Red pixels push "
             "the unit up, blue pixels push it down, white ones are ignored. Trained units turn "
@@ -45,7 +49,7 @@ class WeightMosaic(QWidget):
             "Show what training has added to each weight rather than the weight itself: the "
             "random starting values hide the learned strokes until much later. (Off, the tiles "
             "show the weights, from the random ones a run starts with.)")
-        self.change.toggled.connect(self._redraw)
+        self.change.toggled.connect(self._toggled)
         colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
         # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
         self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)
@@ -93,6 +97,10 @@ class WeightMosaic(QWidget):
         """Draw (pixels, units) weights as the mosaic."""
         self.weights = weights
         self._redraw()
+
+    def _toggled(self) -> None:
+        with self._work:
+            self._redraw()
 
     def _redraw(self) -> None:
         if self.weights is None:

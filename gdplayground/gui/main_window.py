@@ -130,7 +130,6 @@ class MainWindow(QMainWindow):
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start(REDRAW_INTERVAL_MS)
         self._update_status()
-        self._coach_tabbed = False
         self._fit_to_screen(*OPENING)
 
     # --- layout ----------------------------------------------------------------------------
@@ -166,6 +165,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.resizeDocks([dock], [COACH_WIDTH], Qt.Horizontal)
         self._unread, self._coach_in_sight = 0, False  # diagnoses that arrived out of sight
+        self._coach_tabbed = False  # beside the experiment, in a narrow window
         dock.visibilityChanged.connect(self._coach_seen)  # a dock tab chosen, a window tab too
 
     def _coach_says(self, diagnoses) -> None:

@@ -89,19 +89,26 @@ def test_every_line_between_weight_tiles_is_one_screen_pixel_wide(qtbot, size):
     assert dark_runs(row) == [1] * 15 and dark_runs(column) == [1] * 15
 
 
-def test_the_mosaic_opens_on_the_weights_themselves_not_an_empty_grid(qtbot):
-    """'Change since step 0' was on at first: at step 0 there is no change, and a learner saw
-    a blank grid instead of the random weights a run starts from."""
+def test_the_mosaic_shows_the_starting_weights_until_there_is_a_change_to_show(qtbot):
+    """'Change since step 0' at step 0, where there is no change: a learner saw a blank grid
+    instead of the random weights a run starts from."""
     from gdplayground.gui.weight_mosaic import WeightMosaic
 
     mosaic = WeightMosaic()
     qtbot.addWidget(mosaic)
-    initial = np.random.default_rng(0).normal(0, 0.05, (4 * 3, 5))
+    initial = np.random.default_rng(0).normal(0, 0.05, (4 * 3, 5)).astype(np.float32)
     mosaic.set_layout((4, 3), initial, class_templates=False)
-    mosaic.show_weights(initial)
-    assert not mosaic.change.isChecked()
-    codes = mosaic.image.image
-    assert len(np.unique(codes[:4, :3])) > 5  # a tile of 12 weights in many colours
+    mosaic.show_weights(initial.copy())  # step 0's picture, as a frame brings it
+    assert mosaic.change.isChecked()
+    assert len(np.unique(mosaic.image.image[:4, :3])) > 5  # a tile of 12 weights, many colours
+    assert "starting weights: no change yet" in mosaic.title.text
+    trained = initial.copy()
+    trained[:, 0] += 0.5  # training changed unit 1 alone
+    mosaic.show_weights(trained)
+    assert "change since step 0" in mosaic.title.text
+    assert len(np.unique(mosaic.image.image[:4, 3:6])) == 1  # unit 2 unchanged: one colour
+    mosaic.change.setChecked(False)
+    assert "weights" in mosaic.title.text and len(np.unique(mosaic.image.image[:4, 3:6])) > 5
 
 
 # --- empty plots and the learning rate's axis ---------------------------------------------------

@@ -45,10 +45,11 @@ class WeightMosaic(QWidget):
         box.addItem(self.lines)
         self.caption = QLabel(HOVER_HINT)
         self.change = QCheckBox("Change since step 0")
+        self.change.setChecked(True)
         self.change.setToolTip(
             "Show what training has added to each weight rather than the weight itself: the "
-            "random starting values hide the learned strokes until much later. (Off, the tiles "
-            "show the weights, from the random ones a run starts with.)")
+            "random starting values hide the learned strokes until much later. Until training "
+            "has changed anything, the tiles show the starting weights.")
         self.change.toggled.connect(self._toggled)
         colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
         # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
@@ -89,9 +90,10 @@ class WeightMosaic(QWidget):
         self._values = np.empty(initial.shape, np.float32)
         self.lines.setPath(_grid(rows, self.columns, h, w))
         self.box.setRange(QRectF(0, 0, self.columns * w, rows * h), padding=0.02)
-        what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
-        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{what}</span>")
+        self._tiles = "class templates (no hidden layer)" if class_templates else \
+            f"{self.n_units} hidden units"
         self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
+        self._redraw()
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
@@ -103,10 +105,18 @@ class WeightMosaic(QWidget):
             self._redraw()
 
     def _redraw(self) -> None:
+        """The weights, or their change since step 0 once there is one (at step 0 the change
+        view was an empty grid where a learner expected the starting weights)."""
         if self.weights is None:
             return
-        shown = self.weights - self.initial if self.change.isChecked() else self.weights
-        self.image.setImage(self.mosaic(shown), autoLevels=False)
+        unchanged = np.array_equal(self.weights, self.initial)
+        changes = self.change.isChecked() and not unchanged
+        shown = "change since step 0" if changes else \
+            "the starting weights: no change yet" if unchanged else "weights"
+        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{self._tiles}, "
+                           f"{shown}</span>")
+        self.image.setImage(self.mosaic(self.weights - self.initial if changes else self.weights),
+                            autoLevels=False)
 
     def mosaic(self, weights: np.ndarray) -> np.ndarray:
         """Colour codes (rows, cols) of all tiles, indices into `lut` symmetric around zero."""

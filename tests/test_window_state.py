@@ -247,3 +247,18 @@ def test_a_pause_that_comes_while_training_waits_for_the_window_takes_no_step_mo
         window.session.pause()
     qtbot.waitUntil(lambda: not window.running, timeout=TIMEOUT)
     assert not [t for t in started if t > paused]
+
+
+def test_a_failed_query_of_a_tab_is_said_on_that_tab(qtbot, open_window, monkeypatch):
+    window = open_window(toy())
+
+    def broken(*args):
+        raise FloatingPointError("output array is not acceptable")
+    monkeypatch.setattr(window.session.worker.trainer, "gradient_probe", broken)
+    answers = []
+    window.session.ask("distributions", answers.append)  # as the Inside tab asks
+    qtbot.waitUntil(lambda: bool(answers), timeout=TIMEOUT)
+    assert answers == [None] and not window.banner.isVisible()  # the Training tab is in view
+    window.tabs.setCurrentWidget(window.inside)
+    assert window.banner.text() == "Could not measure the layers' values: output array is not " \
+                                   "acceptable"

@@ -469,8 +469,14 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def _on_query_failed(self, what: str, why: str) -> None:
         """A query whose asker has no place of its own to say it failed (why), or "" once it
-        is answered again."""
-        self.banner.say(why, f"query {what}") if why else self.banner.clear(f"query {what}")
+        is answered again: said on the tab that asked, if one did."""
+        kind = f"query {what}"
+        if not why:
+            self.banner.clear(kind)
+            return
+        asker = {"inside": self.inside, "distributions": self.inside,
+                 "probe": self.gradient_check}.get(what)
+        self.banner.say(why, kind, asker)
 
     # --- drawing ---------------------------------------------------------------------------
     @Slot()

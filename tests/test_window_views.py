@@ -263,3 +263,22 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
     window.toggle_play()
     qtbot.waitUntil(lambda: not window.running, timeout=20_000)
     assert max(during) <= 1  # the step that had passed its look at the window before the click
+
+
+def test_a_screenshot_the_window_cannot_be_laid_out_in_is_refused_saying_why(tmp_path,
+                                                                            monkeypatch, qapp):
+    from gdplayground.config import preset
+    from gdplayground.gui import app
+    from gdplayground.gui.main_window import MainWindow
+
+    build = MainWindow.__init__
+
+    def demanding(self, *args, **kwargs):  # a widget that asks for more room than 1024 pixels
+        build(self, *args, **kwargs)
+        self.tabs.setMinimumWidth(1200)
+    monkeypatch.setattr(MainWindow, "__init__", demanding)
+    out = tmp_path / "shot.png"
+    with pytest.raises(app.WindowTooSmall, match=r"needs at least 1\d\d\dx\d+ pixels \(asked "
+                                                 r"for 1024x640\)"):
+        app.save_screenshot(preset("xor"), 1, out, size=(1024, 640))
+    assert not out.exists()

@@ -238,6 +238,7 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
 
     from gdplayground.bench import fastest_config
     from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.worker import LONGEST_COURTESY_S
 
     window = MainWindow(fastest_config())
     qtbot.addWidget(window)
@@ -253,16 +254,19 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
     window.set_pace(None)
     window.toggle_play()
     qtbot.waitUntil(lambda: len(started) > 1000, timeout=20_000)
-    during = []
+    during, allowed = [], []
     for _ in range(5):
         begun = time.perf_counter()
         window.training.loss_view.log_scale.toggle()
         ended = time.perf_counter()
         during.append(sum(begun < t < ended for t in started))
+        # the step that had passed its look at the window before the click, and one for each
+        # courtesy the worker grants the window (a busy machine can make the redraw that long)
+        allowed.append(1 + int((ended - begun) / LONGEST_COURTESY_S))
         qtbot.wait(30)
     window.toggle_play()
     qtbot.waitUntil(lambda: not window.running, timeout=20_000)
-    assert max(during) <= 1  # the step that had passed its look at the window before the click
+    assert all(n <= most for n, most in zip(during, allowed)), (during, allowed)
 
 
 def test_a_screenshot_the_window_cannot_be_laid_out_in_is_refused_saying_why(tmp_path,

@@ -8,6 +8,9 @@ Sections (all by default; --only picks some):
   gui         the default MNIST configuration with the window live (offscreen) next to the same
               headless, and the gaps between the window's frames; and those gaps while the
               fastest model (no hidden layer, full batch: ~20,000 steps a second) trains
+  input-delay what a user feels while the fastest model and the default MNIST network train
+              flat out: a press of Space to the worker's last step, a click on Log scale to the
+              loss plot repainted, 100 of each (targets: p99 under 100 ms, max under 250 ms)
   startup     seconds from process start to the window shown and to MNIST loaded (new process)
   time-to-98  wall seconds of training until the official test accuracy first reaches 98%,
               headless and with the window live (test set evaluated once per epoch, included)
@@ -44,8 +47,8 @@ import numpy as np
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.files import write_atomic
 
-SECTIONS = ("engine", "torch", "gemm", "gui", "overlays", "inside", "race", "startup",
-            "time-to-98", "memory", "long-run", "sweep")
+SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
+            "startup", "time-to-98", "memory", "long-run", "sweep")
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,11 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
     from gdplayground.bench_labs import (
-        inside_section, overlays_section, race_section, sweep_section)
+        input_delay_section, inside_section, overlays_section, race_section, sweep_section)
 
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,
-                "gui": gui_section, "overlays": overlays_section, "inside": inside_section,
+                "gui": gui_section, "input-delay": input_delay_section,
+                "overlays": overlays_section, "inside": inside_section,
                 "race": race_section,
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,

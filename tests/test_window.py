@@ -243,7 +243,7 @@ def test_a_thousand_random_presses_end_consistent(qtbot, open_window):
 
 
 def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
-    from gdplayground.gui.weight_mosaic import GAP, WeightMosaic
+    from gdplayground.gui.weight_mosaic import WeightMosaic
     mosaic = WeightMosaic()
     qtbot.addWidget(mosaic)
     weights = np.zeros((4 * 3, 5))  # five units of 4x3 pixels: 2 rows of 3 tiles
@@ -252,15 +252,15 @@ def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
     mosaic.set_layout((4, 3), weights, class_templates=False)
     mosaic.change.setChecked(False)
     codes = mosaic.mosaic(weights)
-    assert codes.shape == (2 * (4 + GAP) - GAP, 3 * (3 + GAP) - GAP) and codes.dtype == np.uint8
+    assert codes.shape == (2 * 4, 3 * 3) and codes.dtype == np.uint8
     image = mosaic.lut[codes]
-    red, blue, white, gap = mosaic.lut[254], mosaic.lut[0], mosaic.lut[127], mosaic.lut[255]
-    tile = lambda unit: image[(unit // 3) * (4 + GAP):][:4, (unit % 3) * (3 + GAP):][:, :3]
+    red, blue, white, empty = mosaic.lut[254], mosaic.lut[0], mosaic.lut[127], mosaic.lut[255]
+    tile = lambda unit: image[(unit // 3) * 4:][:4, (unit % 3) * 3:][:, :3]
     assert (tile(3) == red).all()
     assert (tile(1)[2, 1] == blue).all() and (tile(1)[0, 0] == white).all()
-    assert (image[4, 0] == gap).all()  # the row between tiles
-    assert (image[-4:, -3:] == gap).all()  # no sixth unit: the last tile stays empty
-    assert mosaic.unit_at(3 + GAP + 1, 4 + GAP + 2) == 4 and mosaic.unit_at(3, 0) is None
+    assert (image[-4:, -3:] == empty).all()  # no sixth unit: the last tile stays empty
+    assert mosaic.unit_at(3 + 1, 4 + 2) == 4 and mosaic.unit_at(8, 7) is None
+    assert mosaic.unit_at(-0.5, 1) is None and mosaic.unit_at(9, 1) is None
 
 
 def test_screenshot_command_trains_through_the_window_and_saves_a_png(tmp_path, capsys, qapp):

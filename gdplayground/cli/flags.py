@@ -16,6 +16,7 @@ from gdplayground.config import (
     shown)
 from gdplayground.files import StagedFolder
 from gdplayground.gui.paces import PACES
+from gdplayground.gui.window_size import LARGEST, OPENING, SMALLEST
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
 MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
@@ -92,8 +93,9 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--steps", type=at_least_one, help="iterations to run instead of whole epochs")
     if parser.prog.endswith("screenshot"):
         parser.add_argument("--out", type=path_given, required=True, help="the PNG file to write")
-        parser.add_argument("--size", type=window_size, default=(1440, 900),
-                            help="the window's size in pixels, e.g. 1024x640 (default 1440x900)")
+        parser.add_argument("--size", type=window_size, default=OPENING,
+                            help=f"the window's size in pixels, from {SMALLEST[0]}x{SMALLEST[1]} "
+                                 f"(default {OPENING[0]}x{OPENING[1]})")
         parser.add_argument("--pace", type=int, choices=[rate for rate in PACES if rate],
                             help="steps a second, as the window's pace control sets them "
                                  "(default: as fast as possible)")
@@ -141,11 +143,14 @@ def at_least_one(text: str) -> int:
 
 
 def window_size(text: str) -> tuple[int, int]:
+    """WIDTHxHEIGHT from the smallest size the window is laid out for to the largest."""
     match = re.fullmatch(r"\s*([0-9]{3,4})\s*[xX×]\s*([0-9]{3,4})\s*", text)
-    if not match or not (640 <= int(match[1]) <= 4000 and 480 <= int(match[2]) <= 3000):
+    size = (int(match[1]), int(match[2])) if match else None
+    if not size or not all(low <= n <= high for n, low, high in zip(size, SMALLEST, LARGEST)):
         raise argparse.ArgumentTypeError(
-            f"must be WIDTHxHEIGHT from 640x480 to 4000x3000 pixels (got {shown(text)})")
-    return int(match[1]), int(match[2])
+            f"must be WIDTHxHEIGHT from {SMALLEST[0]}x{SMALLEST[1]} to {LARGEST[0]}x{LARGEST[1]} "
+            f"pixels (got {shown(text)})")
+    return size
 
 
 def text_given(text: str) -> str:

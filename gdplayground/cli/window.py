@@ -5,6 +5,8 @@ from __future__ import annotations
 from gdplayground.cli.flags import UsageError, config_from_args
 from gdplayground.cli.train import total_steps
 from gdplayground.config import preset, shown
+
+
 # --- window and screenshot -------------------------------------------------------------------
 def run_window(args) -> int:
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
@@ -27,12 +29,14 @@ def run_screenshot(args) -> int:
     except OSError as exc:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
     preflight(window=False)
-    from gdplayground.gui.app import save_screenshot
+    from gdplayground.gui.app import WindowTooSmall, save_screenshot
 
     try:
         trained = save_screenshot(config, steps, args.out, size=args.size, pace=args.pace)
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    except WindowTooSmall as exc:
+        raise UsageError(f"--size: {exc}") from None
     print(f"wrote {args.out} after {trained} steps")
     return 0
 

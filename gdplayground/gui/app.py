@@ -10,6 +10,7 @@ from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.gui.window_size import OPENING
 
 
 # Qt's messages that say nothing a user can act on.
@@ -41,16 +42,21 @@ def run_window(config: ExperimentConfig) -> int:
     skipped = runs.load()
     window = MainWindow(config, runs)
     if skipped:
-        window.banner.say(skipped_words(skipped), "file")
+        window.banner.say(skipped_words(skipped), "skipped runs", window.runs_tab)
     window.show()
     return app.exec()
 
 
-def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440, 900),
+class WindowTooSmall(ValueError):
+    """The window cannot be laid out at the size asked for."""
+
+
+def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=OPENING,
                     timeout_s: float = 600, pace: float | None = None) -> int:
     """Build the real window offscreen, train `steps` iterations through the real worker at
-    `pace` steps a second (None: as fast as it can), draw, and save the window as a PNG.
-    Returns the number of steps trained."""
+    `pace` steps a second (None: as fast as it can), draw, and save the window as a PNG of
+    `size`. Returns the number of steps trained; WindowTooSmall if the window needs more room
+    (it took it silently: 640x480 came out 1018x530)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gdplayground.gui.main_window import MainWindow
     from gdplayground.gui.plot_export import save_png
@@ -68,6 +74,10 @@ def save_screenshot(config: ExperimentConfig, steps: int, out: Path, size=(1440,
                      timeout_s)
         window.redraw()
         pause(0.1)  # let the last paint land
+        if window.size().toTuple() != tuple(size):
+            needed = window.minimumSizeHint()
+            raise WindowTooSmall(f"the window needs at least {needed.width()}x{needed.height()} "
+                                 f"pixels (asked for {size[0]}x{size[1]})")
         save_png(window.grab(), out)
         return window.last_step
     finally:

@@ -7,8 +7,8 @@ import dataclasses
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QToolTip, QWidget
 
 from gdplayground.config import ExperimentConfig, field_at, owner
 
@@ -44,6 +44,23 @@ def guard_field(widget: QWidget) -> QWidget:
     return widget
 
 
+class NumberField(pg.SpinBox):
+    """A decimal field that says when it brought a number typed beyond its bounds within them
+    (leaving the field with 0 in the learning rate made it 0.000001 without a word)."""
+
+    def editingFinishedEvent(self) -> None:
+        try:
+            typed = self.interpret()
+        except Exception:  # noqa: BLE001 - text pg.SpinBox itself cannot read: it keeps the value
+            typed = False
+        super().editingFinishedEvent()
+        if typed is not False and not self.valueInRange(typed):
+            low, high = (float(bound) for bound in self.opts["bounds"])
+            QToolTip.showText(self.mapToGlobal(QPoint(0, self.height())),
+                              f"{float(typed):g} is out of range ({low:g} to {high:g}): set to "
+                              f"{self.value():g}", self)
+
+
 class FieldEditor(QObject):
     """One widget editing one field; `changed` fires on user edits, never on `load`."""
 
@@ -75,8 +92,8 @@ class FieldEditor(QObject):
         else:
             lo, hi = f.metadata["range"]
             lowest = math.nextafter(lo, math.inf) if f.metadata["lo_open"] else lo  # (0, 1]: no 0
-            widget = pg.SpinBox(value=f.default, bounds=(lowest, hi), dec=True, step=0.5,
-                                minStep=1e-12, decimals=4, compactHeight=False)
+            widget = NumberField(value=f.default, bounds=(lowest, hi), dec=True, step=0.5,
+                                 minStep=1e-12, decimals=4, compactHeight=False)
             widget.sigValueChanged.connect(self.changed)
         return widget
 

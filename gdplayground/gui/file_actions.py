@@ -57,10 +57,13 @@ class FileActions(QObject):
         try:
             config = ExperimentConfig.load(path)
         except ConfigError as exc:
-            self.window.banner.say(str(exc), "file")
+            self._say(str(exc), "open")
             return False
-        return self.window.propose(config, f"Opening {Path(path).name} starts a new run with these "
-                                   "settings:", differences(self.window.config, config))
+        opened = self.window.propose(config, f"Opening {Path(path).name} starts a new run with "
+                                     "these settings:", differences(self.window.config, config))
+        if opened:
+            self.window.banner.clear("open")
+        return opened
 
     def save_experiment(self, path: Path) -> None:
         self._write(f"the experiment to {path}", lambda: self.window.config.save(path))
@@ -72,14 +75,15 @@ class FileActions(QObject):
         try:
             saved = load_weights(path)
         except WeightFileError as exc:
-            window.banner.say(str(exc), "file")
+            self._say(str(exc), "open")
             return False
         if needs_reset(window.config, saved.config) and not window.confirm(
                 "Switch to the file's network?",
                 f"{Path(path).name} was trained with other settings:",
                 differences(window.config, saved.config)):
             return False
-        window.banner.clear("file")
+        for kind in ("open", "note"):  # a file opened; the panels change
+            window.banner.clear(kind)
         window.config = copy.deepcopy(saved.config)
         window.load_panels(window.config)
         window.keeper.keep()  # the run on show joins the run list
@@ -90,8 +94,8 @@ class FileActions(QObject):
     def export_run(self, folder: Path) -> None:
         def write(snap: Snapshot) -> None:
             self.window.redraw()  # the snapshot's frames have arrived: draw them before exporting
-            self._write(f"the run to {folder}", lambda: self._write_run(folder, snap))
-        self.window.session.ask("snapshot", write)
+            self._write_run(folder, snap)
+        self._from_snapshot(f"the run to {folder}", write)
 
     def _write_run(self, folder: Path, snap: Snapshot) -> None:
         """The run folder, all or nothing: metrics, plots, then weights, settings and README."""
@@ -106,14 +110,12 @@ class FileActions(QObject):
                       notes=summarised_metrics_note(history.summarised_until))
 
     def export_weights(self, path: Path) -> None:
-        self.window.session.ask("snapshot", lambda snap: self._write(
-            f"weights to {path}", lambda: save_weights(path, snap.config, snap.state,
-                                                       self._summary(snap))))
+        self._from_snapshot(f"weights to {path}", lambda snap: save_weights(
+            path, snap.config, snap.state, self._summary(snap)))
 
     def export_onnx(self, path: Path) -> None:
-        self.window.session.ask("snapshot", lambda snap: self._write(
-            f"the ONNX model to {path}",
-            lambda: save_onnx(path, snap.config, snap.state.parameters, snap.input_scale)))
+        self._from_snapshot(f"the ONNX model to {path}", lambda snap: save_onnx(
+            path, snap.config, snap.state.parameters, snap.input_scale))
 
     def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
         self.window.redraw()
@@ -129,7 +131,18 @@ class FileActions(QObject):
     def _summary(self, snap: Snapshot) -> dict:
         state = snap.state
         return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
+                "seconds": self.window.training_seconds(),
                 **self.window.history.latest(until_step=state.step)}
+
+    def _from_snapshot(self, what: str, write: Callable[[Snapshot], None]) -> None:
+        """Write `what` from a consistent copy of the run, which the worker is asked for."""
+        def answered(snap: Snapshot | None) -> None:
+            if snap is None:
+                self._failed_to_write(f"Could not write {what}: there is no run")
+            else:
+                self._write(what, lambda: write(snap))
+        self.window.session.ask("snapshot", answered,
+                                lambda why: self._failed_to_write(f"Could not write {what}. {why}"))
 
     def _write(self, what: str, action: Callable) -> None:
         """Run a write, and tell the user what was written or what failed (and why)."""
@@ -137,13 +150,20 @@ class FileActions(QObject):
             action()
         except Exception as exc:  # noqa: BLE001 - OSError, or an exporter's own: say it, keep the app
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            message = f"Could not write {what}: {reason}"
-            self.window.banner.say(message, "file")
-            self.written.emit(False, message)
+            self._failed_to_write(f"Could not write {what}: {reason}")
             return
-        self.window.banner.clear("file")  # an earlier failure is not the news any more
+        self.window.banner.clear("write")  # an earlier failure is not the news any more
         self.window.statusBar().showMessage(f"Wrote {what}", 8000)
         self.written.emit(True, f"Wrote {what}")
+
+    def _failed_to_write(self, message: str) -> None:
+        self._say(message, "write")
+        self.written.emit(False, message)
+
+    def _say(self, message: str, kind: str) -> None:
+        """A file's problem, on the tab it was met on (File ▸ Open weights on the Runs tab, say:
+        there the user looks for what happened)."""
+        self.window.banner.say(message, kind, self.window.tabs.currentWidget())
 
     # --- dialogs -----------------------------------------------------------------------------
     def _choose_experiment(self) -> None:

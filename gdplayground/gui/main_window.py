@@ -42,13 +42,15 @@ from gdplayground.gui.run_controls import RunControls
 from gdplayground.gui.run_keeper import RunKeeper
 from gdplayground.gui.runs_tab import RunsTab
 from gdplayground.gui.sweep_panel import SweepPanel
-from gdplayground.gui.training_view import TrainingView
+from gdplayground.gui.training_view import TrainingView, each
+from gdplayground.gui.window_size import OPENING, SMALLEST
 from gdplayground.gui.worker import Frame, RunInfo, TrainingSession
 
 REDRAW_INTERVAL_MS = 33  # at most ~30 redraws a second, however fast training runs
 SLOWEST_REDRAW_MS = 45  # while training, redraws slow down to this at most: gaps stay under 50 ms
 GUI_CPU_BUDGET = 0.08  # share of a core the window may spend while training; the rest trains
 NARROW_WINDOW = 1100  # pixels wide: below this (a 1024-pixel screen) the coach is a tab beside the experiment
+COACH_WIDTH = 260  # pixels, as a column of its own
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self._elapsed, self._run_started_at = 0.0, None
         self._rate, self._rate_mark = 0.0, None
         self._redrawing = False
+        self._pace_to_come: tuple[str, int | None] | None = None  # (data set, its pace) at its run
         self.confirm = self._ask  # (title, text, items) -> bool; replaced in tests
         self.banner = Banner()
         self.session = TrainingSession(self.config, self)
@@ -87,7 +90,7 @@ class MainWindow(QMainWindow):
         self.runs_tab = RunsTab(runs or RunStore(None), self.sweep)
         self.tabs.addTab(self.runs_tab, "Runs")
         self.keeper = RunKeeper(self, self.runs_tab.store)
-        self.runs_tab.overlay_changed.connect(self.training.overlay)
+        self.runs_tab.overlay_changed.connect(self._overlay)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
         self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
         self.tabs.setTabToolTip(4, "Every run kept: compare, overlay, restore")
@@ -109,6 +112,8 @@ class MainWindow(QMainWindow):
         self.training_pace = default_pace(self.config.data.name)
         self.optimizers.playing_changed.connect(self._show_controls_of_tab)
         self.tabs.currentChanged.connect(self._show_controls_of_tab)
+        self.banner.show_for(self.training)
+        self.tabs.currentChanged.connect(lambda: self.banner.show_for(self.tabs.currentWidget()))
         self.files = FileActions(self)
         self._build_menus()
         self.status_label = QLabel()
@@ -117,6 +122,7 @@ class MainWindow(QMainWindow):
         self.session.framed.connect(self._on_frame)
         self.session.job_changed.connect(self._on_job_changed)
         self.session.failed.connect(self._on_failed)
+        self.session.query_failed.connect(self._on_query_failed)
         self.controls.show_pace(self.training_pace)
         self.session.set_pace(self.training_pace)
         self.session.start()
@@ -124,7 +130,7 @@ class MainWindow(QMainWindow):
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start(REDRAW_INTERVAL_MS)
         self._update_status()
-        self._fit_to_screen(1440, 900)
+        self._fit_to_screen(*OPENING)
 
     # --- layout ----------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -157,8 +163,9 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.coach)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [260], Qt.Horizontal)
+        self.resizeDocks([dock], [COACH_WIDTH], Qt.Horizontal)
         self._unread, self._coach_in_sight = 0, False  # diagnoses that arrived out of sight
+        self._coach_tabbed = False  # beside the experiment, in a narrow window
         dock.visibilityChanged.connect(self._coach_seen)  # a dock tab chosen, a window tab too
 
     def _coach_says(self, diagnoses) -> None:
@@ -209,15 +216,31 @@ class MainWindow(QMainWindow):
         log_scale.toggled.connect(log_action.setChecked)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
-        """Open at `width`×`height`, or at most nine tenths of a smaller screen (offscreen,
-        for screenshots, tests and the bench, there is no screen to fit)."""
+        """Open at `width`×`height`, or at most nine tenths of a smaller screen but not below
+        the SMALLEST size the window is laid out for (offscreen, for screenshots, tests and the
+        bench, there is no screen to fit)."""
         screen = self.screen().availableGeometry() if self.screen() else None
         if screen is not None and screen.width() > 0 and QApplication.platformName() != "offscreen":
-            width, height = min(width, int(screen.width() * 0.9)), min(height, int(screen.height() * 0.9))
+            width, height = (min(wanted, max(int(room * 0.9), least), room) for wanted, room, least
+                             in zip((width, height), (screen.width(), screen.height()), SMALLEST))
         self.resize(width, height)
-        if width < NARROW_WINDOW:  # three columns leave the coach a sliver: it joins the
-            self.tabifyDockWidget(self.experiment_dock, self.coach_dock)  # experiment, as a tab
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_coach(tabbed=event.size().width() < NARROW_WINDOW)
+
+    def _place_coach(self, tabbed: bool) -> None:
+        """In a narrow window the coach is a tab beside the experiment: three columns left it a
+        sliver. (A coach the user made float stays where it is.)"""
+        if tabbed == self._coach_tabbed or self.coach_dock.isFloating():
+            return
+        self._coach_tabbed = tabbed
+        if tabbed:
+            self.tabifyDockWidget(self.experiment_dock, self.coach_dock)
             self.experiment_dock.raise_()
+        else:
+            self.addDockWidget(Qt.RightDockWidgetArea, self.coach_dock)
+            self.resizeDocks([self.coach_dock], [COACH_WIDTH], Qt.Horizontal)
 
     # --- the run controls act on the tab in view ---------------------------------------------
     def lab_in_view(self):
@@ -288,7 +311,6 @@ class MainWindow(QMainWindow):
 
     # --- the experiment ----------------------------------------------------------------------
     def _on_panel_changed(self) -> None:
-        self.banner.clear("note")
         new = copy.deepcopy(self.config)
         for panel in self.panels:
             panel.store(new)
@@ -300,6 +322,7 @@ class MainWindow(QMainWindow):
     def propose(self, new: ExperimentConfig, text: str = "", items: list[str] = ()) -> bool:
         """Make `new` the experiment: at once if training can go on, after asking if it starts a
         new run of one already under way. Returns False if it was refused or declined."""
+        self.banner.clear("note")  # it spoke of the last edit
         try:
             new.validate()
         except ConfigError as exc:
@@ -322,16 +345,17 @@ class MainWindow(QMainWindow):
         return True
 
     def _switch_dataset(self, edited: ExperimentConfig) -> None:
-        """A new data set comes with the network, optimizer and pace suited to it; say which."""
+        """A new data set comes with the network, optimizer and pace suited to it; say which.
+        Its pace is set once its run starts: a data set the worker refuses changes nothing."""
         fresh = preset(edited.data.name)
         fresh.data.path, fresh.seed = edited.data.path, edited.seed
         if not self.propose(fresh):
             return
         brought = [d for d in differences(edited, fresh) if not d.startswith("Data › Dataset")]
         pace = default_pace(fresh.data.name)
+        self._pace_to_come = (fresh.data.name, pace)
         if pace != self.training_pace:
             brought.append(f"Pace: {PACES[self.training_pace]} → {PACES[pace]}")
-            self.set_pace(pace)
         if brought:
             self.banner.say(f"{DATASET_WORDS[fresh.data.name]} comes with its own settings: "
                             + "; ".join(brought) + ".", "note")
@@ -355,16 +379,34 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_started(self, info: RunInfo) -> None:
         """A new run (or the same one reset): its settings are those it was built from, whatever
-        was sent since; the views lay themselves out again."""
+        was sent since; the views lay themselves out again, each whatever becomes of the
+        others (a view left on the last run's layout breaks on every frame of this one)."""
         previous, self.info = self.info, info
         self.history = History(len(info.sizes) - 1)
-        self.last_step, self.last_epoch, self._elapsed, self._rate = info.step, info.epochs, 0.0, 0.0
+        self.last_step, self.last_epoch = info.step, info.epoch
+        self._elapsed, self._rate = info.seconds, 0.0
         self.banner.clear("run")
+        if self._pace_to_come is not None and self._pace_to_come[0] == info.dataset:
+            self.set_pace(self._pace_to_come[1])
+            self._pace_to_come = None
         self.coach.clear()
-        self.training.start(info, previous, noisy=self.config.batch.mode != "full")
-        self.inside.start(info)
-        self.architecture_panel.set_io(info.sizes[0], info.sizes[-1])
+        failed = self.training.start(info, previous, noisy=self.config.batch.mode != "full")
+        failed += each([("the Inside tab", lambda: self.inside.start(info)),
+                        ("the parameter count", lambda: self.architecture_panel.set_io(
+                            info.sizes[0], info.sizes[-1]))])
         self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
+        self._say_what_failed(failed, "run start")
+
+    def _overlay(self, runs: list) -> None:
+        self._say_what_failed(self.training.overlay(runs), "overlay")
+
+    def _say_what_failed(self, failed: list[str], kind: str) -> None:
+        """Parts of the views that could not be drawn (the rest were drawn all the same): said
+        once, until the next `kind` of drawing succeeds."""
+        if failed:
+            self.banner.say("Could not draw " + "; ".join(failed) + ".", kind)
+        else:
+            self.banner.clear(kind)
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:
@@ -405,6 +447,7 @@ class MainWindow(QMainWindow):
         elif not running and self._run_started_at is not None:
             self._elapsed += now - self._run_started_at
             self._run_started_at, self._rate_mark = None, None
+            self._rate = 0.0  # nothing trains: no rate (it showed the last one while paused)
         self.running = running
         if not running and ticket == self._play_ticket:
             self._set_playing(False)  # it ended by itself: diverged
@@ -412,14 +455,28 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_failed(self, message: str, kept: ExperimentConfig | None) -> None:
-        """Settings the worker could not use: say why, and show the settings the run kept. They
-        are never sent again by themselves: re-sending refused settings is how a loop begins."""
+        """Settings the worker could not use: say why, and show the settings it holds (None:
+        settings sent since supersede these). They are never sent again by themselves:
+        re-sending refused settings is how a loop begins."""
         self.banner.say(f"Could not use those settings: {message}", "run")
         if kept is not None:
+            self.banner.clear("note")  # what a data set would have brought, it did not
+            self._pace_to_come = None
             self.config = kept
-            self.session.adopt(kept)
             self.load_panels(kept)
             self._update_status()
+
+    @Slot(str, str)
+    def _on_query_failed(self, what: str, why: str) -> None:
+        """A query whose asker has no place of its own to say it failed (why), or "" once it
+        is answered again: said on the tab that asked, if one did."""
+        kind = f"query {what}"
+        if not why:
+            self.banner.clear(kind)
+            return
+        asker = {"inside": self.inside, "distributions": self.inside,
+                 "probe": self.gradient_check}.get(what)
+        self.banner.say(why, kind, asker)
 
     # --- drawing ---------------------------------------------------------------------------
     @Slot()

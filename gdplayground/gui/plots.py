@@ -10,6 +10,10 @@ pyqtgraph's auto-range triggers, would cost more than the curves).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from functools import partial
+from typing import ContextManager
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -24,7 +28,9 @@ Y_MARGIN = 0.12  # of the data's span, left free above and below the curves: roo
 Y_SHRINK = 0.6  # the y axis closes in when the data fills less than this share of it
 OUTLIER_QUANTILES = (0.01, 0.99)  # the bulk of a plot's values, on a linear axis …
 OUTLIER_SPANS = 3  # … and how far beyond it (in its own spans) a value is left off the scale
-KEY_POINTS = 8  # type size of the key under a title
+KEY_POINTS = 8  # type size of the key under a title …
+KEY_SIZES = (KEY_POINTS, 7, 6)  # … or smaller, to keep it within KEY_LINES lines in a small plot
+KEY_LINES = 2
 KEY_MARGIN = 10  # pixels of the title's width the key leaves free
 # The digits labelled between decades on a log axis, by the pixels a decade spans: the closest
 # pair of labels (9 and 8, 3 and 2, 2 and 1 …) stays a label's height (14 pixels) apart.
@@ -54,9 +60,12 @@ class PlotView(QWidget):
                  y_range: tuple[float, float] | None = None):
         """`y_range` fixes the y axis; without it the axis follows the data, in jumps."""
         super().__init__()
-        self.title, self._off_scale = title, ""
-        self._titled_within = None  # the width the title was last laid out in
+        self.title = title
+        self._notes: dict[str, str] = {}  # lines under the title: what the plot does not show
         self.plot = pg.PlotWidget(title=title, axisItems={"left": LogReadyAxis("left")})
+        item = self.plot.getPlotItem()  # the title and its key span the axes too: more room
+        item.layout.removeItem(item.titleLabel)
+        item.layout.addItem(item.titleLabel, 0, 0, 1, 3)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", y_label)
         for side in ("bottom", "left"):  # "step (x1000)" reads worse than plain numbers
@@ -114,28 +123,31 @@ class PlotView(QWidget):
         self.restart()
 
     def plot_column(self, curve: pg.PlotDataItem, timeline: Timeline, column: str,
-                    transform=None) -> None:
+                    transform=None, blank: str | None = None) -> None:
         """Draw the measured points of a column (positive ones only on a log axis), and fit the
-        axes to them."""
-        steps = self.feed(curve, timeline, column, transform, positive=self.log_y)
+        axes to them. `blank`: see feed."""
+        steps = self.feed(curve, timeline, column, transform, positive=self.log_y, blank=blank)
         self.reach(steps[-1] if len(steps) else 0)
         self._follow_y()
-        if self._title_width() != self._titled_within:  # an axis widened for its new labels
-            self._retitle()
 
     def feed(self, curve: pg.PlotDataItem, timeline: Timeline, column: str, transform=None,
-             positive: bool = False) -> np.ndarray:
+             positive: bool = False, blank: str | None = None) -> np.ndarray:
         """Hand a curve the rows that arrived since the last call, through its decimated
-        series (after a rollback, or on a new curve, the whole run again). Returns the steps."""
+        series (after a rollback, or on a new curve, the whole run again), leaving out those
+        where the column `blank` (if given) is exactly 0. Returns the steps."""
         series = self._series.get(curve)
-        new = None
-        if series is not None and series.generation == timeline.generation:
-            new = timeline.since(column, series.consumed)
-        if new is None:
+        if series is None or series.generation != timeline.generation or \
+                series.consumed < timeline.folded:  # new, rolled back, or folded into blocks since
             series = self._series[curve] = PeakSeries(timeline.generation)
-            new = timeline.series(column)
-        steps, values = new
-        x, y = measured(steps, transform(values) if transform else values, positive=positive)
+            read = timeline.series
+        else:
+            read = partial(timeline.since, start=series.consumed)
+        steps, values = read(column)
+        if transform:
+            values = transform(values)
+        if blank is not None:
+            values = np.where(read(blank)[1] == 0, np.nan, values)
+        x, y = measured(steps, values, positive=positive)
         fresh = series.consumed == 0
         series.extend(x, y, consumed=timeline.total)
         if len(x) or fresh:
@@ -150,20 +162,16 @@ class PlotView(QWidget):
         title never covers the data, as a legend in the plot did in small windows."""
         entries = [(curve, name) for curve, name in self._names.items()
                    if curve in self._named and curve.isVisible()]
-        width = self._titled_within = self._title_width()
-        lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line)
-                 for line in key_lines(entries, width)]
-        if self._off_scale:
-            lines.insert(0, f"▲ {self._off_scale}")
-        title_within(self.plot.getPlotItem(), self.title, lines, width)
+        width = self._title_width()
+        points, grouped = fitted_key(entries, width)
+        lines = [" &nbsp; ".join(key_entry(curve, name) for curve, name in line) for line in grouped]
+        lines[:0] = self._notes.values()
+        title_within(self.plot.getPlotItem(), self.title, lines, width, points)
 
     def _title_width(self) -> float:
-        """The title's room: the width over the plot's axes (wider text widens the plot beyond
-        the widget, and cuts off its right side)."""
-        item = self.plot.getPlotItem()
-        axes = sum(item.getAxis(side).width() for side in ("left", "right")
-                   if item.getAxis(side).isVisible())
-        return self.width() - axes - KEY_MARGIN
+        """The title's room: the plot's width (wider text widens the plot beyond the widget,
+        and cuts off its right side)."""
+        return self.width() - KEY_MARGIN
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -208,18 +216,24 @@ class PlotView(QWidget):
         low = low if low >= bulk_low - reach else min(bulk_low, *newest)
         clipped = high > bulk_high + reach
         high = max(bulk_high, *newest) if clipped else high
-        self._note_off_scale(f"values up to {max(s.high for s in live):.3g} off the scale"
-                             if clipped else "")
+        self.note("off scale", f"▲ values up to {max(s.high for s in live):.3g} off the scale"
+                  if clipped else "")
         return low, high
 
-    def _note_off_scale(self, note: str) -> None:
-        if note != self._off_scale:
-            self._off_scale = note
-            self._retitle()
+    def note(self, key: str, text: str) -> None:
+        """Say under the title what the plot leaves out (`key` names the note; "" drops it)."""
+        if text == self._notes.get(key, ""):
+            return
+        if text:
+            self._notes[key] = text
+        else:
+            self._notes.pop(key)
+        self._retitle()
 
     def restart(self) -> None:
         """A new run: forget the old one's series, axes and key."""
-        self.x_max, self.y_shown, self._off_scale = 0, None, ""
+        self.x_max, self.y_shown = 0, None
+        self._notes.clear()
         self._series.clear()
         self._named.clear()
         self._show_empty()
@@ -303,11 +317,12 @@ def key_entry(curve: pg.PlotDataItem, name: str) -> str:
     return f"<span style='color:{colour}'>{key_sample(curve)}</span>&nbsp;{name}"
 
 
-def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: float) -> None:
+def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: float,
+                 points: float = KEY_POINTS) -> None:
     """A plot's title with lines of small type under it (a key, a note), centred and wrapped
     within `width` pixels: a title wider than its plot widens the plot beyond the widget, and
     cuts off its right side. The title's row takes the text's height."""
-    key = "".join(f"<br><span style='font-size:{KEY_POINTS}pt'>{line}</span>" for line in key_lines)
+    key = "".join(f"<br><span style='font-size:{points}pt'>{line}</span>" for line in key_lines)
     text = item.titleLabel.item
     text.setTextWidth(-1)  # the text lays out at its own width again …
     item.setTitle(title + key)
@@ -322,10 +337,21 @@ def title_within(item: pg.PlotItem, title: str, key_lines: list[str], width: flo
         item.setGeometry(view.range)  # laid out again around the title, within the view
 
 
-def key_lines(entries: list, width: float) -> list[list]:
-    """(curve, name) entries in lines no wider than `width` pixels (at least one a line)."""
+def fitted_key(entries: list, width: float) -> tuple[float, list[list]]:
+    """(type size, lines) of a key: the largest of KEY_SIZES that keeps it within KEY_LINES
+    lines, or the smallest (four lines of key left a plot at 1024×640 a sliver)."""
+    for points in KEY_SIZES:
+        lines = key_lines(entries, width, points)
+        if len(lines) <= KEY_LINES:
+            break
+    return points, lines
+
+
+def key_lines(entries: list, width: float, points: float = KEY_POINTS) -> list[list]:
+    """(curve, name) entries in lines no wider than `width` pixels in type of `points` (at
+    least one a line)."""
     font = QFont()
-    font.setPointSizeF(KEY_POINTS)
+    font.setPointSizeF(points)
     metrics = QFontMetricsF(font)
     lines, used = [], width
     for curve, name in entries:
@@ -363,7 +389,8 @@ def mantissa(log_value: float) -> int:
 
 
 class LossView(PlotView):
-    def __init__(self):
+    def __init__(self, work: ContextManager = nullcontext()):
+        """`work` brackets the redraw a change of scale asks for (see TrainingView)."""
         super().__init__(
             "Loss", "loss",
             "Training loss of every batch (light), its moving average (blue), the loss on held-"
@@ -382,6 +409,7 @@ class LossView(PlotView):
         self.log_scale.setToolTip("Show the loss on a logarithmic axis: late, small improvements "
                                   "stay visible next to the large early drop.")
         self.log_scale.toggled.connect(self._set_log)
+        self._work = work
         self.history: History | None = None  # what was drawn last, to redraw on a change of scale
         self.layout.addWidget(self.log_scale, alignment=Qt.AlignRight)
 
@@ -389,7 +417,6 @@ class LossView(PlotView):
         """A second y axis on the right, over the same steps (pyqtgraph's MultiplePlotAxes)."""
         item = self.plot.getPlotItem()
         box = pg.ViewBox(enableMouse=False)
-        item.showAxis("right")
         item.scene().addItem(box)
         item.getAxis("right").linkToView(box)
         item.getAxis("right").setLabel(label)
@@ -412,11 +439,27 @@ class LossView(PlotView):
         self.name(self.raw, "batch" if shown else "training")
 
     def _set_log(self, on: bool) -> None:
+        """The loss's own axis and curves turn logarithmic (pyqtgraph's PlotItem.setLogMode
+        turned the rate's axis too, over a linear view, and auto-ranging back on); the
+        series, which keep only positive losses on a log axis, are built again."""
         self.log_y = on
-        self.plot.setLogMode(y=on)
-        self.restart()  # the series keep only positive losses on a log axis: rebuild them
-        if self.history is not None:
-            self.draw(self.history)
+        item = self.plot.getPlotItem()
+        with self._work:
+            for each in item.items:
+                if hasattr(each, "setLogMode"):
+                    each.setLogMode(False, on)
+            item.getAxis("left").setLogMode(on)  # and the view it shows
+            self.y_shown = None
+            self._series.clear()
+            self.note("off scale", "")  # what was off a linear scale is on a log one
+            if self.history is not None:
+                self.draw(self.history)
+
+    def restart(self) -> None:
+        """A new run; its learning rate's axis shows once the rate is drawn (the last run's
+        said nothing of this one)."""
+        super().restart()
+        self.plot.getPlotItem().showAxis("right", False)
 
     def draw(self, history: History) -> None:
         self.history = history
@@ -427,6 +470,7 @@ class LossView(PlotView):
         top = self._series[self.rate].high
         if np.isfinite(top) and top > 0:
             self.rate_box.setYRange(0, top * (1 + Y_MARGIN), padding=0)
+            self.plot.getPlotItem().showAxis("right")
 
 
 class AccuracyView(PlotView):
@@ -472,6 +516,29 @@ class GradientView(PlotView):
         self.smoothing = shown
 
     def draw(self, history: History) -> None:
+        """Each layer's curve, but for the steps whose gradient was exactly 0: a zero has no
+        place on a log axis (its moving average fell towards 1e-300 and flattened the rest),
+        so the title says where one began instead."""
         prefix = "smoothed_" if self.smoothing else ""
+        zeros = []
         for i, curve in enumerate(self.curves, start=1):
-            self.plot_column(curve, history, f"{prefix}layer{i}_grad_norm")
+            measured = f"layer{i}_grad_norm"
+            self.plot_column(curve, history, prefix + measured, blank=measured)
+            since = zero_since(history, measured)
+            if since:
+                zeros.append(f"layer {i} from step {since}")
+        self.note("zero", "▼ exactly 0, which a log axis cannot show: " + "; ".join(zeros)
+                  if zeros else "")
+
+
+def zero_since(timeline: Timeline, column: str) -> str | None:
+    """Where the column's values have been exactly 0 since ("1,234"; "1,234 at the latest" if
+    it began among the steps summarised in blocks), or None if its last value is not 0."""
+    steps, values = timeline.series(column)
+    finite = np.flatnonzero(np.isfinite(values))
+    if not len(finite) or values[finite[-1]] != 0:
+        return None
+    nonzero = finite[values[finite] != 0]
+    first = finite[np.searchsorted(finite, nonzero[-1], side="right")] if len(nonzero) else finite[0]
+    summarised = len(steps) - len(timeline.column("step"))  # the blocks' points come first
+    return f"{int(steps[first]):,}" + (" at the latest" if 0 < first <= summarised else "")

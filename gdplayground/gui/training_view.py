@@ -24,11 +24,14 @@ class TrainingView(QWidget):
     redrawn = Signal()  # after the plots were redrawn from new data (tests and screenshots wait on it)
 
     def __init__(self, window_work: ContextManager):
-        """`window_work` brackets the view's painting: training waits meanwhile (see worker.py)."""
+        """`window_work` brackets the view's painting, and the redraws its own controls ask
+        for: training waits meanwhile (see worker.py). Against a tiny model training flat out,
+        the redraw of a click on Log scale waited for the interpreter lock at every call into
+        NumPy, and took 60 to 300 ms."""
         super().__init__()
-        self.loss_view, self.accuracy_view = LossView(), AccuracyView()
+        self.loss_view, self.accuracy_view = LossView(window_work), AccuracyView()
         self.gradient_view = GradientView()
-        self.mosaic, self.boundary = WeightMosaic(), DecisionBoundaryView()
+        self.mosaic, self.boundary = WeightMosaic(window_work), DecisionBoundaryView()
         self.linear_view = LinearSystemView()
         self.placeholder = QLabel("This dataset has no picture of its own.")
         self.placeholder.setAlignment(Qt.AlignCenter)
@@ -62,10 +65,17 @@ class TrainingView(QWidget):
         self._picture: Frame | None = None  # the latest frame that brought a picture, undrawn
         self._dirty, self._stale, self._turn = False, set(), 0  # new data; undrawn plots; whose turn
 
-    def start(self, info: RunInfo, previous: RunInfo | None, noisy: bool) -> None:
+    def start(self, info: RunInfo, previous: RunInfo | None, noisy: bool) -> list[str]:
         """A new run (or the same one reset): clear the curves, and lay the views out again only
-        where the data or the network changed (rebuilding them costs a reset's time)."""
+        where the data or the network changed (rebuilding them costs a reset's time). Each part
+        is done whatever becomes of the others (an overlay that failed once left every later
+        start half done: the mosaic on the last network's layout); returns what failed."""
         self._picture = None  # a picture of the last run must not land on this one's layout
+        return each([("the plots", lambda: self._restart_plots(info, previous, noisy)),
+                     ("the picture of the data", lambda: self._show_data(info, previous)),
+                     *self._overlay_parts()])  # the restart cleared them from the keys
+
+    def _restart_plots(self, info: RunInfo, previous: RunInfo | None, noisy: bool) -> None:
         for view, line in zip(self.plot_views, self._marks):
             view.restart()
             line.setVisible(False)
@@ -74,7 +84,8 @@ class TrainingView(QWidget):
             self.gradient_view.plot.addItem(self._marks[2], ignoreBounds=True)  # cleared with them
         self._show_accuracy(info.n_classes is not None)
         self.show_smoothed(noisy)
-        self.overlay(self.overlaid)  # the restart cleared them from the keys
+
+    def _show_data(self, info: RunInfo, previous: RunInfo | None) -> None:
         if info.image_shape is not None:
             self.mosaic.set_layout(info.image_shape, info.initial_first_layer,
                                    class_templates=len(info.sizes) == 2)
@@ -96,11 +107,15 @@ class TrainingView(QWidget):
             line.setVisible(True)
             view.reach(step)
 
-    def overlay(self, runs: list) -> None:
-        """Draw these kept runs, (run, colour index) each, under the live curves."""
+    def overlay(self, runs: list) -> list[str]:
+        """Draw these kept runs, (run, colour index) each, under the live curves, on each plot
+        whatever becomes of the others; returns what failed."""
         self.overlaid = list(runs)
-        for overlay in self.overlays:
-            overlay.show(self.overlaid)
+        return each(self._overlay_parts())
+
+    def _overlay_parts(self) -> list:
+        return [(f"the kept runs on the {overlay.view.title.lower()} plot",
+                 lambda overlay=overlay: overlay.show(self.overlaid)) for overlay in self.overlays]
 
     def take(self, frame: Frame, rolled_back_to: int | None) -> None:
         """A frame's new data: the curves are stale, a picture waits for the next redraw."""
@@ -173,6 +188,18 @@ class TrainingView(QWidget):
             self.boundary.show_boundary(frame.boundary)
         elif current is self.linear_view:
             self.linear_view.draw(history)
+
+
+def each(parts: list) -> list[str]:
+    """Do every (name, part) whatever becomes of the others; returns "name (what went wrong)"
+    of each that failed."""
+    failed = []
+    for name, part in parts:
+        try:
+            part()
+        except Exception as exc:  # noqa: BLE001 - one part's failure must not leave the rest undone
+            failed.append(f"{name} ({type(exc).__name__}: {exc})")
+    return failed
 
 
 def _paint_within(view: pg.GraphicsView, context: ContextManager) -> None:

@@ -1,17 +1,22 @@
 """First-layer weights as images: each unit's incoming weights drawn as a tile the shape of the
-input image, all tiles in one mosaic, on a diverging colour map centred on zero."""
+input image, all tiles in one mosaic, on a diverging colour map centred on zero. The lines
+between tiles are drawn over the image one screen pixel wide: as rows and columns of the image
+they were scaled with it, and came out two pixels wide or vanished by turns."""
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
+from typing import ContextManager
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainter, QPainterPath
+from PySide6.QtWidgets import (
+    QCheckBox, QGraphicsPathItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget)
 
-GAP = 1  # pixels between tiles
-GAP_COLOUR = (60, 60, 60)
+GAP_COLOUR = (60, 60, 60)  # the lines between tiles, and tiles without a unit
 GAP_CODE = 255  # the last of the 256 colours: codes 0-254 are the colour map
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
 SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
@@ -19,8 +24,10 @@ HOVER_HINT = "Hover over a tile to name its unit."
 
 
 class WeightMosaic(QWidget):
-    def __init__(self):
+    def __init__(self, work: ContextManager = nullcontext()):
+        """`work` brackets the redraw the change check box asks for (see TrainingView)."""
         super().__init__()
+        self._work = work
         self.setToolTip(
             "Each tile is one first-layer unit: its weight on every input pixel. Red pixels push "
             "the unit up, blue pixels push it down, white ones are ignored. Trained units turn "
@@ -33,13 +40,17 @@ class WeightMosaic(QWidget):
         box.disableAutoRange()  # set_layout fits the mosaic: auto-ranging a locked aspect can oscillate
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
+        self.lines = CrispLines()
+        self.lines.setPen(pg.mkPen(GAP_COLOUR, width=1, cosmetic=True))  # a screen pixel wide
+        box.addItem(self.lines)
         self.caption = QLabel(HOVER_HINT)
         self.change = QCheckBox("Change since step 0")
         self.change.setChecked(True)
         self.change.setToolTip(
             "Show what training has added to each weight rather than the weight itself: the "
-            "random starting values hide the learned strokes until much later.")
-        self.change.toggled.connect(self._redraw)
+            "random starting values hide the learned strokes until much later. Until training "
+            "has changed anything, the tiles show the starting weights.")
+        self.change.toggled.connect(self._toggled)
         colours = pg.colormap.get("CET-D1").getLookupTable(nPts=GAP_CODE, alpha=False)
         # 256 colours for a uint8 image: Qt draws it as an indexed image, with no RGB pass.
         self.lut = np.vstack([colours, GAP_COLOUR]).astype(np.uint8)
@@ -63,7 +74,7 @@ class WeightMosaic(QWidget):
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
         self.weights: np.ndarray | None = None
         self.initial: np.ndarray | None = None
-        self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes, plus a gap row and column
+        self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes
         self._codes = np.empty((0, 28, 28), np.uint8)  # one tile per unit (and per empty slot)
         self._values = np.empty((784, 0), np.float32)  # scratch for the scaled weights
         self.canvas.scene().sigMouseMoved.connect(self._hover)
@@ -74,25 +85,38 @@ class WeightMosaic(QWidget):
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
         rows, (h, w) = math.ceil(self.n_units / self.columns), self.tile_shape
-        self._canvas = np.full((rows * (h + GAP), self.columns * (w + GAP)), GAP_CODE, np.uint8)
+        self._canvas = np.full((rows * h, self.columns * w), GAP_CODE, np.uint8)
         self._codes = np.full((rows * self.columns, h, w), GAP_CODE, np.uint8)
         self._values = np.empty(initial.shape, np.float32)
-        shown = self._canvas[:-GAP, :-GAP]
-        self.box.setRange(QRectF(0, 0, shown.shape[1], shown.shape[0]), padding=0.02)
-        what = "class templates (no hidden layer)" if class_templates else f"{self.n_units} hidden units"
-        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{what}</span>")
+        self.lines.setPath(_grid(rows, self.columns, h, w))
+        self.box.setRange(QRectF(0, 0, self.columns * w, rows * h), padding=0.02)
+        self._tiles = "class templates (no hidden layer)" if class_templates else \
+            f"{self.n_units} hidden units"
         self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
+        self._redraw()
 
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
         self.weights = weights
         self._redraw()
 
+    def _toggled(self) -> None:
+        with self._work:
+            self._redraw()
+
     def _redraw(self) -> None:
+        """The weights, or their change since step 0 once there is one (at step 0 the change
+        view was an empty grid where a learner expected the starting weights)."""
         if self.weights is None:
             return
-        shown = self.weights - self.initial if self.change.isChecked() else self.weights
-        self.image.setImage(self.mosaic(shown), autoLevels=False)
+        unchanged = np.array_equal(self.weights, self.initial)
+        changes = self.change.isChecked() and not unchanged
+        shown = "change since step 0" if changes else \
+            "the starting weights: no change yet" if unchanged else "weights"
+        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{self._tiles}, "
+                           f"{shown}</span>")
+        self.image.setImage(self.mosaic(self.weights - self.initial if changes else self.weights),
+                            autoLevels=False)
 
     def mosaic(self, weights: np.ndarray) -> np.ndarray:
         """Colour codes (rows, cols) of all tiles, indices into `lut` symmetric around zero."""
@@ -109,15 +133,15 @@ class WeightMosaic(QWidget):
         np.clip(values, 0, GAP_CODE - 1, out=values)
         self._codes[:self.n_units].reshape(self.n_units, -1)[...] = values.T  # unit-major tiles
         rows, (h, w) = len(self._codes) // self.columns, self.tile_shape
-        tiles = self._canvas.reshape(rows, h + GAP, self.columns, w + GAP)[:, :h, :, :w]
+        tiles = self._canvas.reshape(rows, h, self.columns, w)
         tiles[...] = self._codes.reshape(rows, self.columns, h, w).transpose(0, 2, 1, 3)
-        return self._canvas[:-GAP, :-GAP]
+        return self._canvas
 
     def unit_at(self, x: float, y: float) -> int | None:
         h, w = self.tile_shape
-        if x < 0 or y < 0 or x % (w + GAP) >= w or y % (h + GAP) >= h:
+        if not (0 <= x < self.columns * w and 0 <= y < self._canvas.shape[0]):
             return None
-        unit = int(y // (h + GAP)) * self.columns + int(x // (w + GAP))
+        unit = int(y // h) * self.columns + int(x // w)
         return unit if unit < self.n_units else None
 
     def _hover(self, scene_pos) -> None:
@@ -128,6 +152,27 @@ class WeightMosaic(QWidget):
         column = self.weights[:, unit]
         name = f"class {unit} template" if self.templates else f"unit {unit + 1} of {self.n_units}"
         self.caption.setText(f"{name}: weights from {column.min():+.3f} to {column.max():+.3f}")
+
+
+class CrispLines(QGraphicsPathItem):
+    """Lines drawn without antialiasing: each falls on one row or column of screen pixels,
+    where an antialiased one between two pixels is smeared grey over both."""
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        super().paint(painter, option, widget)
+
+
+def _grid(rows: int, columns: int, h: int, w: int) -> QPainterPath:
+    """The lines between `rows` × `columns` tiles of h × w pixels."""
+    path = QPainterPath()
+    for column in range(1, columns):
+        path.moveTo(column * w, 0)
+        path.lineTo(column * w, rows * h)
+    for row in range(1, rows):
+        path.moveTo(0, row * h)
+        path.lineTo(columns * w, row * h)
+    return path
 
 
 def _gradient_style(colours: np.ndarray) -> str:

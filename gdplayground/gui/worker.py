@@ -51,6 +51,9 @@ DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions ar
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 TEST_LIMIT = 5000  # test sets up to this size are measured with every picture (toy sets)
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
+QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
+               "evaluate": "evaluate the network", "probe": "copy the network for the check",
+               "inside": "look inside the network", "distributions": "measure the layers' values"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class RunInfo:
     config: ExperimentConfig  # what the run was built from, whatever was sent since
     dataset: str
     step: int  # where the run starts: 0, or where a reopened weight file left off
-    epochs: int
+    epoch: int  # the epoch of that step, as a report of it said (0 before the first step)
     sizes: tuple[int, ...]
     n_parameters: int
     steps_per_epoch: int
@@ -73,6 +76,7 @@ class RunInfo:
     test_labels: np.ndarray | None = None
     solution: np.ndarray | None = None  # the linear system's exact solution
     initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
+    seconds: float = 0.0  # time spent training before: a reopened weight file's own record
 
 
 @dataclass(frozen=True)
@@ -157,8 +161,9 @@ class TrainingWorker(QObject):
     started = Signal(object)  # RunInfo, after every (re)build of the run
     framed = Signal(object)  # Frame
     job_changed = Signal(bool, int)  # (running, the job's ticket) when a job starts or ends
-    failed = Signal(str, object)  # (what went wrong, the settings the run still has, or None)
-    answered = Signal(int, object)  # (query id, answer) for `query`
+    # (what went wrong, the settings the run still has or None, the request that failed)
+    failed = Signal(str, object, int)
+    answered = Signal(int, object, str)  # (query id, answer, why it failed or "") for `query`
     _tick = Signal(int)
 
     def __init__(self, config: ExperimentConfig, gate: PauseGate, frame_out: threading.Event,
@@ -181,12 +186,12 @@ class TrainingWorker(QObject):
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
     # --- commands (run on the worker thread) --------------------------------------------------
-    @Slot()
-    def build(self) -> None:
+    @Slot(int)
+    def build(self, request: int) -> None:
         try:
             self.trainer = Trainer(self._config)
         except (ConfigError, DataError) as exc:
-            self.failed.emit(str(exc), None)
+            self.failed.emit(str(exc), None, request)
             return
         self._announce()
 
@@ -215,24 +220,33 @@ class TrainingWorker(QObject):
             self.trainer.reset()
             self._announce()
 
-    @Slot(object)
-    def apply(self, config: ExperimentConfig) -> None:
+    @Slot(object, int)
+    def apply(self, config: ExperimentConfig, request: int) -> None:
+        """Take `config`, request number `request` of the session (failures name it)."""
         if self.trainer is None:
             self._config = config
-            self.build()
+            self.build(request)
             return
         try:
             if self.trainer.apply(config):
                 self._announce()
         except (ConfigError, DataError) as exc:
-            self.failed.emit(str(exc), copy.deepcopy(self.trainer.config))
+            self.failed.emit(str(exc), copy.deepcopy(self.trainer.config), request)
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
         """Answer between two steps: "snapshot" (a Snapshot), "kept" (the run's id, a Snapshot
         and the test set's (loss, accuracy) or None; None at step 0), "evaluate" (split ->
         (loss, accuracy)) or "probe" (copies for a gradient check: gradient_lab.Probe).
-        Training, if it runs, goes on right after."""
+        Training, if it runs, goes on right after. Every query is answered: one that fails,
+        with why."""
+        try:
+            answer, why = self._answer(what), ""
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the asker hears of it
+            answer, why = None, f"Could not {QUERY_WORDS.get(what, what)}: {exc}"
+        self.answered.emit(query_id, answer, why)
+
+    def _answer(self, what: str):
         trainer, answer = self.trainer, None
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
@@ -258,22 +272,23 @@ class TrainingWorker(QObject):
             batch = trainer.gradient_probe(DISTRIBUTION_EXAMPLES)
             answer = (trainer.step_count,
                       layer_distributions(trainer.network, batch.x, trainer.loss, batch.targets))
-        self.answered.emit(query_id, answer)
+        return answer
 
-    @Slot(object)
-    def resume(self, saved: WeightFile) -> None:
+    @Slot(object, int)
+    def resume(self, saved: WeightFile, request: int) -> None:
         """Go on from a weight file, with its configuration. The file's run is built beside the
         current one, which stays as it was if the file does not fit its data or network."""
         current = self.trainer
         reuse = current is not None and same_data(current.config, saved.config)
         try:
             trainer = Trainer(saved.config, current.dataset if reuse else None)
+            initial = trainer.network.layers[0].W.copy()  # the run's step 0: the seed's weights
             trainer.restore(saved.state)
         except (ConfigError, DataError, ValueError) as exc:
-            self.failed.emit(str(exc), copy.deepcopy(current.config) if current else None)
+            self.failed.emit(str(exc), copy.deepcopy(current.config) if current else None, request)
             return
         self.trainer = trainer
-        self._announce()
+        self._announce(initial, _seconds_trained(saved.summary))
 
     # --- the training loop ----------------------------------------------------------------
     def _wake_in(self, seconds: float) -> None:
@@ -296,8 +311,10 @@ class TrainingWorker(QObject):
             job = job._replace(started=now, taken=0)
         allowed = self._steps_due(job, now) if paced else job.left
         deadline, taken, stopped = now + CHUNK_SECONDS, 0, False
-        while taken < allowed and self._gate.valid(job.ticket) and time.perf_counter() < deadline:
+        while taken < allowed and time.perf_counter() < deadline:
             self._window_work.wait()
+            if not self._gate.valid(job.ticket):  # checked after the wait: a pause that came
+                break  # while the window worked takes no step more
             report = self.trainer.step()
             self._record(report)
             taken += 1
@@ -381,9 +398,12 @@ class TrainingWorker(QObject):
         prob = out[:, 0] if out.shape[1] == 1 else out[:, 1]
         return prob.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
 
-    def _announce(self) -> None:
-        """Tell the views about a fresh run and send its first frame (step 0)."""
+    def _announce(self, initial: np.ndarray | None = None, seconds: float = 0.0) -> None:
+        """Tell the views about a fresh run and send its first frame (its first step, or where
+        a weight file left off: `initial` first-layer weights of its step 0, `seconds` spent
+        training so far)."""
         trainer, data = self.trainer, self.trainer.dataset
+        mid_epoch = trainer.steps_to_epoch_end < trainer.steps_per_epoch
         self._run_id += 1
         self._pending, self._path = [], []
         self._coach = Coach(trainer.network.sizes)
@@ -391,7 +411,7 @@ class TrainingWorker(QObject):
         two_d = data.n_features == 2
         info = RunInfo(
             run_id=self._run_id, config=copy.deepcopy(trainer.config),
-            dataset=data.name, step=trainer.step_count, epochs=trainer.epochs_done,
+            dataset=data.name, step=trainer.step_count, epoch=trainer.epochs_done + mid_epoch,
             sizes=tuple(trainer.network.sizes),
             n_parameters=trainer.network.n_parameters, steps_per_epoch=trainer.steps_per_epoch,
             image_shape=data.image_shape, n_classes=data.n_classes,
@@ -400,7 +420,8 @@ class TrainingWorker(QObject):
             test_points=data.test.x.copy() if two_d else None,
             test_labels=data.test.y.copy() if two_d else None,
             solution=_solution(data),
-            initial_first_layer=trainer.network.layers[0].W.copy())
+            initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
+            seconds=seconds)
         self.started.emit(info)
         self._send_frame(running=False)
 
@@ -416,6 +437,14 @@ class Job(NamedTuple):
     taken: int = 0
 
 
+def _seconds_trained(summary: dict) -> float:
+    """A weight file's training time (files written before it was recorded have none)."""
+    seconds = summary.get("seconds")
+    finite = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and \
+        math.isfinite(seconds)
+    return max(float(seconds), 0.0) if finite else 0.0
+
+
 def _solution(data) -> np.ndarray | None:
     if data.name != "linear-system":
         return None
@@ -426,16 +455,20 @@ class TrainingSession(QObject):
     """The GUI thread's handle on training: owns the thread and the worker, forwards commands.
 
     Commands never block: they are queued to the worker, whose signals report back. Those
-    signals (started, framed, job_changed, failed) are the worker's own, exposed here:
-    connect them to methods decorated with @Slot, as PySide6 needs for cross-thread delivery.
+    signals (started, framed, job_changed) are the worker's own, exposed here: connect them to
+    methods decorated with @Slot, as PySide6 needs for cross-thread delivery. `failed` says
+    settings the worker could not use; `query_failed` a query that failed without a handler.
     """
 
+    failed = Signal(str, object)  # (why, the settings the worker holds, or None: keep yours)
+    # (what was asked, why it failed, or "" once it is answered again): for askers without `failed`
+    query_failed = Signal(str, str)
     _run = Signal(object, int)
     _reset = Signal()
-    _apply = Signal(object)
-    _build = Signal()
+    _apply = Signal(object, int)
+    _build = Signal(int)
     _query = Signal(int, str)
-    _resume = Signal(object)
+    _resume = Signal(object, int)
     _pace = Signal(object)
 
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
@@ -458,17 +491,19 @@ class TrainingSession(QObject):
                                (self._query, self.worker.query), (self._resume, self.worker.resume),
                                (self._pace, self.worker.set_pace)):
             source.connect(target)
-        self._pending: dict[int, Callable] = {}
+        self._pending: dict[int, tuple[str, Callable, Callable | None]] = {}
         self._query_ids = itertools.count()
+        self._requests = 0  # settings sent (apply, resume): a failure counts only if the last
         self.worker.answered.connect(self._answered)
+        self.worker.failed.connect(self._failed)
         self.started, self.framed = self.worker.started, self.worker.framed
-        self.job_changed, self.failed = self.worker.job_changed, self.worker.failed
+        self.job_changed = self.worker.job_changed
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
 
     def start(self) -> None:
         """Build the first run: once the caller has connected to the signals that report it."""
-        self._build.emit()
+        self._build.emit(self._requests)
 
     def play(self) -> int:
         """Train until paused; returns the job's ticket."""
@@ -492,7 +527,8 @@ class TrainingSession(QObject):
         if needs_reset(self.config, config):
             self.gate.pause()
         self.config = copy.deepcopy(config)
-        self._apply.emit(copy.deepcopy(config))
+        self._requests += 1
+        self._apply.emit(copy.deepcopy(config), self._requests)
 
     def set_pace(self, steps_per_second: float | None) -> None:
         """Train at most this many steps a second (None: as fast as it can), from now on."""
@@ -502,24 +538,40 @@ class TrainingSession(QObject):
         """The window has taken the last frame: the worker may send the next."""
         self.frame_out.clear()
 
-    def adopt(self, config: ExperimentConfig) -> None:
-        """The worker refused a configuration and kept this one: so does the session."""
-        self.config = copy.deepcopy(config)
+    @Slot(str, object, int)
+    def _failed(self, message: str, kept: ExperimentConfig | None, request: int) -> None:
+        """The worker could not use request `request`, and holds `kept`. Only a failure of the
+        last request sent decides the settings: one sent later supersedes it, whatever the
+        worker held when this one failed."""
+        if request != self._requests:
+            kept = None
+        elif kept is not None:
+            self.config = copy.deepcopy(kept)
+        self.failed.emit(message, kept)
 
-    def ask(self, what: str, callback: Callable) -> None:
-        """Have the worker answer a query between two steps; `callback(answer)` runs here later."""
+    def ask(self, what: str, callback: Callable, failed: Callable | None = None) -> None:
+        """Have the worker answer a query between two steps; `callback(answer)` runs here later.
+        If the query fails, `failed(why)` runs instead; without it, `callback(None)` (no
+        answer) and `query_failed(what, why)`."""
         query_id = next(self._query_ids)
-        self._pending[query_id] = callback
+        self._pending[query_id] = (what, callback, failed)
         self._query.emit(query_id, what)
 
-    @Slot(int, object)
-    def _answered(self, query_id: int, answer) -> None:
-        self._pending.pop(query_id)(answer)
+    @Slot(int, object, str)
+    def _answered(self, query_id: int, answer, why: str) -> None:
+        what, callback, failed = self._pending.pop(query_id)
+        if why and failed is not None:
+            failed(why)
+            return
+        callback(None if why else answer)
+        if failed is None:
+            self.query_failed.emit(what, why)
 
     def resume(self, saved: WeightFile) -> None:
         self.gate.pause()
         self.config = copy.deepcopy(saved.config)
-        self._resume.emit(saved)
+        self._requests += 1
+        self._resume.emit(saved, self._requests)
 
     def shutdown(self, within_ms: int = 1000) -> bool:
         """Stop training and the thread. True if it ended within `within_ms`; otherwise it still

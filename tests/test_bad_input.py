@@ -137,9 +137,9 @@ CASES = [
     (f"{RACE} --bogus", "unrecognized arguments: --bogus"),
     ("race --surface moebius --start=1,1 --optimizer sgd:0.1 --steps 5", "invalid choice"),
     # sweep: every run's data, memory and length checked before --out is made
-    (f"sweep --dataset spiral --steps 2 --param layers --values 32 --layers 8192",
+    ("sweep --dataset spiral --steps 2 --param layers --values 32 --layers 8192",
      "layers 32: A 2-8192×32-1 network needs about"),
-    (f"sweep --dataset spiral --steps 2 --param layers --values 1,32 --layers 8192",
+    ("sweep --dataset spiral --steps 2 --param layers --values 1,32 --layers 8192",
      "layers 32: A 2-8192×32-1 network needs about"),
     (f"sweep --dataset spiral --steps 2 --param width --values 8,8192 "
      f"--layers {BIG.replace('8192', '8')}", "width 8192: A 2-8192×32-1 network needs about"),

@@ -507,3 +507,20 @@ def test_closing_the_window_during_a_sweep_keeps_every_run_that_ended(qtbot, win
         f"lr {v}" for v in ("0.01", "0.02", "0.03", "0.05", "0.1", "0.2", "0.3", "0.5"))
     again = RunStore(tmp_path)
     assert again.load() == [] and len(again.runs) == 8
+
+
+def test_a_run_that_cannot_be_kept_is_said_until_one_is_kept_again(qtbot, window_on, tmp_path):
+    """The message was of the kind "file", which a later file action cleared and a later kept
+    run did not."""
+    window = window_on(tmp_path / "runs")
+    train(qtbot, window, 5)
+    window.runs_tab.store.root = tmp_path / "a file"
+    window.runs_tab.store.root.write_text("not a folder")
+    window.reset()
+    qtbot.waitUntil(lambda: "Could not keep the run" in window.banner.text(), timeout=TIMEOUT)
+    window.files.export_metrics(tmp_path / "metrics.csv")  # a write that succeeds: not this one
+    assert window.banner.isVisible() and "Could not keep the run" in window.banner.text()
+    window.runs_tab.store.root = tmp_path / "runs"
+    train(qtbot, window, 5)
+    reset_and_wait(qtbot, window, 1)
+    assert "Could not keep" not in window.banner.text() or not window.banner.isVisible()

@@ -20,7 +20,7 @@ import traceback
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDoubleSpinBox,
@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import field_at, preset
 from gdplayground.gui.main_window import MainWindow
-from gdplayground.gui.paces import PACES
 from gdplayground.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))

@@ -87,8 +87,9 @@ class RunKeeper(QObject):
             self.store.keep(run, history, snapshot)
         except OSError as exc:
             self.window.banner.say(f"Could not keep the run in {self.store.root}: "
-                                   f"{exc.strerror or exc}", "file")
+                                   f"{exc.strerror or exc}", "keep")
             return False
+        self.window.banner.clear("keep")  # the list is being kept again
         self.window.runs_tab.refresh()
         return True
 

@@ -74,9 +74,6 @@ class Overlay:
         self._hover = pg.SignalProxy(view.plot.scene().sigMouseMoved, rateLimit=20,
                                      slot=self._hovered)
         view.plot.getPlotItem().vb.sigYRangeChanged.connect(lambda *_: self._say_off_scale())
-        log_scale = getattr(view, "log_scale", None)  # switching it starts the plot afresh
-        if log_scale is not None:
-            log_scale.toggled.connect(lambda _: self.show(self.shown))
 
     @property
     def items(self) -> list[tuple[pg.PlotDataItem, str]]:

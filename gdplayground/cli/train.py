@@ -39,7 +39,7 @@ def run_train(args) -> int:
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with run_folder(out) as run:  # checked before training: a bad --out fails at once
         _describe(trainer)
-        history, coach = History(len(trainer.network.layers)), Coach(trainer.network.sizes)
+        history, coach = History(len(trainer.network.layers)), Coach(trainer)
         started, interrupted = time.perf_counter(), False
         start = (trainer.step_count, trainer.samples_seen)
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:

@@ -8,6 +8,9 @@ checks them every CHECK_EVERY steps: about a microsecond a step in all. Events t
 window (a rollback, the learning rate reaching zero, a validation) are looked at as they come.
 A windowed diagnosis dates from the first step of its window that shows it.
 
+Divergence is the trainer's word (trainer.DIVERGENCE_FACTOR gives its rule): the coach names
+the divergence the trainer rolled back, with the trainer's numbers.
+
 A name is raised once, and again only if its condition has been clear for REARM_AFTER steps
 and comes back: a condition hovering at its threshold does not fill the list. A divergence's
 rollback takes the run back to an earlier step, so the windows start again from there.
@@ -25,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdplayground.engine.trainer import UNIT_STATS_EVERY, StepReport
+from gdplayground.engine.trainer import UNIT_STATS_EVERY, StepReport, Trainer
 
 CHECK_EVERY = 100  # steps between checks of the windows: a check costs some 40 us
 WINDOW = 200  # steps the windowed diagnoses look back over: long enough to outlast batch noise
@@ -33,8 +36,6 @@ PLATEAU_WINDOW = 1000  # a plateau must last: the spiral preset's slowest 1000 s
 SAMPLE_EVERY = UNIT_STATS_EVERY  # layer figures are sampled on the steps that measure units
 REARM_AFTER = 1000  # steps a condition must stay clear before its name can be raised again
 
-DIVERGENCE_FACTOR = 10  # a loss this many times its start …
-DIVERGENCE_SHARE = 0.1  # … on this share of the window's steps: one wild batch is not enough
 OSCILLATION_JUMP = 2.0  # a jump: the loss at least doubles from one step to the next …
 # … on this share of the window's steps. A rate too high gives 10-25% (the spiral at Adam 3,
 # SGD 10); batch noise gives at most 4.5% on the spiral preset while its loss is still high.
@@ -104,14 +105,15 @@ class Window:
 
 
 class Coach:
-    """Diagnoses a run of a network with these layer sizes (input first) from its reports;
-    `diagnoses` holds all it has raised, oldest first."""
+    """Diagnoses the trainer's run from its reports; `diagnoses` holds all it has raised, oldest
+    first. It is made again when the trainer starts a new run."""
 
-    def __init__(self, sizes):
+    def __init__(self, trainer: Trainer):
+        sizes = trainer.network.sizes
         self._weights = np.array([n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])], float)
         self.diagnoses: list[Diagnosis] = []
         self._last_seen: dict[str, int] = {}  # the last step each name's condition held
-        self._start_loss: float | None = None  # the first batch's loss, at the starting weights
+        self._start_loss = trainer.start_loss  # the first step's loss, at the starting weights
         self._last_step, self._learning_rate = 0, math.nan
         self._start_windows()
 
@@ -150,8 +152,6 @@ class Coach:
                  else np.fromiter(map(STEP, reports), float, n))  # consecutive, but for a resume
         losses = np.fromiter(map(LOSS, reports), float, n)
         validation = np.array(list(map(VALIDATION, reports)), dtype=float)  # None: NaN
-        if self._start_loss is None:
-            self._start_loss = losses[0]
         stops = np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(validation)) + 1
         start = 0
         for stop in [*stops, len(reports)]:
@@ -193,10 +193,8 @@ class Coach:
     # --- events --------------------------------------------------------------------------
     def _rolled_back(self, report: StepReport, raised: list) -> None:
         step = self._last_step + 1  # the report carries the step the run went back to
-        what = "loss" if not math.isfinite(report.loss) else "gradients or weights"
         self._raise(raised, "divergence", step, step,
-                    f"the {what} became NaN or infinite at step {step}; the run went back to "
-                    f"step {report.step}",
+                    f"at step {step} {report.cause}; the run went back to step {report.step}",
                     f"lower the learning rate (now {report.learning_rate:g}) tenfold, or clip "
                     f"the gradient norm")
         self._last_step = report.step
@@ -239,23 +237,8 @@ class Coach:
                 self._check_vanishing(step, samples, raised)
                 self._check_exploding(step, samples, raised)
                 self._check_units(step, samples, stalled, raised)  # before the plateau names them
-            if start > 0:
-                diverging = self._check_divergence(step, recent, start, raised)
-                oscillating = stalled and self._check_oscillation(step, recent, start, raised)
-                if stalled and not (diverging or oscillating):
-                    self._check_plateau(step, losses, start, raised)
-
-    def _check_divergence(self, step, recent, start, raised) -> bool:
-        high = recent[:, 1] > DIVERGENCE_FACTOR * start
-        share = np.count_nonzero(high) / len(recent)
-        if share < DIVERGENCE_SHARE:
-            return False
-        self._raise(raised, "divergence", step, recent[np.argmax(high), 0],
-                    f"the loss was above {DIVERGENCE_FACTOR}× its start ({start:.3g}) on "
-                    f"{share:.0%} of the last {len(recent)} steps, up to {recent[:, 1].max():.3g}",
-                    f"lower the learning rate (now {self._learning_rate:g}) tenfold, or clip "
-                    f"the gradient norm")
-        return True
+            if stalled and not self._check_oscillation(step, recent, start, raised):
+                self._check_plateau(step, losses, start, raised)
 
     def _check_oscillation(self, step, recent, start, raised) -> bool:
         if len(recent) < WINDOW:

@@ -39,8 +39,7 @@ class RunKeeper(QObject):
             done.append(False)
             return done
         history, seconds = window.history, window.training_seconds()
-        # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
-        diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
+        diverged = window.diverged  # the engine's word: it ended rolled back, refusing its rate
 
         def kept(answer) -> None:
             if answer is None:

@@ -384,7 +384,7 @@ class TrainingWorker(QObject):
         trainer, data = self.trainer, self.trainer.dataset
         self._run_id += 1
         self._pending, self._path = [], []
-        self._coach = Coach(trainer.network.sizes)
+        self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(

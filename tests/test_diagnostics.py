@@ -1,6 +1,7 @@
 """The coach: each diagnosis on a short run made to show it, the healthy presets raising none,
 and the activation statistics it reads against a direct count."""
 
+import csv
 import json
 import re
 
@@ -17,13 +18,16 @@ from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import UNIT_STATS_EVERY
 
 
-def coach_run(config, steps, dataset=None, chunk=100):
+def coach_run(config, steps, dataset=None, chunk=100, test_every=None):
     """Train `steps` steps (stopping at a divergence), handing the reports to a coach in chunks
-    as the command line does; the coach after them."""
+    as the command line does, with the small test set measured every `test_every` steps if
+    given; the coach after them."""
     trainer = Trainer(config, dataset)
     coach, pending = Coach(trainer), []
     for _ in range(steps):
         report = trainer.step()
+        if test_every and report.step % test_every == 0:
+            report = trainer.with_test_figures(report)
         pending.append(report)
         if len(pending) == chunk:
             coach.add(pending)
@@ -124,7 +128,24 @@ def test_a_wide_network_on_50_digits_overfits():
     config = mnist("adam", 1e-3, [1024])
     config.batch.mode, config.eval_every = "full", 10
     diagnosis = raised(coach_run(config, 100, few))["overfitting"]
-    assert diagnosis.step == 10 and "keep the weights of step 10" in diagnosis.suggestion
+    assert diagnosis.step == 10 and diagnosis.evidence.startswith("the validation loss rose from")
+    assert "keep the weights of step 10" in diagnosis.suggestion
+
+
+@pytest.mark.parametrize("test_every", [1, 1000])  # as at the window's slowest and fastest pace
+def test_with_no_validation_split_the_spiral_overfits_on_its_test_points(test_every):
+    """The spiral preset holds out no validation split: its test loss falls to 0.154 at step
+    6,710, then rises (2.1 at 100,000 steps) while the training loss falls to 1e-10, and the
+    coach said nothing. It reads the test points the plot shows, however often they come."""
+    coach = coach_run(preset("spiral"), 13_000, chunk=1000, test_every=test_every)
+    diagnosis = raised(coach)["overfitting"]
+    assert 6_700 <= diagnosis.step <= 7_100
+    best, risen = map(float, re.findall(r"test loss rose from ([\d.]+) at step \d+ to ([\d.]+)",
+                                         diagnosis.evidence)[0])
+    assert best < 0.16 and risen > 1.1 * best
+    assert [d.name for d in coach.diagnoses] == ["overfitting"]
+
+
 
 
 def test_a_schedule_that_reaches_zero_is_named():
@@ -159,6 +180,19 @@ def test_train_stops_a_run_far_above_its_start_as_it_stops_one_at_nan(tmp_path, 
     summary = json.loads((run / "summary.json").read_text())
     assert summary["diverged"] is True and summary["steps"] == 0
     assert [(d["name"], d["step"]) for d in summary["diagnoses"]] == [("divergence", 2)]
+
+
+def test_train_measures_the_small_test_set_for_the_coach_as_the_window_does(tmp_path, capsys):
+    """With no validation split, the command line's coach saw no held-out loss at all: the
+    spiral's test loss rose 50% while its training loss fell tenfold, and it said nothing."""
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "spiral", "--steps", "12000", "--out", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert [d["name"] for d in summary["diagnoses"]] == ["overfitting"]
+    assert summary["diagnoses"][0]["evidence"].startswith("the test loss rose from 0.157 at step 7100")
+    rows = list(csv.DictReader((run / "metrics.csv").read_text().splitlines()))
+    measured = [int(row["step"]) for row in rows if row["test_loss"]]
+    assert measured == list(range(100, 12_001, 100))  # every TEST_EVERY steps
 
 
 def test_a_healthy_run_lists_no_diagnoses(tmp_path, capsys):

@@ -5,11 +5,13 @@ with the numbers that show it and what to try.
 diagnoses they newly raise; the same ones however the reports are split. It keeps fixed-size
 windows of the recent steps (every step's loss; every SAMPLE_EVERY-th step's layer figures) and
 checks them every CHECK_EVERY steps: about a microsecond a step in all. Events that need no
-window (a rollback, the learning rate reaching zero, a validation) are looked at as they come.
-A windowed diagnosis dates from the first step of its window that shows it.
+window (a divergence, the learning rate reaching zero, a held-out measurement) are looked at as
+they come. A windowed diagnosis dates from the first step of its window that shows it.
 
 Divergence is the trainer's word (trainer.DIVERGENCE_FACTOR gives its rule): the coach names
-the divergence the trainer rolled back, with the trainer's numbers.
+the divergence the trainer rolled back, with the trainer's numbers. The held-out loss it watches
+for overfitting is the validation split's, or with none, the small test set's points that the
+window's plot shows (StepReport.test_loss).
 
 A name is raised once, and again only if its condition has been clear for REARM_AFTER steps
 and comes back: a condition hovering at its threshold does not fill the list. A divergence's
@@ -56,11 +58,16 @@ DEAD_SHARE = 0.5  # of a layer's units silent for a whole batch (the MNIST prese
 # A unit silent for one example is not dead: with fewer examples a batch, a healthy layer can
 # look half dead, so smaller batches count as no evidence of dead units.
 DEAD_MIN_BATCH = 16
-OVERFIT_RISE = 1.1  # validation loss this many times its best …
-OVERFIT_EVALUATIONS = 3  # … at this many evaluations in a row, the training loss lower than then
+OVERFIT_RISE = 1.1  # the held-out loss this many times its best …
+OVERFIT_EVALUATIONS = 3  # … at this many measurements in a row, the training loss lower than then,
+# … for at least this share of the steps it took to reach its best. Points measured every step
+# (the window at a slow pace) wander by 4% on the spiral preset: three in a row above a lucky
+# best came at step 1,500, its test loss still falling; held this long, the rise is named at
+# 11,200 (best 0.154 at step 6,710, then 0.22) whether measured every step or every thousand.
+OVERFIT_SPAN = 0.5
 TRAIN_LOSS_STEPS = 20  # steps whose mean loss stands for the training loss at an evaluation
 
-STEP, LOSS, VALIDATION = attrgetter("step"), attrgetter("loss"), attrgetter("val_loss")
+STEP, LOSS = attrgetter("step"), attrgetter("loss")
 NAMES = ("divergence", "oscillation", "plateau", "vanishing-gradients", "exploding-gradients",
          "saturation", "dead-units", "overfitting", "rate-zero")
 
@@ -114,6 +121,9 @@ class Coach:
         self.diagnoses: list[Diagnosis] = []
         self._last_seen: dict[str, int] = {}  # the last step each name's condition held
         self._start_loss = trainer.start_loss  # the first step's loss, at the starting weights
+        validated = len(trainer.dataset.validation) > 0
+        self._held_out = attrgetter("val_loss" if validated else "test_loss")
+        self._held_out_name = "validation" if validated else "test"
         self._last_step, self._learning_rate = 0, math.nan
         self._start_windows()
 
@@ -122,8 +132,9 @@ class Coach:
         self._losses = Window(PLATEAU_WINDOW, 2)  # step, loss
         # step, then per layer: gradient per weight, dead share, saturated share
         self._samples = Window(WINDOW // SAMPLE_EVERY, 1 + 3 * layers)
-        self._evaluations = Window(OVERFIT_EVALUATIONS, 3)  # step, validation loss, training loss
-        self._best: tuple[float, int, float] | None = None  # the best evaluation so far
+        self._first_step: int | None = None  # the windows' first step
+        self._best: tuple[float, int, float] | None = None  # the best held-out loss: step, training loss
+        self._risen: tuple[int, int] | None = None  # (since what step, how many measurements) above it
         self._first_gradient: np.ndarray | None = None  # per layer, at the first sample
         self._lowest = np.full(layers, np.inf)  # per layer: the lowest gradient norm sampled …
         self._lowest_at = np.zeros(layers)  # … and its step
@@ -143,26 +154,28 @@ class Coach:
         return raised
 
     def _take(self, reports, raised: list) -> None:
-        """Consecutive "ok" reports: into the windows in chunks that end at a check or an
-        evaluation, each followed by what is due there."""
+        """Consecutive "ok" reports: into the windows in chunks that end at a check or a held-out
+        measurement, each followed by what is due there."""
         if not len(reports):
             return
         n, first = len(reports), reports[0].step
         steps = (first + np.arange(n, dtype=float) if reports[-1].step == first + n - 1
                  else np.fromiter(map(STEP, reports), float, n))  # consecutive, but for a resume
         losses = np.fromiter(map(LOSS, reports), float, n)
-        validation = np.array(list(map(VALIDATION, reports)), dtype=float)  # None: NaN
-        stops = np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(validation)) + 1
+        held_out = np.array(list(map(self._held_out, reports)), dtype=float)  # None: NaN
+        stops = np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(held_out)) + 1
         start = 0
         for stop in [*stops, len(reports)]:
             if stop <= start:
                 continue
+            if self._first_step is None:
+                self._first_step = int(steps[start])
             self._losses.extend(np.column_stack([steps[start:stop], losses[start:stop]]))
             self._sample(reports[start:stop], steps[start:stop])
             self._last_step, self._learning_rate = reports[stop - 1].step, reports[stop - 1].learning_rate
             step = int(steps[stop - 1])
-            if np.isfinite(validation[stop - 1]):
-                self._evaluated(step, validation[stop - 1], raised)
+            if np.isfinite(held_out[stop - 1]):
+                self._measured(step, held_out[stop - 1], raised)
             if step % CHECK_EVERY == 0:
                 self._check(step, raised)
             start = stop
@@ -207,20 +220,26 @@ class Coach:
                     f"since change nothing",
                     "raise the schedule's floor or its decay steps, or stop here")
 
-    def _evaluated(self, step: int, loss: float, raised: list) -> None:
+    def _measured(self, step: int, loss: float, raised: list) -> None:
+        """A held-out loss: overfitting once it has stayed above OVERFIT_RISE times its best for
+        OVERFIT_EVALUATIONS measurements and OVERFIT_SPAN of the steps to that best, while the
+        training loss went on falling."""
         train = float(np.mean(self._losses.last(TRAIN_LOSS_STEPS)[:, 1]))
-        self._evaluations.extend(np.array([[step, loss, train]]))
         if self._best is None or loss < self._best[0]:
-            self._best = (loss, step, train)
+            self._best, self._risen = (loss, step, train), None
             return
         best, best_step, best_train = self._best
-        recent = self._evaluations.last()
-        if (len(recent) == OVERFIT_EVALUATIONS and recent[0, 0] > best_step
-                and (recent[:, 1] > OVERFIT_RISE * best).all() and train < best_train):
+        if not loss > OVERFIT_RISE * best:
+            self._risen = None
+            return
+        since, count = self._risen or (step, 0)
+        self._risen = since, count + 1
+        if (count + 1 >= OVERFIT_EVALUATIONS and train < best_train
+                and step - since >= OVERFIT_SPAN * (best_step - self._first_step)):
             self._raise(raised, "overfitting", step, best_step,
-                        f"the validation loss rose from {best:.3g} at step {best_step} to "
-                        f"{loss:.3g} while the training loss fell from {best_train:.3g} to "
-                        f"{train:.3g}",
+                        f"the {self._held_out_name} loss rose from {best:.3g} at step {best_step} "
+                        f"to {loss:.3g} (above {OVERFIT_RISE:g}× its best since step {since}) "
+                        f"while the training loss fell from {best_train:.3g} to {train:.3g}",
                         f"add dropout or L2, train on more data, or keep the weights of step "
                         f"{best_step}")
 

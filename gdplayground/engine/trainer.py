@@ -34,6 +34,7 @@ CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back 
 DIVERGENCE_FACTOR = 10
 DIVERGENCE_STEPS = 16
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
+TEST_LIMIT = 5000  # test sets up to this size (the toy sets' half) are measured while training
 PROBE_EXAMPLES, PROBE_SEED = 32, 0x6C4B  # a gradient check's batch, drawn from the run's seed
 # Steps between measurements of dead and saturated units. They change slowly, and measuring
 # them costs a few microseconds a layer: 10% of a toy network's step, were it every step.
@@ -71,7 +72,7 @@ class StepReport(NamedTuple):
     layers: tuple[LayerStats, ...]
     val_loss: float | None = None
     val_accuracy: float | None = None
-    test_loss: float | None = None  # measured by the window's worker on small test sets
+    test_loss: float | None = None  # of a small test set, now and then (with_test_figures)
     test_accuracy: float | None = None
     status: str = "ok"
     message: str = ""
@@ -243,6 +244,16 @@ class Trainer:
             correct += (accuracy(out, data.y[chunk]) or 0.0) * len(out)
         classified = data.y.ndim == 1
         return total_loss / len(data), correct / len(data) if classified else None
+
+    def with_test_figures(self, report: StepReport) -> StepReport:
+        """The report of the step just taken with the test set's loss and accuracy, if the set is
+        small enough to measure while training (TEST_LIMIT): the held-out points the window
+        plots with each picture and `gdplayground train` every few steps, and the coach reads
+        when there is no validation split."""
+        if report.status != "ok" or not 0 < len(self.dataset.test) <= TEST_LIMIT:
+            return report
+        loss, accuracy = self.evaluate("test")
+        return report._replace(test_loss=loss, test_accuracy=accuracy)
 
     def gradient_probe(self, n_examples: int = PROBE_EXAMPLES) -> Probe:
         """Copies of what a gradient check needs (gradient_lab.Probe): the network at its

@@ -85,15 +85,30 @@ def test_the_coach_names_the_divergence_the_trainer_rolled_back_with_its_numbers
     assert diagnosis.suggestion == "lower the learning rate (now 10) tenfold, or clip the gradient norm"
 
 
+def test_divergence_advice_fits_the_optimizer_and_the_clipping():
+    """Clipping the gradient does not shorten Adam's steps, which divide its scale out; a run
+    that already clips is told to clip harder."""
+    adam = raised(coach_run(mnist("adam", 10), 10))["divergence"]
+    assert adam.step == 2 and adam.suggestion == "lower the learning rate (now 10) tenfold"
+    config = preset("linear-system")
+    config.learning_rate.value, config.optimizer.clip_norm = 100.0, 1.0
+    clipped = raised(coach_run(config, 10))["divergence"]
+    assert clipped.suggestion == ("lower the learning rate (now 100) tenfold, or clip the "
+                                  "gradient norm harder (now 1)")
+
+
 def test_a_rate_too_high_for_the_spiral_oscillates():
     diagnosis = raised(coach_run(spiral(value=3.0), 400))["oscillation"]
     assert diagnosis.step < 200 and "lower the learning rate (now 3)" in diagnosis.suggestion
 
 
-def test_a_rate_of_1e_7_plateaus():
-    coach = coach_run(mnist("adam", 1e-7, [32]), 1100)
+@pytest.mark.parametrize("optimizer, suggestion", [
+    ("adam", "raise the learning rate (now 1e-07)"),  # it said "or try Adam" to Adam runs
+    ("sgd", "raise the learning rate (now 1e-07), or try Adam")])
+def test_a_rate_of_1e_7_plateaus(optimizer, suggestion):
+    coach = coach_run(mnist(optimizer, 1e-7, [32]), 1100)
     diagnosis = raised(coach)["plateau"]
-    assert diagnosis.step == 1 and "raise the learning rate (now 1e-07)" in diagnosis.suggestion
+    assert diagnosis.step == 1 and diagnosis.suggestion == suggestion
 
 
 def test_a_rate_beyond_the_linear_systems_stable_limit_explodes_before_it_diverges():
@@ -113,11 +128,32 @@ def test_tanh_units_started_from_large_weights_saturate():
     evidence = raised(coach)["saturation"].evidence
     assert re.search(r"last \d+ steps, (all|\d\d?% or more) of layer", evidence), evidence  # never "100% or more"
     assert "dead-units" not in raised(coach)
+    assert "Xavier" in raised(coach)["saturation"].suggestion
 
 
-def test_relu_units_die_at_a_high_rate():
-    diagnosis = raised(coach_run(mnist("adam", 0.05), 300))["dead-units"]
+def test_saturation_in_a_xavier_network_is_not_told_to_start_from_xavier():
+    diagnosis = raised(coach_run(spiral(value=1.0), 200))["saturation"]  # tanh, Xavier
+    assert diagnosis.suggestion == ("lower the learning rate (now 1) if large steps drove them "
+                                    "there, or try ReLU with He initialisation")
+
+
+@pytest.mark.parametrize("activation, suggestion", [
+    ("relu", "lower the learning rate (now 0.05), or try Leaky ReLU"),
+    ("leaky_relu", "lower the learning rate (now 0.05)")])  # not Leaky ReLU to Leaky ReLU units
+def test_relu_units_die_at_a_high_rate(activation, suggestion):
+    diagnosis = raised(coach_run(mnist("adam", 0.05, [256, 128], activation), 200))["dead-units"]
     assert diagnosis.step == UNIT_STATS_EVERY and "layer 1's units" in diagnosis.evidence
+    assert diagnosis.suggestion == suggestion
+
+
+def test_at_a_rate_the_schedule_brought_to_zero_the_coach_does_not_say_lower_it():
+    """Cosine to 0 by step 90: the first check, at step 100, finds the units dead."""
+    config = mnist("adam", 0.05, [64])
+    config.learning_rate.schedule, config.learning_rate.decay_steps = "cosine", 90
+    found = raised(coach_run(config, 200))
+    assert found["dead-units"].suggestion == "try Leaky ReLU"
+    assert found["rate-zero"].suggestion == ("raise the schedule's floor (now 0) or its decay "
+                                             "steps, or stop here")
 
 
 def test_a_wide_network_on_50_digits_overfits():
@@ -129,7 +165,11 @@ def test_a_wide_network_on_50_digits_overfits():
     config.batch.mode, config.eval_every = "full", 10
     diagnosis = raised(coach_run(config, 100, few))["overfitting"]
     assert diagnosis.step == 10 and diagnosis.evidence.startswith("the validation loss rose from")
-    assert "keep the weights of step 10" in diagnosis.suggestion
+    assert diagnosis.suggestion == ("add dropout or L2, train on more data, or keep the weights "
+                                    "of step 10")
+    config.architecture.dropout = 0.2
+    diagnosis = raised(coach_run(config, 100, few))["overfitting"]
+    assert diagnosis.suggestion.startswith("use more dropout (now 0.2) or L2, train on more data")
 
 
 @pytest.mark.parametrize("test_every", [1, 1000])  # as at the window's slowest and fastest pace
@@ -146,11 +186,25 @@ def test_with_no_validation_split_the_spiral_overfits_on_its_test_points(test_ev
     assert [d.name for d in coach.diagnoses] == ["overfitting"]
 
 
-
-
 def test_a_schedule_that_reaches_zero_is_named():
     coach = coach_run(spiral(schedule="cosine", decay_steps=100), 150)
     assert raised(coach)["rate-zero"].step == 101
+    coach = coach_run(spiral(schedule="exponential", decay_steps=1, gamma=1e-300), 5)
+    assert raised(coach)["rate-zero"].suggestion == "raise γ (now 1e-300) or the decay steps, or stop here"
+
+
+@pytest.mark.parametrize("mode, suggestion", [
+    ("mini", "lower the learning rate (now 3), or use larger batches"),
+    ("full", "lower the learning rate (now 3)")])  # every step sees the whole set already
+def test_oscillation_advice_fits_the_batch(mode, suggestion):
+    """Losses made to jump as an oscillating run's do (a full batch hardly oscillates without
+    diverging), with the settings of the run they are handed over from."""
+    config = spiral(value=3.0)
+    config.batch.mode = mode
+    trainer = Trainer(config)
+    coach = Coach(trainer)
+    coach.add([trainer.step()._replace(loss=1.0 + 1.5 * (i % 2)) for i in range(400)])
+    assert raised(coach)["oscillation"].suggestion == suggestion
 
 
 # --- the command line ----------------------------------------------------------------------

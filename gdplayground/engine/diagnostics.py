@@ -11,7 +11,8 @@ they come. A windowed diagnosis dates from the first step of its window that sho
 Divergence is the trainer's word (trainer.DIVERGENCE_FACTOR gives its rule): the coach names
 the divergence the trainer rolled back, with the trainer's numbers. The held-out loss it watches
 for overfitting is the validation split's, or with none, the small test set's points that the
-window's plot shows (StepReport.test_loss).
+window's plot shows (StepReport.test_loss). Its advice fits the run's settings as they are when
+it speaks: no "try Adam" to an Adam run, no Xavier to a Xavier network.
 
 A name is raised once, and again only if its condition has been clear for REARM_AFTER steps
 and comes back: a condition hovering at its threshold does not fill the list. A divergence's
@@ -66,6 +67,7 @@ OVERFIT_EVALUATIONS = 3  # … at this many measurements in a row, the training 
 # 11,200 (best 0.154 at step 6,710, then 0.22) whether measured every step or every thousand.
 OVERFIT_SPAN = 0.5
 TRAIN_LOSS_STEPS = 20  # steps whose mean loss stands for the training loss at an evaluation
+ADAPTIVE = ("adam", "rmsprop", "adagrad")  # divide the gradient's scale out: clipping it does little
 
 STEP, LOSS = attrgetter("step"), attrgetter("loss")
 NAMES = ("divergence", "oscillation", "plateau", "vanishing-gradients", "exploding-gradients",
@@ -113,11 +115,13 @@ class Window:
 
 class Coach:
     """Diagnoses the trainer's run from its reports; `diagnoses` holds all it has raised, oldest
-    first. It is made again when the trainer starts a new run."""
+    first. It reads the trainer's settings (for its advice) and its start loss, and is made
+    again when the trainer starts a new run."""
 
     def __init__(self, trainer: Trainer):
         sizes = trainer.network.sizes
         self._weights = np.array([n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])], float)
+        self._trainer = trainer
         self.diagnoses: list[Diagnosis] = []
         self._last_seen: dict[str, int] = {}  # the last step each name's condition held
         self._start_loss = trainer.start_loss  # the first step's loss, at the starting weights
@@ -206,19 +210,22 @@ class Coach:
     # --- events --------------------------------------------------------------------------
     def _rolled_back(self, report: StepReport, raised: list) -> None:
         step = self._last_step + 1  # the report carries the step the run went back to
+        self._learning_rate = self._config.learning_rate.value  # the setting the trainer refuses
         self._raise(raised, "divergence", step, step,
                     f"at step {step} {report.cause}; the run went back to step {report.step}",
-                    f"lower the learning rate (now {report.learning_rate:g}) tenfold, or clip "
-                    f"the gradient norm")
+                    _either(self._lower_rate(" tenfold"), self._clip()))
         self._last_step = report.step
         self._start_windows()
 
     def _rate_zero(self, reports, raised: list) -> None:
         began = next(r.step for r in reports if r.learning_rate == 0)
+        rate = self._config.learning_rate
+        knob = (f"the schedule's floor (now {rate.min_value:g}) or its decay steps"
+                if rate.schedule == "cosine" else f"γ (now {rate.gamma:g}) or the decay steps")
         self._raise(raised, "rate-zero", reports[-1].step, began,
                     f"the schedule has brought the learning rate to 0 at step {began}: the steps "
                     f"since change nothing",
-                    "raise the schedule's floor or its decay steps, or stop here")
+                    f"raise {knob}, or stop here")
 
     def _measured(self, step: int, loss: float, raised: list) -> None:
         """A held-out loss: overfitting once it has stayed above OVERFIT_RISE times its best for
@@ -240,8 +247,8 @@ class Coach:
                         f"the {self._held_out_name} loss rose from {best:.3g} at step {best_step} "
                         f"to {loss:.3g} (above {OVERFIT_RISE:g}× its best since step {since}) "
                         f"while the training loss fell from {best_train:.3g} to {train:.3g}",
-                        f"add dropout or L2, train on more data, or keep the weights of step "
-                        f"{best_step}")
+                        _either(self._regularise(), "train on more data",
+                                f"keep the weights of step {best_step}"))
 
     # --- windowed checks -----------------------------------------------------------------
     def _check(self, step: int, raised: list) -> None:
@@ -271,8 +278,7 @@ class Coach:
                     f"the loss at least doubled from one step to the next on {share:.0%} of the "
                     f"last {len(recent)} steps, and hovers around {np.median(loss):.3g} (it "
                     f"started at {start:.3g})",
-                    f"lower the learning rate (now {self._learning_rate:g}), or use larger "
-                    f"batches")
+                    _either(self._lower_rate(), self._larger_batches()))
         return True
 
     def _check_plateau(self, step, losses, start, raised) -> None:
@@ -285,7 +291,8 @@ class Coach:
             return
         causes = [name for name in ("vanishing-gradients", "saturation", "dead-units")
                   if self._last_seen.get(name) == step]  # found at this check, just before
-        suggestion = f"raise the learning rate (now {self._learning_rate:g}), or try Adam"
+        suggestion = _either(f"raise the learning rate (now {self._learning_rate:g})",
+                             None if self._config.optimizer.name == "adam" else "try Adam")
         if causes:
             suggestion = f"look at {' and '.join(causes)} first; failing that, {suggestion}"
         self._raise(raised, "plateau", step, losses[0, 0],
@@ -307,13 +314,15 @@ class Coach:
             return
         layer = int(np.argmax(low))
         squashing = np.isfinite(samples[:, 1 + 2 * layers:]).any()
+        remedies = (["ReLU with He initialisation", "fewer layers"] if squashing else
+                    [None if self._config.architecture.init == "he" else "He initialisation",
+                     "fewer layers", None if self._config.optimizer.name == "adam" else "Adam"])
         self._raise(raised, "vanishing-gradients", step,
                     _since(samples[:, 0], ratios[:, layer] < VANISHING_RATIO),
                     f"layer {layer + 1}'s gradient per weight is {np.median(ratios[:, layer]):.2g} "
                     f"of the last layer's (median over the last {len(samples) * SAMPLE_EVERY} "
                     f"steps)",
-                    "try ReLU with He initialisation, or fewer layers" if squashing else
-                    "try He initialisation, fewer layers, or Adam")
+                    "try " + _either(*remedies))
 
     def _check_exploding(self, step, samples, raised) -> None:
         """A layer's gradient norm, on most of the window's samples (its median is), far above
@@ -332,8 +341,7 @@ class Coach:
                         f"layer {layer + 1}'s gradient norm grew to {typical:.2g} (median over "
                         f"steps {samples[0, 0]:.0f}-{samples[-1, 0]:.0f}), {typical / lowest:.2g}× "
                         f"the {lowest:.2g} it was at step {self._lowest_at[layer]:.0f}",
-                        f"lower the learning rate (now {self._learning_rate:g}), or clip the "
-                        f"gradient norm")
+                        _either(self._lower_rate(), self._clip()))
         least = gradients.min(axis=0)
         lower = least < self._lowest
         self._lowest_at[lower] = samples[gradients.argmin(axis=0), 0][lower]
@@ -350,8 +358,8 @@ class Coach:
             self._raise(raised, "dead-units", step, samples[0, 0],
                         f"in every batch of the last {steps} steps, {_at_least(dead[layer])} of "
                         f"layer {layer + 1}'s units fired for no example",
-                        f"lower the learning rate (now {self._learning_rate:g}), or try Leaky "
-                        f"ReLU")
+                        _either(self._lower_rate(),
+                                None if self._activation(layer) == "leaky_relu" else "try Leaky ReLU"))
         # A classifier that has learned may drive its units to their limits and be the better
         # for it (two Gaussian blobs: 59%): saturation is a problem while the loss stays high.
         if stalled and (saturated >= SATURATED_SHARE).any():
@@ -360,9 +368,52 @@ class Coach:
                         f"in every batch of the last {steps} steps, {_at_least(saturated[layer])} "
                         f"of layer {layer + 1}'s activations were within 2% of their range from "
                         f"its ends, where they pass almost no gradient",
-                        f"lower the learning rate (now {self._learning_rate:g}) if large steps "
-                        f"drove them there; start from smaller weights (Xavier initialisation), "
-                        f"or try ReLU with He initialisation")
+                        _either(self._lower_rate(" if large steps drove them there"),
+                                None if self._config.architecture.init == "xavier" else
+                                "start from smaller weights (Xavier initialisation)",
+                                "try ReLU with He initialisation"))
+
+    # --- advice that fits the run --------------------------------------------------------
+    @property
+    def _config(self):
+        return self._trainer.config
+
+    def _activation(self, layer: int) -> str | None:
+        hidden = self._config.architecture.hidden
+        return hidden[layer].activation if layer < len(hidden) else None
+
+    def _lower_rate(self, how: str = "") -> str | None:
+        """Lowering the rate, unless the schedule has brought it to 0."""
+        rate = self._learning_rate
+        return f"lower the learning rate (now {rate:g}){how}" if rate != 0 else None
+
+    def _clip(self) -> str | None:
+        """Clipping the gradient norm, or clipping it harder: for the optimizers whose step it
+        shortens (an adaptive one divides the gradient's scale out)."""
+        optimizer = self._config.optimizer
+        if optimizer.name in ADAPTIVE:
+            return None
+        clip = optimizer.clip_norm
+        return f"clip the gradient norm harder (now {clip:g})" if clip else "clip the gradient norm"
+
+    def _larger_batches(self) -> str | None:
+        whole = self._trainer.steps_per_epoch == 1  # every step sees the whole training set
+        return None if whole else "use larger batches"
+
+    def _regularise(self) -> str:
+        """Dropout or L2: more of them if the run has some."""
+        arch, l2 = self._config.architecture, self._config.optimizer.l2
+        kinds = [("dropout", arch.dropout)] if arch.hidden else []  # it silences hidden units
+        kinds.append(("L2", l2))
+        verb = "use more" if any(value for _, value in kinds) else "add"
+        return f"{verb} " + " or ".join(f"{kind} (now {value:g})" if value else kind
+                                       for kind, value in kinds)
+
+
+def _either(*options: str | None) -> str:
+    """The options that apply (None: one that does not), as "a, b, or c"."""
+    kept = [option for option in options if option]
+    return ", or ".join(filter(None, [", ".join(kept[:-1]), *kept[-1:]]))
 
 
 def _at_least(share: float) -> str:

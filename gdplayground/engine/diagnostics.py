@@ -48,7 +48,7 @@ OSCILLATION_SHARE = 0.10
 # 2× often (MNIST 0-vs-1: a quarter of its steps), a converged run stops improving, and units
 # may saturate on data they separate well; none of that is a problem.
 STALLED_LEVEL = 0.5
-PLATEAU_PROGRESS = 0.01  # the loss fell less than 1% from the window's first fifth to its last
+PLATEAU_PROGRESS = 0.01  # the loss moved less than 1% from the window's first fifth to its last
 PLATEAU_FIFTH = 5  # the means compared are of a fifth of the window each, to average out noise
 # Layer 1's gradient per weight against the last layer's: 0.07 on the MNIST preset, 0.01 on a
 # three-layer sigmoid network, 4e-4 on a six-layer one (He initialisation; 9e-5 with Xavier).
@@ -287,7 +287,7 @@ class Coach:
         fifth = len(losses) // PLATEAU_FIFTH
         first, last = losses[:fifth, 1].mean(), losses[-fifth:, 1].mean()
         progress = 1 - last / first
-        if not progress < PLATEAU_PROGRESS:
+        if not abs(progress) < PLATEAU_PROGRESS:  # a loss that rose further is no plateau
             return
         causes = [name for name in ("vanishing-gradients", "saturation", "dead-units")
                   if self._last_seen.get(name) == step]  # found at this check, just before

@@ -195,6 +195,17 @@ def test_a_schedule_that_reaches_zero_is_named():
     assert raised(coach)["rate-zero"].suggestion == "raise γ (now 1e-300) or the decay steps, or stop here"
 
 
+def test_an_oscillation_dates_from_the_rate_change_that_caused_it():
+    """Raised from 0.1 to 3 after step 350: the coach's 200-step window reached back to a jump
+    of step 325, at the old rate, and dated the oscillation from there."""
+    trainer = Trainer(spiral(value=0.1))
+    coach = Coach(trainer)
+    coach.add([trainer.step() for _ in range(350)])  # as the window hands them over: before the change
+    trainer.apply(spiral(value=3.0))
+    coach.add([trainer.step() for _ in range(400)])
+    assert raised(coach)["oscillation"].step == 406
+
+
 @pytest.mark.parametrize("mode, suggestion", [
     ("mini", "lower the learning rate (now 3), or use larger batches"),
     ("full", "lower the learning rate (now 3)")])  # every step sees the whole set already

@@ -16,7 +16,8 @@ it speaks: no "try Adam" to an Adam run, no Xavier to a Xavier network.
 
 A name is raised once, and again only if its condition has been clear for REARM_AFTER steps
 and comes back: a condition hovering at its threshold does not fill the list. A divergence's
-rollback takes the run back to an earlier step, so the windows start again from there.
+rollback takes the run back to an earlier step, and a changed setting makes another run of the
+steps that follow, so the windows start again from there.
 
 The thresholds were set on the runs of tests/test_diagnostics.py, made to show each problem,
 and on the healthy presets (MNIST, the spiral over several seeds, the linear system), which
@@ -115,8 +116,8 @@ class Window:
 
 class Coach:
     """Diagnoses the trainer's run from its reports; `diagnoses` holds all it has raised, oldest
-    first. It reads the trainer's settings (for its advice) and its start loss, and is made
-    again when the trainer starts a new run."""
+    first. It reads the trainer's settings (for its advice and the changes that start its windows
+    again) and its start loss, and is made again when the trainer starts a new run."""
 
     def __init__(self, trainer: Trainer):
         sizes = trainer.network.sizes
@@ -159,7 +160,8 @@ class Coach:
 
     def _take(self, reports, raised: list) -> None:
         """Consecutive "ok" reports: into the windows in chunks that end at a check or a held-out
-        measurement, each followed by what is due there."""
+        measurement, each followed by what is due there, or before the first step taken with a
+        changed setting, which starts the windows again."""
         if not len(reports):
             return
         n, first = len(reports), reports[0].step
@@ -167,11 +169,15 @@ class Coach:
                  else np.fromiter(map(STEP, reports), float, n))  # consecutive, but for a resume
         losses = np.fromiter(map(LOSS, reports), float, n)
         held_out = np.array(list(map(self._held_out, reports)), dtype=float)  # None: NaN
-        stops = np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(held_out)) + 1
+        changed = np.isin(steps - 1, [change.step for change in self._trainer.changes])
+        stops = np.union1d(np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(held_out)) + 1,
+                           np.flatnonzero(changed))
         start = 0
         for stop in [*stops, len(reports)]:
             if stop <= start:
                 continue
+            if changed[start]:  # the first step with other settings: the windows saw other runs
+                self._start_windows()
             if self._first_step is None:
                 self._first_step = int(steps[start])
             self._losses.extend(np.column_stack([steps[start:stop], losses[start:stop]]))

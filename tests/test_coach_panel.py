@@ -89,6 +89,7 @@ def test_clear_forgets_everything(qtbot, panel):
 # --- the worker's coach ---------------------------------------------------------------------
 def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afresh(qtbot):
     from gdplayground.config import preset
+    from gdplayground.engine import Trainer
     from gdplayground.engine.diagnostics import Coach
     from gdplayground.gui.worker import TrainingSession
 
@@ -116,7 +117,7 @@ def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afr
     for run, info in zip(runs, infos):
         reports = [report for frame in run for report in frame.reports]
         seen.append([d for frame in run for d in frame.diagnoses])
-        assert seen[-1] == Coach(info.sizes).add(reports)
+        assert seen[-1] == Coach(Trainer(info.config)).add(reports)
     assert "oscillation" in [d.name for d in seen[0]] and seen[1] == seen[0]
 
 

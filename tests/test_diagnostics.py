@@ -1,6 +1,7 @@
 """The coach: each diagnosis on a short run made to show it, the healthy presets raising none,
 and the activation statistics it reads against a direct count."""
 
+import csv
 import json
 import re
 
@@ -17,13 +18,16 @@ from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import UNIT_STATS_EVERY
 
 
-def coach_run(config, steps, dataset=None, chunk=100):
+def coach_run(config, steps, dataset=None, chunk=100, test_every=None):
     """Train `steps` steps (stopping at a divergence), handing the reports to a coach in chunks
-    as the command line does; the coach after them."""
+    as the command line does, with the small test set measured every `test_every` steps if
+    given; the coach after them."""
     trainer = Trainer(config, dataset)
-    coach, pending = Coach(trainer.network.sizes), []
+    coach, pending = Coach(trainer), []
     for _ in range(steps):
         report = trainer.step()
+        if test_every and report.step % test_every == 0:
+            report = trainer.with_test_figures(report)
         pending.append(report)
         if len(pending) == chunk:
             coach.add(pending)
@@ -68,14 +72,29 @@ def test_a_deep_sigmoid_network_has_vanishing_gradients():
     assert "ReLU with He initialisation" in diagnosis.suggestion
 
 
-def test_a_rate_of_10_diverges_to_nan():
-    diagnosis = raised(coach_run(mnist("sgd", 10), 100))["divergence"]
-    assert diagnosis.step < 20 and "NaN or infinite" in diagnosis.evidence
+def test_the_coach_names_the_divergence_the_trainer_rolled_back_with_its_numbers():
+    """SGD at rate 10 on MNIST 784-64-10 goes 2.36, 19, 1,334, 122 and back near its start:
+    the coach named only dead units, never the explosion (it looked for a loss above 10× its
+    start on a tenth of 200 steps). Now it names the trainer's divergence, with its figures."""
+    coach = coach_run(mnist("sgd", 10, [64]), 10)
+    diagnosis = raised(coach)["divergence"]
+    assert diagnosis.step == 3 and diagnosis.evidence == (
+        "at step 3 the loss rose from 2.356 at step 1 to 1,334; the losses of the last 3 steps "
+        "add up to 1,356, over 160 times the first (10 times it on average over 16 steps); the "
+        "run went back to step 0")
+    assert diagnosis.suggestion == "lower the learning rate (now 10) tenfold, or clip the gradient norm"
 
 
-def test_a_loss_far_above_its_start_is_a_divergence():
-    diagnosis = raised(coach_run(mnist("adam", 10), 200))["divergence"]
-    assert diagnosis.step < 20 and "above 10× its start" in diagnosis.evidence
+def test_divergence_advice_fits_the_optimizer_and_the_clipping():
+    """Clipping the gradient does not shorten Adam's steps, which divide its scale out; a run
+    that already clips is told to clip harder."""
+    adam = raised(coach_run(mnist("adam", 10), 10))["divergence"]
+    assert adam.step == 2 and adam.suggestion == "lower the learning rate (now 10) tenfold"
+    config = preset("linear-system")
+    config.learning_rate.value, config.optimizer.clip_norm = 100.0, 1.0
+    clipped = raised(coach_run(config, 10))["divergence"]
+    assert clipped.suggestion == ("lower the learning rate (now 100) tenfold, or clip the "
+                                  "gradient norm harder (now 1)")
 
 
 def test_a_rate_too_high_for_the_spiral_oscillates():
@@ -83,17 +102,26 @@ def test_a_rate_too_high_for_the_spiral_oscillates():
     assert diagnosis.step < 200 and "lower the learning rate (now 3)" in diagnosis.suggestion
 
 
-def test_a_rate_of_1e_7_plateaus():
-    coach = coach_run(mnist("adam", 1e-7, [32]), 1100)
+@pytest.mark.parametrize("optimizer, suggestion", [
+    ("adam", "raise the learning rate (now 1e-07)"),  # it said "or try Adam" to Adam runs
+    ("sgd", "raise the learning rate (now 1e-07), or try Adam")])
+def test_a_rate_of_1e_7_plateaus(optimizer, suggestion):
+    coach = coach_run(mnist(optimizer, 1e-7, [32]), 1100)
     diagnosis = raised(coach)["plateau"]
-    assert diagnosis.step == 1 and "raise the learning rate (now 1e-07)" in diagnosis.suggestion
+    assert diagnosis.step == 1 and diagnosis.suggestion == suggestion
 
 
-def test_a_rate_beyond_the_linear_systems_stable_limit_explodes():
+def test_a_rate_beyond_the_linear_systems_stable_limit_explodes_before_it_diverges():
+    """The warm-up lets the run converge before the rate passes 2/λmax = 0.0892 of the loss's
+    Hessian: the gradient then grows from 1.3e-7, and the coach names it some 300 steps before
+    the loss is far enough above its start for the trainer to roll the run back. A loss rising
+    smoothly by a factor of 500 was called a plateau on the way."""
     config = preset("linear-system")
-    config.learning_rate.value = 0.092  # just above 2/λmax = 0.089 of the loss's Hessian
-    diagnosis = raised(coach_run(config, 300))["exploding-gradients"]
-    assert 50 <= diagnosis.step <= 200
+    config.learning_rate.value, config.learning_rate.warmup_steps = 0.0895, 300
+    coach = coach_run(config, 6000)
+    found = raised(coach)
+    assert 5000 <= found["exploding-gradients"].step < found["divergence"].step == 5498
+    assert "plateau" not in found
 
 
 def test_tanh_units_started_from_large_weights_saturate():
@@ -102,11 +130,32 @@ def test_tanh_units_started_from_large_weights_saturate():
     evidence = raised(coach)["saturation"].evidence
     assert re.search(r"last \d+ steps, (all|\d\d?% or more) of layer", evidence), evidence  # never "100% or more"
     assert "dead-units" not in raised(coach)
+    assert "Xavier" in raised(coach)["saturation"].suggestion
 
 
-def test_relu_units_die_at_a_high_rate():
-    diagnosis = raised(coach_run(mnist("adam", 0.05), 300))["dead-units"]
+def test_saturation_in_a_xavier_network_is_not_told_to_start_from_xavier():
+    diagnosis = raised(coach_run(spiral(value=1.0), 200))["saturation"]  # tanh, Xavier
+    assert diagnosis.suggestion == ("lower the learning rate (now 1) if large steps drove them "
+                                    "there, or try ReLU with He initialisation")
+
+
+@pytest.mark.parametrize("activation, suggestion", [
+    ("relu", "lower the learning rate (now 0.05), or try Leaky ReLU"),
+    ("leaky_relu", "lower the learning rate (now 0.05)")])  # not Leaky ReLU to Leaky ReLU units
+def test_relu_units_die_at_a_high_rate(activation, suggestion):
+    diagnosis = raised(coach_run(mnist("adam", 0.05, [256, 128], activation), 200))["dead-units"]
     assert diagnosis.step == UNIT_STATS_EVERY and "layer 1's units" in diagnosis.evidence
+    assert diagnosis.suggestion == suggestion
+
+
+def test_at_a_rate_the_schedule_brought_to_zero_the_coach_does_not_say_lower_it():
+    """Cosine to 0 by step 90: the first check, at step 100, finds the units dead."""
+    config = mnist("adam", 0.05, [64])
+    config.learning_rate.schedule, config.learning_rate.decay_steps = "cosine", 90
+    found = raised(coach_run(config, 200))
+    assert found["dead-units"].suggestion == "try Leaky ReLU"
+    assert found["rate-zero"].suggestion == ("raise the schedule's floor (now 0) or its decay "
+                                             "steps, or stop here")
 
 
 def test_a_wide_network_on_50_digits_overfits():
@@ -117,12 +166,58 @@ def test_a_wide_network_on_50_digits_overfits():
     config = mnist("adam", 1e-3, [1024])
     config.batch.mode, config.eval_every = "full", 10
     diagnosis = raised(coach_run(config, 100, few))["overfitting"]
-    assert diagnosis.step == 10 and "keep the weights of step 10" in diagnosis.suggestion
+    assert diagnosis.step == 10 and diagnosis.evidence.startswith("the validation loss rose from")
+    assert diagnosis.suggestion == ("add dropout or L2, train on more data, or keep the weights "
+                                    "of step 10")
+    config.architecture.dropout = 0.2
+    diagnosis = raised(coach_run(config, 100, few))["overfitting"]
+    assert diagnosis.suggestion.startswith("use more dropout (now 0.2) or L2, train on more data")
+
+
+@pytest.mark.parametrize("test_every", [1, 1000])  # as at the window's slowest and fastest pace
+def test_with_no_validation_split_the_spiral_overfits_on_its_test_points(test_every):
+    """The spiral preset holds out no validation split: its test loss falls to 0.154 at step
+    6,710, then rises (2.1 at 100,000 steps) while the training loss falls to 1e-10, and the
+    coach said nothing. It reads the test points the plot shows, however often they come."""
+    coach = coach_run(preset("spiral"), 13_000, chunk=1000, test_every=test_every)
+    diagnosis = raised(coach)["overfitting"]
+    assert 6_700 <= diagnosis.step <= 7_100
+    best, risen = map(float, re.findall(r"test loss rose from ([\d.]+) at step \d+ to ([\d.]+)",
+                                         diagnosis.evidence)[0])
+    assert best < 0.16 and risen > 1.1 * best
+    assert [d.name for d in coach.diagnoses] == ["overfitting"]
 
 
 def test_a_schedule_that_reaches_zero_is_named():
     coach = coach_run(spiral(schedule="cosine", decay_steps=100), 150)
     assert raised(coach)["rate-zero"].step == 101
+    coach = coach_run(spiral(schedule="exponential", decay_steps=1, gamma=1e-300), 5)
+    assert raised(coach)["rate-zero"].suggestion == "raise γ (now 1e-300) or the decay steps, or stop here"
+
+
+def test_an_oscillation_dates_from_the_rate_change_that_caused_it():
+    """Raised from 0.1 to 3 after step 350: the coach's 200-step window reached back to a jump
+    of step 325, at the old rate, and dated the oscillation from there."""
+    trainer = Trainer(spiral(value=0.1))
+    coach = Coach(trainer)
+    coach.add([trainer.step() for _ in range(350)])  # as the window hands them over: before the change
+    trainer.apply(spiral(value=3.0))
+    coach.add([trainer.step() for _ in range(400)])
+    assert raised(coach)["oscillation"].step == 406
+
+
+@pytest.mark.parametrize("mode, suggestion", [
+    ("mini", "lower the learning rate (now 3), or use larger batches"),
+    ("full", "lower the learning rate (now 3)")])  # every step sees the whole set already
+def test_oscillation_advice_fits_the_batch(mode, suggestion):
+    """Losses made to jump as an oscillating run's do (a full batch hardly oscillates without
+    diverging), with the settings of the run they are handed over from."""
+    config = spiral(value=3.0)
+    config.batch.mode = mode
+    trainer = Trainer(config)
+    coach = Coach(trainer)
+    coach.add([trainer.step()._replace(loss=1.0 + 1.5 * (i % 2)) for i in range(400)])
+    assert raised(coach)["oscillation"].suggestion == suggestion
 
 
 # --- the command line ----------------------------------------------------------------------
@@ -142,6 +237,31 @@ def test_train_prints_the_diagnoses_and_lists_them_in_the_summary(tmp_path, caps
                  "--out", str(tmp_path / "more")]) == 0
 
 
+def test_train_stops_a_run_far_above_its_start_as_it_stops_one_at_nan(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "spiral", "--lr", "100", "--steps", "50", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert ("Training diverged at step 2: the loss rose from 0.6683 at step 1 to 162.7; the losses "
+            "of the last 2 steps add up to 163.4") in out
+    assert "rolled back to step 0. Lower the learning rate (now 100)" in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["diverged"] is True and summary["steps"] == 0
+    assert [(d["name"], d["step"]) for d in summary["diagnoses"]] == [("divergence", 2)]
+
+
+def test_train_measures_the_small_test_set_for_the_coach_as_the_window_does(tmp_path, capsys):
+    """With no validation split, the command line's coach saw no held-out loss at all: the
+    spiral's test loss rose 50% while its training loss fell tenfold, and it said nothing."""
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "spiral", "--steps", "12000", "--out", str(run)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert [d["name"] for d in summary["diagnoses"]] == ["overfitting"]
+    assert summary["diagnoses"][0]["evidence"].startswith("the test loss rose from 0.157 at step 7100")
+    rows = list(csv.DictReader((run / "metrics.csv").read_text().splitlines()))
+    measured = [int(row["step"]) for row in rows if row["test_loss"]]
+    assert measured == list(range(100, 12_001, 100))  # every TEST_EVERY steps
+
+
 def test_a_healthy_run_lists_no_diagnoses(tmp_path, capsys):
     assert main(["train", "--dataset", "linear-system", "--steps", "300",
                  "--out", str(tmp_path / "run")]) == 0
@@ -156,7 +276,7 @@ def test_the_diagnoses_do_not_depend_on_how_the_reports_are_handed_over(schedule
     reports = [trainer.step() for _ in range(600)]
     found = []
     for chunk in (1, 37, 600):
-        coach = Coach(trainer.network.sizes)
+        coach = Coach(trainer)
         new = [d for start in range(0, len(reports), chunk) for d in coach.add(reports[start:start + chunk])]
         assert new == coach.diagnoses
         found.append(coach.diagnoses)

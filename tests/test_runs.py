@@ -83,17 +83,24 @@ def test_a_run_is_kept_with_the_settings_it_trained_with_and_named_by_them(qtbot
     assert window.config.learning_rate.value == 0.03  # the new run's
 
 
-def test_a_run_the_coach_saw_diverge_is_kept_as_diverged(qtbot, window_on, tmp_path):
-    """At rate 50 the spiral's loss stays far above its start without reaching infinity: the
-    coach said "Divergence" while the run list's Diverged column stayed empty."""
+def test_a_run_the_engine_found_diverged_is_kept_as_diverged(qtbot, window_on, tmp_path):
+    """At rate 50 the spiral's loss goes to 200 times its start without reaching infinity: the
+    trainer went on, the coach alone said "Divergence", and the Runs table asked the coach. By
+    the engine's one rule the run is rolled back and the window pauses saying so; the table
+    takes the engine's word."""
     window = window_on(tmp_path)
+    train(qtbot, window, 150)  # a checkpoint at step 100 to roll back to
     window.lr_panel.value.widget.setValue(50)
-    train(qtbot, window, 150)
-    assert "divergence" in [d.name for d in window.coach.diagnoses] and not window.diverged
+    window.step(50)
+    qtbot.waitUntil(lambda: window.diverged, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert window.last_step == 100 and window.banner.text().startswith("Training diverged at step 15")
+    assert "rolled back to step 100" in window.banner.text()
+    assert "divergence" in [d.name for d in window.coach.diagnoses]
     window.reset()
     qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 1, timeout=TIMEOUT)
     assert window.runs_tab.store.runs[0].diverged
-    assert window.runs_tab.store.runs[0].name == "adam, lr 50, 8-8"  # set before its first step
+    assert window.runs_tab.store.runs[0].name == "adam, lr 0.01→50, 8-8"
     assert window.runs_tab.table.item(0, window.runs_tab.table.columnCount() - 1).text() == "diverged"
 
 

@@ -113,6 +113,15 @@ def test_a_rate_far_too_high_is_marked_diverged_at_its_step():
     assert wild.summary["diverged"] and wild.summary["diverged_at_step"] == wild.diverged_at_step
 
 
+def test_a_run_whose_loss_stays_finite_but_far_above_its_start_is_marked_diverged():
+    """Adam at rate 100 on the spiral: its loss goes 0.67, 163, 278 and hovers around 50 for
+    ever without reaching infinity, and the sweep called it a finished run with a final loss."""
+    gentle, wild = spiral_sweep(values=(0.01, 100.0), steps=200)
+    assert not gentle.diverged and gentle.final_loss is not None
+    assert wild.diverged_at_step == 2 and wild.final_loss is None  # where the trainer's rule says
+    assert wild.least_loss == pytest.approx(0.6683, abs=1e-4)  # the first step's, before it
+
+
 def test_a_cancelled_sweep_keeps_the_runs_that_ended_and_reports_progress():
     seen = []
     runs = spiral_sweep(values=(0.01, 0.03, 0.1), steps=40,

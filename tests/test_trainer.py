@@ -5,6 +5,7 @@ import pytest
 
 from gdplayground.config import ConfigError, Layer, preset
 from gdplayground.data import load_dataset
+from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import Trainer
 
 
@@ -178,6 +179,92 @@ def test_divergence_is_also_cleared_by_reset():
     assert trainer.diverged
     trainer.reset()
     assert not trainer.diverged and trainer.step().status == "ok"
+
+
+# --- the one rule: NaN or infinity, or losses far above the start ---------------------------
+def run_until_diverged(trainer, steps):
+    reports = []
+    for _ in range(steps):
+        reports.append(trainer.step())
+        if reports[-1].status != "ok":
+            break
+    return reports
+
+
+def diverging(losses):
+    """Whether the run has diverged after each step, by the rule computed here from its losses:
+    those of the last 16 steps add up to more than 16 × 10 times the first step's."""
+    return [sum(losses[max(0, i - 15):i + 1]) > 160 * losses[0] for i in range(len(losses))]
+
+
+@pytest.mark.parametrize("dataset, optimizer, lr, hidden, diverged_at", [
+    ("spiral", "adam", 100.0, None, 2),
+    ("xor", "adam", 100.0, None, 3),
+    ("mnist", "sgd", 10.0, [Layer(64, "relu")], 3),
+    ("linear-system", "sgd", 0.092, None, 41)])  # full batch: every loss exact, the same rule
+def test_losses_far_above_the_start_diverge_at_the_step_the_rule_says(dataset, optimizer, lr,
+                                                                      hidden, diverged_at):
+    """Adam at rate 100 went on "training" at a loss of 1e10, and SGD at 10 on MNIST 784-64-10
+    went 2.36 → 19 → 1,334 → 122 without a word: only NaN and infinity counted."""
+    config = preset(dataset)
+    config.optimizer.name, config.learning_rate.value = optimizer, lr
+    config.architecture.hidden = hidden or config.architecture.hidden
+    trainer = Trainer(config)
+    reports = run_until_diverged(trainer, 100)
+    losses = [r.loss for r in reports]  # the diverged report keeps the loss of its step
+    if dataset == "mnist":
+        assert losses == pytest.approx([2.356, 19.09, 1334.5], rel=1e-3)
+    assert diverging(losses) == [False] * (diverged_at - 1) + [True]
+    assert [r.status for r in reports] == ["ok"] * (diverged_at - 1) + ["diverged"]
+    assert reports[-1].step == trainer.step_count == 0  # rolled back to the checkpoint at 0
+    last = losses[-16:]
+    assert reports[-1].message == (
+        f"Training diverged at step {diverged_at}: the loss rose from {losses[0]:,.4g} at step 1 "
+        f"to {losses[-1]:,.4g}; the losses of the last {len(last)} steps add up to "
+        f"{sum(last):,.4g}, over 160 times the first (10 times it on average over 16 steps). The "
+        f"run was rolled back to step 0. Lower the learning rate (now {lr:g}) or reset to "
+        f"continue.")
+    assert trainer.step().status == "refused"
+
+
+@pytest.mark.parametrize("dataset, steps, settings", [
+    ("mnist", 300, {}), ("mnist-binary", 300, {}), ("spiral", 20_000, {}),
+    ("linear-system", 2000, {}),
+    ("spiral", 2000, {"value": 3.0}),  # oscillating: 4.8 times its start over 16 steps at most
+    # One example a step: a single loss reaches 32 times the start, 16 steps 3.7 times it.
+    ("mnist", 3000, {"value": 0.1, "optimizer": "sgd", "batch": "stochastic"})])
+def test_healthy_runs_and_their_wild_batches_never_diverge(dataset, steps, settings):
+    config = preset(dataset)
+    config.learning_rate.value = settings.get("value", config.learning_rate.value)
+    config.optimizer.name = settings.get("optimizer", config.optimizer.name)
+    config.batch.mode = settings.get("batch", config.batch.mode)
+    trainer = Trainer(config)
+    reports = run(trainer, steps)
+    assert {r.status for r in reports} == {"ok"}
+    if "batch" in settings:
+        assert max(r.loss for r in reports) > 30 * reports[0].loss  # the wild batch was there
+
+
+def test_a_loss_that_is_not_a_number_diverges_whatever_its_start():
+    """Targets of 1e20 square to infinity in float32 at the first step already."""
+    x = np.ones((8, 2), np.float32)
+    split = Split(x, np.full((8, 1), 1e20))
+    config = preset("linear-system")
+    config.dtype = "float32"
+    trainer = Trainer(config, Dataset("linear-system", split, Split(x[:0], split.y[:0]), split, None))
+    report = trainer.step()
+    assert report.status == "diverged" and report.step == 0
+    assert report.message.startswith("Training diverged at step 1: the loss became NaN or infinite.")
+
+
+def test_the_start_is_the_first_steps_loss_and_a_restored_run_keeps_it():
+    config = toy_config(mode="stochastic")  # one example, and dropout, as the first step takes them
+    trainer = Trainer(config)
+    start = trainer.start_loss
+    assert run(trainer, 150)[0].loss == start
+    restored = Trainer(config)
+    restored.restore(trainer.snapshot())
+    assert restored.start_loss == start and run(restored, 20) == run(trainer, 20)
 
 
 def test_loss_that_does_not_suit_the_data_is_a_config_error():

@@ -309,5 +309,6 @@ def test_a_screenshot_of_a_run_that_diverges_is_taken_at_the_rollback(tmp_path):
     config = preset("linear-system")
     config.learning_rate.value, config.learning_rate.warmup_steps = 1.0, 20_000  # unstable at ~2,000
     trained = save_screenshot(config, 3000, tmp_path / "shot.png", timeout_s=60)
-    assert trained == 2700  # the checkpoint it rolled back to; it does not wait for step 3,000
+    assert trained == 2000  # the checkpoint it rolled back to (it diverged at step 2,062, its
+    # losses averaging 15 times the start); it does not wait for step 3,000
     assert QImage(str(tmp_path / "shot.png")).width() == 1440

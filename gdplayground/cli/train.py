@@ -16,6 +16,9 @@ from gdplayground.console import stops_as_interrupts
 from gdplayground.onnx_export import OnnxUnavailable
 
 HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
+# Steps between measurements of a small test set: its points in metrics.csv, and the held-out
+# loss the coach reads for overfitting when there is no validation split, as in the window.
+TEST_EVERY = 100
 # --- train ---------------------------------------------------------------------------------
 def run_train(args) -> int:
     from gdplayground.engine import Trainer
@@ -39,7 +42,7 @@ def run_train(args) -> int:
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with run_folder(out) as run:  # checked before training: a bad --out fails at once
         _describe(trainer)
-        history, coach = History(len(trainer.network.layers)), Coach(trainer.network.sizes)
+        history, coach = History(len(trainer.network.layers)), Coach(trainer)
         started, interrupted = time.perf_counter(), False
         start = (trainer.step_count, trainer.samples_seen)
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
@@ -158,6 +161,8 @@ def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exa
     with tqdm(total=total, unit="step", disable=None, leave=False, dynamic_ncols=True) as bar:
         for _ in range(total):
             report = trainer.step()
+            if report.step % TEST_EVERY == 0:
+                report = trainer.with_test_figures(report)
             log.add(report)
             bar.update()
             if report.status != "ok":

@@ -5,12 +5,19 @@ with the numbers that show it and what to try.
 diagnoses they newly raise; the same ones however the reports are split. It keeps fixed-size
 windows of the recent steps (every step's loss; every SAMPLE_EVERY-th step's layer figures) and
 checks them every CHECK_EVERY steps: about a microsecond a step in all. Events that need no
-window (a rollback, the learning rate reaching zero, a validation) are looked at as they come.
-A windowed diagnosis dates from the first step of its window that shows it.
+window (a divergence, the learning rate reaching zero, a held-out measurement) are looked at as
+they come. A windowed diagnosis dates from the first step of its window that shows it.
+
+Divergence is the trainer's word (trainer.DIVERGENCE_FACTOR gives its rule): the coach names
+the divergence the trainer rolled back, with the trainer's numbers. The held-out loss it watches
+for overfitting is the validation split's, or with none, the small test set's points that the
+window's plot shows (StepReport.test_loss). Its advice fits the run's settings as they are when
+it speaks: no "try Adam" to an Adam run, no Xavier to a Xavier network.
 
 A name is raised once, and again only if its condition has been clear for REARM_AFTER steps
 and comes back: a condition hovering at its threshold does not fill the list. A divergence's
-rollback takes the run back to an earlier step, so the windows start again from there.
+rollback takes the run back to an earlier step, and a changed setting makes another run of the
+steps that follow, so the windows start again from there.
 
 The thresholds were set on the runs of tests/test_diagnostics.py, made to show each problem,
 and on the healthy presets (MNIST, the spiral over several seeds, the linear system), which
@@ -25,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdplayground.engine.trainer import UNIT_STATS_EVERY, StepReport
+from gdplayground.engine.trainer import UNIT_STATS_EVERY, StepReport, Trainer
 
 CHECK_EVERY = 100  # steps between checks of the windows: a check costs some 40 us
 WINDOW = 200  # steps the windowed diagnoses look back over: long enough to outlast batch noise
@@ -33,8 +40,6 @@ PLATEAU_WINDOW = 1000  # a plateau must last: the spiral preset's slowest 1000 s
 SAMPLE_EVERY = UNIT_STATS_EVERY  # layer figures are sampled on the steps that measure units
 REARM_AFTER = 1000  # steps a condition must stay clear before its name can be raised again
 
-DIVERGENCE_FACTOR = 10  # a loss this many times its start …
-DIVERGENCE_SHARE = 0.1  # … on this share of the window's steps: one wild batch is not enough
 OSCILLATION_JUMP = 2.0  # a jump: the loss at least doubles from one step to the next …
 # … on this share of the window's steps. A rate too high gives 10-25% (the spiral at Adam 3,
 # SGD 10); batch noise gives at most 4.5% on the spiral preset while its loss is still high.
@@ -44,7 +49,7 @@ OSCILLATION_SHARE = 0.10
 # 2× often (MNIST 0-vs-1: a quarter of its steps), a converged run stops improving, and units
 # may saturate on data they separate well; none of that is a problem.
 STALLED_LEVEL = 0.5
-PLATEAU_PROGRESS = 0.01  # the loss fell less than 1% from the window's first fifth to its last
+PLATEAU_PROGRESS = 0.01  # the loss moved less than 1% from the window's first fifth to its last
 PLATEAU_FIFTH = 5  # the means compared are of a fifth of the window each, to average out noise
 # Layer 1's gradient per weight against the last layer's: 0.07 on the MNIST preset, 0.01 on a
 # three-layer sigmoid network, 4e-4 on a six-layer one (He initialisation; 9e-5 with Xavier).
@@ -55,11 +60,17 @@ DEAD_SHARE = 0.5  # of a layer's units silent for a whole batch (the MNIST prese
 # A unit silent for one example is not dead: with fewer examples a batch, a healthy layer can
 # look half dead, so smaller batches count as no evidence of dead units.
 DEAD_MIN_BATCH = 16
-OVERFIT_RISE = 1.1  # validation loss this many times its best …
-OVERFIT_EVALUATIONS = 3  # … at this many evaluations in a row, the training loss lower than then
+OVERFIT_RISE = 1.1  # the held-out loss this many times its best …
+OVERFIT_EVALUATIONS = 3  # … at this many measurements in a row, the training loss lower than then,
+# … for at least this share of the steps it took to reach its best. Points measured every step
+# (the window at a slow pace) wander by 4% on the spiral preset: three in a row above a lucky
+# best came at step 1,500, its test loss still falling; held this long, the rise is named at
+# 11,200 (best 0.154 at step 6,710, then 0.22) whether measured every step or every thousand.
+OVERFIT_SPAN = 0.5
 TRAIN_LOSS_STEPS = 20  # steps whose mean loss stands for the training loss at an evaluation
+ADAPTIVE = ("adam", "rmsprop", "adagrad")  # divide the gradient's scale out: clipping it does little
 
-STEP, LOSS, VALIDATION = attrgetter("step"), attrgetter("loss"), attrgetter("val_loss")
+STEP, LOSS = attrgetter("step"), attrgetter("loss")
 NAMES = ("divergence", "oscillation", "plateau", "vanishing-gradients", "exploding-gradients",
          "saturation", "dead-units", "overfitting", "rate-zero")
 
@@ -104,14 +115,20 @@ class Window:
 
 
 class Coach:
-    """Diagnoses a run of a network with these layer sizes (input first) from its reports;
-    `diagnoses` holds all it has raised, oldest first."""
+    """Diagnoses the trainer's run from its reports; `diagnoses` holds all it has raised, oldest
+    first. It reads the trainer's settings (for its advice and the changes that start its windows
+    again) and its start loss, and is made again when the trainer starts a new run."""
 
-    def __init__(self, sizes):
+    def __init__(self, trainer: Trainer):
+        sizes = trainer.network.sizes
         self._weights = np.array([n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])], float)
+        self._trainer = trainer
         self.diagnoses: list[Diagnosis] = []
         self._last_seen: dict[str, int] = {}  # the last step each name's condition held
-        self._start_loss: float | None = None  # the first batch's loss, at the starting weights
+        self._start_loss = trainer.start_loss  # the first step's loss, at the starting weights
+        validated = len(trainer.dataset.validation) > 0
+        self._held_out = attrgetter("val_loss" if validated else "test_loss")
+        self._held_out_name = "validation" if validated else "test"
         self._last_step, self._learning_rate = 0, math.nan
         self._start_windows()
 
@@ -120,8 +137,9 @@ class Coach:
         self._losses = Window(PLATEAU_WINDOW, 2)  # step, loss
         # step, then per layer: gradient per weight, dead share, saturated share
         self._samples = Window(WINDOW // SAMPLE_EVERY, 1 + 3 * layers)
-        self._evaluations = Window(OVERFIT_EVALUATIONS, 3)  # step, validation loss, training loss
-        self._best: tuple[float, int, float] | None = None  # the best evaluation so far
+        self._first_step: int | None = None  # the windows' first step
+        self._best: tuple[float, int, float] | None = None  # the best held-out loss: step, training loss
+        self._risen: tuple[int, int] | None = None  # (since what step, how many measurements) above it
         self._first_gradient: np.ndarray | None = None  # per layer, at the first sample
         self._lowest = np.full(layers, np.inf)  # per layer: the lowest gradient norm sampled …
         self._lowest_at = np.zeros(layers)  # … and its step
@@ -141,28 +159,33 @@ class Coach:
         return raised
 
     def _take(self, reports, raised: list) -> None:
-        """Consecutive "ok" reports: into the windows in chunks that end at a check or an
-        evaluation, each followed by what is due there."""
+        """Consecutive "ok" reports: into the windows in chunks that end at a check or a held-out
+        measurement, each followed by what is due there, or before the first step taken with a
+        changed setting, which starts the windows again."""
         if not len(reports):
             return
         n, first = len(reports), reports[0].step
         steps = (first + np.arange(n, dtype=float) if reports[-1].step == first + n - 1
                  else np.fromiter(map(STEP, reports), float, n))  # consecutive, but for a resume
         losses = np.fromiter(map(LOSS, reports), float, n)
-        validation = np.array(list(map(VALIDATION, reports)), dtype=float)  # None: NaN
-        if self._start_loss is None:
-            self._start_loss = losses[0]
-        stops = np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(validation)) + 1
+        held_out = np.array(list(map(self._held_out, reports)), dtype=float)  # None: NaN
+        changed = np.isin(steps - 1, [change.step for change in self._trainer.changes])
+        stops = np.union1d(np.flatnonzero((steps % CHECK_EVERY == 0) | np.isfinite(held_out)) + 1,
+                           np.flatnonzero(changed))
         start = 0
         for stop in [*stops, len(reports)]:
             if stop <= start:
                 continue
+            if changed[start]:  # the first step with other settings: the windows saw other runs
+                self._start_windows()
+            if self._first_step is None:
+                self._first_step = int(steps[start])
             self._losses.extend(np.column_stack([steps[start:stop], losses[start:stop]]))
             self._sample(reports[start:stop], steps[start:stop])
             self._last_step, self._learning_rate = reports[stop - 1].step, reports[stop - 1].learning_rate
             step = int(steps[stop - 1])
-            if np.isfinite(validation[stop - 1]):
-                self._evaluated(step, validation[stop - 1], raised)
+            if np.isfinite(held_out[stop - 1]):
+                self._measured(step, held_out[stop - 1], raised)
             if step % CHECK_EVERY == 0:
                 self._check(step, raised)
             start = stop
@@ -193,38 +216,45 @@ class Coach:
     # --- events --------------------------------------------------------------------------
     def _rolled_back(self, report: StepReport, raised: list) -> None:
         step = self._last_step + 1  # the report carries the step the run went back to
-        what = "loss" if not math.isfinite(report.loss) else "gradients or weights"
+        self._learning_rate = self._config.learning_rate.value  # the setting the trainer refuses
         self._raise(raised, "divergence", step, step,
-                    f"the {what} became NaN or infinite at step {step}; the run went back to "
-                    f"step {report.step}",
-                    f"lower the learning rate (now {report.learning_rate:g}) tenfold, or clip "
-                    f"the gradient norm")
+                    f"at step {step} {report.cause}; the run went back to step {report.step}",
+                    _either(self._lower_rate(" tenfold"), self._clip()))
         self._last_step = report.step
         self._start_windows()
 
     def _rate_zero(self, reports, raised: list) -> None:
         began = next(r.step for r in reports if r.learning_rate == 0)
+        rate = self._config.learning_rate
+        knob = (f"the schedule's floor (now {rate.min_value:g}) or its decay steps"
+                if rate.schedule == "cosine" else f"γ (now {rate.gamma:g}) or the decay steps")
         self._raise(raised, "rate-zero", reports[-1].step, began,
                     f"the schedule has brought the learning rate to 0 at step {began}: the steps "
                     f"since change nothing",
-                    "raise the schedule's floor or its decay steps, or stop here")
+                    f"raise {knob}, or stop here")
 
-    def _evaluated(self, step: int, loss: float, raised: list) -> None:
+    def _measured(self, step: int, loss: float, raised: list) -> None:
+        """A held-out loss: overfitting once it has stayed above OVERFIT_RISE times its best for
+        OVERFIT_EVALUATIONS measurements and OVERFIT_SPAN of the steps to that best, while the
+        training loss went on falling."""
         train = float(np.mean(self._losses.last(TRAIN_LOSS_STEPS)[:, 1]))
-        self._evaluations.extend(np.array([[step, loss, train]]))
         if self._best is None or loss < self._best[0]:
-            self._best = (loss, step, train)
+            self._best, self._risen = (loss, step, train), None
             return
         best, best_step, best_train = self._best
-        recent = self._evaluations.last()
-        if (len(recent) == OVERFIT_EVALUATIONS and recent[0, 0] > best_step
-                and (recent[:, 1] > OVERFIT_RISE * best).all() and train < best_train):
+        if not loss > OVERFIT_RISE * best:
+            self._risen = None
+            return
+        since, count = self._risen or (step, 0)
+        self._risen = since, count + 1
+        if (count + 1 >= OVERFIT_EVALUATIONS and train < best_train
+                and step - since >= OVERFIT_SPAN * (best_step - self._first_step)):
             self._raise(raised, "overfitting", step, best_step,
-                        f"the validation loss rose from {best:.3g} at step {best_step} to "
-                        f"{loss:.3g} while the training loss fell from {best_train:.3g} to "
-                        f"{train:.3g}",
-                        f"add dropout or L2, train on more data, or keep the weights of step "
-                        f"{best_step}")
+                        f"the {self._held_out_name} loss rose from {best:.3g} at step {best_step} "
+                        f"to {loss:.3g} (above {OVERFIT_RISE:g}× its best since step {since}) "
+                        f"while the training loss fell from {best_train:.3g} to {train:.3g}",
+                        _either(self._regularise(), "train on more data",
+                                f"keep the weights of step {best_step}"))
 
     # --- windowed checks -----------------------------------------------------------------
     def _check(self, step: int, raised: list) -> None:
@@ -239,23 +269,8 @@ class Coach:
                 self._check_vanishing(step, samples, raised)
                 self._check_exploding(step, samples, raised)
                 self._check_units(step, samples, stalled, raised)  # before the plateau names them
-            if start > 0:
-                diverging = self._check_divergence(step, recent, start, raised)
-                oscillating = stalled and self._check_oscillation(step, recent, start, raised)
-                if stalled and not (diverging or oscillating):
-                    self._check_plateau(step, losses, start, raised)
-
-    def _check_divergence(self, step, recent, start, raised) -> bool:
-        high = recent[:, 1] > DIVERGENCE_FACTOR * start
-        share = np.count_nonzero(high) / len(recent)
-        if share < DIVERGENCE_SHARE:
-            return False
-        self._raise(raised, "divergence", step, recent[np.argmax(high), 0],
-                    f"the loss was above {DIVERGENCE_FACTOR}× its start ({start:.3g}) on "
-                    f"{share:.0%} of the last {len(recent)} steps, up to {recent[:, 1].max():.3g}",
-                    f"lower the learning rate (now {self._learning_rate:g}) tenfold, or clip "
-                    f"the gradient norm")
-        return True
+            if stalled and not self._check_oscillation(step, recent, start, raised):
+                self._check_plateau(step, losses, start, raised)
 
     def _check_oscillation(self, step, recent, start, raised) -> bool:
         if len(recent) < WINDOW:
@@ -269,8 +284,7 @@ class Coach:
                     f"the loss at least doubled from one step to the next on {share:.0%} of the "
                     f"last {len(recent)} steps, and hovers around {np.median(loss):.3g} (it "
                     f"started at {start:.3g})",
-                    f"lower the learning rate (now {self._learning_rate:g}), or use larger "
-                    f"batches")
+                    _either(self._lower_rate(), self._larger_batches()))
         return True
 
     def _check_plateau(self, step, losses, start, raised) -> None:
@@ -279,11 +293,12 @@ class Coach:
         fifth = len(losses) // PLATEAU_FIFTH
         first, last = losses[:fifth, 1].mean(), losses[-fifth:, 1].mean()
         progress = 1 - last / first
-        if not progress < PLATEAU_PROGRESS:
+        if not abs(progress) < PLATEAU_PROGRESS:  # a loss that rose further is no plateau
             return
         causes = [name for name in ("vanishing-gradients", "saturation", "dead-units")
                   if self._last_seen.get(name) == step]  # found at this check, just before
-        suggestion = f"raise the learning rate (now {self._learning_rate:g}), or try Adam"
+        suggestion = _either(f"raise the learning rate (now {self._learning_rate:g})",
+                             None if self._config.optimizer.name == "adam" else "try Adam")
         if causes:
             suggestion = f"look at {' and '.join(causes)} first; failing that, {suggestion}"
         self._raise(raised, "plateau", step, losses[0, 0],
@@ -305,13 +320,15 @@ class Coach:
             return
         layer = int(np.argmax(low))
         squashing = np.isfinite(samples[:, 1 + 2 * layers:]).any()
+        remedies = (["ReLU with He initialisation", "fewer layers"] if squashing else
+                    [None if self._config.architecture.init == "he" else "He initialisation",
+                     "fewer layers", None if self._config.optimizer.name == "adam" else "Adam"])
         self._raise(raised, "vanishing-gradients", step,
                     _since(samples[:, 0], ratios[:, layer] < VANISHING_RATIO),
                     f"layer {layer + 1}'s gradient per weight is {np.median(ratios[:, layer]):.2g} "
                     f"of the last layer's (median over the last {len(samples) * SAMPLE_EVERY} "
                     f"steps)",
-                    "try ReLU with He initialisation, or fewer layers" if squashing else
-                    "try He initialisation, fewer layers, or Adam")
+                    "try " + _either(*remedies))
 
     def _check_exploding(self, step, samples, raised) -> None:
         """A layer's gradient norm, on most of the window's samples (its median is), far above
@@ -330,8 +347,7 @@ class Coach:
                         f"layer {layer + 1}'s gradient norm grew to {typical:.2g} (median over "
                         f"steps {samples[0, 0]:.0f}-{samples[-1, 0]:.0f}), {typical / lowest:.2g}× "
                         f"the {lowest:.2g} it was at step {self._lowest_at[layer]:.0f}",
-                        f"lower the learning rate (now {self._learning_rate:g}), or clip the "
-                        f"gradient norm")
+                        _either(self._lower_rate(), self._clip()))
         least = gradients.min(axis=0)
         lower = least < self._lowest
         self._lowest_at[lower] = samples[gradients.argmin(axis=0), 0][lower]
@@ -348,8 +364,8 @@ class Coach:
             self._raise(raised, "dead-units", step, samples[0, 0],
                         f"in every batch of the last {steps} steps, {_at_least(dead[layer])} of "
                         f"layer {layer + 1}'s units fired for no example",
-                        f"lower the learning rate (now {self._learning_rate:g}), or try Leaky "
-                        f"ReLU")
+                        _either(self._lower_rate(),
+                                None if self._activation(layer) == "leaky_relu" else "try Leaky ReLU"))
         # A classifier that has learned may drive its units to their limits and be the better
         # for it (two Gaussian blobs: 59%): saturation is a problem while the loss stays high.
         if stalled and (saturated >= SATURATED_SHARE).any():
@@ -358,9 +374,52 @@ class Coach:
                         f"in every batch of the last {steps} steps, {_at_least(saturated[layer])} "
                         f"of layer {layer + 1}'s activations were within 2% of their range from "
                         f"its ends, where they pass almost no gradient",
-                        f"lower the learning rate (now {self._learning_rate:g}) if large steps "
-                        f"drove them there; start from smaller weights (Xavier initialisation), "
-                        f"or try ReLU with He initialisation")
+                        _either(self._lower_rate(" if large steps drove them there"),
+                                None if self._config.architecture.init == "xavier" else
+                                "start from smaller weights (Xavier initialisation)",
+                                "try ReLU with He initialisation"))
+
+    # --- advice that fits the run --------------------------------------------------------
+    @property
+    def _config(self):
+        return self._trainer.config
+
+    def _activation(self, layer: int) -> str | None:
+        hidden = self._config.architecture.hidden
+        return hidden[layer].activation if layer < len(hidden) else None
+
+    def _lower_rate(self, how: str = "") -> str | None:
+        """Lowering the rate, unless the schedule has brought it to 0."""
+        rate = self._learning_rate
+        return f"lower the learning rate (now {rate:g}){how}" if rate != 0 else None
+
+    def _clip(self) -> str | None:
+        """Clipping the gradient norm, or clipping it harder: for the optimizers whose step it
+        shortens (an adaptive one divides the gradient's scale out)."""
+        optimizer = self._config.optimizer
+        if optimizer.name in ADAPTIVE:
+            return None
+        clip = optimizer.clip_norm
+        return f"clip the gradient norm harder (now {clip:g})" if clip else "clip the gradient norm"
+
+    def _larger_batches(self) -> str | None:
+        whole = self._trainer.steps_per_epoch == 1  # every step sees the whole training set
+        return None if whole else "use larger batches"
+
+    def _regularise(self) -> str:
+        """Dropout or L2: more of them if the run has some."""
+        arch, l2 = self._config.architecture, self._config.optimizer.l2
+        kinds = [("dropout", arch.dropout)] if arch.hidden else []  # it silences hidden units
+        kinds.append(("L2", l2))
+        verb = "use more" if any(value for _, value in kinds) else "add"
+        return f"{verb} " + " or ".join(f"{kind} (now {value:g})" if value else kind
+                                       for kind, value in kinds)
+
+
+def _either(*options: str | None) -> str:
+    """The options that apply (None: one that does not), as "a, b, or c"."""
+    kept = [option for option in options if option]
+    return ", or ".join(filter(None, [", ".join(kept[:-1]), *kept[-1:]]))
 
 
 def _at_least(share: float) -> str:

@@ -12,7 +12,8 @@ What a run reports (`SweepRun`):
   "smoothed_loss"), one batch's loss being too noisy to compare runs by; with full-batch
   training every loss is exact and taken as it is. One curve for both keeps least <= final.
 - test_loss and test_accuracy: the test split, evaluated once at the end.
-- diverged_at_step: the step whose loss, gradients or weights became NaN or infinite. The run
+- diverged_at_step: the step at which the trainer found the run diverged (a loss, gradient or
+  weight NaN or infinite, or losses far above the start: trainer.DIVERGENCE_FACTOR). The run
   stops there, rolled back by the trainer to its last checkpoint as in the window and in
   `gdplayground train`, so its weights and history end at that checkpoint. A diverged run has
   no final loss and no test figures; its least_loss and curve cover every step before the

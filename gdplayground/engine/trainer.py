@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -24,7 +25,16 @@ from gdplayground.engine.schedules import learning_rate_at
 
 OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat parameter array
 CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back to
+# A run has diverged when a loss, gradient or weight is NaN or infinite, or when the losses of
+# its last DIVERGENCE_STEPS steps add up to more than DIVERGENCE_STEPS × DIVERGENCE_FACTOR times
+# its start (the loss of its first step): ten times it on average, which no healthy preset comes
+# near (the spiral at Adam's rate 3, oscillating, reaches 4.8 times; MNIST at SGD 0.1 one
+# example a step, 3.7), while one wild batch of a healthy run does not count (that run's worst
+# is 32 times the start) and a single loss of 160 times it does (SGD 10 on MNIST: 565 times).
+DIVERGENCE_FACTOR = 10
+DIVERGENCE_STEPS = 16
 EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
+TEST_LIMIT = 5000  # test sets up to this size (the toy sets' half) are measured while training
 PROBE_EXAMPLES, PROBE_SEED = 32, 0x6C4B  # a gradient check's batch, drawn from the run's seed
 # Steps between measurements of dead and saturated units. They change slowly, and measuring
 # them costs a few microseconds a layer: 10% of a toy network's step, were it every step.
@@ -44,9 +54,10 @@ class LayerStats(NamedTuple):
 
 
 class StepReport(NamedTuple):
-    """What one iteration did. `status` is "ok", "diverged" (this step produced NaN or inf and the
-    run was rolled back to its last checkpoint, whose step `step` then gives) or "refused" (the
-    run is diverged; nothing was done).
+    """What one iteration did. `status` is "ok", "diverged" (this step made the run diverge, by
+    the rule of DIVERGENCE_FACTOR, and the run was rolled back to its last checkpoint, whose step
+    `step` then gives; `cause` says what happened) or "refused" (the run is diverged; nothing
+    was done).
 
     Named tuples rather than frozen dataclasses: as immutable, and five times cheaper to make,
     which counts at 20,000 steps a second."""
@@ -61,10 +72,11 @@ class StepReport(NamedTuple):
     layers: tuple[LayerStats, ...]
     val_loss: float | None = None
     val_accuracy: float | None = None
-    test_loss: float | None = None  # measured by the window's worker on small test sets
+    test_loss: float | None = None  # of a small test set, now and then (with_test_figures)
     test_accuracy: float | None = None
     status: str = "ok"
     message: str = ""
+    cause: str = ""  # of a divergence, with its numbers: "the loss became NaN or infinite"
 
 
 class SettingChange(NamedTuple):
@@ -133,6 +145,8 @@ class Trainer:
         self._order, self._position = np.arange(0), 0
         self._full_batch: np.ndarray | None = None
         self._divergence: tuple[float, str] | None = None  # (learning rate then, what happened)
+        self._recent_losses: deque[float] = deque(maxlen=DIVERGENCE_STEPS)
+        self.start_loss = self._first_loss()  # what a divergence is measured against
         self._checkpoint = self.snapshot()
         self.started_with = copy.deepcopy(cfg)  # the run's settings at step 0 …
         self.changes: list[SettingChange] = []  # … and every change since
@@ -205,8 +219,9 @@ class Trainer:
                       for (g, b), w, (dead, saturated) in zip(grad_norms, weight_norms, unit_stats))
         report = StepReport(self.step_count, self.epochs_done + (not epoch_end), epoch_end,
                             len(x), loss, acc, lr, stats)
-        if not (finite and math.isfinite(sum(weight_norms))):
-            return self._diverge(report)
+        cause = self._divergence_cause(loss, finite and math.isfinite(sum(weight_norms)))
+        if cause:
+            return self._diverge(report, cause)
         if self.step_count % CHECKPOINT_EVERY == 0:
             self._checkpoint = self.snapshot()
         if self._validation_due(epoch_end) and len(self.dataset.validation):
@@ -229,6 +244,16 @@ class Trainer:
             correct += (accuracy(out, data.y[chunk]) or 0.0) * len(out)
         classified = data.y.ndim == 1
         return total_loss / len(data), correct / len(data) if classified else None
+
+    def with_test_figures(self, report: StepReport) -> StepReport:
+        """The report of the step just taken with the test set's loss and accuracy, if the set is
+        small enough to measure while training (TEST_LIMIT): the held-out points the window
+        plots with each picture and `gdplayground train` every few steps, and the coach reads
+        when there is no validation split."""
+        if report.status != "ok" or not 0 < len(self.dataset.test) <= TEST_LIMIT:
+            return report
+        loss, accuracy = self.evaluate("test")
+        return report._replace(test_loss=loss, test_accuracy=accuracy)
 
     def gradient_probe(self, n_examples: int = PROBE_EXAMPLES) -> Probe:
         """Copies of what a gradient check needs (gradient_lab.Probe): the network at its
@@ -358,6 +383,7 @@ class Trainer:
         self._shuffle_rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
         self.network.dropout_rng.bit_generator.state = copy.deepcopy(state.dropout_rng)
         self._divergence, self._checkpoint = None, self.snapshot()
+        self._recent_losses.clear()  # the divergence rule's steps count from here
 
     def _check_fits(self, state: TrainingState) -> None:
         names = [name for name, _, _ in self.network.parameters()]
@@ -380,20 +406,50 @@ class Trainer:
             raise ValueError(f"the saved position {state.position} is outside the data order "
                              f"(0 to {len(order)})")
 
-    def _diverge(self, report: StepReport) -> StepReport:
+    @np.errstate(all="ignore")
+    def _first_loss(self) -> float:
+        """The loss of the run's first step as it will be taken (its batch, its dropout), at the
+        initial weights; the data order and random generators are left as they were. Known
+        from the start, so a run restored from a later step measures against it too."""
+        generators = (self._shuffle_rng, self.network.dropout_rng)
+        states = [copy.deepcopy(generator.bit_generator.state) for generator in generators]
+        x, targets = self._batch(self._next_batch()[0])
+        loss, _ = self.loss.forward(self.network.forward(x, train=True), targets)
+        for generator, state in zip(generators, states):
+            generator.bit_generator.state = state
+        self._order, self._position = np.arange(0), 0
+        return loss
+
+    def _divergence_cause(self, loss: float, finite: bool) -> str:
+        """What makes the step just taken a divergence, with its numbers ("" if nothing does):
+        a loss, gradient or weight NaN or infinite, or losses far above the start."""
+        if not math.isfinite(loss):
+            return "the loss became NaN or infinite"
+        if not finite:
+            return "the gradients or weights became NaN or infinite"
+        recent = self._recent_losses
+        recent.append(loss)
+        total, limit = sum(recent), DIVERGENCE_STEPS * DIVERGENCE_FACTOR
+        if not total > limit * self.start_loss:
+            return ""
+        return (f"the loss rose from {self.start_loss:,.4g} at step 1 to {loss:,.4g}; the "
+                f"losses of the last {len(recent)} steps add up to {total:,.4g}, over {limit} "
+                f"times the first ({DIVERGENCE_FACTOR} times it on average over "
+                f"{DIVERGENCE_STEPS} steps)")
+
+    def _diverge(self, report: StepReport, cause: str) -> StepReport:
         """Roll the run back to the last checkpoint (weights, optimizer memory, counters, data
         order) and refuse to go on at this learning rate. The report's step is the step the run
         is back at, so counters, curves and saved files agree with the restored weights."""
         checkpoint = self._checkpoint
         self.restore(checkpoint)
-        what = "the loss" if not math.isfinite(report.loss) else "the gradients or weights"
         lr_value = self.config.learning_rate.value
-        message = (f"Training diverged at step {report.step}: {what} became NaN or infinite. "
-                   f"The run was rolled back to step {checkpoint.step}. Lower the learning "
-                   f"rate (now {lr_value:g}) or reset to continue.")
+        message = (f"Training diverged at step {report.step}: {cause}. The run was rolled back "
+                   f"to step {checkpoint.step}. Lower the learning rate (now {lr_value:g}) or "
+                   f"reset to continue.")
         self._divergence = (lr_value, message)
         return report._replace(step=checkpoint.step, epoch=checkpoint.epochs + 1, epoch_end=False,
-                               status="diverged", message=message)
+                               status="diverged", message=message, cause=cause)
 
     def _refused_report(self, lr: float) -> StepReport:
         stats = tuple(LayerStats(math.nan, math.nan, _norm(layer.W)) for layer in self.network.layers)

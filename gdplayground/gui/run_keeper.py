@@ -55,8 +55,7 @@ class RunKeeper(QObject):
                 return
             _, snapshot, test = answer
             history, seconds = window.history, window.training_seconds()
-            # diverged: rolled back from NaN or infinity, or the loss far above its start (the coach)
-            diverged = window.diverged or any(d.name == "divergence" for d in window.coach.diagnoses)
+            diverged = window.diverged  # the engine's word: it ended rolled back, refusing its rate
             run = KeptRun(default_name(snapshot.config, snapshot.changes), snapshot.config,
                           figures_of(history, snapshot.config, snapshot.state.step, seconds, test),
                           curves_of(history, snapshot.config), diverged=diverged, ended=now())

@@ -49,7 +49,6 @@ GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
-TEST_LIMIT = 5000  # test sets up to this size are measured with every picture (toy sets)
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
@@ -376,11 +375,8 @@ class TrainingWorker(QObject):
     def _measure_test(self) -> None:
         """A small test set (the toy sets' half) is measured with each picture, on the frame's
         last step: the held-out curve beside the training one."""
-        test = self.trainer.dataset.test
-        if not self._pending or self._pending[-1].status != "ok" or not 0 < len(test) <= TEST_LIMIT:
-            return
-        loss, accuracy = self.trainer.evaluate("test")
-        self._pending[-1] = self._pending[-1]._replace(test_loss=loss, test_accuracy=accuracy)
+        if self._pending:
+            self._pending[-1] = self.trainer.with_test_figures(self._pending[-1])
 
     def _units(self) -> tuple:
         """What the network diagram draws: every unit's output over the boundary's grid, and
@@ -406,7 +402,7 @@ class TrainingWorker(QObject):
         mid_epoch = trainer.steps_to_epoch_end < trainer.steps_per_epoch
         self._run_id += 1
         self._pending, self._path = [], []
-        self._coach = Coach(trainer.network.sizes)
+        self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
         info = RunInfo(

@@ -45,7 +45,7 @@ FIGURES = {"steps": (0, 2**63 - 1), "final_loss": FINITE, "least_loss": FINITE,
 ACCURACIES = ("accuracy", "val_accuracy", "test_accuracy")  # metrics.csv columns from 0 to 1
 
 
-@dataclass
+@dataclass(eq=False)  # a run is itself, not its values: its curves are arrays, which == cannot judge
 class KeptRun:
     """One run of the list: what the table shows and the overlays draw."""
 

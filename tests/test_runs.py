@@ -324,7 +324,7 @@ def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, wind
     """"\\x1b[31mred" as a name broke SVG plots and Export run ("not well-formed")."""
     import xml.etree.ElementTree as ElementTree
 
-    from gdplayground.gui.plot_export import export_plot
+    from gdplayground.gui.plot_export import capture, save_picture
 
     window = window_on(tmp_path / "runs")
     train(qtbot, window, 10)
@@ -333,7 +333,7 @@ def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, wind
     tab.table.item(0, 0).setText("\x1b[31mred\x07")
     assert tab.store.runs[0].name == "[31mred"
     tab.table.selectRow(0)
-    export_plot(window.training.loss_view.plot.getPlotItem(), tmp_path / "loss.svg")
+    save_picture(capture(window.training.loss_view.plot.getPlotItem(), "svg"), tmp_path / "loss.svg")
     text = (tmp_path / "loss.svg").read_text()
     ElementTree.fromstring(text)  # well-formed
     assert "[31mred" in text
@@ -531,3 +531,17 @@ def test_a_run_that_cannot_be_kept_is_said_until_one_is_kept_again(qtbot, window
     train(qtbot, window, 5)
     reset_and_wait(qtbot, window, 1)
     assert "Could not keep" not in window.banner.text() or not window.banner.isVisible()
+
+
+def test_two_kept_runs_alike_in_name_settings_and_figures_are_told_apart(qtbot, window_on, tmp_path):
+    """Runs were compared by value, curves and all: two alike crashed the Runs tab ("the truth
+    value of an array is ambiguous") on every selection."""
+    window = window_on(None)
+    store = window.runs_tab.store
+    store.runs += [made_up("twin", window.config), made_up("twin", window.config)]
+    window.runs_tab.refresh()
+    window.runs_tab.table.selectRow(1)
+    icons = [not window.runs_tab.table.item(row, 0).icon().isNull() for row in range(2)]
+    assert icons == [False, True]
+    tab = window.runs_tab
+    assert [run for run, _ in tab._overlaid] == [tab._run_at(1)] and tab._run_at(0) is not tab._run_at(1)

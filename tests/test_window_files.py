@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ElementTree
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -185,15 +186,14 @@ def test_evaluate_reports_every_split(qtbot, open_window):
     assert ok and "train: loss" in message and "test: loss" in message and "accuracy" in message
 
 
-def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(tmp_path, monkeypatch, qtbot):
-    import pyqtgraph as pg
+def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(
+        tmp_path, monkeypatch, qtbot, open_window):
     from gdplayground.gui import plot_export
-    monkeypatch.setattr(plot_export.SVGExporter, "export", lambda self, fileName=None: None)
-    plot = pg.PlotWidget()
-    qtbot.addWidget(plot)
-    with pytest.raises(OSError, match="wrote nothing"):
-        plot_export.export_plot(plot.getPlotItem(), tmp_path / "p.svg")
-    assert os.listdir(tmp_path) == []
+    window = open_window(toy(), steps=10)
+    monkeypatch.setattr(plot_export.SVGExporter, "export", lambda self, **how: None)
+    ok, message = written(qtbot, window, lambda: window.files.export_plots(tmp_path / "p", "svg"))
+    assert not ok and "the SVG exporter gave nothing" in message
+    assert not (tmp_path / "p").exists() or os.listdir(tmp_path / "p") == []
 
 
 def test_big_png_exports_scale_their_lines_and_text_with_the_picture(qtbot, open_window, tmp_path):
@@ -244,3 +244,67 @@ def test_weights_that_do_not_fit_their_data_are_refused_on_screen_and_the_run_go
     assert window.info.dataset == "spiral" and window.last_step == 3  # the run as it was
     window.step(1)
     qtbot.waitUntil(lambda: window.last_step == 4, timeout=TIMEOUT)
+
+
+def test_an_export_writes_its_files_off_the_gui_thread_and_captures_one_plot_a_turn(
+        qtbot, open_window, tmp_path, monkeypatch):
+    """Export run held the window for seconds (PNG encoding, SVG, ONNX, CSV): the window must
+    answer between the plots it draws and while the files are written."""
+    import threading
+
+    from gdplayground.gui import export_queue, plot_export
+    window = open_window(toy(), steps=20)
+    threads, turned = set(), []  # at each capture: has the event loop turned since the last?
+    encode = plot_export.save_png
+    monkeypatch.setattr(plot_export, "save_png", lambda picture, path: (
+        threads.add(threading.current_thread()), encode(picture, path)))
+    take = export_queue.capture
+
+    def capture(*how):
+        turned.append(len(turned) == 0 or marks[-1])
+        marks.append(False)
+        QTimer.singleShot(0, lambda: marks.__setitem__(-1, True))
+        return take(*how)
+    marks = []
+    monkeypatch.setattr(export_queue, "capture", capture)
+    ok, message = written(qtbot, window, lambda: window.files.export_run(tmp_path / "run"))
+    assert ok, message
+    assert threads and threading.main_thread() not in threads
+    assert len(turned) == 8 and all(turned)  # 4 plots, PNG and SVG, each in a turn of its own
+    assert (tmp_path / "run" / "loss.png").stat().st_size and (tmp_path / "run" / "README.md").exists()
+
+
+def test_a_cancelled_export_leaves_nothing_and_the_next_one_goes_on(
+        qtbot, open_window, tmp_path, monkeypatch):
+    import threading
+
+    from gdplayground.gui import file_actions
+    window = open_window(toy(), steps=20)
+    writing, go_on = threading.Event(), threading.Event()
+    save = file_actions.save_pictures
+    monkeypatch.setattr(file_actions, "save_pictures", lambda *args: (
+        writing.set(), go_on.wait(10), save(*args)))
+    said = []
+    window.files.written.connect(lambda *args: said.append(args))
+    window.files.export_run(tmp_path / "run")
+    window.files.export_weights(tmp_path / "w.npz")  # queued behind it
+    qtbot.waitUntil(writing.is_set, timeout=TIMEOUT)
+    window.files.exports.cancel()
+    go_on.set()
+    qtbot.waitUntil(lambda: len(said) == 2, timeout=TIMEOUT)
+    (ok, message), (weights_ok, _) = said
+    assert not ok and message == f"Cancelled: the run to {tmp_path / 'run'} was not written"
+    assert weights_ok and sorted(os.listdir(tmp_path)) == ["w.npz"]  # no staging folder left
+    assert not window.banner.isVisible()  # a cancel the user asked for is no failure to show
+    ok, _ = written(qtbot, window, lambda: (window.files.export_weights(tmp_path / "v.npz"),
+                                            window.files.exports.cancel()))  # before the snapshot
+    assert not ok and not (tmp_path / "v.npz").exists()
+
+
+def test_closing_the_window_during_an_export_finishes_it(qtbot, open_window, tmp_path):
+    window = open_window(toy(), steps=20)
+    window.files.export_run(tmp_path / "run")
+    window.files.export_plots(tmp_path / "plots", "svg")
+    window.close()
+    assert (tmp_path / "run" / "README.md").exists() and (tmp_path / "run" / "loss.svg").exists()
+    assert (tmp_path / "plots" / "loss.svg").exists()

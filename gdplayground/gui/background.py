@@ -25,6 +25,11 @@ Work = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
 _tasks: set[_Task] = set()  # every task whose thread may still run, kept alive until it ends
 
 
+class Cancelled(Exception):
+    """Raised by work that stops because it was asked to, when it must undo what it did (a write
+    abandons its files)."""
+
+
 class _Task(QThread):
     progressed = Signal(int, int)
     ended = Signal(str, object)  # ("finished", result), ("cancelled", None) or ("failed", message)

@@ -1,15 +1,15 @@
 """The File menu: experiments (TOML) in and out, weights in and out, and the exports: the whole
 run as a folder, the weights, ONNX, the plots and the metrics. Exports take one consistent step
-from the worker while training goes on. Every write says what it wrote or why it could not."""
+from the worker while training goes on, and write their files off the GUI thread, one after the
+other (export_queue). Every write says what it wrote or why it could not."""
 
 from __future__ import annotations
 
 import copy
 import time
 from pathlib import Path
-from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences
@@ -17,19 +17,22 @@ from gdplayground.engine.trainer import needs_reset
 from gdplayground.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
 from gdplayground.gui.actions import make_action
-from gdplayground.gui.plot_export import PNG_WIDTHS, choose_plots_target, export_plots
+from gdplayground.gui.background import Cancelled
+from gdplayground.gui.export_queue import ExportQueue
+from gdplayground.gui.plot_export import PNG_WIDTHS, choose_plots_target, save_pictures
 from gdplayground.gui.worker import Snapshot
 from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
 from gdplayground.weights import WeightFileError, load_weights, save_weights
 
 
 class FileActions(QObject):
-    written = Signal(bool, str)  # after an export or save: (succeeded, what it says to the user)
-
     def __init__(self, window):
         """`window` is the MainWindow: its session, history, configuration, views and banner."""
         super().__init__(window)
         self.window = window
+        self.exports = ExportQueue(window)
+        self.written = self.exports.written  # after a save or export: (succeeded, its message)
+        self._export = self.exports.add
         entries = [
             ("Open experiment…", ["Ctrl+O"], "Load an experiment file (TOML), as saved here or "
              "used by gdplayground train --config", self._choose_experiment),
@@ -66,7 +69,8 @@ class FileActions(QObject):
         return opened
 
     def save_experiment(self, path: Path) -> None:
-        self._write(f"the experiment to {path}", lambda: self.window.config.save(path))
+        config = copy.deepcopy(self.window.config)
+        self._export(f"the experiment to {path}", lambda _: ({}, lambda *_: config.save(path)))
 
     def open_weights(self, path: Path) -> bool:
         """Reopen a weight file with its own configuration, asking first if that changes the
@@ -90,75 +94,64 @@ class FileActions(QObject):
         window.session.resume(saved)
         return True
 
-    # --- exports -----------------------------------------------------------------------------
+    # --- exports: each prepared from the window on its thread, written on another ---------
     def export_run(self, folder: Path) -> None:
-        def write(snap: Snapshot) -> None:
+        def prepare(snap: Snapshot):
             self.window.redraw()  # the snapshot's frames have arrived: draw them before exporting
-            self._write_run(folder, snap)
-        self._from_snapshot(f"the run to {folder}", write)
+            history, summary = copy.deepcopy(self.window.history), self._summary(snap)
+            plots = self._plots({"png": PNG_WIDTHS[1], "svg": None})
 
-    def _write_run(self, folder: Path, snap: Snapshot) -> None:
-        """The run folder, all or nothing: metrics, plots, then weights, settings and README."""
-        history, plots = self.window.history, self.window.training.plots()
-        with RunFolder(folder) as run:
-            with atomic_path(run.file("metrics.csv")) as tmp, open(tmp, "w", newline="") as f:
-                history.write_csv(f, until_step=snap.state.step)
-            export_plots(plots, run.staging, "png", PNG_WIDTHS[1])
-            export_plots(plots, run.staging, "svg")
-            write_run(run, snap.config, snap.state, self._summary(snap), snap.input_scale,
-                      started_with=snap.started_with, changes=snap.changes,
-                      notes=summarised_metrics_note(history.summarised_until))
+            def write(pictures: dict, progress, cancelled) -> None:
+                """The run folder, all or nothing: metrics, plots, then weights, settings and
+                README."""
+                with RunFolder(folder) as run:
+                    with atomic_path(run.file("metrics.csv")) as tmp, open(tmp, "w", newline="") as f:
+                        history.write_csv(f, until_step=snap.state.step)
+                    save_pictures(pictures, run.staging, progress, cancelled)
+                    write_run(run, snap.config, snap.state, summary, snap.input_scale,
+                              started_with=snap.started_with, changes=snap.changes,
+                              notes=summarised_metrics_note(history.summarised_until))
+                    if cancelled():
+                        raise Cancelled
+            return plots, write
+        self._export(f"the run to {folder}", prepare, snapshot=True)
 
     def export_weights(self, path: Path) -> None:
-        self._from_snapshot(f"weights to {path}", lambda snap: save_weights(
-            path, snap.config, snap.state, self._summary(snap)))
+        def prepare(snap: Snapshot):
+            summary = self._summary(snap)
+            return {}, lambda *_: save_weights(path, snap.config, snap.state, summary)
+        self._export(f"weights to {path}", prepare, snapshot=True)
 
     def export_onnx(self, path: Path) -> None:
-        self._from_snapshot(f"the ONNX model to {path}", lambda snap: save_onnx(
-            path, snap.config, snap.state.parameters, snap.input_scale))
+        self._export(f"the ONNX model to {path}", lambda snap: ({}, lambda *_: save_onnx(
+            path, snap.config, snap.state.parameters, snap.input_scale)), snapshot=True)
 
     def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
-        self.window.redraw()
-        self._write(f"the plots to {folder}",
-                    lambda: export_plots(self.window.training.plots(), folder, suffix, width))
+        def prepare(_):
+            self.window.redraw()
+            return self._plots({suffix: width}), lambda pictures, *how: save_pictures(pictures, folder, *how)
+        self._export(f"the plots to {folder}", prepare)
 
     def export_metrics(self, path: Path) -> None:
-        def write() -> None:
-            with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="") as f:
-                self.window.history.write_csv(f)
-        self._write(f"metrics to {path}", write)
+        def prepare(_):
+            history = copy.deepcopy(self.window.history)
+
+            def write(*_) -> None:
+                with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="") as f:
+                    history.write_csv(f)
+            return {}, write
+        self._export(f"metrics to {path}", prepare)
+
+    def _plots(self, formats: dict) -> dict:
+        """The plots on show, {file name: (item, PNG width)}, in each of `formats` {suffix: width}."""
+        return {f"{name}.{suffix}": (item, width) for suffix, width in formats.items()
+                for name, item in self.window.training.plots().items()}
 
     def _summary(self, snap: Snapshot) -> dict:
         state = snap.state
         return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
                 "seconds": self.window.training_seconds(),
                 **self.window.history.latest(until_step=state.step)}
-
-    def _from_snapshot(self, what: str, write: Callable[[Snapshot], None]) -> None:
-        """Write `what` from a consistent copy of the run, which the worker is asked for."""
-        def answered(snap: Snapshot | None) -> None:
-            if snap is None:
-                self._failed_to_write(f"Could not write {what}: there is no run")
-            else:
-                self._write(what, lambda: write(snap))
-        self.window.session.ask("snapshot", answered,
-                                lambda why: self._failed_to_write(f"Could not write {what}. {why}"))
-
-    def _write(self, what: str, action: Callable) -> None:
-        """Run a write, and tell the user what was written or what failed (and why)."""
-        try:
-            action()
-        except Exception as exc:  # noqa: BLE001 - OSError, or an exporter's own: say it, keep the app
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self._failed_to_write(f"Could not write {what}: {reason}")
-            return
-        self.window.banner.clear("write")  # an earlier failure is not the news any more
-        self.window.statusBar().showMessage(f"Wrote {what}", 8000)
-        self.written.emit(True, f"Wrote {what}")
-
-    def _failed_to_write(self, message: str) -> None:
-        self._say(message, "write")
-        self.written.emit(False, message)
 
     def _say(self, message: str, kind: str) -> None:
         """A file's problem, on the tab it was met on (File ▸ Open weights on the Runs tab, say:

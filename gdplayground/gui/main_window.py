@@ -540,6 +540,7 @@ class MainWindow(QMainWindow):
 
     # --- closing ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.files.exports.finish()
         self.redraw_timer.stop()
         self.keeper.keep_before_closing()
         self.sweep.shutdown()

@@ -14,22 +14,31 @@ from PySide6.QtCore import QBuffer, QIODevice, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from gdplayground.files import atomic_path, write_atomic
+from gdplayground.files import write_atomic
+from gdplayground.gui.background import Cancelled
 
 PNG_WIDTHS = (800, 1600, 3200)
 
 
-def export_plot(item, path: Path, width: int | None = None) -> None:
-    """Write one plot item: SVG for a .svg path, otherwise PNG `width` pixels wide, drawn as the
-    window draws it but larger: lines, text and legends grow with the picture."""
-    path = Path(path)
-    if path.suffix.lower() != ".svg":
-        save_png(render_png(item, width or PNG_WIDTHS[1]), path)
-        return
-    with atomic_path(path) as tmp:
-        SVGExporter(item).export(str(tmp))
-        if not tmp.stat().st_size:  # pyqtgraph's exporters can fail without raising
-            raise OSError(f"the exporter wrote nothing to {path}")
+def capture(item, suffix: str, width: int | None = None) -> QImage | bytes:
+    """One plot item as a picture, taken on the GUI thread, where its scene lives: for "svg" the
+    SVG document, otherwise the image of a PNG `width` pixels wide, drawn as the window draws
+    it but larger (lines, text and legends grow with the picture). `save_picture` writes it."""
+    if suffix != "svg":
+        return render_png(item, width or PNG_WIDTHS[1])
+    document = SVGExporter(item).export(toBytes=True)
+    if not document:  # pyqtgraph's exporters can fail without raising
+        raise OSError("the SVG exporter gave nothing")
+    return bytes(document)
+
+
+def save_picture(picture: QImage | bytes, path: Path) -> None:
+    """A captured picture as a file, written whole or not at all; on any thread (a QImage is
+    encoded as PNG here, which is the slow part)."""
+    if isinstance(picture, QImage):
+        save_png(picture, path)
+    else:
+        write_atomic(Path(path), picture)
 
 
 def save_png(picture, path: Path) -> None:
@@ -85,15 +94,16 @@ def _descendants(item):
         yield from _descendants(child)
 
 
-def export_plots(plots: dict, folder: Path, suffix: str, width: int | None = None) -> list[str]:
-    """Write every {name: item} plot into `folder` (made if missing) as name.suffix; returns
-    the file names."""
+def save_pictures(pictures: dict, folder: Path, progress=lambda done, total: None,
+                  cancelled=lambda: False) -> None:
+    """Write every {file name: picture} into `folder` (made if missing), saying progress;
+    Cancelled between two files if `cancelled()`."""
     Path(folder).mkdir(parents=True, exist_ok=True)
-    names = []
-    for name, item in plots.items():
-        export_plot(item, Path(folder) / f"{name}.{suffix}", width)
-        names.append(f"{name}.{suffix}")
-    return names
+    for done, (name, picture) in enumerate(pictures.items()):
+        if cancelled():
+            raise Cancelled
+        save_picture(picture, Path(folder) / name)
+        progress(done + 1, len(pictures))
 
 
 # --- the dialog --------------------------------------------------------------------------------

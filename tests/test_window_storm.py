@@ -8,8 +8,8 @@ must never have stalled. An exception in Qt's event loop fails the test (pytest-
 
 The actions are found, not listed: each is a kind of control (a button, a box, a field, a table,
 a picture) picked at random among those visible in the tab in view, so a control added later is
-stormed without a change here. STORM_ACTIONS and STORM_SEEDS set a longer storm (the CI runs a
-short one)."""
+stormed without a change here. STORM_ACTIONS, STORM_SEEDS and STORM_FIRST_SEED set a longer storm
+or other seeds (the CI runs a short one)."""
 
 import collections
 import copy
@@ -33,7 +33,8 @@ from gdplayground.gui.main_window import MainWindow
 from gdplayground.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))
-SEEDS = range(int(os.environ.get("STORM_SEEDS", 5)))
+FIRST_SEED = int(os.environ.get("STORM_FIRST_SEED", 0))
+SEEDS = range(FIRST_SEED, FIRST_SEED + int(os.environ.get("STORM_SEEDS", 5)))
 LIGHT_DATASETS = ("spiral", "xor", "circles", "gaussians", "linear-system", "mnist-binary")
 # Ranges a storm keeps to, so that a run stays small enough to build in a moment.
 SMALL = {"data.samples": (20, 2000), "batch.size": (1, 256), "learning_rate.decay_steps": (1, 500),

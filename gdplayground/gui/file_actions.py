@@ -49,8 +49,9 @@ class FileActions(QObject):
             ("Export ONNX…", [], "Save the network as an ONNX model for ONNX Runtime",
              self._choose_onnx_target),
             ("Export plots…", [], "Save every plot as PNG or SVG", self._choose_plots_folder),
-            ("Export metrics (CSV)…", [], "Save one row per step: loss, accuracy, learning rate, "
-             "gradient norms", self._choose_csv_target),
+            ("Export metrics (CSV)…", [], "Save loss, accuracy, learning rate and gradient "
+             "norms: a row per step (a long run's early steps as blocks, at each block's mean, "
+             "to keep the window's memory bounded)", self._choose_csv_target),
         ]
         self.actions = [None if entry is None else make_action(window, *entry) for entry in entries]
         self.export_run_action = self.actions[5]

@@ -227,7 +227,6 @@ class _InputProbe:
         self.window, self.box = window, window.training.loss_view.log_scale
         self.running, self.stopped = threading.Event(), threading.Event()
         self.last_step = self.paused_at = self.painted_at = 0.0
-        self._toggled = False
         worker = window.session.worker
         trainer = worker.trainer
         step = trainer.step
@@ -245,14 +244,14 @@ class _InputProbe:
             self.paused_at = time.perf_counter()
         window.toggle_play = timed_toggle
         view = window.training.loss_view.plot
-        paint = view.paintEvent
+        axis, paint = view.getPlotItem().getAxis("left"), view.paintEvent
+        self._painted_log = axis.logMode
 
-        def timed_paint(event):
+        def timed_paint(event):  # the first paint that shows the other scale
             paint(event)
-            if self._toggled:
-                self._toggled, self.painted_at = False, time.perf_counter()
+            if axis.logMode != self._painted_log:
+                self._painted_log, self.painted_at = axis.logMode, time.perf_counter()
         view.paintEvent = timed_paint
-        self.box.toggled.connect(lambda: setattr(self, "_toggled", True))
 
     def _job_changed(self, running: bool, ticket: int) -> None:
         (self.running if running else self.stopped).set()

@@ -454,6 +454,9 @@ class LossView(PlotView):
             self.note("off scale", "")  # what was off a linear scale is on a log one
             if self.history is not None:
                 self.draw(self.history)
+            # painted now, while training waits: queued behind the window's other work, the
+            # click's answer came a frame or two later
+            self.plot.viewport().repaint()
 
     def restart(self) -> None:
         """A new run; its learning rate's axis shows once the rate is drawn (the last run's

@@ -55,8 +55,7 @@ class ExportQueue(QObject):
 
     def _make_widgets(self) -> None:
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(160)
-        self.progress.setFormat("%p%")
+        self.progress.setMinimumWidth(260)
         self.cancel_button = QToolButton()
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop the export under way: it leaves no file behind "
@@ -103,7 +102,8 @@ class ExportQueue(QObject):
             self.idle.emit()
             return
         export = self._current
-        self._say_progress(f"Preparing {export.what}…", 0, 0)
+        self.progress.setToolTip(f"Writing {export.what}")
+        self._say_progress("preparing", 0, 0)
         if export.snapshot:
             self.window.session.ask("snapshot", self._guarded(export, self._prepare),
                                     self._guarded(export, lambda why: self._end(
@@ -134,7 +134,7 @@ class ExportQueue(QObject):
         if export is None or self._cancel.is_set():
             return
         if not self._plots:
-            self._say_progress(f"Writing {export.what}…", 0, 1)
+            self._say_progress("writing %p%", 0, 1)
             pictures, write, stop = self._pictures, self._write, self._cancel.is_set
             self.background.run(lambda progress, _: outcome(write, pictures, progress, stop))
             return
@@ -145,8 +145,7 @@ class ExportQueue(QObject):
             self._end(False, self._failure(f"{name}: {reason(exc)}"))
             return
         drawn = len(self._pictures)
-        self._say_progress(f"Drawing the plots for {export.what}…", drawn,
-                           drawn + len(self._plots))
+        self._say_progress("drawing plot %v of %m", drawn, drawn + len(self._plots))
         QTimer.singleShot(0, self._guarded(export, self._capture_next))
 
     def _written(self, result: str | None) -> None:
@@ -174,10 +173,12 @@ class ExportQueue(QObject):
     def _cancelled_words(self) -> str:
         return f"Cancelled: {self._current.what} was not written"
 
-    def _say_progress(self, words: str, done: int, total: int) -> None:
+    def _say_progress(self, doing: str, done: int, total: int) -> None:
+        """In the bar, which has the room the status bar's message would not: "The run: …"."""
+        what = self._current.what.split(" to ")[0]
+        self.progress.setFormat(f"{what[0].upper()}{what[1:]}: {doing}")
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.window.statusBar().showMessage(words)
 
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)

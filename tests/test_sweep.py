@@ -395,3 +395,26 @@ def test_log_axis_labels_along_the_bottom_never_run_together(qtbot, low, high, w
     assert len(placed) >= 2
     for (x1, w1, s1), (x2, w2, s2) in zip(placed, placed[1:]):
         assert x2 - x1 >= (w1 + w2) / 2, (s1, s2)
+
+
+def test_a_sweeps_steps_wait_while_the_window_works(qtbot, monkeypatch):
+    """A sweep trained on beside the window's drawing, and the two took turns at the
+    interpreter lock a switch interval at a time: a redraw of the window took seconds."""
+    import time
+
+    from gdplayground.engine.trainer import Trainer
+    from gdplayground.gui.sweep_runner import SweepRunner
+    from gdplayground.gui.worker import LONGEST_COURTESY_S, WindowWork
+
+    work, steps = WindowWork(), []
+    step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self: (steps.append(1), step(self))[1])
+    runner = SweepRunner(window_work=work)
+    with work:  # the window works for a while: a step at most every LONGEST_COURTESY_S
+        runner.start(preset("spiral"), SweepPlan(sweep_param("lr"), (0.01,), steps=2_000))
+        time.sleep(0.5)
+        held = len(steps)
+    assert held <= 0.5 / LONGEST_COURTESY_S + 1
+    with qtbot.waitSignal(runner.finished, timeout=30_000):
+        pass
+    assert len(steps) == 2_000

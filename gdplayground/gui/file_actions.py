@@ -130,7 +130,8 @@ class FileActions(QObject):
     def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
         def prepare(_):
             self.window.redraw()
-            return self._plots({suffix: width}), lambda pictures, *how: save_pictures(pictures, folder, *how)
+            plots = self._plots({suffix: width})
+            return plots, lambda pictures, *how: save_pictures(pictures, folder, *how)
         self._export(f"the plots to {folder}", prepare)
 
     def export_metrics(self, path: Path) -> None:
@@ -144,7 +145,8 @@ class FileActions(QObject):
         self._export(f"metrics to {path}", prepare)
 
     def _plots(self, formats: dict) -> dict:
-        """The plots on show, {file name: (item, PNG width)}, in each of `formats` {suffix: width}."""
+        """The plots on show as {file name: (item, PNG width)}, in each of `formats`
+        {suffix: PNG width}."""
         return {f"{name}.{suffix}": (item, width) for suffix, width in formats.items()
                 for name, item in self.window.training.plots().items()}
 

@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.optimizers, "Optimizers")
         self.gradient_check = GradientCheckTab(self.session.ask)
         self.tabs.addTab(self.gradient_check, "Gradient check")
-        self.sweep = SweepPanel(lambda: copy.deepcopy(self.config))
+        self.sweep = SweepPanel(lambda: copy.deepcopy(self.config), self.session.window_work)
         self.inside = InsideTab(self.session.ask, ImageInside())
         self.tabs.addTab(self.inside, "Inside")
         self.tabs.setTabToolTip(3, "Inside the network: every unit's output, what it gets "

@@ -16,6 +16,7 @@ from gdplayground.engine.sweep import PARAMS, SweepError, SweepPlan, SweepRun, p
 from gdplayground.gui.fields import guard_field
 from gdplayground.gui.sweep_result_view import SweepResultView
 from gdplayground.gui.sweep_runner import SweepProgress, SweepRunner
+from gdplayground.gui.worker import WindowWork
 
 OPENING = {"lr": ("1e-4:1", 7, True), "batch-size": ("8,32,128,512", 4, False),
            "optimizer": ("sgd,momentum,adam", 3, False)}  # values a sweep of each opens with
@@ -24,11 +25,13 @@ OPENING = {"lr": ("1e-4:1", 7, True), "batch-size": ("8,32,128,512", 4, False),
 class SweepPanel(QWidget):
     run_finished = Signal(object)  # SweepRun: it joins the run list
 
-    def __init__(self, experiment: Callable[[], ExperimentConfig]):
-        """`experiment()` gives the panels' settings: every run of a sweep starts from them."""
+    def __init__(self, experiment: Callable[[], ExperimentConfig],
+                 window_work: WindowWork | None = None):
+        """`experiment()` gives the panels' settings: every run of a sweep starts from them;
+        its steps wait while the window works (`window_work`)."""
         super().__init__()
         self.experiment, self.results, self.plan = experiment, [], None
-        self.runner = SweepRunner(self)
+        self.runner = SweepRunner(self, window_work)
         self.runner.progressed.connect(self._progressed)
         self.runner.run_finished.connect(self._run_finished)
         self.runner.finished.connect(lambda runs: self._ended(f"Sweep done: {_runs(runs)}."))

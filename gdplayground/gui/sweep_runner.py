@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine.sweep import SweepPlan, SweepRun, run_sweep
 from gdplayground.gui.background import Background
+from gdplayground.gui.worker import WindowWork
 
 SHARES = 1000  # progress counts a run as this many parts, so a long run moves the bar too
 
@@ -50,8 +51,11 @@ class SweepRunner(QObject):
     failed = Signal(str)
     _arrived = Signal()  # a run ended, on the worker's thread
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, window_work: WindowWork | None = None):
+        """`window_work`: the window's work, which each step of a sweep waits for, as the
+        training worker's do (they share the interpreter lock with the window's drawing)."""
         super().__init__(parent)
+        self.window_work = window_work or WindowWork()
         self.results: list[SweepRun] = []
         self.plan: SweepPlan | None = None
         self._started = 0.0
@@ -100,7 +104,12 @@ class SweepRunner(QObject):
         """On the worker's thread: each run to the GUI thread as it ends."""
         def report(run: int, step: int, steps: int) -> None:
             progress(run * SHARES + SHARES * step // steps, plan.runs * SHARES)
-        for run in run_sweep(base, plan, cancelled=cancelled, progress=report):
+
+        def cancelled_once_the_window_is_done() -> bool:  # asked before every step
+            self.window_work.wait()
+            return cancelled()
+        for run in run_sweep(base, plan, cancelled=cancelled_once_the_window_is_done,
+                             progress=report):
             self._ended.append(run)
             self._arrived.emit()
 

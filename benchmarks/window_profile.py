@@ -24,8 +24,10 @@ def profile(key: str, seconds: float) -> tuple[dict, float, float]:
 
     from gdplayground.bench import SETUPS, _open_window
     from gdplayground.config import preset
-    from gdplayground.gui import main_window, plots, training_view
-    from gdplayground.gui.app import pause, wait_for
+    from gdplayground.gui.training import tab as training_view
+    from gdplayground.gui.widgets import plots
+    from gdplayground.gui.window import main_window
+    from gdplayground.gui.widgets.qt import pause, wait_for
 
     parts = {
         (pg.GraphicsView, "paintEvent"): "paint a plot or the mosaic",

@@ -313,7 +313,7 @@ def window_rate(config: ExperimentConfig, seconds: float, prepare=None) -> tuple
     window = open_window(config)
     if prepare is not None:
         prepare(window)
-    from gdplayground.gui.app import pause, wait_for
+    from gdplayground.gui.widgets.qt import pause, wait_for
 
     ticks, frames = [], []
     window.redraw_timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
@@ -332,8 +332,8 @@ def window_rate(config: ExperimentConfig, seconds: float, prepare=None) -> tuple
 
 def open_window(config: ExperimentConfig):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.gui.app import application, wait_for
-    from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.widgets.qt import application, wait_for
+    from gdplayground.gui.window.main_window import MainWindow
 
     application()
     window = MainWindow(config)
@@ -361,8 +361,8 @@ def FrameWatcher(window, callback):
 STARTUP_SCRIPT = """
 import os, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from gdplayground.gui.app import application, wait_for
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.widgets.qt import application, wait_for
+from gdplayground.gui.window.main_window import MainWindow
 app = application()
 window = MainWindow()
 window.show()
@@ -424,7 +424,7 @@ def _headless_time_to_98(trainer):
 
 
 def _window_time_to_98(config: ExperimentConfig):
-    from gdplayground.gui.app import wait_for
+    from gdplayground.gui.widgets.qt import wait_for
 
     window = open_window(config)
     state = {"done": None}
@@ -456,8 +456,8 @@ MEMORY_SCRIPT = """
 import os, sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from gdplayground.bench import SETUPS
-from gdplayground.gui.app import application, pause, wait_for
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.widgets.qt import application, pause, wait_for
+from gdplayground.gui.window.main_window import MainWindow
 app = application()
 window = MainWindow(SETUPS["a"].config())
 window.show()
@@ -495,8 +495,8 @@ import os, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from gdplayground.bench import memory_kb
 from gdplayground.config import preset
-from gdplayground.gui.app import application, pause, wait_for
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.widgets.qt import application, pause, wait_for
+from gdplayground.gui.window.main_window import MainWindow
 duration, every = float(sys.argv[1]), float(sys.argv[2])
 app = application()
 window = MainWindow(preset("spiral"))

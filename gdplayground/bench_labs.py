@@ -92,7 +92,7 @@ def race_section(figures, repeats, seconds, out) -> dict:
 def _race_frames(seconds: float) -> tuple[float, list[float]]:
     """(frames a second, gaps in ms between frames) of the race in the real window."""
     window = open_window(preset("spiral"))
-    from gdplayground.gui.app import pause
+    from gdplayground.gui.widgets.qt import pause
 
     tab = window.optimizers
     window.tabs.setCurrentWidget(tab)
@@ -186,7 +186,7 @@ def _input_delays(config, presses: int) -> dict[str, list[float | None]]:
     import random
     import threading
 
-    from gdplayground.gui.app import wait_for
+    from gdplayground.gui.widgets.qt import wait_for
 
     window = open_window(config)
     probe = _InputProbe(window)

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from gdplayground.engine.diagnostics import Diagnosis
-from gdplayground.gui.coach_panel import CoachPanel
+from gdplayground.gui.training.coach_panel import CoachPanel
 
 VANISHING = Diagnosis("vanishing-gradients", 120, "layer 1's gradient per weight is 3.2e-05 of "
                       "the last layer's", "try ReLU with He initialisation")
@@ -91,7 +91,7 @@ def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afr
     from gdplayground.config import preset
     from gdplayground.engine import Trainer
     from gdplayground.engine.diagnostics import Coach
-    from gdplayground.gui.worker import TrainingSession
+    from gdplayground.gui.training.worker import TrainingSession
 
     config = preset("spiral")
     config.learning_rate.value = 3.0  # oscillates
@@ -125,7 +125,7 @@ def test_in_a_narrow_window_the_coach_is_a_tab_that_counts_what_is_new(qtbot):
     """At 1024×640 the coach's own column was 70 pixels wide: below NARROW_WINDOW it shares the
     experiment's column as a tab, titled with the diagnoses that arrived out of sight."""
     from gdplayground.config import preset
-    from gdplayground.gui.main_window import NARROW_WINDOW, MainWindow
+    from gdplayground.gui.window.main_window import NARROW_WINDOW, MainWindow
 
     window = MainWindow(preset("spiral"))
     qtbot.addWidget(window)
@@ -148,7 +148,7 @@ def test_in_a_wide_window_the_coach_in_view_has_nothing_new_to_announce(qtbot):
     """The coach in its own column, in view: its title stays "Coach" (it said "1 new" beside
     the diagnosis it meant)."""
     from gdplayground.config import preset
-    from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.window.main_window import MainWindow
 
     window = MainWindow(preset("spiral"))
     qtbot.addWidget(window)

@@ -13,8 +13,8 @@ from gdplayground.config import preset
 from gdplayground.engine import gradient_lab
 from gdplayground.engine.gradient_lab import Probe
 from gdplayground.engine.network import Network
-from gdplayground.gui.gradient_check_tab import GradientCheckTab
-from gdplayground.gui.worker import TrainingSession
+from gdplayground.gui.gradient_check.tab import GradientCheckTab
+from gdplayground.gui.training.worker import TrainingSession
 
 TIMEOUT = 30_000  # ms
 PARAMETERS = ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight",

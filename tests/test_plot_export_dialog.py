@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from gdplayground.config import preset
-from gdplayground.gui import plot_export
-from gdplayground.gui.main_window import MainWindow
-from gdplayground.gui.plot_export import plots_folder
+from gdplayground.gui.widgets import plot_export
+from gdplayground.gui.window.main_window import MainWindow
+from gdplayground.gui.widgets.plot_export import plots_folder
 
 TIMEOUT = 20_000
 

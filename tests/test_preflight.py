@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gdplayground.gui import preflight
-from gdplayground.gui.preflight import (
+from gdplayground.gui.window import preflight
+from gdplayground.gui.window.preflight import (
     INSTALL_COMMAND, QT_LIBRARIES, WAYLAND_LIBRARIES, XCB_LIBRARIES)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QToolTip
 
 from gdplayground.config import preset
-from gdplayground.gui.main_window import MainWindow
-from gdplayground.gui.plots import PlotView
+from gdplayground.gui.window.main_window import MainWindow
+from gdplayground.gui.widgets.plots import PlotView
 from gdplayground.runs import KeptRun, RunStore, read_metrics
 from test_window import TIMEOUT, spiral, wait_idle
 
@@ -126,8 +126,8 @@ def test_a_damaged_run_folder_is_skipped_with_a_message(qtbot, window_on, tmp_pa
 
 def test_the_runs_skipped_at_start_up_are_named_as_text(qtbot, tmp_path):
     """A folder named "<b>x" turned bold in the message line; one with a newline broke it."""
-    from gdplayground.gui.banner import Banner
-    from gdplayground.gui.run_keeper import skipped_words
+    from gdplayground.gui.window.banner import Banner
+    from gdplayground.gui.runs.run_keeper import skipped_words
 
     for name in ("<b>x", "a\nb & c"):
         (tmp_path / name).mkdir()
@@ -324,7 +324,7 @@ def test_a_name_with_control_characters_leaves_svg_plots_well_formed(qtbot, wind
     """"\\x1b[31mred" as a name broke SVG plots and Export run ("not well-formed")."""
     import xml.etree.ElementTree as ElementTree
 
-    from gdplayground.gui.plot_export import capture, save_picture
+    from gdplayground.gui.widgets.plot_export import capture, save_picture
 
     window = window_on(tmp_path / "runs")
     train(qtbot, window, 10)

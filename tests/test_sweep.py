@@ -198,7 +198,7 @@ def test_an_out_that_is_a_file_is_refused_before_training(tmp_path, capsys):
 
 # --- the window's pieces ---------------------------------------------------------------------
 def test_the_result_view_draws_means_spreads_and_diverged_marks(qtbot):
-    from gdplayground.gui.sweep_result_view import SweepResultView, columns, positions
+    from gdplayground.gui.runs.sweep_result_view import SweepResultView, columns, positions
 
     plan = SweepPlan(sweep_param("lr"), (0.01, 100.0), repeats=2, steps=200)
     runs = list(run_sweep(preset("linear-system"), plan))
@@ -215,7 +215,7 @@ def test_the_result_view_draws_means_spreads_and_diverged_marks(qtbot):
 
 
 def test_a_choice_is_drawn_at_labelled_positions(qtbot):
-    from gdplayground.gui.sweep_result_view import SweepResultView
+    from gdplayground.gui.runs.sweep_result_view import SweepResultView
 
     plan = SweepPlan(sweep_param("optimizer"), ("sgd", "adam"), steps=10)
     view = SweepResultView()
@@ -226,7 +226,7 @@ def test_a_choice_is_drawn_at_labelled_positions(qtbot):
 
 
 def test_the_runner_hands_over_every_run_then_finishes(qtbot):
-    from gdplayground.gui.sweep_runner import SweepRunner
+    from gdplayground.gui.runs.sweep_runner import SweepRunner
 
     runner = SweepRunner()
     plan = SweepPlan(sweep_param("lr"), (0.01, 0.1), repeats=2, steps=30)
@@ -243,7 +243,7 @@ def test_the_runner_hands_over_every_run_then_finishes(qtbot):
 
 
 def test_a_cancelled_runner_keeps_the_runs_that_ended(qtbot):
-    from gdplayground.gui.sweep_runner import SweepRunner
+    from gdplayground.gui.runs.sweep_runner import SweepRunner
 
     runner = SweepRunner()
     plan = SweepPlan(sweep_param("lr"), (0.01, 0.03, 0.1), steps=10_000)  # a second a run
@@ -257,7 +257,7 @@ def test_a_cancelled_runner_keeps_the_runs_that_ended(qtbot):
 
 def test_a_runner_that_fails_says_why(qtbot, monkeypatch):
     from gdplayground.engine.trainer import Trainer
-    from gdplayground.gui.sweep_runner import SweepRunner
+    from gdplayground.gui.runs.sweep_runner import SweepRunner
 
     def broken(self, split):
         raise ValueError("no test set today")
@@ -271,9 +271,9 @@ def test_a_runner_that_fails_says_why(qtbot, monkeypatch):
 def test_a_burst_of_short_runs_costs_the_result_view_work_in_proportion_to_its_runs(
         qtbot, monkeypatch):
     """300 runs of 2 steps froze the window for 51 s: each run drew every run again."""
-    from gdplayground.gui.plots import PlotView
-    from gdplayground.gui.sweep_panel import SweepPanel
-    from gdplayground.gui.sweep_result_view import FIGURES_INTERVAL_MS, ValuePlot
+    from gdplayground.gui.widgets.plots import PlotView
+    from gdplayground.gui.runs.sweep_panel import SweepPanel
+    from gdplayground.gui.runs.sweep_result_view import FIGURES_INTERVAL_MS, ValuePlot
 
     plan = SweepPlan(sweep_param("lr"), sweep_values(0.01, 1, 20, log=True), repeats=3, steps=2)
     runs = list(run_sweep(preset("xor"), plan))
@@ -310,7 +310,7 @@ def test_the_runner_lets_the_window_answer_between_two_runs(qtbot):
 
     from PySide6.QtCore import QTimer
 
-    from gdplayground.gui.sweep_runner import SweepRunner
+    from gdplayground.gui.runs.sweep_runner import SweepRunner
 
     runner = SweepRunner()
     order = []
@@ -329,7 +329,7 @@ def test_the_runner_lets_the_window_answer_between_two_runs(qtbot):
 
 def test_cancel_leaves_the_bar_at_the_runs_that_ended(qtbot):
     """The bar stayed at 55%, as if the sweep were still on its way."""
-    from gdplayground.gui.sweep_panel import SweepPanel
+    from gdplayground.gui.runs.sweep_panel import SweepPanel
 
     panel = SweepPanel(lambda: preset("spiral"))
     qtbot.addWidget(panel)
@@ -346,7 +346,7 @@ def test_cancel_leaves_the_bar_at_the_runs_that_ended(qtbot):
 
 def test_a_sweep_starts_on_axes_of_its_own_values_and_steps(qtbot):
     """An empty sweep plot showed the learning-rate axis of the last sweep."""
-    from gdplayground.gui.sweep_panel import SweepPanel
+    from gdplayground.gui.runs.sweep_panel import SweepPanel
 
     panel = SweepPanel(lambda: preset("xor"))
     qtbot.addWidget(panel)
@@ -379,7 +379,7 @@ def test_log_axis_labels_along_the_bottom_never_run_together(qtbot, low, high, w
     """"0.0030.0040.005…": the labels between decades were spaced for their height."""
     from PySide6.QtGui import QFont, QFontMetricsF
 
-    from gdplayground.gui.sweep_result_view import PlainLogAxis
+    from gdplayground.gui.runs.sweep_result_view import PlainLogAxis
 
     axis = PlainLogAxis("bottom")
     axis.setLogMode(True)
@@ -403,8 +403,8 @@ def test_a_sweeps_steps_wait_while_the_window_works(qtbot, monkeypatch):
     import time
 
     from gdplayground.engine.trainer import Trainer
-    from gdplayground.gui.sweep_runner import SweepRunner
-    from gdplayground.gui.worker import LONGEST_COURTESY_S, WindowWork
+    from gdplayground.gui.runs.sweep_runner import SweepRunner
+    from gdplayground.gui.widgets.training_run import LONGEST_COURTESY_S, WindowWork
 
     work, steps = WindowWork(), []
     step = Trainer.step

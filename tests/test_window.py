@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gdplayground.config import preset
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.window.main_window import MainWindow
 
 TIMEOUT = 20_000  # ms
 
@@ -243,7 +243,7 @@ def test_a_thousand_random_presses_end_consistent(qtbot, open_window):
 
 
 def test_weight_mosaic_places_every_unit_in_its_tile(qtbot):
-    from gdplayground.gui.weight_mosaic import WeightMosaic
+    from gdplayground.gui.training.weight_mosaic import WeightMosaic
     mosaic = WeightMosaic()
     qtbot.addWidget(mosaic)
     weights = np.zeros((4 * 3, 5))  # five units of 4x3 pixels: 2 rows of 3 tiles
@@ -282,7 +282,7 @@ def test_screenshot_refuses_a_non_png_name(tmp_path, capsys):
 
 
 def test_peak_series_stays_short_and_keeps_every_extreme():
-    from gdplayground.gui.plots import POINT_LIMIT, PeakSeries
+    from gdplayground.gui.widgets.plots import POINT_LIMIT, PeakSeries
     rng = np.random.default_rng(0)
     x = np.arange(1, 300_001, dtype=float)
     y = rng.normal(size=len(x))
@@ -304,7 +304,7 @@ def test_peak_series_stays_short_and_keeps_every_extreme():
 def test_a_screenshot_of_a_run_that_diverges_is_taken_at_the_rollback(tmp_path):
     from PySide6.QtGui import QImage
 
-    from gdplayground.gui.app import save_screenshot
+    from gdplayground.gui.window.app import save_screenshot
 
     config = preset("linear-system")
     config.learning_rate.value, config.learning_rate.warmup_steps = 1.0, 20_000  # unstable at ~2,000

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.engine import Trainer
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.window.main_window import MainWindow
 from gdplayground.weights import load_weights, save_weights
 
 TIMEOUT = 20_000
@@ -188,7 +188,7 @@ def test_evaluate_reports_every_split(qtbot, open_window):
 
 def test_an_exporter_that_writes_nothing_is_an_error_and_leaves_nothing(
         tmp_path, monkeypatch, qtbot, open_window):
-    from gdplayground.gui import plot_export
+    from gdplayground.gui.widgets import plot_export
     window = open_window(toy(), steps=10)
     monkeypatch.setattr(plot_export.SVGExporter, "export", lambda self, **how: None)
     ok, message = written(qtbot, window, lambda: window.files.export_plots(tmp_path / "p", "svg"))
@@ -252,7 +252,8 @@ def test_an_export_writes_its_files_off_the_gui_thread_and_captures_one_plot_a_t
     answer between the plots it draws and while the files are written."""
     import threading
 
-    from gdplayground.gui import export_queue, plot_export
+    from gdplayground.gui.window import export_queue
+    from gdplayground.gui.widgets import plot_export
     window = open_window(toy(), steps=20)
     threads, turned = set(), []  # at each capture: has the event loop turned since the last?
     encode = plot_export.save_png
@@ -278,7 +279,7 @@ def test_a_cancelled_export_leaves_nothing_and_the_next_one_goes_on(
         qtbot, open_window, tmp_path, monkeypatch):
     import threading
 
-    from gdplayground.gui import file_actions
+    from gdplayground.gui.window import file_actions
     window = open_window(toy(), steps=20)
     writing, go_on = threading.Event(), threading.Event()
     save = file_actions.save_pictures

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from gdplayground.config import preset
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.window.main_window import MainWindow
 
 TIMEOUT = 20_000
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QTableWidget, QTabWidget, QToolButton, QWidget)
 
 from gdplayground.config import field_at, preset
-from gdplayground.gui.main_window import MainWindow
+from gdplayground.gui.window.main_window import MainWindow
 from gdplayground.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 from gdplayground.config import preset
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import LayerStats, StepReport
-from gdplayground.gui.main_window import MainWindow, elapsed_words
-from gdplayground.gui.plots import LossView
-from gdplayground.gui.paces import default_pace
+from gdplayground.gui.window.main_window import MainWindow, elapsed_words
+from gdplayground.gui.widgets.plots import LossView
+from gdplayground.gui.training.paces import default_pace
 
 TIMEOUT = 20_000
 
@@ -260,7 +260,7 @@ def test_the_folder_of_an_idx_data_set_can_be_chosen_again(qtbot, open_window, m
 def test_a_saved_file_gets_its_type_suffix():
     from pathlib import Path
 
-    from gdplayground.gui.file_actions import with_suffix
+    from gdplayground.gui.window.file_actions import with_suffix
     assert with_suffix(Path("/x/weights"), ".npz") == Path("/x/weights.npz")
     assert with_suffix(Path("/x/w.NPZ"), ".npz") == Path("/x/w.NPZ")
     assert with_suffix(Path("/x/run.v2"), ".npz") == Path("/x/run.v2.npz")
@@ -404,7 +404,7 @@ def test_the_title_stays_within_the_view_when_an_axis_widens_for_its_labels(qtbo
     """Gradients falling to 1e-15 widened the log axis (its labels) after the title was laid
     out: 'Gradient magnitude per layer' ran past its plot at 1024×640. (The title spans the
     axes too, so their width leaves its room as it was.)"""
-    from gdplayground.gui.plots import GradientView
+    from gdplayground.gui.widgets.plots import GradientView
     view = GradientView()
     qtbot.addWidget(view)
     view.set_layers([2, 8, 8, 1])
@@ -428,7 +428,7 @@ def test_the_title_stays_within_the_view_when_an_axis_widens_for_its_labels(qtbo
 def test_a_new_run_starts_on_empty_axes_not_the_last_runs(qtbot):
     """After Reset the loss axis stayed at 0–300 and the gradient axis at 1e-40 until the first
     step; an empty log axis from 1 to 10 was labelled only 2, 3 and 5."""
-    from gdplayground.gui.plots import GradientView
+    from gdplayground.gui.widgets.plots import GradientView
     view = GradientView()
     qtbot.addWidget(view)
     view.set_layers([2, 8, 8, 1])
@@ -450,7 +450,7 @@ def test_a_new_run_starts_on_empty_axes_not_the_last_runs(qtbot):
     (700, set(range(1, 10))),  # 350 a decade: every tick
 ])
 def test_a_log_axis_labels_the_ticks_between_decades_that_have_room(pixels, digits):
-    from gdplayground.gui.plots import LogReadyAxis
+    from gdplayground.gui.widgets.plots import LogReadyAxis
     axis = LogReadyAxis("left")
     axis.setLogMode(False, True)
     ticks = axis.logTickValues(-1.01, 1.01, pixels, [])  # 0.1 to 10: two decades

@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import LayerStats, StepReport
-from gdplayground.gui.plots import GradientView, LossView
+from gdplayground.gui.widgets.plots import GradientView, LossView
 
 
 def gradient_report(step, norms):
@@ -46,7 +46,7 @@ def test_exactly_zero_gradients_are_said_not_drawn_as_a_fall_to_1e_300(qtbot):
 
 
 def test_where_a_zero_began_among_summarised_steps_is_given_as_a_bound():
-    from gdplayground.gui.plots import zero_since
+    from gdplayground.gui.widgets.plots import zero_since
 
     history = History(1, recent=100, max_blocks=1000)
     history.add([gradient_report(step, (0.0 if step >= 155 else 1.0,)) for step in range(1, 501)])
@@ -70,7 +70,7 @@ def dark_runs(pixels: np.ndarray) -> list[int]:
 def test_every_line_between_weight_tiles_is_one_screen_pixel_wide(qtbot, size):
     """Drawn as rows and columns of the image, the lines were scaled with it: at 1440×900 they
     came out two pixels wide or vanished by turns."""
-    from gdplayground.gui.weight_mosaic import WeightMosaic
+    from gdplayground.gui.training.weight_mosaic import WeightMosaic
 
     mosaic = WeightMosaic()
     qtbot.addWidget(mosaic)
@@ -92,7 +92,7 @@ def test_every_line_between_weight_tiles_is_one_screen_pixel_wide(qtbot, size):
 def test_the_mosaic_shows_the_starting_weights_until_there_is_a_change_to_show(qtbot):
     """'Change since step 0' at step 0, where there is no change: a learner saw a blank grid
     instead of the random weights a run starts from."""
-    from gdplayground.gui.weight_mosaic import WeightMosaic
+    from gdplayground.gui.training.weight_mosaic import WeightMosaic
 
     mosaic = WeightMosaic()
     qtbot.addWidget(mosaic)
@@ -143,8 +143,8 @@ def test_a_run_start_completes_when_an_overlay_fails_and_says_so_once(qtbot, mon
     second), without a word on screen. The overlay now says such a run in its key
     (test_runs); whatever else may fail in a part of a run start, the others are done."""
     from gdplayground.config import Layer, preset
-    from gdplayground.gui.main_window import MainWindow
-    from gdplayground.gui.overlays import Overlay
+    from gdplayground.gui.window.main_window import MainWindow
+    from gdplayground.gui.widgets.overlays import Overlay
     from gdplayground.runs import KeptRun
 
     window = MainWindow(preset("mnist"))
@@ -182,7 +182,7 @@ def test_at_1024_by_640_the_loss_plots_key_leaves_the_plot_most_of_its_height(qt
     """The coach took a third column, and the loss plot's key four lines of it: the plot was
     a strip under them."""
     from gdplayground.config import preset
-    from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.window.main_window import MainWindow
 
     window = MainWindow(preset("spiral"))
     qtbot.addWidget(window)
@@ -244,8 +244,8 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
     import time
 
     from gdplayground.bench import fastest_config
-    from gdplayground.gui.main_window import MainWindow
-    from gdplayground.gui.worker import LONGEST_COURTESY_S
+    from gdplayground.gui.window.main_window import MainWindow
+    from gdplayground.gui.widgets.training_run import LONGEST_COURTESY_S
 
     window = MainWindow(fastest_config())
     qtbot.addWidget(window)
@@ -279,8 +279,8 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
 def test_a_screenshot_the_window_cannot_be_laid_out_in_is_refused_saying_why(tmp_path,
                                                                             monkeypatch, qapp):
     from gdplayground.config import preset
-    from gdplayground.gui import app
-    from gdplayground.gui.main_window import MainWindow
+    from gdplayground.gui.window import app
+    from gdplayground.gui.window.main_window import MainWindow
 
     build = MainWindow.__init__
 

@@ -15,8 +15,8 @@ from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
 from gdplayground.files import StagedFolder
-from gdplayground.gui.paces import PACES
-from gdplayground.gui.window_size import LARGEST, OPENING, SMALLEST
+from gdplayground.gui.training.paces import PACES
+from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
 MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead

@@ -104,7 +104,7 @@ def run_h_sweep(args) -> int:
         probe = Trainer(preset(dataset)).gradient_probe()
         rows = h_sweep(probe)
         _write_sweep_csv(rows, out.file(SWEEP_CSV))
-        from gdplayground.gui.sweep_view import save_sweep_png
+        from gdplayground.gui.gradient_check.h_sweep_view import save_sweep_png
 
         save_sweep_png(rows, out.file(SWEEP_PNG), f"{dataset}, {probe.describe()}")
     print(f"h sweep of {probe.describe()} ({dataset} preset, initial weights)")

@@ -140,7 +140,7 @@ def confusion_csv(matrix: np.ndarray) -> str:
 
 def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.ndarray) -> str:
     from gdplayground.engine.inside import top_predictions
-    from gdplayground.gui.inside_png import save_misclassified_png
+    from gdplayground.gui.inside.png import save_misclassified_png
 
     wrong = np.flatnonzero(predicted != data.test.y)
     shown = wrong[:SHOWN_MISCLASSIFIED]
@@ -152,7 +152,7 @@ def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.nda
 
 def _write_saliency(out, trainer, count: int) -> list[str]:
     from gdplayground.engine.inside import saliency
-    from gdplayground.gui.inside_png import save_saliency_png
+    from gdplayground.gui.inside.png import save_saliency_png
 
     data = trainer.dataset
     picked = np.arange(min(count, len(data.test)))

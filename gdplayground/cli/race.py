@@ -107,7 +107,7 @@ def run_race(args) -> int:
             race.step()
         _print_results(race, args)
         write_atomic(out.file(CSV_NAME), trajectories_csv(race).encode())
-        from gdplayground.gui.race_view import save_race_png
+        from gdplayground.gui.optimizers.race_view import save_race_png
 
         save_race_png(race, out.file(PNG_NAME))
     print(f"wrote {args.out / CSV_NAME} and {args.out / PNG_NAME}")

@@ -217,7 +217,7 @@ def _write_run_folder(folder: Path, run) -> None:
 
 
 def _write_results(out, results, plan, heading: str) -> None:
-    from gdplayground.gui.sweep_result_view import save_sweep_result_png
+    from gdplayground.gui.runs.sweep_result_view import save_sweep_result_png
 
     write_atomic(out.file(CSV_NAME), sweep_csv(results).encode())
     save_sweep_result_png(results, plan.param, out.file(PNG_NAME), log=plan.log, heading=heading)

@@ -11,7 +11,7 @@ from gdplayground.config import preset, shown
 def run_window(args) -> int:
     config = config_from_args(args) if getattr(args, "command", None) else preset("mnist")
     preflight(window=True)
-    from gdplayground.gui.app import run_window as open_window
+    from gdplayground.gui.window.app import run_window as open_window
 
     return open_window(config)
 
@@ -29,7 +29,7 @@ def run_screenshot(args) -> int:
     except OSError as exc:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
     preflight(window=False)
-    from gdplayground.gui.app import WindowTooSmall, save_screenshot
+    from gdplayground.gui.window.app import WindowTooSmall, save_screenshot
 
     try:
         trained = save_screenshot(config, steps, args.out, size=args.size, pace=args.pace)
@@ -43,7 +43,7 @@ def run_screenshot(args) -> int:
 
 def preflight(window: bool) -> None:
     """Before Qt is imported: without its system libraries it fails with a traceback or aborts."""
-    from gdplayground.gui import preflight
+    from gdplayground.gui.window import preflight
 
     problem = preflight.problem(window)
     if problem:

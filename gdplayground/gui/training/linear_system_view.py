@@ -1,0 +1,55 @@
+"""For the linear system Ax = Y: the path of x towards the solution, and the residual."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gdplayground.engine.history import History, Timeline
+from gdplayground.gui.widgets.plots import LAYER_COLOURS, PlotView
+
+
+class LinearSystemView(QWidget):
+    def __init__(self):
+        super().__init__()
+        self.path_view = PlotView(
+            "Path of x", "x",
+            "Each unknown of x as gradient descent moves it, with its exact value dashed. The "
+            "unknowns that the matrix squeezes least are the slowest to arrive.")
+        self.residual_view = PlotView(
+            "Residual ‖Ax − Y‖", "‖Ax − Y‖",
+            "How far Ax is from Y, on a log scale: a straight line means linear convergence, "
+            "whose slope the learning rate and the matrix set.", log_y=True)
+        self.residual = self.residual_view.curve(pg.mkPen(LAYER_COLOURS[0], width=1), "residual")
+        self.curves: list[pg.PlotDataItem] = []
+        self.path = Timeline(["step"])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.path_view)
+        layout.addWidget(self.residual_view)
+
+    def set_solution(self, solution: np.ndarray) -> None:
+        self.path_view.clear()
+        self.residual_view.restart()
+        self.path = Timeline(["step", *(f"x{i + 1}" for i in range(len(solution)))])
+        self.curves = [self.path_view.curve(pg.mkPen(LAYER_COLOURS[i], width=1), f"x{i + 1}")
+                       for i in range(len(solution))]
+        for i, value in enumerate(solution):
+            self.path_view.plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
+
+    def add_path(self, rows: np.ndarray | None, rolled_back_to: int | None = None) -> None:
+        """Record x after steps, one row (step, x1, x2, …) each; then take back the steps a
+        divergence's rollback undid, if any."""
+        if rows is not None:
+            self.path.extend(rows)
+        if rolled_back_to is not None:
+            self.path.truncate(rolled_back_to)
+
+    def draw(self, history: History) -> None:
+        for i, curve in enumerate(self.curves, start=1):
+            self.path_view.plot_column(curve, self.path, f"x{i}")
+        # The loss is the mean squared residual over the equations.
+        n = len(self.curves)
+        self.residual_view.plot_column(self.residual, history, "loss", lambda loss: np.sqrt(n * loss))

@@ -1,0 +1,285 @@
+"""The side panels: data, architecture, optimizer and learning rate. Each edits its part of the
+one experiment configuration: `load(config)` shows it, `store(config)` writes the user's edits
+into it, and `changed` fires after every edit. Panels never talk to each other or to training."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
+    QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from gdplayground.config import (
+    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, ExperimentConfig, Layer,
+    field_help)
+from gdplayground.gui.widgets.fields import FieldEditor, guard_field
+
+
+
+class ConfigPanel(QGroupBox):
+    changed = Signal()
+
+    def __init__(self, title: str):
+        super().__init__(title)
+        self.form = QFormLayout(self)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.editors: dict[str, FieldEditor] = {}
+
+    def add(self, path: str) -> FieldEditor:
+        editor = FieldEditor(path)
+        self.form.addRow(editor.label, editor.widget)
+        editor.changed.connect(self._edited)
+        self.editors[path] = editor
+        return editor
+
+    def show_rows(self, visible: dict[str, bool]) -> None:
+        for path, shown in visible.items():
+            self.form.setRowVisible(self.editors[path].widget, shown)
+
+    def load(self, config: ExperimentConfig) -> None:
+        for editor in self.editors.values():
+            editor.load(config)
+        self.refresh()
+
+    def store(self, config: ExperimentConfig) -> None:
+        for editor in self.editors.values():
+            editor.store(config)
+
+    def refresh(self) -> None:
+        """Show the rows that matter for the current choices."""
+
+    def _edited(self) -> None:
+        self.refresh()
+        self.changed.emit()
+
+
+class DataPanel(ConfigPanel):
+    def __init__(self):
+        super().__init__("Data")
+        self.dataset = self.add("data.name")
+        self.folder = ""
+        self.folder_button = guard_field(QPushButton())
+        self.folder_button.setToolTip("The folder of MNIST-format IDX files being learnt from; "
+                                      "click to choose another (or the same one, re-read)")
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.form.addRow("Folder", self.folder_button)
+        self.add("data.validation_split")
+        self.add("data.samples")
+        self.add("data.noise")
+        self.add("data.test_fraction")
+        self.add("batch.mode")
+        self.add("batch.size")
+        self._previous = self.dataset.value
+        self.dataset.changed.disconnect(self._edited)
+        self.dataset.changed.connect(self._dataset_chosen)
+
+    def _dataset_chosen(self) -> None:
+        if self.dataset.value == "idx" and not self._ask_folder():
+            self.dataset.set_value(self._previous)
+            return
+        self._previous = self.dataset.value
+        self._edited()
+
+    def _choose_folder(self) -> None:
+        if self._ask_folder():
+            self._edited()
+
+    def _ask_folder(self) -> bool:
+        """Ask for a folder of IDX files; True if one was chosen."""
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder of MNIST-format IDX files (train-images-idx3-ubyte, …)", self.folder)
+        if folder:
+            self.folder = folder
+        return bool(folder)
+
+    def load(self, config):
+        super().load(config)
+        self.folder, self._previous = config.data.path, config.data.name
+
+    def store(self, config):
+        super().store(config)
+        config.data.path = self.folder if config.data.name == "idx" else ""
+
+    def refresh(self):
+        name = self.dataset.value
+        toy = name in TOY_DATASETS
+        self.folder_button.setText(Path(self.folder).name or "Choose…")
+        self.form.setRowVisible(self.folder_button, name == "idx")
+        self.show_rows({"data.samples": toy, "data.noise": toy, "data.test_fraction": toy,
+                        "data.validation_split": name != "linear-system",
+                        "batch.size": self.editors["batch.mode"].value == "mini"})
+
+
+class LayerList(QWidget):
+    """The hidden layers as rows of (units, activation, remove), with a button to add one."""
+
+    changed = Signal()
+
+    def __init__(self):
+        super().__init__()
+        self.rows_box = QVBoxLayout()
+        self.rows_box.setContentsMargins(0, 0, 0, 0)
+        add = guard_field(QPushButton("Add layer"))
+        add.setToolTip("Append a hidden layer. More layers can draw more complex boundaries, "
+                       "and make gradients travel further.")
+        add.clicked.connect(lambda: self._add_row(Layer(16, "relu"), announce=True))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.rows_box)
+        layout.addWidget(add)
+        self.rows: list[tuple[QWidget, QSpinBox, QComboBox]] = []
+
+    def set_layers(self, layers: list[Layer]) -> None:
+        while self.rows:
+            self.rows.pop()[0].deleteLater()
+        for layer in layers:
+            self._add_row(layer, announce=False)
+
+    def layers(self) -> list[Layer]:
+        return [Layer(units.value(), activation.currentData()) for _, units, activation in self.rows]
+
+    def _add_row(self, layer: Layer, announce: bool) -> None:
+        row = QWidget()
+        units, activation, remove = guard_field(QSpinBox()), guard_field(QComboBox()), guard_field(QToolButton())
+        units.setRange(1, 8192)
+        units.setValue(layer.units)
+        units.setKeyboardTracking(False)
+        units.setToolTip(field_help(Layer, "units"))
+        for name in HIDDEN_ACTIVATIONS:
+            activation.addItem(ACTIVATION_WORDS[name], name)
+        activation.setCurrentIndex(activation.findData(layer.activation))
+        activation.setToolTip(field_help(Layer, "activation"))
+        remove.setText("−")
+        remove.setToolTip("Remove this layer")
+        units.valueChanged.connect(self.changed)
+        activation.currentIndexChanged.connect(self.changed)
+        remove.clicked.connect(lambda: self._remove_row(row))
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QLabel(f"{len(self.rows) + 1}."))
+        for widget in (units, activation, remove):
+            box.addWidget(widget)
+        self.rows_box.addWidget(row)
+        self.rows.append((row, units, activation))
+        if announce:
+            self.changed.emit()
+
+    def _remove_row(self, row: QWidget) -> None:
+        self.set_layers([layer for (w, *_), layer in zip(self.rows, self.layers()) if w is not row])
+        self.changed.emit()
+
+
+class ArchitecturePanel(ConfigPanel):
+    def __init__(self):
+        super().__init__("Architecture")
+        self.layers = LayerList()
+        self.layers.changed.connect(self._edited)
+        self.form.addRow("Hidden layers", self.layers)
+        self.add("architecture.output")
+        self.add("architecture.loss")
+        self.add("architecture.init")
+        self.add("architecture.init_sigma")
+        self.add("architecture.bias")
+        self.add("architecture.dropout")
+        self.parameter_count = QLabel()
+        self.parameter_count.setToolTip("Weights and biases the optimizer adjusts.")
+        self.form.addRow("Parameters", self.parameter_count)
+        self.io = (784, 10)  # inputs and outputs of the current data, for the count
+
+    def set_io(self, n_inputs: int, n_outputs: int) -> None:
+        self.io = (n_inputs, n_outputs)
+        self.refresh()
+
+    def load(self, config):
+        self.layers.set_layers(config.architecture.hidden)
+        super().load(config)
+
+    def store(self, config):
+        super().store(config)
+        arch = config.architecture
+        arch.hidden = self.layers.layers()
+        if arch.output not in OUTPUTS_FOR_LOSS[arch.loss]:  # the loss decides which outputs fit
+            arch.output = OUTPUTS_FOR_LOSS[arch.loss][0]
+            self.editors["architecture.output"].set_value(arch.output)
+
+    def refresh(self):
+        self.show_rows({"architecture.init_sigma": self.editors["architecture.init"].value == "normal"})
+        sizes = [self.io[0], *(layer.units for layer in self.layers.layers()), self.io[1]]
+        bias = self.editors["architecture.bias"].value
+        count = sum(n_in * n_out + bias * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        self.parameter_count.setText(f"{count:,}  ({'-'.join(map(str, sizes))})")
+
+
+class OptimizerPanel(ConfigPanel):
+    USES = {"momentum": ("momentum", "nesterov"), "beta1": ("adam",), "beta2": ("adam",),
+            "rho": ("rmsprop",), "eps": ("adam", "rmsprop", "adagrad")}
+
+    def __init__(self):
+        super().__init__("Optimizer")
+        self.name = self.add("optimizer.name")
+        self.add("optimizer.momentum")
+        self.add("optimizer.beta1")
+        self.add("optimizer.beta2")
+        self.add("optimizer.rho")
+        self.add("optimizer.eps")
+        self.add("optimizer.l1")
+        self.add("optimizer.l2")
+        self.add("optimizer.clip_norm")
+
+    def refresh(self):
+        self.show_rows({f"optimizer.{hyper}": self.name.value in users
+                        for hyper, users in self.USES.items()})
+
+
+class LogSlider(QSlider):
+    """A slider over powers of ten: position p stands for 10^(p / STEPS_PER_DECADE)."""
+
+    STEPS_PER_DECADE = 100
+
+    def __init__(self, low: float, high: float):
+        super().__init__(Qt.Horizontal)
+        self.setRange(round(math.log10(low) * self.STEPS_PER_DECADE),
+                      round(math.log10(high) * self.STEPS_PER_DECADE))
+
+    def value_as_number(self) -> float:
+        return 10 ** (self.value() / self.STEPS_PER_DECADE)
+
+    def show_number(self, number: float) -> None:
+        """Move to `number` (clamped to the slider's range) without announcing it."""
+        position = round(math.log10(max(number, 1e-300)) * self.STEPS_PER_DECADE)
+        self.blockSignals(True)
+        self.setValue(min(max(position, self.minimum()), self.maximum()))
+        self.blockSignals(False)
+
+
+class LearningRatePanel(ConfigPanel):
+    LOWEST, HIGHEST = 1e-6, 100.0  # the slider's range, and the field's: the two always agree
+
+    def __init__(self):
+        super().__init__("Learning rate")
+        self.slider = guard_field(LogSlider(self.LOWEST, self.HIGHEST))
+        self.slider.setToolTip("Drag to scale the learning rate by powers of ten, from 0.000001 "
+                               "to 100.")
+        self.form.addRow(self.slider)
+        self.value = self.add("learning_rate.value")
+        self.value.widget.setOpts(bounds=(self.LOWEST, self.HIGHEST))  # 0 or less is refused
+        self.slider.valueChanged.connect(self._slid)
+        self.schedule = self.add("learning_rate.schedule")
+        self.add("learning_rate.decay_steps")
+        self.add("learning_rate.gamma")
+        self.add("learning_rate.min_value")
+        self.add("learning_rate.warmup_steps")
+
+    def _slid(self) -> None:
+        self.value.set_value(float(f"{self.slider.value_as_number():.3g}"))
+        self._edited()
+
+    def refresh(self):
+        self.slider.show_number(self.value.value)
+        schedule = self.schedule.value
+        self.show_rows({"learning_rate.decay_steps": schedule != "constant",
+                        "learning_rate.gamma": schedule in ("step", "exponential"),
+                        "learning_rate.min_value": schedule == "cosine"})

@@ -125,7 +125,7 @@ def sweep_section(figures, repeats, seconds, out) -> dict:
 
 
 def _sweep_seconds(steps: int) -> float:
-    from gdplayground.engine.sweep import SweepPlan, run_sweep, sweep_param
+    from gdplayground.labs.sweep import SweepPlan, run_sweep, sweep_param
 
     plan = SweepPlan(sweep_param("lr"), SWEEP_RATES, steps=steps)
     return sum(run.seconds for run in run_sweep(preset("spiral"), plan))

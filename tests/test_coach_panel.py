@@ -5,8 +5,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from gdplayground.engine.diagnostics import Diagnosis
 from gdplayground.gui.coach_panel import CoachPanel
+from gdplayground.labs.diagnostics import Diagnosis
 
 VANISHING = Diagnosis("vanishing-gradients", 120, "layer 1's gradient per weight is 3.2e-05 of "
                       "the last layer's", "try ReLU with He initialisation")
@@ -90,8 +90,8 @@ def test_clear_forgets_everything(qtbot, panel):
 def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afresh(qtbot):
     from gdplayground.config import preset
     from gdplayground.engine import Trainer
-    from gdplayground.engine.diagnostics import Coach
     from gdplayground.gui.worker import TrainingSession
+    from gdplayground.labs.diagnostics import Coach
 
     config = preset("spiral")
     config.learning_rate.value = 3.0  # oscillates

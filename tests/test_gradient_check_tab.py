@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMainWindow
 
 from gdplayground.config import preset
-from gdplayground.engine import gradient_lab
-from gdplayground.engine.gradient_lab import Probe
 from gdplayground.engine.network import Network
 from gdplayground.gui.gradient_check_tab import GradientCheckTab
 from gdplayground.gui.worker import TrainingSession
+from gdplayground.labs import gradient_lab
+from gdplayground.labs.gradient_lab import Probe
 
 TIMEOUT = 30_000  # ms
 PARAMETERS = ["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight",

@@ -11,11 +11,11 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontMetricsF
 
 from gdplayground.config import preset
-from gdplayground.engine.inside import confusion_matrix, saliency
 from gdplayground.engine.trainer import Trainer
 from gdplayground.gui.inside_images import (
     CELL_DIGITS, COUNT_COLOURS, MISCLASSIFIED_SHOWN, ImageInside, share_in_words)
 from gdplayground.gui.plots import use_plot_style
+from gdplayground.labs.inside import confusion_matrix, saliency
 
 N = 2000  # test digits in the report
 

@@ -7,12 +7,12 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from gdplayground.config import preset
-from gdplayground.engine.diagram import (connection_weights, plane_grid, trainer_unit_outputs,
-                                         unit_biases, unit_outputs)
 from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import Trainer
 from gdplayground.gui.network_diagram import MAX_SHOWN_UNITS, NetworkDiagram
 from gdplayground.gui.worker import BOUNDARY_EXTENT, BOUNDARY_GRID
+from gdplayground.labs.diagram import (connection_weights, plane_grid, trainer_unit_outputs,
+                                         unit_biases, unit_outputs)
 
 BY_HAND = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
            "sigmoid": lambda z: 1 / (1 + np.exp(-z))}

@@ -22,7 +22,7 @@ TEST_EVERY = 100
 # --- train ---------------------------------------------------------------------------------
 def run_train(args) -> int:
     from gdplayground.engine import Trainer
-    from gdplayground.engine.diagnostics import Coach
+    from gdplayground.labs.diagnostics import Coach
     from gdplayground.engine.history import History
     from gdplayground.export import write_run
 

@@ -1,4 +1,13 @@
-"""The training engine: pure NumPy, no Qt, usable headless."""
+"""The training engine: pure NumPy, no Qt, usable headless.
+
+What trains a network and nothing else: the network (network.py) with its activations and losses,
+the optimizers and learning-rate schedules, the trainer and its step reports (trainer.py), the
+history of a run (history.py), the memory a run needs (memory.py), the gradient check of backprop
+(gradcheck.py) and the copy of a run a check works on (probe.py).
+
+The engine imports none of the labs (gdplayground.labs), the files and exports, the command line,
+the bench or Qt: they use the engine, never the other way (pyproject.toml's import contracts).
+"""
 
 from gdplayground.engine.trainer import LayerStats, SettingChange, StepReport, Trainer, TrainingState
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 
 from gdplayground.config import differences
-from gdplayground.engine.sweep import SweepRun
+from gdplayground.labs.sweep import SweepRun
 from gdplayground.gui.app import wait_for
 from gdplayground.gui.worker import Snapshot
 from gdplayground.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now

@@ -24,11 +24,11 @@ from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import SettingChange, StepReport, Trainer, TrainingState
-from gdplayground.engine.diagnostics import Coach, Diagnosis
-from gdplayground.engine.diagram import (
+from gdplayground.labs.diagnostics import Coach, Diagnosis
+from gdplayground.labs.diagram import (
     connection_weights, plane_grid, trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
-from gdplayground.engine.inside import inside_report, layer_distributions
+from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.gui.collector import GuiThreadCollector
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.weights import WeightFile

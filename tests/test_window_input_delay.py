@@ -3,7 +3,7 @@ window's event queue from another thread, each timed to its effect (how fast is 
 to say, not a test's)."""
 
 from gdplayground.bench import SECTIONS, fastest_config
-from gdplayground.bench_labs import LOST_S, _delay_figures, _input_delays
+from gdplayground.bench.labs import LOST_S, _delay_figures, _input_delays
 
 
 def test_every_press_and_click_is_timed_to_its_effect(qapp):

@@ -92,7 +92,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
     figures = {"machine": machine()}
     out(f"gdplayground bench on {figures['machine']['cpu']}: {figures['machine']['threads']}")
     out(f"each figure: median of {repeats} runs of {seconds:g} s after a warm-up\n")
-    from gdplayground.bench_labs import (
+    from gdplayground.bench.labs import (
         input_delay_section, inside_section, overlays_section, race_section, sweep_section)
 
     measures = {"engine": engine_section, "torch": torch_section, "gemm": gemm_section,

@@ -61,7 +61,7 @@ def _show_inside(window) -> None:
 
 def _overlay_runs(window) -> None:
     """Ten kept runs of 20,000 steps each, drawn under the live curves."""
-    from gdplayground.runs import KeptRun
+    from gdplayground.store.runs import KeptRun
 
     steps = np.linspace(1, 20_000, 2000)
     runs = []

@@ -86,7 +86,7 @@ def run_sweep_command(args) -> int:
 
 def _earlier_sweep(folder: Path) -> bool:
     """A sweep's folder: sweep.csv, sweep.png and runs/ of run folders, nothing else."""
-    from gdplayground.export import is_run_folder
+    from gdplayground.store.export import is_run_folder
 
     def runs(folder: Path) -> bool:
         return all(run.is_dir() and is_run_folder(run) for run in folder.iterdir())
@@ -204,7 +204,7 @@ def sweep_csv(results) -> str:
 
 
 def _write_run_folder(folder: Path, run) -> None:
-    from gdplayground.export import RunFolder, write_run
+    from gdplayground.store.export import RunFolder, write_run
 
     with RunFolder(folder) as staged:
         with open(staged.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:

@@ -25,7 +25,7 @@ from gdplayground.config import DATASET_WORDS, ConfigError, ExperimentConfig, di
 from gdplayground.engine.history import History
 from gdplayground.engine.schedules import learning_rate_at
 from gdplayground.engine.trainer import needs_reset
-from gdplayground.runs import RunStore
+from gdplayground.store.runs import RunStore
 from gdplayground.gui.actions import make_action
 from gdplayground.gui.banner import Banner
 from gdplayground.gui.coach_panel import CoachPanel

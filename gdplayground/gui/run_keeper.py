@@ -15,7 +15,7 @@ from gdplayground.config import differences
 from gdplayground.labs.sweep import SweepRun
 from gdplayground.gui.app import wait_for
 from gdplayground.gui.worker import Snapshot
-from gdplayground.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
+from gdplayground.store.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
 
 CLOSING_WAIT_S = 5.0  # at most, for the worker to hand over the last run as the window closes
 

@@ -31,7 +31,7 @@ from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.gui.collector import GuiThreadCollector
 from gdplayground.engine.trainer import needs_reset, same_data
-from gdplayground.weights import WeightFile
+from gdplayground.store.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
 PICTURE_INTERVAL = 0.2  # seconds between pictures (weights, decision boundary) while training

@@ -29,7 +29,7 @@ from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.engine import TrainingState
 from gdplayground.engine.trainer import OPTIMIZER_STATE
 from gdplayground.files import atomic_writer, open_regular
-from gdplayground.npz import NotAnArchive, NpzArchive, NpzError
+from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
 
 FORMAT = "gdplayground-weights/1"
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")

@@ -5,8 +5,10 @@ the optimizers and learning-rate schedules, the trainer and its step reports (tr
 history of a run (history.py), the memory a run needs (memory.py), the gradient check of backprop
 (gradcheck.py) and the copy of a run a check works on (probe.py).
 
-The engine imports none of the labs (gdplayground.labs), the files and exports, the command line,
-the bench or Qt: they use the engine, never the other way (pyproject.toml's import contracts).
+The engine imports none of the labs (gdplayground.labs), the store of files and exports
+(gdplayground.store), the command line, the bench, the window or Qt: they use the engine, never
+the other way (pyproject.toml's import contracts). Beneath it are only the configuration, the
+data (with resources.py) and files.py.
 """
 
 from gdplayground.engine.trainer import LayerStats, SettingChange, StepReport, Trainer, TrainingState

@@ -15,7 +15,7 @@ import time
 
 from timing import timed
 
-from gdplayground.bench import SETUPS
+from gdplayground.bench.engine import SETUPS
 from gdplayground.engine import losses, network, optimizers, trainer
 
 PARTS = {  # (owner, attribute): the name it is reported under

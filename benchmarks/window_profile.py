@@ -22,7 +22,8 @@ def profile(key: str, seconds: float) -> tuple[dict, float, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
 
-    from gdplayground.bench import SETUPS, _open_window
+    from gdplayground.bench.engine import SETUPS
+    from gdplayground.bench.window import open_window
     from gdplayground.config import preset
     from gdplayground.gui.training import tab as training_view
     from gdplayground.gui.widgets import plots
@@ -39,7 +40,7 @@ def profile(key: str, seconds: float) -> tuple[dict, float, float]:
     config = SETUPS[key].config()
     config.data.validation_split = preset("mnist").data.validation_split
     with timed(parts, clock=time.thread_time) as (spent, calls):
-        window = _open_window(config)
+        window = open_window(config)
         window.toggle_play()
         wait_for(lambda: window.last_step >= 20, 60)
         spent.clear(), calls.clear()
@@ -55,7 +56,7 @@ def profile(key: str, seconds: float) -> tuple[dict, float, float]:
 
 
 def main() -> None:
-    from gdplayground.bench import SETUPS
+    from gdplayground.bench.engine import SETUPS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("setup", nargs="?", default="a", choices=sorted(SETUPS))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gdplayground.bench import SETUPS
+from gdplayground.bench.engine import SETUPS
 from gdplayground.cli import main
 
 

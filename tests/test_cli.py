@@ -217,11 +217,11 @@ def test_a_run_folder_is_replaced_whole_or_not_at_all(tmp_path, capsys, monkeypa
     assert train(tmp_path, "--dataset", "xor", "--steps", "5") == 0
     run = tmp_path / "run"
     before = {p.name: p.read_bytes() for p in run.iterdir()}
-    import gdplayground.export
+    import gdplayground.store.export
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(gdplayground.export, "save_onnx", full_disk)  # after weights and metrics
+    monkeypatch.setattr(gdplayground.store.export, "save_onnx", full_disk)  # after weights and metrics
     assert train(tmp_path, "--dataset", "xor", "--steps", "9", "--onnx") == 2
     assert "cannot write the results to" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the old run, intact
@@ -233,9 +233,9 @@ def test_a_run_folder_is_replaced_whole_or_not_at_all(tmp_path, capsys, monkeypa
 
 
 def test_onnx_without_the_extra_is_refused_before_training(tmp_path, capsys, monkeypatch):
-    import gdplayground.onnx_export
+    import gdplayground.store.onnx_export
 
-    monkeypatch.setattr(gdplayground.onnx_export, "onnx_available", lambda: False)
+    monkeypatch.setattr(gdplayground.store.onnx_export, "onnx_available", lambda: False)
     assert train(tmp_path, "--dataset", "mnist", "--epochs", "3", "--onnx") == 2
     captured = capsys.readouterr()
     assert 'pip install "gdplayground[onnx]"' in captured.err and captured.out == ""

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from gdplayground.engine.diagnostics import Diagnosis
+from gdplayground.labs.diagnostics import Diagnosis
 from gdplayground.gui.training.coach_panel import CoachPanel
 
 VANISHING = Diagnosis("vanishing-gradients", 120, "layer 1's gradient per weight is 3.2e-05 of "
@@ -90,7 +90,7 @@ def test_clear_forgets_everything(qtbot, panel):
 def test_frames_carry_what_the_workers_coach_newly_sees_and_a_new_run_starts_afresh(qtbot):
     from gdplayground.config import preset
     from gdplayground.engine import Trainer
-    from gdplayground.engine.diagnostics import Coach
+    from gdplayground.labs.diagnostics import Coach
     from gdplayground.gui.training.worker import TrainingSession
 
     config = preset("spiral")

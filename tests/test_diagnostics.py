@@ -13,9 +13,9 @@ from gdplayground.config import Layer, preset
 from gdplayground.data import load_dataset
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import Trainer
-from gdplayground.engine.diagnostics import Coach, Diagnosis, Window
 from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import UNIT_STATS_EVERY
+from gdplayground.labs.diagnostics import Coach, Diagnosis, Window
 
 
 def coach_run(config, steps, dataset=None, chunk=100, test_every=None):

@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from gdplayground.engine.expression import MAX_LENGTH, ExpressionError, compile_expression
-from gdplayground.engine.surfaces import make_surface
+from gdplayground.labs.expression import MAX_LENGTH, ExpressionError, compile_expression
+from gdplayground.labs.surfaces import make_surface
 
 X = np.array([-1.5, -0.5, 0.25, 1.0, 2.0])
 Y = np.array([0.5, 1.0, 2.0, -1.0, 3.0])

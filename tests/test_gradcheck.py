@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from gdplayground.config import preset
-from gdplayground.engine import Trainer, activations, gradient_lab
+from gdplayground.engine import Trainer, activations
 from gdplayground.engine.gradcheck import TOLERANCE, check_all, relative_errors
-from gdplayground.engine.gradient_lab import (
-    Cancelled, Probe, best_h, check_layers, conclusion, curve, h_sweep, relative_error,
-    theory_lines)
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
-from gdplayground.engine.numpy_gradient import gradient_of_one_loss, numpy_gradient_demo
+from gdplayground.labs import gradient_lab
+from gdplayground.labs.gradient_lab import (
+    Cancelled, Probe, best_h, check_layers, conclusion, curve, h_sweep, relative_error,
+    theory_lines)
+from gdplayground.labs.numpy_gradient import gradient_of_one_loss, numpy_gradient_demo
 
 
 def test_every_activation_loss_and_variant_passes_in_float64():

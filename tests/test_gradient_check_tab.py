@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from gdplayground.config import preset
 from gdplayground.engine import gradient_lab
-from gdplayground.engine.gradient_lab import Probe
+from gdplayground.labs.gradient_lab import Probe
 from gdplayground.engine.network import Network
 from gdplayground.gui.gradient_check.tab import GradientCheckTab
 from gdplayground.gui.training.worker import TrainingSession

@@ -1,4 +1,4 @@
-"""engine/inside.py and `gdplayground inspect`: confusion matrices, saliency against finite
+"""labs/inside.py and `gdplayground inspect`: confusion matrices, saliency against finite
 differences, the MNIST-style preparation of a drawn digit, layer distributions."""
 
 import numpy as np
@@ -6,13 +6,13 @@ import pytest
 
 from gdplayground.cli import main
 from gdplayground.config import OUTPUTS_FOR_LOSS, preset
-from gdplayground.engine.gradient_lab import _Model
-from gdplayground.engine.inside import (
-    PERCENTILES, EmptyCanvas, centre_of_mass, confusion_matrix, layer_distributions, mnist_style,
-    per_class_accuracy, saliency, smoothgrad, top_predictions)
 from gdplayground.engine.losses import SoftmaxCrossEntropy
 from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import Trainer
+from gdplayground.labs.gradient_lab import _Model
+from gdplayground.labs.inside import (
+    PERCENTILES, EmptyCanvas, centre_of_mass, confusion_matrix, layer_distributions, mnist_style,
+    per_class_accuracy, saliency, smoothgrad, top_predictions)
 
 
 def small_network(outputs=4):

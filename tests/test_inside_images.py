@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontMetricsF
 
 from gdplayground.config import preset
-from gdplayground.engine.inside import confusion_matrix, saliency
+from gdplayground.labs.inside import confusion_matrix, saliency
 from gdplayground.engine.trainer import Trainer
 from gdplayground.gui.inside.images import (
     CELL_DIGITS, COUNT_COLOURS, MISCLASSIFIED_SHOWN, ImageInside, share_in_words)

@@ -47,7 +47,7 @@ def test_distributions_gather_in_view_and_nothing_is_asked_out_of_view(qtbot, op
 
 
 def test_an_image_runs_inside_tab_shows_its_confusion_matrix_on_the_held_out_digits(qtbot, open_window):  # noqa: F811
-    from gdplayground.engine.inside import confusion_matrix
+    from gdplayground.labs.inside import confusion_matrix
 
     window = open_window()  # MNIST
     window.step(20)

@@ -63,7 +63,7 @@ def test_the_estimate_covers_what_training_really_allocates():
 
 MEASURE = """
 import sys
-from gdplayground.bench import memory_kb
+from gdplayground.bench.window import memory_kb
 from gdplayground.cli import main
 main(["train", "--dataset", "spiral", "--steps", sys.argv[1], "--out", sys.argv[2]])
 print(memory_kb("VmHWM"))

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from gdplayground.config import preset
-from gdplayground.engine.diagram import (connection_weights, plane_grid, trainer_unit_outputs,
+from gdplayground.labs.diagram import (connection_weights, plane_grid, trainer_unit_outputs,
                                          unit_biases, unit_outputs)
 from gdplayground.engine.network import Network
 from gdplayground.engine.trainer import Trainer

@@ -10,8 +10,8 @@ import pytest
 from gdplayground.cli import main
 from gdplayground.config import ConfigError, OptimizerConfig
 from gdplayground.engine import optimizers
-from gdplayground.engine.race import BowlTheory, Race, Racer, stable_limit
-from gdplayground.engine.surfaces import make_surface
+from gdplayground.labs.race import BowlTheory, Race, Racer, stable_limit
+from gdplayground.labs.surfaces import make_surface
 
 
 def racer(name: str, lr: float, **hyper) -> Racer:

@@ -10,7 +10,7 @@ import pytest
 from gdplayground.cli import build_parser, main
 from gdplayground.cli.flags import config_from_args
 from gdplayground.engine import Trainer
-from gdplayground.weights import load_weights
+from gdplayground.store.weights import load_weights
 
 DATASETS = ["mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx"]
 

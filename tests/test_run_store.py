@@ -15,7 +15,7 @@ import pytest
 from gdplayground.config import preset
 from gdplayground.engine import Trainer
 from gdplayground.engine.history import History
-from gdplayground.runs import (
+from gdplayground.store.runs import (
     CURVE_BINS, MAX_METRICS_ROWS, MAX_NAME, KeptRun, RunStore, curves_of, figures_of, now,
     read_run, run_name)
 
@@ -250,7 +250,7 @@ def test_a_damaged_run_is_skipped_with_one_line_saying_why(tmp_path, good, damag
 
 
 def test_whatever_goes_wrong_reading_a_run_it_is_skipped(tmp_path, good, monkeypatch):
-    import gdplayground.runs as runs
+    import gdplayground.store.runs as runs
 
     shutil.copytree(good, tmp_path / "good")
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QToolTip
 from gdplayground.config import preset
 from gdplayground.gui.window.main_window import MainWindow
 from gdplayground.gui.widgets.plots import PlotView
-from gdplayground.runs import KeptRun, RunStore, read_metrics
+from gdplayground.store.runs import KeptRun, RunStore, read_metrics
 from test_window import TIMEOUT, spiral, wait_idle
 
 

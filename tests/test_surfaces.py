@@ -4,8 +4,8 @@ eigenvalues, grids against points, dtypes kept, and messages for bad requests.""
 import numpy as np
 import pytest
 
-from gdplayground.engine.expression import ExpressionError
-from gdplayground.engine.surfaces import (SURFACES, SurfaceError, central_gradient, make_surface,
+from gdplayground.labs.expression import ExpressionError
+from gdplayground.labs.surfaces import (SURFACES, SurfaceError, central_gradient, make_surface,
                                           quadratic_hessian)
 
 ANALYTIC = [name for name in SURFACES if name != "expression"]

@@ -10,7 +10,7 @@ import pytest
 from gdplayground.cli import main
 from gdplayground.cli.flags import SETTINGS
 from gdplayground.config import preset
-from gdplayground.engine.sweep import (
+from gdplayground.labs.sweep import (
     PARAMS, SweepError, SweepPlan, parse_bounds, run_sweep, sweep_param, sweep_values)
 
 HEADER = "value,repeat,final_loss,least_loss,test_accuracy,diverged_at_step"

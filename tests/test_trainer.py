@@ -45,7 +45,7 @@ def test_two_processes_train_mnist_to_the_same_bits():
     import sys
 
     script = ("import hashlib\n"
-              "from gdplayground.bench import SETUPS\n"
+              "from gdplayground.bench.engine import SETUPS\n"
               "from gdplayground.engine import Trainer\n"
               "trainer = Trainer(SETUPS['a'].config())\n"
               "for _ in range(100): trainer.step()\n"

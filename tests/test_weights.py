@@ -18,7 +18,7 @@ from gdplayground.cli import main
 from gdplayground.config import Layer, preset
 from gdplayground.engine import Trainer
 from gdplayground.engine.optimizers import RULES
-from gdplayground.weights import WeightFileError, _digest, load_weights, save_weights
+from gdplayground.store.weights import WeightFileError, _digest, load_weights, save_weights
 
 
 def small_mnist(activation="relu"):
@@ -85,7 +85,7 @@ def members_of(path):
 FRESH_PROCESS = """
 import sys, numpy as np
 from gdplayground.engine import Trainer
-from gdplayground.weights import load_weights
+from gdplayground.store.weights import load_weights
 saved = load_weights(sys.argv[1])
 trainer = Trainer(saved.config)
 trainer.restore(saved.state)
@@ -386,7 +386,7 @@ def test_cli_reports_an_unwritable_output_folder(tmp_path, capsys):
                                           ("identity", "mse")])
 def test_onnx_runtime_agrees_with_the_engine(activation, output, loss):
     ort = pytest.importorskip("onnxruntime")
-    from gdplayground.onnx_export import to_onnx
+    from gdplayground.store.onnx_export import to_onnx
     config = small_mnist(activation)
     config.architecture.output, config.architecture.loss = output, loss
     trainer = Trainer(config)
@@ -401,7 +401,7 @@ def test_onnx_runtime_agrees_with_the_engine(activation, output, loss):
 
 def test_onnx_export_without_the_extra_says_what_to_install(monkeypatch):
     import builtins
-    from gdplayground import onnx_export
+    from gdplayground.store import onnx_export
     real_import = builtins.__import__
 
     def no_onnx(name, *args, **kwargs):

@@ -120,7 +120,7 @@ def test_learning_rate_slider_and_field_agree(open_window):
 
 
 def test_divergence_pauses_explains_and_rolls_counter_curves_and_files_back(qtbot, open_window, tmp_path):
-    from gdplayground.weights import load_weights
+    from gdplayground.store.weights import load_weights
 
     window = open_window(spiral(**{"learning_rate.value": 0.01, "optimizer.name": "sgd",
                                    "architecture.output": "identity", "architecture.loss": "mse"}))

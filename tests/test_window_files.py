@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from gdplayground.config import ExperimentConfig, Layer, preset
 from gdplayground.engine import Trainer
 from gdplayground.gui.window.main_window import MainWindow
-from gdplayground.weights import load_weights, save_weights
+from gdplayground.store.weights import load_weights, save_weights
 
 TIMEOUT = 20_000
 
@@ -54,7 +54,7 @@ def toy(name="spiral"):
 ])
 def test_every_plot_exports_as_png_of_the_requested_width_and_as_svg(
         qtbot, open_window, tmp_path, config, pictures):
-    from gdplayground.export import PLOTS
+    from gdplayground.store.export import PLOTS
 
     window = open_window(config, steps=20)
     names = ["loss", "gradients", *pictures]

@@ -2,8 +2,9 @@
 window's event queue from another thread, each timed to its effect (how fast is the bench's
 to say, not a test's)."""
 
-from gdplayground.bench import SECTIONS, fastest_config
-from gdplayground.bench_labs import LOST_S, _delay_figures, _input_delays
+from gdplayground.bench import SECTIONS
+from gdplayground.bench.input_delay import LOST_S, _delay_figures, _input_delays
+from gdplayground.bench.window import fastest_config
 
 
 def test_every_press_and_click_is_timed_to_its_effect(qapp):

@@ -78,7 +78,7 @@ def test_a_restored_run_shows_the_step_epoch_and_time_it_was_kept_with(qtbot, op
                                                                        tmp_path):
     """Restore settings and weights (Runs tab) and File ▸ Open weights of an export of the same
     state show what the run showed: it said 0.0 s training, and epoch 5 for the run's 6."""
-    from gdplayground.runs import RunStore
+    from gdplayground.store.runs import RunStore
 
     store = RunStore(tmp_path / "runs")
     window = open_window(toy(), store)  # 100 training points in batches of 16: 7 steps an epoch
@@ -108,7 +108,7 @@ def test_a_restored_run_shows_the_step_epoch_and_time_it_was_kept_with(qtbot, op
 def test_a_restored_runs_mosaic_shows_the_change_since_the_runs_own_step_0(qtbot, open_window,
                                                                          tmp_path):
     from gdplayground.engine import Trainer
-    from gdplayground.runs import RunStore
+    from gdplayground.store.runs import RunStore
 
     store = RunStore(tmp_path / "runs")
     window = open_window(runs=store)  # MNIST
@@ -150,7 +150,7 @@ def test_every_query_is_answered_and_one_that_raises_says_why(qtbot, open_window
 # --- messages belong to their cause ------------------------------------------------------------
 def test_a_data_sets_note_goes_when_a_run_is_restored(qtbot, open_window, tmp_path):
     from gdplayground.engine import Trainer
-    from gdplayground.weights import save_weights
+    from gdplayground.store.weights import save_weights
 
     spiral = toy()
     save_weights(tmp_path / "w.npz", spiral, Trainer(spiral).snapshot(), {})

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import field_at, preset
 from gdplayground.gui.window.main_window import MainWindow
-from gdplayground.runs import RunStore
+from gdplayground.store.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))
 FIRST_SEED = int(os.environ.get("STORM_FIRST_SEED", 0))

@@ -269,7 +269,7 @@ def test_a_saved_file_gets_its_type_suffix():
 def test_every_difference_is_listed_in_the_panels_words(qtbot, open_window, tmp_path):
     from gdplayground.config import Layer
     from gdplayground.engine import Trainer
-    from gdplayground.weights import save_weights
+    from gdplayground.store.weights import save_weights
 
     other = toy("xor")
     other.architecture.hidden = [Layer(5, "relu")]

@@ -145,7 +145,7 @@ def test_a_run_start_completes_when_an_overlay_fails_and_says_so_once(qtbot, mon
     from gdplayground.config import Layer, preset
     from gdplayground.gui.window.main_window import MainWindow
     from gdplayground.gui.widgets.overlays import Overlay
-    from gdplayground.runs import KeptRun
+    from gdplayground.store.runs import KeptRun
 
     window = MainWindow(preset("mnist"))
     qtbot.addWidget(window)

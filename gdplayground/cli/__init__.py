@@ -18,8 +18,8 @@ from gdplayground.cli.window import run_screenshot, run_window
 from gdplayground.config import ConfigError
 from gdplayground.console import ForgivingStream, error_line
 from gdplayground.data import DataError
-from gdplayground.onnx_export import OnnxUnavailable
-from gdplayground.weights import WeightFileError
+from gdplayground.store.onnx_export import OnnxUnavailable
+from gdplayground.store.weights import WeightFileError
 
 EXIT_USAGE = 2
 

@@ -70,7 +70,7 @@ def run_gradcheck(args) -> int:
 def check_weight_file(path: Path) -> int:
     """The tab's check of the file's network at its weights: a row per parameter and dtype."""
     from gdplayground.cli.train import trained_from
-    from gdplayground.engine.gradient_lab import ROUNDING, check_layers, conclusion
+    from gdplayground.labs.gradient_lab import ROUNDING, check_layers, conclusion
 
     trainer = trained_from(path)
     probe = trainer.gradient_probe()
@@ -95,7 +95,7 @@ def run_h_sweep(args) -> int:
         raise UsageError("--h-sweep needs --out DIR: the folder for h_sweep.csv and h_sweep.png")
     from gdplayground.cli.window import preflight
     from gdplayground.engine import Trainer
-    from gdplayground.engine.gradient_lab import METHODS, best_h, curve, h_sweep
+    from gdplayground.labs.gradient_lab import METHODS, best_h, curve, h_sweep
 
     dataset = args.dataset or SWEEP_DEFAULT
     preflight(window=False)  # before the work: the PNG needs Qt's system libraries

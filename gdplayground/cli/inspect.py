@@ -58,7 +58,7 @@ def saliency_count(text: str) -> int:
 
 
 def run_inspect(args) -> int:
-    from gdplayground.engine.inside import confusion_matrix, per_class_accuracy
+    from gdplayground.labs.inside import confusion_matrix, per_class_accuracy
 
     trainer, steps = _trained(args)
     data = trainer.dataset
@@ -108,7 +108,7 @@ def _trained(args):
 
 
 def _probabilities(trainer, x: np.ndarray) -> np.ndarray:
-    from gdplayground.engine.inside import class_probabilities
+    from gdplayground.labs.inside import class_probabilities
 
     return class_probabilities(np.concatenate(
         [trainer.predict(x[start:start + CHUNK]) for start in range(0, len(x), CHUNK)]))
@@ -139,7 +139,7 @@ def confusion_csv(matrix: np.ndarray) -> str:
 
 
 def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.ndarray) -> str:
-    from gdplayground.engine.inside import top_predictions
+    from gdplayground.labs.inside import top_predictions
     from gdplayground.gui.inside.png import save_misclassified_png
 
     wrong = np.flatnonzero(predicted != data.test.y)
@@ -151,7 +151,7 @@ def _write_misclassified(out, data, probabilities: np.ndarray, predicted: np.nda
 
 
 def _write_saliency(out, trainer, count: int) -> list[str]:
-    from gdplayground.engine.inside import saliency
+    from gdplayground.labs.inside import saliency
     from gdplayground.gui.inside.png import save_saliency_png
 
     data = trainer.dataset

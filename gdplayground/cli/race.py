@@ -25,7 +25,7 @@ RACE_STEPS_LIMIT = 1_000_000
 
 
 def register(commands) -> None:
-    from gdplayground.engine.surfaces import SURFACES
+    from gdplayground.labs.surfaces import SURFACES
 
     race = commands.add_parser(
         "race", help="race optimizers on a surface and write their trajectories and a picture",
@@ -56,7 +56,7 @@ def register(commands) -> None:
 
 def racer_spec(text: str):
     """NAME:LR[:key=value...] -> Racer, its settings validated."""
-    from gdplayground.engine.race import Racer, check_racer
+    from gdplayground.labs.race import Racer, check_racer
 
     name, _, rest = text_given(text).strip().partition(":")
     lr_text, *pairs = rest.split(":") if rest else [""]
@@ -94,7 +94,7 @@ def _number(text: str, spec: str) -> float:
 
 
 def run_race(args) -> int:
-    from gdplayground.engine.race import Race
+    from gdplayground.labs.race import Race
 
     surface = _surface(args)
     start = _start(args.start, surface.dims)
@@ -119,7 +119,7 @@ def _earlier_race(folder: Path) -> bool:
 
 
 def _surface(args):
-    from gdplayground.engine.surfaces import make_surface
+    from gdplayground.labs.surfaces import make_surface
 
     shape = {"kappa": args.kappa, "angle": args.angle, "expression": args.expression}
     for key, value in shape.items():
@@ -163,7 +163,7 @@ def _print_results(race, args) -> None:
 
 
 def _outcome(race, i: int) -> str:
-    from gdplayground.engine.race import STALL_WORDS
+    from gdplayground.labs.race import STALL_WORDS
 
     status, step = race.status[i], race.finished_at[i]
     if status == "converged" and not race.surface.minima:  # a typed formula's

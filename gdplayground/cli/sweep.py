@@ -24,7 +24,7 @@ WIDTHS = (12, 6, 11, 11, 13, 16)
 
 
 def register(commands) -> None:
-    from gdplayground.engine.sweep import PARAMS
+    from gdplayground.labs.sweep import PARAMS
 
     sweep = commands.add_parser(
         "sweep", help="train a run per value of one setting (and per repeat) and compare them",
@@ -55,7 +55,7 @@ def register(commands) -> None:
 
 
 def run_sweep_command(args) -> int:
-    from gdplayground.engine.sweep import check_runs, run_sweep
+    from gdplayground.labs.sweep import check_runs, run_sweep
 
     plan = sweep_plan(args)
     base = config_from_args(args)
@@ -86,7 +86,7 @@ def run_sweep_command(args) -> int:
 
 def _earlier_sweep(folder: Path) -> bool:
     """A sweep's folder: sweep.csv, sweep.png and runs/ of run folders, nothing else."""
-    from gdplayground.export import is_run_folder
+    from gdplayground.store.export import is_run_folder
 
     def runs(folder: Path) -> bool:
         return all(run.is_dir() and is_run_folder(run) for run in folder.iterdir())
@@ -95,7 +95,7 @@ def _earlier_sweep(folder: Path) -> bool:
 
 def sweep_plan(args):
     """The plan the flags describe; UsageError names the flag at fault."""
-    from gdplayground.engine.sweep import SweepPlan, parse_bounds, sweep_param
+    from gdplayground.labs.sweep import SweepPlan, parse_bounds, sweep_param
 
     if args.bounds is None:
         for flag, given in (("--count", args.count is not None), ("--log", args.log)):
@@ -115,7 +115,7 @@ def sweep_plan(args):
 
 def _flagged(flag: str, work, *arguments):
     """work(*arguments), a SweepError in it a UsageError led by `flag` (if any)."""
-    from gdplayground.engine.sweep import SweepError
+    from gdplayground.labs.sweep import SweepError
 
     try:
         return work(*arguments)
@@ -204,7 +204,7 @@ def sweep_csv(results) -> str:
 
 
 def _write_run_folder(folder: Path, run) -> None:
-    from gdplayground.export import RunFolder, write_run
+    from gdplayground.store.export import RunFolder, write_run
 
     with RunFolder(folder) as staged:
         with open(staged.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:

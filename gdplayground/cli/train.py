@@ -13,7 +13,7 @@ import numpy as np
 from gdplayground.cli.flags import (
     MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args, staged_output)
 from gdplayground.console import stops_as_interrupts
-from gdplayground.onnx_export import OnnxUnavailable
+from gdplayground.store.onnx_export import OnnxUnavailable
 
 HISTORY_BATCH = 1000  # steps whose reports are added to the history at once
 # Steps between measurements of a small test set: its points in metrics.csv, and the held-out
@@ -22,9 +22,9 @@ TEST_EVERY = 100
 # --- train ---------------------------------------------------------------------------------
 def run_train(args) -> int:
     from gdplayground.engine import Trainer
-    from gdplayground.engine.diagnostics import Coach
+    from gdplayground.labs.diagnostics import Coach
     from gdplayground.engine.history import History
-    from gdplayground.export import write_run
+    from gdplayground.store.export import write_run
 
     saved = load_weight_file(args.weights) if args.weights else None
     config = config_from_args(args, base=saved.config if saved else None)
@@ -75,7 +75,7 @@ def total_steps(args, trainer, default_epochs: int) -> int:
 
 
 def load_weight_file(path: Path):
-    from gdplayground.weights import load_weights
+    from gdplayground.store.weights import load_weights
 
     return load_weights(path)
 
@@ -98,7 +98,7 @@ def _resume(trainer, saved, path: Path) -> None:
 
 
 def require_onnx() -> None:
-    from gdplayground.onnx_export import INSTALL_HINT, onnx_available
+    from gdplayground.store.onnx_export import INSTALL_HINT, onnx_available
 
     if not onnx_available():
         raise OnnxUnavailable(f"--onnx: {INSTALL_HINT}")
@@ -106,7 +106,7 @@ def require_onnx() -> None:
 
 def run_folder(out: Path):
     """The run folder, staged (flags.staged_output): an earlier run folder is replaced whole."""
-    from gdplayground.export import RUN_KIND, is_run_folder
+    from gdplayground.store.export import RUN_KIND, is_run_folder
 
     return staged_output(out, is_run_folder, RUN_KIND)
 

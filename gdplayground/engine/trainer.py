@@ -16,7 +16,7 @@ import numpy as np
 
 from gdplayground.config import ConfigError, ExperimentConfig, changes
 from gdplayground.data import Dataset, Split, load_dataset
-from gdplayground.engine.gradient_lab import Probe
+from gdplayground.engine.probe import Probe
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
 from gdplayground.engine.network import NOT_MEASURED, Network
@@ -256,7 +256,7 @@ class Trainer:
         return report._replace(test_loss=loss, test_accuracy=accuracy)
 
     def gradient_probe(self, n_examples: int = PROBE_EXAMPLES) -> Probe:
-        """Copies of what a gradient check needs (gradient_lab.Probe): the network at its
+        """Copies of what a gradient check needs (engine.probe.Probe): the network at its
         current weights, `n_examples` training examples drawn from the seed, the loss, L1/L2."""
         train, arch, opt = self.dataset.train, self.config.architecture, self.config.optimizer
         rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, PROBE_SEED]))

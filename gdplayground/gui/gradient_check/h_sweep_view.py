@@ -13,7 +13,7 @@ from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
-from gdplayground.engine.gradient_lab import (
+from gdplayground.labs.gradient_lab import (
     DTYPES, METHODS, SweepRow, best_h, crossing, curve, suited_h, theory_lines)
 from gdplayground.files import write_atomic
 from gdplayground.gui.widgets.plot_export import render_png

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget)
 
-from gdplayground.engine.numpy_gradient import (
+from gdplayground.labs.numpy_gradient import (
     DEMO_FUNCTIONS, DEMO_RANGE, NUMPY_GRADIENT_WORDS, ONE_LOSS_WORDS, GradientDemo,
     gradient_of_one_loss, numpy_gradient_demo)
 from gdplayground.gui.widgets.fields import guard_field

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSplitter,
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from gdplayground.engine.gradient_lab import (
+from gdplayground.labs.gradient_lab import (
     CHECK_ENTRIES, DTYPES, EXCELLENT, OK, UNCOMFORTABLE, GradientReport, LayerCheck, Probe,
     conclusion, examine, suited_h)
 from gdplayground.gui.widgets.background import Background

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from gdplayground.engine.inside import LayerDistribution
+from gdplayground.labs.inside import LayerDistribution
 from gdplayground.gui.widgets.plots import LAYER_COLOURS
 
 QUANTITIES = (("activations", "Activations"), ("weights", "Weights"),

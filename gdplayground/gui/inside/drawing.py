@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from gdplayground.engine.inside import MNIST_SIDE, EmptyCanvas, Stages, mnist_style, saliency
+from gdplayground.labs.inside import MNIST_SIDE, EmptyCanvas, Stages, mnist_style, saliency
 from gdplayground.gui.inside.pictures import (DIVERGING, caption, clip_limit, image_box,
                                               ink_on_paper, network_probabilities)
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from gdplayground.engine.inside import confusion_matrix, per_class_accuracy, top_predictions
+from gdplayground.labs.inside import confusion_matrix, per_class_accuracy, top_predictions
 from gdplayground.gui.inside.drawing import DrawingView
 from gdplayground.gui.inside.pictures import DigitList, caption
 from gdplayground.gui.inside.saliency import SaliencyView

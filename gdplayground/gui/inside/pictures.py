@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem
 
-from gdplayground.engine.inside import class_probabilities
+from gdplayground.labs.inside import class_probabilities
 from gdplayground.engine.network import Network
 
 THUMBNAIL = 56  # pixels a side: a 28×28 digit at twice its size

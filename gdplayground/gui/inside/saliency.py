@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from gdplayground.engine.inside import saliency, smoothgrad
+from gdplayground.labs.inside import saliency, smoothgrad
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.inside.pictures import (CLIP_PERCENTILE, DIVERGING, DIVERGING_FADING,
                                               caption, clip_limit, image_box, ink_on_paper)

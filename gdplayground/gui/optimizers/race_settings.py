@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget)
 
 from gdplayground.config import OptimizerConfig, field_at
-from gdplayground.engine.expression import ExpressionError
-from gdplayground.engine.race import MAX_LR, Racer
-from gdplayground.engine.surfaces import SURFACES, Surface, SurfaceError, make_surface
+from gdplayground.labs.expression import ExpressionError
+from gdplayground.labs.race import MAX_LR, Racer
+from gdplayground.labs.surfaces import SURFACES, Surface, SurfaceError, make_surface
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.optimizers.race_view import colour
 

@@ -15,8 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from gdplayground.engine.race import Race
-from gdplayground.engine.surfaces import Surface
+from gdplayground.labs.race import Race
+from gdplayground.labs.surfaces import Surface
 from gdplayground.gui.widgets.plots import LAYER_COLOURS, title_within, use_plot_style
 
 RACER_COLOURS = LAYER_COLOURS

@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from gdplayground.config import ConfigError
-from gdplayground.engine.expression import ExpressionError
-from gdplayground.engine.race import STALL_WORDS, BowlTheory, Race, stable_limit
-from gdplayground.engine.surfaces import SurfaceError
+from gdplayground.labs.expression import ExpressionError
+from gdplayground.labs.race import STALL_WORDS, BowlTheory, Race, stable_limit
+from gdplayground.labs.surfaces import SurfaceError
 from gdplayground.gui.optimizers.race_settings import RaceSettings
 from gdplayground.gui.optimizers.race_view import RaceView, colour
 from gdplayground.gui.widgets.tab_spec import TabSpec

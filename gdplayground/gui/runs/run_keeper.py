@@ -12,10 +12,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 
 from gdplayground.config import differences
-from gdplayground.engine.sweep import SweepRun
+from gdplayground.labs.sweep import SweepRun
 from gdplayground.gui.widgets.qt import wait_for
 from gdplayground.gui.widgets.training_run import Snapshot
-from gdplayground.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
+from gdplayground.store.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
 
 CLOSING_WAIT_S = 5.0  # at most, for the worker to hand over the last run as the window closes
 

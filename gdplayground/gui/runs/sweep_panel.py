@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.engine.sweep import PARAMS, SweepError, SweepPlan, SweepRun, parse_bounds
+from gdplayground.labs.sweep import PARAMS, SweepError, SweepPlan, SweepRun, parse_bounds
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.runs.sweep_result_view import SweepResultView
 from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner

@@ -26,7 +26,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from gdplayground.engine.sweep import SweepParam, SweepRun, log_axis
+from gdplayground.labs.sweep import SweepParam, SweepRun, log_axis
 from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa, use_plot_style
 
 FINAL_PEN = pg.mkPen((31, 119, 180), width=2)

@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.engine.sweep import SweepPlan, SweepRun, run_sweep
+from gdplayground.labs.sweep import SweepPlan, SweepRun, run_sweep
 from gdplayground.gui.widgets.background import Background
 from gdplayground.gui.widgets.training_run import WindowWork
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import DATASET_WORDS, differences
 from gdplayground.gui.widgets.overlays import run_colour
-from gdplayground.runs import KeptRun, RunStore, exact_loss
+from gdplayground.store.runs import KeptRun, RunStore, exact_loss
 from gdplayground.gui.widgets.tab_spec import TabSpec
 
 COLUMNS = ("Name", "Pinned", "Data", "Steps", "Final loss", "Least loss", "Test acc.\nat end",

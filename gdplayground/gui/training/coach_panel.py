@@ -11,7 +11,7 @@ from typing import Iterable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from gdplayground.engine.diagnostics import NAMES, Diagnosis
+from gdplayground.labs.diagnostics import NAMES, Diagnosis
 
 PLACEHOLDER = ("No problems seen so far: the coach names divergence, oscillation, plateaus, "
                "vanishing or exploding gradients, saturated or dead units, overfitting, and a "

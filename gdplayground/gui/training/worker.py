@@ -23,15 +23,15 @@ from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine import StepReport, Trainer
-from gdplayground.engine.diagnostics import Coach
-from gdplayground.engine.diagram import (
+from gdplayground.labs.diagnostics import Coach
+from gdplayground.labs.diagram import (
     connection_weights, plane_grid, trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
-from gdplayground.engine.inside import inside_report, layer_distributions
+from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
-from gdplayground.weights import WeightFile
+from gdplayground.store.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
 PICTURE_INTERVAL = 0.2  # seconds between pictures (weights, decision boundary) while training

@@ -20,7 +20,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QToolTip
 
 from gdplayground.gui.widgets.plots import PlotView
-from gdplayground.runs import KeptRun
+from gdplayground.store.runs import KeptRun
 
 RUN_COLOURS = [(148, 103, 189), (214, 39, 40), (140, 86, 75), (227, 119, 194), (23, 190, 207),
                (188, 189, 34), (255, 127, 14), (127, 127, 127)]

@@ -11,7 +11,7 @@ import numpy as np
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine import SettingChange, StepReport, TrainingState
-from gdplayground.engine.diagnostics import Diagnosis
+from gdplayground.labs.diagnostics import Diagnosis
 
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
 

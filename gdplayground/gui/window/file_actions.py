@@ -14,15 +14,15 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences
 from gdplayground.engine.trainer import needs_reset
-from gdplayground.export import RunFolder, summarised_metrics_note, write_run
+from gdplayground.store.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
 from gdplayground.gui.window.actions import make_action
 from gdplayground.gui.widgets.background import Cancelled
 from gdplayground.gui.window.export_queue import ExportQueue
 from gdplayground.gui.widgets.plot_export import PNG_WIDTHS, choose_plots_target, save_pictures
 from gdplayground.gui.widgets.training_run import Snapshot
-from gdplayground.onnx_export import INSTALL_HINT, onnx_available, save_onnx
-from gdplayground.weights import WeightFileError, load_weights, save_weights
+from gdplayground.store.onnx_export import INSTALL_HINT, onnx_available, save_onnx
+from gdplayground.store.weights import WeightFileError, load_weights, save_weights
 
 
 class FileActions(QObject):

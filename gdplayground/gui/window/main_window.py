@@ -25,7 +25,7 @@ from gdplayground.config import DATASET_WORDS, ConfigError, ExperimentConfig, di
 from gdplayground.engine.history import History
 from gdplayground.engine.schedules import learning_rate_at
 from gdplayground.engine.trainer import needs_reset
-from gdplayground.runs import RunStore
+from gdplayground.store.runs import RunStore
 from gdplayground.gui.window.actions import make_action
 from gdplayground.gui.window.banner import Banner
 from gdplayground.gui.training.coach_panel import CoachPanel

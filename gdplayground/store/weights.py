@@ -29,7 +29,7 @@ from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.engine import TrainingState
 from gdplayground.engine.trainer import OPTIMIZER_STATE
 from gdplayground.files import atomic_writer, open_regular
-from gdplayground.npz import NotAnArchive, NpzArchive, NpzError
+from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
 
 FORMAT = "gdplayground-weights/1"
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
@@ -289,7 +289,7 @@ def _checked_summary(path: Path, text: np.ndarray) -> dict:
 
 
 def _check_diagnoses(path: Path, diagnoses) -> None:
-    """The coach's diagnoses (engine/diagnostics.py): a list of {name, step, evidence, suggestion}."""
+    """The coach's diagnoses (labs/diagnostics.py): a list of {name, step, evidence, suggestion}."""
     if not isinstance(diagnoses, list):
         raise WeightFileError(f"{path}: summary.diagnoses must be a list (got {shown(diagnoses)})")
     for i, diagnosis in enumerate(diagnoses):

@@ -1,5 +1,5 @@
 """The optimizer race: the engine's own update rules (engine/optimizers.py) moving a point of one
-or two coordinates down a surface (engine/surfaces.py), several optimizers from the same start.
+or two coordinates down a surface (labs/surfaces.py), several optimizers from the same start.
 
 A racer's parameter is a 1- or 2-element array; `Optimizer` updates it in place exactly as it
 updates a network's weights, so what a learner sees here is what trains the networks. A step
@@ -17,7 +17,7 @@ import numpy as np
 from gdplayground.config import ConfigError, OptimizerConfig, validate_fields
 from gdplayground.engine.history import GrowingArray
 from gdplayground.engine.optimizers import Optimizer
-from gdplayground.engine.surfaces import Surface
+from gdplayground.labs.surfaces import Surface
 
 CLOSE_ENOUGH = 1e-6  # a racer within this distance of a minimum has converged
 FLAT_ENOUGH = 1e-6  # a gradient norm below this, away from every minimum: a stationary point

@@ -19,7 +19,6 @@ when `cancelled()` says True they raise `Cancelled`, leaving the probe as it was
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from gdplayground.engine.gradcheck import backprop, objective
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
+from gdplayground.engine.probe import Probe
 
 EXCELLENT, OK, UNCOMFORTABLE = 1e-7, 1e-4, 1e-2  # CS231n's bands of the relative error
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -45,55 +45,6 @@ Cancel = Callable[[], bool]
 
 class Cancelled(Exception):
     """A check stopped because its `cancelled()` callback said so."""
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What a gradient check needs of a run, copied: the network's shape, its weights in
-    float64, a fixed batch with its targets, the loss and the penalties.
-
-    Dropout is left out of every check: a fresh mask at every evaluation would make the loss a
-    different function each time. `dropout` only records what training uses."""
-
-    sizes: tuple[int, ...]
-    activations: tuple[str, ...]  # one per hidden layer
-    bias: bool
-    loss: str
-    output: str
-    parameters: dict[str, np.ndarray]  # "layer1.weight" -> float64 copy
-    x: np.ndarray  # (n, features), float64
-    targets: np.ndarray  # class labels (n,), or float64 (n, outputs)
-    l1: float = 0.0
-    l2: float = 0.0
-    dropout: float = 0.0
-
-    @classmethod
-    def of(cls, network: Network, loss: str, output: str, x: np.ndarray, targets: np.ndarray,
-           l1: float = 0.0, l2: float = 0.0) -> Probe:
-        """A probe of `network` as it stands, on inputs `x` (features, as the network sees)."""
-        targets = np.array(targets, copy=True)
-        if targets.dtype.kind == "f":
-            targets = targets.astype(np.float64)
-        hidden = tuple(layer.activation.name for layer in network.layers[:-1])
-        return cls(tuple(network.sizes), hidden, network.layers[0].b is not None, loss, output,
-                   {name: param.astype(np.float64) for name, param, _ in network.parameters()},
-                   np.array(x, dtype=np.float64), targets, l1, l2, network.dropout)
-
-    def rounded(self, dtype) -> Probe:
-        """The same probe with weights and inputs rounded to `dtype` (and kept in float64): the
-        function a `dtype` network computes, for float64 to give its true gradient."""
-        def through(a):
-            return a.astype(dtype).astype(np.float64)
-        return replace(self, parameters={k: through(v) for k, v in self.parameters.items()},
-                       x=through(self.x))
-
-    def describe(self) -> str:
-        """784-256-128-10 relu, softmax + cross_entropy, 32 examples; 2-8-16-1 tanh,relu, …:
-        the hidden layers' activations in their order, once when they are all the same."""
-        same = len(set(self.activations)) == 1
-        hidden = (self.activations[0] if same else ",".join(self.activations)) or "no hidden layer"
-        return (f"{'-'.join(map(str, self.sizes))} {hidden}, {self.output} + {self.loss}, "
-                f"{len(self.x)} examples")
 
 
 class LayerCheck(NamedTuple):

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from gdplayground.config import shown
-from gdplayground.engine.expression import compile_expression
+from gdplayground.labs.expression import compile_expression
 
 SURFACES = ("parabola", "double-well", "quadratic", "rosenbrock", "beale", "saddle", "himmelblau",
             "plateau", "expression")

@@ -13,8 +13,8 @@ from pathlib import Path
 from gdplayground.config import ExperimentConfig, setting_words, value_words
 from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import StagedFolder, holds_only, write_atomic
-from gdplayground.onnx_export import onnx_available, save_onnx
-from gdplayground.weights import save_weights
+from gdplayground.store.onnx_export import onnx_available, save_onnx
+from gdplayground.store.weights import save_weights
 
 README_TITLE = "# gdplayground run"
 DESCRIBED = {

@@ -25,8 +25,8 @@ import numpy as np
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine import TrainingState
 from gdplayground.engine.history import MAX_BLOCKS, RECENT_ROWS, History
-from gdplayground.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path, open_regular, write_atomic
+from gdplayground.store.export import RunFolder, summarised_metrics_note, write_run
 
 RUN_FILE = "run.json"
 MAX_RUNS = 50

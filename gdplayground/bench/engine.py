@@ -1,0 +1,178 @@
+"""`gdplayground bench` sections engine, torch and gemm: the engine's training rate on
+configurations (a)-(d), against PyTorch's and against NumPy's own matrix products; and the
+configurations, which the other sections train too."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdplayground.config import ExperimentConfig, Layer, preset
+
+
+@dataclass(frozen=True)
+class Setup:
+    hidden: tuple[int, ...]
+    optimizer: str
+    lr: float
+    batch: int
+
+    def config(self) -> ExperimentConfig:
+        config = preset("mnist")
+        config.data.validation_split = 0.0
+        config.architecture.hidden = [Layer(units, "relu") for units in self.hidden]
+        config.optimizer.name, config.learning_rate.value = self.optimizer, self.lr
+        config.batch.mode, config.batch.size = "mini", self.batch
+        return config
+
+    @property
+    def sizes(self) -> list[int]:
+        return [784, *self.hidden, 10]
+
+    def flops_per_sample(self) -> int:
+        """6 per weight (forward, weight gradient, input gradient), less the first layer's
+        input gradient, which nothing needs."""
+        weights = [a * b for a, b in zip(self.sizes[:-1], self.sizes[1:])]
+        return 6 * sum(weights) - 2 * weights[0]
+
+
+SETUPS = {
+    "a": Setup((256, 128), "adam", 1e-3, 128),
+    "b": Setup((64, 32), "momentum", 1e-2, 32),
+    "c": Setup((), "sgd", 1e-2, 1),
+    "d": Setup((1024, 1024), "adam", 1e-3, 512),
+}
+
+
+def engine_section(figures, repeats, seconds, out) -> dict:
+    out("engine: training samples per second")
+    rates = {}
+    for key, setup in SETUPS.items():
+        rates[key] = _median_rate(engine_runner(setup.config()), repeats, seconds)
+        out(f"  ({key}) {'-'.join(map(str, setup.sizes)):<16} {setup.optimizer:<8} batch "
+            f"{setup.batch:<4} {rates[key]:12,.0f} samples/s")
+    return rates
+
+
+def engine_runner(config: ExperimentConfig):
+    """A function that trains for some seconds and returns the samples per second."""
+    from gdplayground.engine import Trainer
+
+    trainer = Trainer(config)
+
+    def train_for(seconds: float) -> float:
+        start, samples = time.perf_counter(), trainer.samples_seen
+        while time.perf_counter() - start < seconds:
+            trainer.step()
+        return (trainer.samples_seen - samples) / (time.perf_counter() - start)
+    train_for(0.3)  # warm-up
+    return train_for
+
+
+def torch_section(figures, repeats, seconds, out) -> dict:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        out("torch: skipped, PyTorch is not installed (pip install torch)")
+        return {"skipped": "PyTorch is not installed"}
+    out("torch: the same training in PyTorch on the CPU; engine/torch from alternating runs")
+    results = {}
+    for key, setup in SETUPS.items():
+        _, rate, ratio = _alternate(engine_runner(setup.config()), _torch_runner(setup),
+                                    repeats, seconds)
+        results[key] = {"samples_per_second": rate, "engine_over_torch": ratio}
+        out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}")
+    return results
+
+
+def _torch_runner(setup: Setup):
+    import torch
+
+    from gdplayground.data.mnist import load_bundled_mnist
+
+    images, labels = load_bundled_mnist()[:2]
+    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255)
+    y = torch.from_numpy(labels.copy())  # the cached MNIST arrays are read-only
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
+        layers += [torch.nn.Linear(n_in, n_out)] + ([torch.nn.ReLU()] if i < len(setup.sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers)
+    optimizer = {"adam": lambda p: torch.optim.Adam(p, setup.lr),
+                 "momentum": lambda p: torch.optim.SGD(p, setup.lr, momentum=0.9),
+                 "sgd": lambda p: torch.optim.SGD(p, setup.lr)}[setup.optimizer](model.parameters())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order, position = torch.randperm(len(x)), [0]
+
+    def step() -> int:
+        if position[0] >= len(x):
+            order[:], position[0] = torch.randperm(len(x)), 0
+        batch = order[position[0]:position[0] + setup.batch]
+        position[0] += setup.batch
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x[batch]), y[batch]).backward()
+        optimizer.step()
+        return len(batch)
+
+    def train_for(seconds: float) -> float:
+        start, samples = time.perf_counter(), 0
+        while time.perf_counter() - start < seconds:
+            samples += step()
+        return samples / (time.perf_counter() - start)
+    return train_for
+
+
+def gemm_section(figures, repeats, seconds, out) -> dict:
+    out("gemm: NumPy's products (np.dot, as the engine calls them) on each configuration's "
+        "shapes, and the engine's share of their rate, from alternating runs")
+    results = {}
+    for key, setup in SETUPS.items():
+        engine, rate, share = _alternate(engine_runner(setup.config()), _gemm_runner(setup),
+                                         repeats, seconds)
+        achieved = engine * setup.flops_per_sample()
+        results[key] = {"gemm_gflops": rate / 1e9, "engine_gflops": achieved / 1e9,
+                        "fraction": share * setup.flops_per_sample()}
+        out(f"  ({key}) GEMM {rate / 1e9:7.1f} GFLOP/s   engine {achieved / 1e9:7.1f} GFLOP/s   "
+            f"{share * setup.flops_per_sample():6.1%}")
+    return results
+
+
+def _gemm_runner(setup: Setup):
+    """A function that runs one step's products for some seconds (forward, weight gradients,
+    input gradients) and returns their flops per second."""
+    rng = np.random.default_rng(0)
+    b = setup.batch
+    products = []
+    for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
+        x, w = rng.random((b, n_in), np.float32), rng.random((n_in, n_out), np.float32)
+        dz = rng.random((b, n_out), np.float32)
+        products += [(x, w, np.empty((b, n_out), np.float32)),
+                     (x.T, dz, np.empty((n_in, n_out), np.float32))]
+        if i:
+            products.append((dz, w.T, np.empty((b, n_in), np.float32)))
+    flops = sum(2 * a.shape[0] * a.shape[1] * c.shape[1] for a, c, _ in products)
+
+    def multiply_for(duration: float) -> float:
+        start, count = time.perf_counter(), 0
+        while time.perf_counter() - start < duration:
+            for a, c, result in products:
+                np.dot(a, c, out=result)
+            count += 1
+        return count * flops / (time.perf_counter() - start)
+    return multiply_for
+
+
+def _alternate(ours, theirs, repeats: int, seconds: float) -> tuple[float, float, float]:
+    """Medians of our rate, their rate and the ratio ours/theirs, measured in turns so that a
+    slow spell of the machine (on this VM a figure can drift by 30% within a minute) hits both."""
+    ours(min(0.5, seconds)), theirs(min(0.5, seconds))  # warm-up
+    pairs = [(ours(seconds), theirs(seconds)) for _ in range(repeats)]
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            statistics.median(a / b for a, b in pairs))
+
+
+def _median_rate(measure, repeats: int, seconds: float) -> float:
+    measure(min(0.5, seconds))  # warm-up: caches, allocations, BLAS threads
+    return statistics.median(measure(seconds) for _ in range(repeats))

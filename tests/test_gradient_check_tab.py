@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMainWindow
 
 from gdplayground.config import preset
-from gdplayground.engine import gradient_lab
+from gdplayground.labs import gradient_lab
 from gdplayground.labs.gradient_lab import Probe
 from gdplayground.engine.network import Network
 from gdplayground.gui.gradient_check.tab import GradientCheckTab

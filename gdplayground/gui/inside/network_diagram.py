@@ -164,7 +164,7 @@ class NetworkDiagram(QWidget):
     # --- every picture frame -------------------------------------------------------------
     def draw(self, unit_outputs: list[np.ndarray], weights: list[np.ndarray],
              biases: list[np.ndarray | None]) -> None:
-        """Show each layer's (units, G, G) outputs (engine.diagram.unit_outputs) and the
+        """Show each layer's (units, G, G) outputs (labs.diagram.unit_outputs) and the
         weights and biases of every layer (connection_weights, unit_biases). The layout follows
         the weights drawn: hovering reads both, and a layout left from another network (a run
         start the diagram missed) paired with these weights named units that do not exist."""

@@ -1,4 +1,4 @@
-"""The coach's panel: what the coach (engine/diagnostics.py) has seen in the run, newest first,
+"""The coach's panel: what the coach (labs/diagnostics.py) has seen in the run, newest first,
 each with its evidence, what to try, and a button that shows on the plots where it began.
 
 Laid out for a narrow column (some 300 pixels): every text wraps, and the list scrolls.

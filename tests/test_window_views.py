@@ -243,7 +243,7 @@ def test_the_redraw_a_click_on_log_scale_asks_for_runs_while_training_waits(qtbo
     every call into NumPy: hundreds of steps went by during it, and it took 60 to 300 ms."""
     import time
 
-    from gdplayground.bench import fastest_config
+    from gdplayground.bench.window import fastest_config
     from gdplayground.gui.window.main_window import MainWindow
     from gdplayground.gui.widgets.training_run import LONGEST_COURTESY_S
 

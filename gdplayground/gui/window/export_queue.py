@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressBar, QToolButton
 
 from gdplayground.gui.widgets.background import Background, Cancelled
@@ -88,7 +88,7 @@ class ExportQueue(QObject):
         if self.busy:
             self.window.statusBar().showMessage("Finishing the exports before closing…")
             loop = QEventLoop()
-            self.idle.connect(loop.quit)
+            self.idle.connect(loop.quit, Qt.SingleShotConnection)
             QTimer.singleShot(within_ms, loop.quit)
             loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
@@ -177,8 +177,7 @@ class ExportQueue(QObject):
         """In the bar, which has the room the status bar's message would not: "The run: …"."""
         what = self._current.what.split(" to ")[0]
         self.progress.setFormat(f"{what[0].upper()}{what[1:]}: {doing}")
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+        self._show_progress(done, total)
 
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import psutil
 
 from gdplayground.config import ConfigError
+from gdplayground.engine.path import path_bytes
 
 # Copies of the parameter array a run can hold at once: weights and gradients; the optimizer's
 # memory (up to two arrays, as Adam keeps; the optimizer can change without a reset) and its
@@ -27,6 +28,7 @@ def training_bytes(sizes: list[int], itemsize: int, batch: int, n_train: int, dr
         "parameters": parameters * PARAMETER_COPIES * itemsize,
         "activations": (units * per_unit + sizes[0] * (rows + batch)) * itemsize,
         "full batch": n_train * sizes[0] * itemsize if batch == n_train else 0,
+        "kept path": path_bytes(parameters, itemsize),
     }
 
 

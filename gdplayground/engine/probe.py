@@ -51,6 +51,21 @@ class Probe:
         return replace(self, parameters={k: through(v) for k, v in self.parameters.items()},
                        x=through(self.x))
 
+    def flat(self) -> np.ndarray:
+        """The weights as one float64 vector, laid out as Network.flat and a KeptPath's rows."""
+        return np.concatenate([param.ravel() for param in self.parameters.values()])
+
+    def at(self, flat: np.ndarray) -> Probe:
+        """The same probe at other weights: `flat` laid out as `flat()` gives them."""
+        flat = np.asarray(flat, dtype=np.float64)
+        sizes = [param.size for param in self.parameters.values()]
+        if flat.shape != (sum(sizes),):
+            raise ValueError(f"weights of shape {flat.shape} for a network of {sum(sizes)}")
+        pieces = np.split(flat, np.cumsum(sizes)[:-1])
+        return replace(self, parameters={name: piece.reshape(param.shape).copy()
+                                         for (name, param), piece in
+                                         zip(self.parameters.items(), pieces)})
+
     def describe(self) -> str:
         """784-256-128-10 relu, softmax + cross_entropy, 32 examples; 2-8-16-1 tanh,relu, …:
         the hidden layers' activations in their order, once when they are all the same."""

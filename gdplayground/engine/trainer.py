@@ -21,6 +21,7 @@ from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
 from gdplayground.engine.network import NOT_MEASURED, Network
 from gdplayground.engine.optimizers import Optimizer
+from gdplayground.engine.path import KeptPath, WeightPath, path_bytes
 from gdplayground.engine.schedules import learning_rate_at
 
 OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat parameter array
@@ -102,6 +103,7 @@ class TrainingState:
     position: int  # how far through `order` the run is
     shuffle_rng: dict  # bit-generator states
     dropout_rng: dict
+    path: KeptPath | None = None  # the weights along the way, when asked for (snapshot(path=True))
 
 
 class Trainer:
@@ -142,6 +144,7 @@ class Trainer:
         self._shuffle_rng = np.random.default_rng(shuffle_seed)
         self.optimizer = Optimizer(cfg.optimizer, [param for param, _ in self._parameters])
         self.step_count, self.epochs_done, self.samples_seen = 0, 0, 0
+        self.path = WeightPath(0, network.flat, learning_rate_at(0, cfg.learning_rate))
         self._order, self._position = np.arange(0), 0
         self._full_batch: np.ndarray | None = None
         self._divergence: tuple[float, str] | None = None  # (learning rate then, what happened)
@@ -222,6 +225,7 @@ class Trainer:
         cause = self._divergence_cause(loss, finite and math.isfinite(sum(weight_norms)))
         if cause:
             return self._diverge(report, cause)
+        self.path.offer(self.step_count, self.network.flat, lr)
         if self.step_count % CHECKPOINT_EVERY == 0:
             self._checkpoint = self.snapshot()
         if self._validation_due(epoch_end) and len(self.dataset.validation):
@@ -361,15 +365,18 @@ class Trainer:
                 grad *= limit / total
 
     # --- divergence ----------------------------------------------------------------------
-    def snapshot(self) -> TrainingState:
-        """A copy of the run as it stands between two steps."""
+    def snapshot(self, path: bool = False) -> TrainingState:
+        """A copy of the run as it stands between two steps; with `path`, with the weights
+        along the way (the divergence checkpoints go without: a run rolled back forgets the
+        points after its checkpoint instead)."""
         return TrainingState(
             step=self.step_count, epochs=self.epochs_done, samples_seen=self.samples_seen,
             parameters={name: param.copy() for name, param, _ in self.network.parameters()},
             optimizer={OPTIMIZER_STATE: copy.deepcopy(self.optimizer.states[0])},
             order=self._order.copy(), position=self._position,
             shuffle_rng=copy.deepcopy(self._shuffle_rng.bit_generator.state),
-            dropout_rng=copy.deepcopy(self.network.dropout_rng.bit_generator.state))
+            dropout_rng=copy.deepcopy(self.network.dropout_rng.bit_generator.state),
+            path=self.path.kept() if path else None)
 
     def restore(self, state: TrainingState) -> None:
         """Go on from a snapshot of a run with this network and data. ValueError names a misfit,
@@ -382,6 +389,10 @@ class Trainer:
         self._order, self._position = state.order.copy(), state.position
         self._shuffle_rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
         self.network.dropout_rng.bit_generator.state = copy.deepcopy(state.dropout_rng)
+        if state.path is None or not len(state.path):
+            self.path.truncate(state.step)
+        else:
+            self.path = WeightPath.resumed(state.path)
         self._divergence, self._checkpoint = None, self.snapshot()
         self._recent_losses.clear()  # the divergence rule's steps count from here
 
@@ -402,6 +413,8 @@ class Trainer:
         if len(order) and (len(order) != n or not np.array_equal(np.sort(order), np.arange(n))):
             raise ValueError(f"the saved data order is not an order of this dataset's {n} "
                              f"training examples")
+        if state.path is not None:
+            _check_path(state.path, self.network.flat.size, state.step)
         if not 0 <= state.position <= len(order):
             raise ValueError(f"the saved position {state.position} is outside the data order "
                              f"(0 to {len(order)})")
@@ -455,6 +468,22 @@ class Trainer:
         stats = tuple(LayerStats(math.nan, math.nan, _norm(layer.W)) for layer in self.network.layers)
         return StepReport(self.step_count, self.epochs_done + 1, False, 0, math.nan, None, lr,
                           stats, status="refused", message=self._divergence[1])
+
+
+def _check_path(path: KeptPath, n_parameters: int, step: int) -> None:
+    """ValueError unless `path` could have been kept by a run of this network up to `step`."""
+    steps = path.steps
+    if steps.ndim != 1 or path.weights.shape != (len(steps), n_parameters) or \
+            path.rates.shape != steps.shape:
+        raise ValueError(f"the kept path's weights have shape {path.weights.shape}, not "
+                         f"({len(steps)}, {n_parameters}) for its {len(steps)} steps")
+    if len(steps) and (steps[0] < 0 or np.any(np.diff(steps) <= 0) or steps[-1] > step):
+        raise ValueError(f"the kept path's steps must rise from 0 or more to at most the run's "
+                         f"step {step}")
+    if not np.isfinite(path.weights).all():
+        raise ValueError("the kept path has weights that are NaN or infinite")
+    if not (np.isfinite(path.rates) & (path.rates >= 0)).all():
+        raise ValueError("the kept path's learning rates must be finite and not negative")
 
 
 def same_data(a: ExperimentConfig, b: ExperimentConfig) -> bool:

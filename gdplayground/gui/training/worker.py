@@ -28,6 +28,7 @@ from gdplayground.labs.diagram import (
     connection_weights, plane_grid, trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
+from gdplayground.labs.landscape import Terrain
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
@@ -51,7 +52,8 @@ DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions ar
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
-               "inside": "look inside the network", "distributions": "measure the layers' values"}
+               "inside": "look inside the network", "distributions": "measure the layers' values",
+               "landscape": "copy the run for its landscape"}
 
 
 class PauseGate:
@@ -154,7 +156,8 @@ class TrainingWorker(QObject):
     def query(self, query_id: int, what: str) -> None:
         """Answer between two steps: "snapshot" (a Snapshot), "kept" (the run's id, a Snapshot
         and the test set's (loss, accuracy) or None; None at step 0), "evaluate" (split ->
-        (loss, accuracy)) or "probe" (copies for a gradient check: gradient_lab.Probe).
+        (loss, accuracy)), "probe" (copies for a gradient check: gradient_lab.Probe) or
+        "landscape" (copies for the landscape: labs.landscape.Terrain).
         Training, if it runs, goes on right after. Every query is answered: one that fails,
         with why."""
         try:
@@ -168,14 +171,14 @@ class TrainingWorker(QObject):
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
         if trainer is not None and what == "snapshot":
-            answer = Snapshot(trainer.snapshot(), copy.deepcopy(trainer.config),
+            answer = Snapshot(trainer.snapshot(path=True), copy.deepcopy(trainer.config),
                               trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
                               tuple(trainer.changes))
         elif trainer is not None and what == "kept" and trainer.step_count:  # a run leaving
             # for the run list: which run, the settings it trained with (not those set after its
             # last step), its test figures
             config, changed = trainer.trained_with()
-            snapshot = Snapshot(trainer.snapshot(), config, trainer.dataset.input_scale,
+            snapshot = Snapshot(trainer.snapshot(path=True), config, trainer.dataset.input_scale,
                                 copy.deepcopy(trainer.started_with), changed)
             answer = (self._run_id, snapshot,
                       trainer.evaluate("test") if len(trainer.dataset.test) else None)
@@ -183,6 +186,8 @@ class TrainingWorker(QObject):
             answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
         elif trainer is not None and what == "probe":
             answer = trainer.gradient_probe()
+        elif trainer is not None and what == "landscape":
+            answer = Terrain.of(trainer)
         elif trainer is not None and what == "inside":
             answer = inside_report(trainer)
         elif trainer is not None and what == "distributions":

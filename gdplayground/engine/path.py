@@ -47,6 +47,15 @@ class KeptPath:
         k = int(np.searchsorted(self.steps, step, side="right"))
         return KeptPath(self.steps[:k], self.weights[:k], self.rates[:k])
 
+    def thinned(self, most: int) -> KeptPath:
+        """At most `most` points, thinned as a path thins when full: every other point after the
+        first dropped, as often as it takes; none at all for `most` 0."""
+        keep = np.arange(len(self) if most > 0 else 0)
+        while len(keep) > most:
+            keep = keep[::2]
+        return self if len(keep) == len(self) else \
+            KeptPath(self.steps[keep], self.weights[keep], self.rates[keep])
+
 
 class WeightPath:
     """The path being kept while a run trains: `offer` after every step, cheap when nothing is
@@ -65,12 +74,20 @@ class WeightPath:
 
     @classmethod
     def resumed(cls, kept: KeptPath, capacity: int | None = None) -> WeightPath:
-        """A path going on from a kept one (from a weight file, say), at the same spacing."""
+        """A path going on from a kept one (from a weight file, say): its points as they are
+        (thinned if more than `capacity`), then more at the spacing of its last two, which is
+        the stride it was kept at (the first point may lie further back: a run restored
+        without its path keeps its own initial weights). An empty one goes on keeping nothing."""
+        n, dtype = kept.weights.shape[1], kept.weights.dtype
+        capacity = path_capacity(n, dtype.itemsize) if capacity is None else capacity
+        kept = kept.thinned(capacity)
+        if not len(kept):
+            return cls(0, np.zeros(n, dtype), 0.0, capacity=0)
         path = cls(int(kept.steps[0]), kept.weights[0], float(kept.rates[0]), capacity)
-        if len(kept) > 1:  # the spacing the path had: of its two first points
-            path.stride = int(kept.steps[1] - kept.steps[0])
-        for step, weights, rate in zip(kept.steps[1:], kept.weights[1:], kept.rates[1:]):
-            path.offer(int(step), weights, float(rate))
+        k = path.count = len(kept)
+        path._steps[:k], path._weights[:k], path._rates[:k] = kept.steps, kept.weights, kept.rates
+        path._last = int(kept.steps[-1])
+        path.stride = int(kept.steps[-1] - kept.steps[-2]) if k > 1 else 1
         return path
 
     def offer(self, step: int, weights: np.ndarray, rate: float) -> None:

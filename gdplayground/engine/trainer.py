@@ -21,7 +21,7 @@ from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
 from gdplayground.engine.memory import check_fits, training_bytes
 from gdplayground.engine.network import NOT_MEASURED, Network
 from gdplayground.engine.optimizers import Optimizer
-from gdplayground.engine.path import KeptPath, WeightPath, path_bytes
+from gdplayground.engine.path import KeptPath, WeightPath
 from gdplayground.engine.schedules import learning_rate_at
 
 OPTIMIZER_STATE = "all"  # the optimizer keeps one state for the network's flat parameter array
@@ -392,7 +392,7 @@ class Trainer:
         if state.path is None or not len(state.path):
             self.path.truncate(state.step)
         else:
-            self.path = WeightPath.resumed(state.path)
+            self.path = WeightPath.resumed(state.path, self.path.capacity)
         self._divergence, self._checkpoint = None, self.snapshot()
         self._recent_losses.clear()  # the divergence rule's steps count from here
 
@@ -414,7 +414,7 @@ class Trainer:
             raise ValueError(f"the saved data order is not an order of this dataset's {n} "
                              f"training examples")
         if state.path is not None:
-            _check_path(state.path, self.network.flat.size, state.step)
+            _check_path(state.path, self.network.flat, state.step)
         if not 0 <= state.position <= len(order):
             raise ValueError(f"the saved position {state.position} is outside the data order "
                              f"(0 to {len(order)})")
@@ -470,16 +470,20 @@ class Trainer:
                           stats, status="refused", message=self._divergence[1])
 
 
-def _check_path(path: KeptPath, n_parameters: int, step: int) -> None:
-    """ValueError unless `path` could have been kept by a run of this network up to `step`."""
+def _check_path(path: KeptPath, flat: np.ndarray, step: int) -> None:
+    """ValueError unless `path` could have been kept by a run of the network whose weights are
+    `flat`, from its initial weights at step 0 up to `step`."""
     steps = path.steps
-    if steps.ndim != 1 or path.weights.shape != (len(steps), n_parameters) or \
+    if steps.ndim != 1 or path.weights.shape != (len(steps), flat.size) or \
             path.rates.shape != steps.shape:
         raise ValueError(f"the kept path's weights have shape {path.weights.shape}, not "
-                         f"({len(steps)}, {n_parameters}) for its {len(steps)} steps")
-    if len(steps) and (steps[0] < 0 or np.any(np.diff(steps) <= 0) or steps[-1] > step):
-        raise ValueError(f"the kept path's steps must rise from 0 or more to at most the run's "
-                         f"step {step}")
+                         f"({len(steps)}, {flat.size}) for its {len(steps)} steps")
+    if path.weights.dtype != flat.dtype:
+        raise ValueError(f"the kept path's weights are {path.weights.dtype}, this network's "
+                         f"{flat.dtype}")
+    if len(steps) and (steps.dtype.kind not in "iu" or steps[0] != 0 or
+                       np.any(np.diff(steps) <= 0) or steps[-1] > step):
+        raise ValueError(f"the kept path's steps must rise from 0 to at most the run's step {step}")
     if not np.isfinite(path.weights).all():
         raise ValueError("the kept path has weights that are NaN or infinite")
     if not (np.isfinite(path.rates) & (path.rates >= 0)).all():

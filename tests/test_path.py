@@ -77,10 +77,12 @@ def test_a_capacity_of_one_keeps_the_initial_weights_only():
     assert resumed.kept().steps.tolist() == [0]
 
 
-def test_thinning_a_kept_path_drops_every_other_point_until_it_fits():
+def test_thinning_a_kept_path_keeps_every_mth_point_for_the_least_m_that_fits():
     kept = offered(128, 99).kept()  # 0 … 99
     assert kept.thinned(100) is kept
-    assert kept.thinned(16).steps.tolist() == list(range(0, 100, 8))  # 100 → 50 → 25 → 13
+    assert kept.thinned(16).steps.tolist() == list(range(0, 100, 7))  # 15 points
+    assert kept.thinned(50).steps.tolist() == list(range(0, 100, 2))
+    assert kept.thinned(49).steps.tolist() == list(range(0, 100, 3))
     assert kept.thinned(1).steps.tolist() == [0]
     assert len(kept.thinned(0)) == 0 and kept.thinned(0).weights.shape == (0, 3)
     assert_rows_match_steps(kept.thinned(16))
@@ -98,10 +100,11 @@ def test_a_path_truncated_after_thinning_goes_on_at_its_stride():
 
 def test_a_resumed_path_keeps_its_points_and_goes_on_at_its_spacing():
     source = offered(128, 99).kept()
-    resumed = WeightPath.resumed(source, capacity=16)  # thinned to 0, 8, … 96
-    for step in range(100, 121):
+    resumed = WeightPath.resumed(source, capacity=16)  # thinned to 0, 7, … 98: 15 points
+    assert resumed.kept().steps.tolist() == list(range(0, 100, 7)) and resumed.stride == 7
+    for step in range(100, 121):  # 105 fills it; at 112 it thins to 0, 14, … 98, then keeps 112
         resumed.offer(step, row(step), 0.1)
-    assert np.array_equal(resumed.kept().steps, expected_steps(16, 120))
+    assert resumed.kept().steps.tolist() == list(range(0, 113, 14)) and resumed.stride == 14
     assert_rows_match_steps(resumed.kept())
 
 

@@ -48,13 +48,12 @@ class KeptPath:
         return KeptPath(self.steps[:k], self.weights[:k], self.rates[:k])
 
     def thinned(self, most: int) -> KeptPath:
-        """At most `most` points, thinned as a path thins when full: every other point after the
-        first dropped, as often as it takes; none at all for `most` 0."""
-        keep = np.arange(len(self) if most > 0 else 0)
-        while len(keep) > most:
-            keep = keep[::2]
-        return self if len(keep) == len(self) else \
-            KeptPath(self.steps[keep], self.weights[keep], self.rates[keep])
+        """At most `most` points, still evenly spaced after the first: every m-th from the
+        first, m the least that leaves no more (none at all for `most` 0)."""
+        if len(self) <= most:
+            return self
+        keep = np.arange(0, len(self), -(-len(self) // most)) if most > 0 else []
+        return KeptPath(self.steps[keep], self.weights[keep], self.rates[keep])
 
 
 class WeightPath:

@@ -50,16 +50,16 @@ def test_the_estimate_covers_what_training_really_allocates():
     tracemalloc.start()
     try:
         trainer = Trainer(config, dataset)
-        for _ in range(3):
+        for _ in range(trainer.path.capacity - 1):  # its path full: 46 points, 98.6 MB
             trainer.step()
         trainer.evaluate("test")
-        trainer.snapshot()
+        state = trainer.snapshot(path=True)  # as an export takes it
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     estimate = sum(training_bytes(trainer.network.sizes, 4, 128, len(dataset.train), 0.2).values())
     assert peak <= estimate <= 1.5 * peak
-
+    assert len(state.path) == trainer.path.capacity
 
 MEASURE = """
 import sys

@@ -14,6 +14,7 @@ from gdplayground.engine.path import path_bytes
 # scratch; the divergence checkpoint (weights and optimizer memory) and one more snapshot of the
 # same size while exporting.
 PARAMETER_COPIES = 2 + 3 + 3 + 3
+PATH_COPIES = 2  # the kept path, and a snapshot's copy of it while exporting or keeping the run
 EVAL_ROWS = 4096  # examples per evaluation pass (trainer.EVAL_CHUNK): buffers hold at least this many
 
 
@@ -28,7 +29,7 @@ def training_bytes(sizes: list[int], itemsize: int, batch: int, n_train: int, dr
         "parameters": parameters * PARAMETER_COPIES * itemsize,
         "activations": (units * per_unit + sizes[0] * (rows + batch)) * itemsize,
         "full batch": n_train * sizes[0] * itemsize if batch == n_train else 0,
-        "kept path": path_bytes(parameters, itemsize),
+        "kept path": path_bytes(parameters, itemsize) * PATH_COPIES,
     }
 
 

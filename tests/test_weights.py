@@ -33,7 +33,7 @@ def trained(tmp_path_factory):
     for _ in range(60):
         trainer.step()
     path = tmp_path_factory.mktemp("w") / "weights.npz"
-    save_weights(path, trainer.config, trainer.snapshot(), {"steps": trainer.step_count})
+    save_weights(path, trainer.config, trainer.snapshot(path=True), {"steps": trainer.step_count})
     return trainer, path
 
 
@@ -115,6 +115,52 @@ def test_file_is_self_describing_without_pickle(trained):
     assert arrays["layer1.weight"].shape == (784, 32) and arrays["layer3.bias"].shape == (10,)
     assert "[architecture]" in str(arrays["config"]) and json.loads(str(arrays["summary"]))["steps"] == 60
     assert {"optimizer/all/m", "optimizer/all/v", "data/order"} <= set(arrays)
+    assert arrays["path/steps"].tolist() == list(range(61)) and arrays["path/steps"].dtype == np.int64
+    assert arrays["path/weights"].shape == (61, 25818) and arrays["path/weights"].dtype == np.float32
+    assert arrays["path/rates"].dtype == np.float64 and (arrays["path/rates"] == 0.001).all()
+
+
+def assert_same_path(a, b):
+    for name in ("steps", "weights", "rates"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+def test_the_kept_path_round_trips_and_goes_on_at_its_spacing(tmp_path):
+    trainer = Trainer(preset("spiral"))
+    for _ in range(300):
+        trainer.step()  # 0, 4, … 300
+    save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(path=True), {})
+    saved = load_weights(tmp_path / "w.npz")
+    assert_same_path(saved.state.path, trainer.path.kept())
+    resumed = Trainer(saved.config)
+    resumed.restore(saved.state)
+    assert_same_path(resumed.path.kept(), trainer.path.kept())
+    for _ in range(700):
+        trainer.step()
+        resumed.step()
+    assert_same_path(resumed.path.kept(), trainer.path.kept())  # 0, 8, … 1000
+    assert resumed.path.kept().steps[-1] == 1000 and resumed.path.stride == 8
+
+
+def test_a_file_keeps_at_most_its_share_of_the_path_thinned_evenly(tmp_path, monkeypatch):
+    """A file holds at most FILE_PATH_BYTES of the path: here ten points' worth of a path of 61
+    (0 … 60), so every seventh step (9 points), and a run reopened from it goes on at that
+    spacing."""
+    from gdplayground.store import weights
+    trainer = Trainer(preset("spiral"))
+    for _ in range(60):
+        trainer.step()
+    kept = trainer.path.kept()
+    monkeypatch.setattr(weights, "FILE_PATH_BYTES", 10 * kept.weights[0].nbytes)
+    save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(path=True), {})
+    saved = load_weights(tmp_path / "w.npz")
+    assert saved.state.path.steps.tolist() == list(range(0, 61, 7))
+    assert saved.state.path.weights.tobytes() == kept.weights[::7].tobytes()
+    resumed = Trainer(saved.config)
+    resumed.restore(saved.state)
+    for _ in range(20):
+        resumed.step()
+    assert resumed.path.kept().steps.tolist() == list(range(0, 81, 7))
 
 
 @pytest.mark.parametrize("spoil, problem", [
@@ -227,6 +273,64 @@ def test_every_field_of_the_state_is_checked(trained, tmp_path, edit, problem):
     assert re.search(problem, refusal(trained[1], tmp_path, edited_json("state", edit)))
 
 
+def set_row(name, index, value):
+    return lambda a: a[name].__setitem__(index, value)
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (set_row("path/steps", 1, 0), "path/steps must rise from 0 to at most step 60$"),
+    (set_row("path/steps", -1, 61), "path/steps must rise from 0 to at most step 60$"),
+    (set_row("path/steps", 0, -1), "path/steps must rise from 0 to at most step 60$"),
+    (lambda a: a.update({"path/steps": a["path/steps"] + 1}), "path/steps must rise from 0"),
+    (lambda a: a.update({"path/steps": a["path/steps"].astype(np.uint64)[::-1].copy()}),
+     "path/steps must rise from 0"),
+    (lambda a: a.update({"path/steps": a["path/steps"].astype(np.float64)}),
+     r"path/steps must be a 1-D array of at most 128 integers, not float64 of shape \(61,\)"),
+    (lambda a: a.update({"path/steps": np.arange(129), "path/rates": np.ones(129),
+                         "path/weights": np.zeros((129, 25818), np.float32)}),
+     r"path/steps must be a 1-D array of at most 128 integers, not int64 of shape \(129,\)"),
+    (lambda a: a.update({"path/rates": a["path/rates"][:3]}), "path/rates has 3 rates for 61 steps"),
+    (lambda a: a.update({"path/rates": a["path/rates"].astype("U8")}),
+     "path/rates must be a 1-D array of at most 128 numbers, not <U8"),
+    (lambda a: a.update({"path/weights": a["path/weights"].astype(np.float64)}),
+     "path/weights has dtype float64; the configuration says float32"),
+    (lambda a: a.update({"path/weights": a["path/weights"][:, :5]}),
+     r"path/weights has shape \(61, 5\), but its configuration makes it \(61, 25818\)"),
+    (lambda a: a.update({"path/weights": a["path/weights"][:60]}),
+     r"path/weights has shape \(60, 25818\), but its configuration makes it \(61, 25818\)"),
+    (set_row("path/weights", (5, 7), np.inf), "path/weights holds NaN or infinite values"),
+    (set_row("path/rates", 4, np.nan), "path/rates must hold finite learning rates, none negative"),
+    (set_row("path/rates", 4, -0.1), "path/rates must hold finite learning rates, none negative"),
+    (lambda a: a.pop("path/rates"), "missing array path/rates$"),
+    (lambda a: [a.pop("path/steps"), a.pop("path/weights")], "missing array path/steps$"),
+    (lambda a: a.update({"path/notes": np.array("hi")}), "unexpected array 'path/notes'"),
+])
+def test_a_damaged_path_is_refused_naming_the_file_and_the_array(trained, tmp_path, spoil, problem):
+    assert re.search(problem, refusal(trained[1], tmp_path, spoil))
+
+
+def test_a_file_without_a_path_opens_and_keeps_its_own_from_the_seed(trained, tmp_path):
+    """Older files, and networks too large to keep a path, have none: the run keeps its own
+    from its initial weights, which its seed gives."""
+    trainer, source = trained
+    arrays = {k: v for k, v in arrays_of(source).items() if not k.startswith("path/")}
+    saved = load_weights(rewrite(tmp_path / "old.npz", arrays))
+    assert saved.state.path is None
+    resumed = Trainer(saved.config)
+    resumed.restore(saved.state)
+    assert resumed.path.kept().steps.tolist() == [0]
+    assert resumed.path.kept().weights.tobytes() == trainer.path.kept().weights[0].tobytes()
+    resumed.step()
+    assert resumed.path.kept().steps.tolist() == [0, 61]
+
+
+def test_an_edited_path_is_refused_as_altered(trained, tmp_path):
+    arrays = arrays_of(trained[1])
+    arrays["path/weights"][3, 3] += 1
+    with pytest.raises(WeightFileError, match="altered after it was written"):
+        load_weights(rewrite(tmp_path / "edited.npz", arrays, reseal=False))
+
+
 @pytest.mark.parametrize("spoil, problem", [
     (lambda a: a.update({"state": np.array("[1, 2]")}),
      r"state must be a JSON object \(got \[1, 2\]\)"),
@@ -261,7 +365,8 @@ def test_every_optimizer_resumes_from_before_and_after_its_first_step(tmp_path, 
         for _ in range(steps):
             trainer.step()
         path = tmp_path / f"{steps}.npz"
-        save_weights(path, trainer.config, trainer.snapshot(), {"steps": steps, "solution": [1.5]})
+        save_weights(path, trainer.config, trainer.snapshot(path=True),
+                     {"steps": steps, "solution": [1.5]})
         resumed = Trainer(config)
         resumed.restore(load_weights(path).state)
         pairs = zip(trainer.network.parameters(), resumed.network.parameters())

@@ -17,9 +17,10 @@ from gdplayground.store.onnx_export import onnx_available, save_onnx
 from gdplayground.store.weights import save_weights
 
 README_TITLE = "# gdplayground run"
+WEIGHTS_FILE = "weights.npz"
 DESCRIBED = {
-    "weights.npz": "weights, optimizer state, configuration and summary; "
-                   "`numpy.load(path, allow_pickle=False)` reads it",
+    WEIGHTS_FILE: "weights, optimizer state, the path the run kept, configuration and summary; "
+                  "`numpy.load(path, allow_pickle=False)` reads it",
     "metrics.csv": "loss, accuracy, learning rate, per-layer gradient norms, by step",
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
@@ -63,7 +64,7 @@ def write_run(run: StagedFolder, config: ExperimentConfig, state: TrainingState,
     run's start (changes.csv), summary and ONNX (if wanted, or available when `onnx` is None)
     beside what the caller staged (metrics, plots), then a README that lists every file and adds
     `notes`. Returns the names of the files. OSError if a write fails."""
-    save_weights(run.file("weights.npz"), config, state, summary)
+    save_weights(run.file(WEIGHTS_FILE), config, state, summary)
     config.save(run.file("config.toml"))
     write_atomic(run.file("changes.csv"), changes_csv(changes).encode())
     write_atomic(run.file("summary.json"), json.dumps(summary, indent=1).encode())

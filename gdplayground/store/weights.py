@@ -3,7 +3,9 @@ allow_pickle=False, and that gdplayground reopens to evaluate or to go on traini
 
 Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer's memory over
 all of them as one flat array (optimizer/all/m, …) and the data order (data/order), so
-training resumes exactly;
+training resumes exactly; the path the run kept (engine/path.py), when it has one: path/steps
+(k,) int64, path/weights (k, n_parameters) in the run's dtype, rows laid out as Network.flat, and
+path/rates (k,) float64, all three or none;
 and four text arrays: config (the experiment, TOML), summary (steps, epochs, final metrics,
 the coach's diagnoses, JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
 the rest, so an edited file is refused rather than half-trusted).
@@ -11,6 +13,16 @@ the rest, so an edited file is refused rather than half-trusted).
 The checksum is no signature: anyone can recompute it. So loading trusts nothing in the file:
 every array's header is checked against the file's own configuration before its data is read
 (npz.py reads the archive), then every value and every field of the state and summary.
+
+A file keeps at most FILE_PATH_BYTES (16 MB) of the path, thinned evenly (KeptPath.thinned:
+every m-th point from the first, so a run reopened from it goes on at that spacing), and none
+of a network larger than that (reopened, its run keeps its initial weights, from its seed). In memory a path may take 96 MB (engine/path.py): the default MNIST
+run (784-256-128-10 in float32, 0.94 MB a point) keeps 106 points after its first epoch (422
+steps), and its weight file would take 103.0 MB with them all, 3.3 MB without. The run list
+writes such a file for every run it keeps, and compressing float noise saves little; so a
+file holds 14 to 17 points of that run (its initial weights and, after one epoch, every 28th
+step: 16 points, an 18.3 MB file), and every point of the toy sets' networks (128 points of a
+2-64-64-1 network take 2.3 MB in float32).
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import psutil
 
 from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.engine import TrainingState
+from gdplayground.engine.path import PATH_POINTS, KeptPath
 from gdplayground.engine.trainer import OPTIMIZER_STATE
 from gdplayground.files import atomic_writer, open_regular
 from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
@@ -34,6 +47,8 @@ from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
 FORMAT = "gdplayground-weights/1"
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
 ORDER = "data/order"
+PATH_ARRAYS = STEPS, WEIGHTS, RATES = "path/steps", "path/weights", "path/rates"
+FILE_PATH_BYTES = 16 * 2**20  # of the kept path, at most, in a file (the docstring says why)
 # the arrays each rule of engine/optimizers.py keeps, from its first step on
 OPTIMIZER_SLOTS = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",),
                    "adagrad": ("sum_sq",), "rmsprop": ("mean_sq",), "adam": ("m", "v")}
@@ -66,6 +81,7 @@ def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, sum
         arrays.update({f"optimizer/{name}/{key}": value for key, value in memory.items()
                        if isinstance(value, np.ndarray)})
     arrays[ORDER] = state.order
+    arrays.update(_path_arrays(state.path))
     meta = {"format": FORMAT, "step": state.step, "epochs": state.epochs,
             "samples_seen": state.samples_seen, "position": state.position,
             "shuffle_rng": state.shuffle_rng, "dropout_rng": state.dropout_rng,
@@ -85,6 +101,7 @@ def load_weights(path: Path) -> WeightFile:
     _check_integrity(path, arrays)
     _check_values(path, arrays, config)
     meta = _checked_state(path, arrays, config)
+    kept = _checked_path(path, arrays, meta["step"])
     summary = _checked_summary(path, arrays["summary"])
     memory = dict(meta["optimizer_counters"].get(OPTIMIZER_STATE, {}))
     memory.update({slot: arrays[name] for name, slot in _slots(config).items() if name in arrays})
@@ -93,8 +110,20 @@ def load_weights(path: Path) -> WeightFile:
         parameters={name: arrays[name] for name in _parameter_names(config)},
         optimizer={OPTIMIZER_STATE: memory},
         order=arrays[ORDER].astype(np.int64), position=meta["position"],
-        shuffle_rng=meta["shuffle_rng"], dropout_rng=meta["dropout_rng"])
+        shuffle_rng=meta["shuffle_rng"], dropout_rng=meta["dropout_rng"], path=kept)
     return WeightFile(config, state, summary)
+
+
+def _path_arrays(kept: KeptPath | None) -> dict[str, np.ndarray]:
+    """The kept path's arrays, thinned to FILE_PATH_BYTES; none if there is no path, or if not
+    even the initial weights fit."""
+    if kept is None:
+        return {}
+    kept = kept.thinned(FILE_PATH_BYTES // max(kept.weights.shape[1] * kept.weights.itemsize, 1))
+    if not len(kept):
+        return {}
+    return {STEPS: kept.steps.astype(np.int64), WEIGHTS: kept.weights,
+            RATES: kept.rates.astype(np.float64)}
 
 
 def expected_shapes(config: ExperimentConfig, n_inputs: int, n_outputs: int) -> dict[str, tuple]:
@@ -147,17 +176,19 @@ def _parsed_config(path: Path, text: np.ndarray) -> ExperimentConfig:
 
 def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None:
     """Exactly the arrays the configuration makes. The optimizer's come all or none: a run that
-    has not stepped since its optimizer was chosen has none."""
-    names, slots = set(names), set(_slots(config))
+    has not stepped since its optimizer was chosen has none; and so does the kept path: a file
+    written before runs kept one, or of a network too large to keep one, has none."""
+    names, groups = set(names), (set(_slots(config)), set(PATH_ARRAYS))
     required = {*_parameter_names(config), ORDER, *TEXT_ARRAYS}
-    unknown = sorted(names - required - slots)
+    unknown = sorted(names - required - set().union(*groups))
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         raise WeightFileError(f"{path}: unexpected array {shown(unknown[0])}{more}: not part of "
                               "a weight file for its configuration")
     missing = sorted(required - names)
-    if slots & names:
-        missing += sorted(slots - names)
+    for group in groups:
+        if group & names:
+            missing += sorted(group - names)
     if missing:
         raise WeightFileError(f"{path}: missing array {missing[0]}")
 
@@ -168,6 +199,8 @@ def _check_headers(path: Path, archive: NpzArchive, config: ExperimentConfig) ->
     shapes = _parameter_shapes(path, archive, config)
     flat = (sum(math.prod(shape) for shape in shapes.values()),)
     shapes.update({name: flat for name in _slots(config) if name in archive.names})
+    if STEPS in archive.names:
+        shapes[WEIGHTS] = (_path_length(path, archive), *flat)
     for name, shape in shapes.items():
         header = archive.header(name)
         if header.dtype != dtype:
@@ -180,6 +213,20 @@ def _check_headers(path: Path, archive: NpzArchive, config: ExperimentConfig) ->
     if order.dtype.kind not in "iu" or len(order.shape) != 1:
         raise WeightFileError(f"{path}: {ORDER} must be a 1-D array of integers, not "
                               f"{order.dtype} of shape {order.shape}")
+
+
+def _path_length(path: Path, archive: NpzArchive) -> int:
+    """The number of points of the file's path, from the headers of its steps and rates."""
+    for name, kinds, what in ((STEPS, "iu", "integers"), (RATES, "f", "numbers")):
+        header = archive.header(name)
+        if header.dtype.kind not in kinds or len(header.shape) != 1 or \
+                header.shape[0] > PATH_POINTS:
+            raise WeightFileError(f"{path}: {name} must be a 1-D array of at most {PATH_POINTS} "
+                                  f"{what}, not {header.dtype} of shape {header.shape}")
+    k, rates = archive.header(STEPS).shape[0], archive.header(RATES).shape[0]
+    if rates != k:
+        raise WeightFileError(f"{path}: {RATES} has {rates} rates for {k} steps")
+    return k
 
 
 def _parameter_shapes(path: Path, archive: NpzArchive, config: ExperimentConfig) -> dict:
@@ -215,7 +262,8 @@ def _check_integrity(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _check_values(path: Path, arrays: dict[str, np.ndarray], config: ExperimentConfig) -> None:
     slots = {name: slot for name, slot in _slots(config).items() if name in arrays}
-    for name in [*_parameter_names(config), *slots]:
+    path_weights = [WEIGHTS] if WEIGHTS in arrays else []
+    for name in [*_parameter_names(config), *slots, *path_weights]:
         if not np.isfinite(arrays[name]).all():
             raise WeightFileError(f"{path}: {name} holds NaN or infinite values")
     for name, slot in slots.items():
@@ -225,6 +273,18 @@ def _check_values(path: Path, arrays: dict[str, np.ndarray], config: ExperimentC
     if not np.array_equal(np.sort(order), np.arange(len(order))):
         raise WeightFileError(f"{path}: {ORDER} must hold each of 0 to {len(order) - 1} "
                               "exactly once")
+
+
+def _checked_path(path: Path, arrays: dict[str, np.ndarray], step: int) -> KeptPath | None:
+    """The kept path, from the initial weights at step 0 to at most the file's `step`."""
+    if STEPS not in arrays or not len(arrays[STEPS]):
+        return None
+    steps, rates = arrays[STEPS].astype(np.int64), arrays[RATES].astype(np.float64)
+    if steps[0] != 0 or (np.diff(steps) <= 0).any() or steps[-1] > step:
+        raise WeightFileError(f"{path}: {STEPS} must rise from 0 to at most step {step}")
+    if not (np.isfinite(rates) & (rates >= 0)).all():
+        raise WeightFileError(f"{path}: {RATES} must hold finite learning rates, none negative")
+    return KeptPath(steps, arrays[WEIGHTS], rates)
 
 
 # --- the JSON texts: every field -----------------------------------------------------------------

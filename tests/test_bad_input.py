@@ -55,9 +55,36 @@ TOML = {
     "too-big-network": "[architecture]\nhidden = [" + ", ".join(["{units = 8192}"] * 32) + "]",
 }
 
+
+# Weight files with a damaged kept path: name -> what is done to the spiral run's arrays (three
+# steps: its path is 0, 1, 2, 3) before they are resealed, so only the path is wrong.
+def _set(name, index, value):
+    return lambda arrays: arrays[name].__setitem__(index, value)
+
+
+def _drop(*names):
+    return lambda arrays: [arrays.pop(name) for name in names]
+
+
+DAMAGED_PATHS = {
+    "path-steps-fall": _set("path/steps", 2, 1),
+    "path-steps-late": _set("path/steps", -1, 4),
+    "path-steps-negative": _set("path/steps", 0, -1),
+    "path-steps-float": lambda a: a.update({"path/steps": a["path/steps"].astype(float)}),
+    "path-steps-2d": lambda a: a.update({"path/steps": a["path/steps"].reshape(2, 2)}),
+    "path-weights-nan": _set("path/weights", (1, 0), float("nan")),
+    "path-weights-narrow": lambda a: a.update({"path/weights": a["path/weights"][:, 1:]}),
+    "path-weights-float64": lambda a: a.update({"path/weights": a["path/weights"].astype(float)}),
+    "path-rates-negative": _set("path/rates", 1, -1.0),
+    "path-rates-short": lambda a: a.update({"path/rates": a["path/rates"][:2]}),
+    "path-no-rates": _drop("path/rates"),
+    "path-only-rates": _drop("path/steps", "path/weights"),
+}
+
 # (command line, a fragment of the one line it must print). {out} is --out; {spiral} and
-# {mnist} are weight files trained on those; {idx} a damaged IDX folder; {toml:NAME} a file of
-# TOML above; {nothing} a path where nothing is.
+# {mnist} are weight files trained on those, {spiral-run} the run folder of the first; {idx} a
+# damaged IDX folder; {toml:NAME} a file of TOML above; {path:NAME} a weight file of
+# DAMAGED_PATHS; {nothing} a path where nothing is.
 CASES = [
     # race: a formula or start where f is not a number, found before --out is made
     ("race --surface expression --expression 0/0 --start=1,1 --optimizer sgd:0.1 --steps 5",
@@ -191,7 +218,28 @@ CASES = [
     ("inspect {mnist} --saliency -1", "must be 0 or more"),
     ("inspect {mnist} --saliency x", "must be a whole number"),
     ("inspect {toml:binary} --saliency 2", "{toml:binary}"),  # not a weight file
+    # train --weights: a weight file or a run folder, its kept path checked like every array
+    ("train --weights {idx} --steps 1", "{idx} is a folder without a weights.npz: give a "
+                                        "weight file or a run folder"),
+    ("inspect {spiral-run} --saliency 2", "{spiral-run} was trained on spiral"),  # its file read
 ]
+PATH_CASES = [(f"train --weights {{path:{name}}} --steps 1", f"{{path:{name}}}: {message}")
+              for name, message in {
+    "path-steps-fall": "path/steps must rise from 0 to at most step 3",
+    "path-steps-late": "path/steps must rise from 0 to at most step 3",
+    "path-steps-negative": "path/steps must rise from 0 to at most step 3",
+    "path-steps-float": "path/steps must be a 1-D array of at most 128 integers, not float64 "
+                        "of shape (4,)",
+    "path-steps-2d": "path/steps must be a 1-D array of at most 128 integers, not int64 of "
+                     "shape (2, 2)",
+    "path-weights-nan": "path/weights holds NaN or infinite values",
+    "path-weights-narrow": "path/weights has shape (4, 32), but its configuration makes it (4, 33)",
+    "path-weights-float64": "path/weights has dtype float64; the configuration says float32",
+    "path-rates-negative": "path/rates must hold finite learning rates, none negative",
+    "path-rates-short": "path/rates has 2 rates for 4 steps",
+    "path-no-rates": "missing array path/rates",
+    "path-only-rates": "missing array path/steps",
+}.items()]
 # Every experiment file above, through train --config and sweep --config alike.
 CONFIG_CASES = [(f"{command} --config {{toml:{name}}}", message) for name, message in {
     "huge-seed": "seed (line 1) is a number of 5,001 digits",
@@ -250,12 +298,27 @@ def inputs(tmp_path_factory):
     (folder / "idx").mkdir()
     (folder / "idx" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
     paths = {"spiral": folder / "spiral" / "weights.npz", "mnist": folder / "mnist" / "weights.npz",
-             "idx": folder / "idx", "nothing": folder / "nothing"}
+             "spiral-run": folder / "spiral", "idx": folder / "idx", "nothing": folder / "nothing"}
+    for name, spoil in DAMAGED_PATHS.items():
+        paths[f"path:{name}"] = damaged(paths["spiral"], folder / f"{name}.npz", spoil)
     for name, contents in TOML.items():
         path = folder / f"{name}.toml"
         path.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
         paths[f"toml:{name}"] = path
     return paths
+
+
+def damaged(source, path, spoil):
+    """A copy of the weight file `source` that `spoil` changed, resealed: well-formed but for
+    what was changed."""
+    import numpy as np
+
+    from gdplayground.store.weights import _digest
+    with np.load(source, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files if name != "integrity"}
+    spoil(arrays)
+    np.savez(path, **arrays, integrity=np.array(_digest(arrays)))
+    return path
 
 
 def filled(text: str, inputs: dict, quote=str) -> str:
@@ -283,7 +346,7 @@ def place(out, files: dict) -> None:
 
 
 @pytest.mark.parametrize("earlier", [False, True], ids=["out-missing", "out-earlier"])
-@pytest.mark.parametrize("line, message", CASES + CONFIG_CASES)
+@pytest.mark.parametrize("line, message", CASES + PATH_CASES + CONFIG_CASES)
 def test_bad_input_is_one_line_and_leaves_out_untouched(tmp_path, capsys, inputs, line, message,
                                                         earlier):
     out = tmp_path / "nested" / "out"  # the folder above --out is missing too

@@ -533,3 +533,15 @@ def test_a_file_from_before_the_short_batch_fix_reopens_at_its_epoch_end(trained
     arrays["state"] = np.array(json.dumps(state))
     with pytest.raises(WeightFileError, match="state.position must be a whole number from 0"):
         load_weights(rewrite(tmp_path / "older.npz", arrays))
+
+
+def test_train_writes_the_path_and_evaluate_reads_a_run_folder(tmp_path, capsys):
+    assert main(["train", "--dataset", "spiral", "--steps", "20", "--out", str(tmp_path / "run")]) == 0
+    saved = load_weights(tmp_path / "run" / "weights.npz")
+    assert saved.state.path.steps.tolist() == list(range(21))
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert f"{tmp_path / 'run'}: spiral, network 2-" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a folder without a weights.npz: give a weight file or a run folder" \
+        in capsys.readouterr().err

@@ -58,7 +58,7 @@ def run_train(args) -> int:
         summary["diagnoses"] = _diagnoses(coach.diagnoses)
         notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
-        written = write_run(run, trainer.config, trainer.snapshot(), summary,
+        written = write_run(run, trainer.config, trainer.snapshot(path=True), summary,
                             trainer.dataset.input_scale, started_with=trainer.started_with,
                             changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes)
     print(f"wrote {out}/: {', '.join(written)}")
@@ -75,13 +75,22 @@ def total_steps(args, trainer, default_epochs: int) -> int:
 
 
 def load_weight_file(path: Path):
-    from gdplayground.store.weights import load_weights
+    """A weight file, or the weights.npz of a run folder (what `train --out` writes)."""
+    from gdplayground.store.export import WEIGHTS_FILE
+    from gdplayground.store.weights import WeightFileError, load_weights
 
+    path = Path(path)
+    if path.is_dir():
+        if not (path / WEIGHTS_FILE).is_file():
+            raise WeightFileError(f"{path} is a folder without a {WEIGHTS_FILE}: give a weight "
+                                  "file or a run folder")
+        path = path / WEIGHTS_FILE
     return load_weights(path)
 
 
 def trained_from(path: Path):
-    """A trainer of a weight file's network at the file's weights (evaluate, gradcheck)."""
+    """A trainer of a weight file's (or run folder's) network at its weights, and its kept
+    path (evaluate, gradcheck, landscape, sharpness)."""
     from gdplayground.engine import Trainer
 
     saved = load_weight_file(path)

@@ -26,8 +26,8 @@ from gdplayground.engine.probe import Probe
 from gdplayground.labs.gradient_lab import Cancelled, _Meter, _Model
 from gdplayground.labs.landscape import Cancel, Progress
 
-__all__ = ["Cancelled", "Sharpness", "hessian_vector_product", "sharpness", "sharpness_along",
-           "stability_bound"]
+__all__ = ["Cancelled", "Sharpness", "against_bound", "growth_factor", "hessian_vector_product",
+           "sharpness", "sharpness_along", "stability_bound"]
 
 # A central difference's step, relative to the weights' scale (‖θ‖, the step h·v of length
 # STEP·‖θ‖ whatever v's length). Not ε^(1/3) (6e-6), where a smooth function's truncation (∝ h²)
@@ -58,6 +58,17 @@ def growth_factor(rate: float, curvature: float) -> float:
     """|1 − lr·λ|: what one step of plain gradient descent multiplies the error by along a
     direction of curvature λ of a quadratic (above 1 it grows: λ > 2/lr)."""
     return abs(1 - rate * curvature)
+
+
+def against_bound(largest: float, rate: float) -> str:
+    """λ_max against 2/lr, in words and numbers, for plain gradient descent at `rate`."""
+    bound = stability_bound(rate)
+    if rate <= 0:
+        return "the learning rate is 0: no step moves the weights"
+    factor = growth_factor(rate, largest)
+    return (f"{'above' if largest > bound else 'below'} 2/lr = {bound:.4g}: along the sharpest "
+            f"direction each step multiplies the error by |1 − lr·λ| = {factor:.2g} "
+            f"({'it grows' if factor > 1 else 'it shrinks'})")
 
 
 class _Curvature:
@@ -140,7 +151,7 @@ def _lanczos(product, n: int, top: int, smallest: bool, tolerance: float, max_pr
         # and the top eigenvalue comes back as spurious copies.
         kept = basis[:k + 1]
         for _ in range(2):
-            w -= kept.T @ (kept @ w)
+            w -= np.dot(np.dot(kept, w), kept)  # np.dot: half the time of kept.T @ (kept @ w)
         beta = float(np.linalg.norm(w))
         values, vectors = np.linalg.eigh(_tridiagonal(alphas, betas))
         residuals = np.abs(beta * vectors[-1])

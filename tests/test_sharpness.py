@@ -2,16 +2,22 @@
 linear system's exact Hessian from A, and numpy's eigenvalues of a Hessian built entry by entry
 from second differences of the loss."""
 
+import csv
+
 import numpy as np
 import pytest
 
+from gdplayground.cli import main
+from gdplayground.cli.train import trained_from
 from gdplayground.config import preset
+from gdplayground.data.datasets import LINEAR_SYSTEM_A
 from gdplayground.engine import Trainer
 from gdplayground.engine.gradcheck import objective
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
 from gdplayground.engine.path import KeptPath
 from gdplayground.engine.probe import Probe
+from gdplayground.store.runs import read_metrics
 from gdplayground.labs.sharpness import (
     Cancelled, growth_factor, hessian_vector_product, sharpness, sharpness_along,
     stability_bound)
@@ -143,3 +149,55 @@ def test_the_stability_bound_and_the_growth_along_a_curvature():
     assert stability_bound(0.0) == np.inf
     assert growth_factor(0.1, 42) == pytest.approx(3.2)  # |1 − 0.1·42|
     assert growth_factor(0.1, 20) == pytest.approx(1)  # at the bound: neither grows nor shrinks
+
+
+# --- the command line ------------------------------------------------------------------------
+def test_train_sharpness_every_adds_a_column_and_changes_nothing_else(tmp_path, capsys):
+    """Full-batch SGD on the spiral (all 200 examples: λ_max of the very loss it descends)."""
+    flags = ["train", "--dataset", "spiral", "--optimizer", "sgd", "--lr", "1", "--batch",
+             "full", "--steps", "60"]
+    assert main([*flags, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*flags, "--sharpness-every", "20", "--out", str(tmp_path / "sharp")]) == 0
+    out = capsys.readouterr().out
+    plain, sharp = (list(csv.reader((tmp_path / run / "metrics.csv").read_text().splitlines()))
+                    for run in ("plain", "sharp"))
+    assert sharp[0] == [*plain[0], "sharpness"]
+    assert [row[:-1] for row in sharp] == plain  # the run's numbers, digit for digit
+    measured = {int(row[0]): row[-1] for row in sharp[1:] if row[-1]}
+    assert list(measured) == [20, 40, 60]
+    with np.load(tmp_path / "plain" / "weights.npz") as a, \
+            np.load(tmp_path / "sharp" / "weights.npz") as b:
+        weights = [k for k in a.files if k.startswith("layer")]
+        assert len(weights) == 6 and all(np.array_equal(a[k], b[k]) for k in weights)
+    trainer = trained_from(tmp_path / "sharp" / "weights.npz")  # its weights after step 60
+    expected = sharpness(trainer.gradient_probe(1000)).largest
+    assert float(measured[60]) == pytest.approx(expected, rel=1e-12)
+    assert f"λ_max {expected:.4g} (2/lr 2, step 60)" in out
+    history = read_metrics(tmp_path / "sharp" / "metrics.csv", 3)  # the run list reads it back
+    assert history.last("sharpness") == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_sharpness_command_prints_lambda_max_beside_2_over_lr(tmp_path, capsys):
+    assert main(["train", "--dataset", "linear-system", "--steps", "20",
+                 "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert main(["sharpness", str(tmp_path / "run" / "weights.npz")]) == 0
+    out = capsys.readouterr().out
+    a = LINEAR_SYSTEM_A
+    exact = np.linalg.eigvalsh(2 / 3 * a.T @ a)
+    assert f"λ_max = {exact[-1]:.6g}, below 2/lr = 200:" in out
+    assert "plain gradient descent at lr 0.01 is stable" in out
+    assert f"smallest: {exact[0]:.6g} (none negative)" in out
+    assert "converged to 0.001 of the spectrum's scale, 3 Hessian-vector products" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sharpness", "missing.npz"], "cannot read missing.npz"),
+    (["sharpness", "x.npz", "--samples", "0"], "--samples: must be a whole number of at least 1"),
+    (["train", "--dataset", "xor", "--sharpness-every", "-3"], "--sharpness-every: must be")])
+def test_bad_sharpness_input_gets_one_line_and_exit_2(argv, message, capsys, tmp_path,
+                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

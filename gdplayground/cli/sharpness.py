@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-from gdplayground.cli.flags import at_least_one, path_given, whole_number
+from gdplayground.cli.flags import SHARPNESS_SAMPLES, at_least_one, path_given, whole_number
 
-SAMPLES = 1000  # training examples the Hessian is the mean over, by default
 TOP = 3  # largest eigenvalues printed
 
 
@@ -22,9 +21,9 @@ def register(commands) -> None:
                     "sharpest direction.")
     command.add_argument("weights", type=path_given, metavar="WEIGHTS_OR_RUN",
                          help="a .npz weight file or a run folder written by gdplayground")
-    command.add_argument("--samples", type=at_least_one, default=SAMPLES,
-                         help=f"training examples the loss is the mean over (default {SAMPLES}; "
-                              "all of them when the set is smaller)")
+    command.add_argument("--samples", type=at_least_one, default=SHARPNESS_SAMPLES,
+                         help="training examples the loss is the mean over (default "
+                              f"{SHARPNESS_SAMPLES:,}; all of them when the set is smaller)")
     command.add_argument("--seed", type=whole_number, default=0,
                          help="the seed of Lanczos's random start vector (default 0)")
     command.set_defaults(run=run_sharpness)

@@ -131,6 +131,31 @@ def sharpness_along(probe: Probe, path: KeptPath, progress: Progress | None = No
     return path.steps.copy(), values
 
 
+class RunSharpness:
+    """λ_max of a training run every `every` steps, on `samples` training examples fixed for
+    the run. It reads copies of the weights: the run trains exactly as it would without it."""
+
+    def __init__(self, trainer, every: int, samples: int):
+        self.trainer, self.every = trainer, every
+        self.probe = trainer.gradient_probe(samples)
+        self.last: tuple[int, float, float] | None = None  # (step, λ_max, that step's rate)
+
+    def measured(self, report):
+        """The step's report, with λ_max after it if one is due."""
+        if report.status != "ok" or report.step % self.every:
+            return report
+        largest = sharpness(self.probe.at(self.trainer.network.flat)).largest
+        self.last = (report.step, largest, report.learning_rate)
+        return report._replace(sharpness=largest)
+
+    def line(self) -> str:
+        """The last measurement beside 2/lr, for a metric line ("" before the first)."""
+        if self.last is None:
+            return ""
+        step, largest, rate = self.last
+        return f"λ_max {largest:.4g} (2/lr {stability_bound(rate):.4g}, step {step})"
+
+
 def _lanczos(product, n: int, top: int, smallest: bool, tolerance: float, max_products: int,
              rng: np.random.Generator, meter: _Meter) -> Sharpness:
     """Lanczos iteration with full reorthogonalisation on `product` (v ↦ H·v, n-dimensional)."""

@@ -201,3 +201,9 @@ def test_bad_sharpness_input_gets_one_line_and_exit_2(argv, message, capsys, tmp
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_weights_where_the_loss_overflows_give_no_estimate_and_say_so():
+    probe = tiny_probe()
+    result = sharpness(probe.at(probe.flat() * 1e306))
+    assert np.isnan(result.largest) and not result.converged and result.products == 1

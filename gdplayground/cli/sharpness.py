@@ -4,9 +4,11 @@ examples, λ_max against 2/lr."""
 
 from __future__ import annotations
 
+import math
 import time
 
-from gdplayground.cli.flags import SHARPNESS_SAMPLES, at_least_one, path_given, whole_number
+from gdplayground.cli.flags import (
+    SHARPNESS_SAMPLES, UsageError, at_least_one, path_given, whole_number)
 
 TOP = 3  # largest eigenvalues printed
 
@@ -43,6 +45,9 @@ def run_sharpness(args) -> int:
     started = time.perf_counter()
     result = sharpness(probe, top=TOP, smallest=True, seed=args.seed)
     seconds = time.perf_counter() - started
+    if math.isnan(result.largest):
+        raise UsageError(f"{args.weights}: the loss overflows at these weights: its Hessian "
+                         f"cannot be measured")
     print(f"λ_max = {result.largest:.6g}, {against_bound(result.largest, rate)}")
     if optimizer == "sgd":
         stable = result.largest <= 2 / rate if rate > 0 else True

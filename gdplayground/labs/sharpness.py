@@ -87,11 +87,11 @@ class _Curvature:
     def product(self, v: np.ndarray) -> np.ndarray:
         """(∇L(θ + hv) − ∇L(θ − hv)) / 2h, the step h·‖v‖ a STEP of ‖θ‖ (of 1 for weights
         smaller than that)."""
-        norm = float(np.linalg.norm(v))
-        if norm == 0:
-            return np.zeros_like(self.weights)
-        h = STEP * max(float(np.linalg.norm(self.weights)), 1.0) / norm
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # weights where the loss overflows: _lanczos stops
+            norm = float(np.linalg.norm(v))
+            if norm == 0:
+                return np.zeros_like(self.weights)
+            h = STEP * max(float(np.linalg.norm(self.weights)), 1.0) / norm
             ahead = self.gradient(self.weights + h * v)
             return (ahead - self.gradient(self.weights - h * v)) / (2 * h)
 
@@ -164,12 +164,15 @@ def _lanczos(product, n: int, top: int, smallest: bool, tolerance: float, max_pr
     alphas, betas = [], []
     q = rng.standard_normal(n)
     q /= np.linalg.norm(q)
-    values = np.zeros(1)
-    converged = False
+    values = np.full(1, np.nan)  # what a first product that overflows leaves: no estimate
+    converged, products = False, 0
     for k in range(limit):
         basis[k] = q
         w = product(q)
+        products += 1
         meter.tick()
+        if not np.isfinite(w).all():  # weights where the loss overflows: the last estimate
+            break
         alphas.append(float(q @ w))
         # Against every earlier vector, twice ("twice is enough", Kahan–Parlett): in floating
         # point the three-term recurrence alone loses orthogonality as Ritz values converge,
@@ -195,7 +198,7 @@ def _lanczos(product, n: int, top: int, smallest: bool, tolerance: float, max_pr
     converged = converged or len(alphas) == n
     descending = values[::-1]
     return Sharpness(float(descending[0]), tuple(float(v) for v in descending[:top]),
-                     float(values[0]) if smallest else None, len(alphas), converged)
+                     float(values[0]) if smallest else None, products, converged)
 
 
 def _tridiagonal(alphas: list[float], betas: list[float]) -> np.ndarray:

@@ -26,8 +26,8 @@ from gdplayground.engine.probe import Probe
 from gdplayground.labs.gradient_lab import Cancelled, _Meter, _Model
 from gdplayground.labs.landscape import Cancel, Progress
 
-__all__ = ["Cancelled", "Sharpness", "against_bound", "growth_factor", "hessian_vector_product",
-           "sharpness", "sharpness_along", "stability_bound"]
+__all__ = ["Cancelled", "RunSharpness", "Sharpness", "against_bound", "growth_factor",
+           "hessian_vector_product", "sharpness", "sharpness_along", "stability_bound"]
 
 # A central difference's step, relative to the weights' scale (‖θ‖, the step h·v of length
 # STEP·‖θ‖ whatever v's length). Not ε^(1/3) (6e-6), where a smooth function's truncation (∝ h²)
@@ -101,8 +101,8 @@ def hessian_vector_product(probe: Probe, v: np.ndarray) -> np.ndarray:
     return _Curvature(probe).product(np.asarray(v, dtype=np.float64))
 
 
-def sharpness(probe: Probe, top: int = 1, smallest: bool = False, tolerance: float = 1e-3,
-              max_products: int = 200, seed: int = 0, progress: Progress | None = None,
+def sharpness(probe: Probe, top: int = 1, smallest: bool = False, tolerance: float = TOLERANCE,
+              max_products: int = MAX_PRODUCTS, seed: int = 0, progress: Progress | None = None,
               cancelled: Cancel | None = None) -> Sharpness:
     """The `top` largest eigenvalues of the Hessian at the probe's weights (and the smallest,
     if asked), by Lanczos iteration from a random start drawn from `seed`. It stops when every

@@ -95,3 +95,17 @@ def test_bench_compares_the_window_with_and_without_overlaid_runs(capsys):
 def test_bench_compares_the_inside_tab_with_the_training_tab(capsys):
     assert main(["bench", "--only", "inside", "--repeats", "1", "--seconds", "0.3"]) == 0
     assert "with the Inside tab: difference" in capsys.readouterr().out
+
+
+def test_bench_times_lambda_max_against_a_reference_and_the_paths_cost(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "sharpness,path-cost", "--repeats", "1", "--seconds", "0.05",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "relative difference" in printed and "ratio" in printed
+    figures = json.loads(out.read_text())
+    sharpness = figures["sharpness"]
+    assert sharpness["steps"] == 5 and sharpness["relative_difference"] < 1e-2
+    assert abs(sharpness["lambda_max"] - sharpness["reference"]) == pytest.approx(
+        sharpness["relative_difference"] * sharpness["reference"])
+    assert set(figures["path-cost"]) == {"a", "c"} and figures["path-cost"]["a"]["ratio"] > 0

@@ -81,7 +81,9 @@ def test_the_coach_names_the_divergence_the_trainer_rolled_back_with_its_numbers
     assert diagnosis.step == 3 and diagnosis.evidence == (
         "at step 3 the loss rose from 2.356 at step 1 to 1,334; the losses of the last 3 steps "
         "add up to 1,356, over 160 times the first (10 times it on average over 16 steps); the "
-        "run went back to step 0")
+        "run went back to step 0; λ_max = 6.064 at step 0 (on 128 training examples), above "
+        "2/lr = 0.2: along the sharpest direction each step multiplies the error by |1 − lr·λ| "
+        "= 59.6")
     assert diagnosis.suggestion == "lower the learning rate (now 10) tenfold, or clip the gradient norm"
 
 
@@ -95,6 +97,21 @@ def test_divergence_advice_fits_the_optimizer_and_the_clipping():
     clipped = raised(coach_run(config, 10))["divergence"]
     assert clipped.suggestion == ("lower the learning rate (now 100) tenfold, or clip the "
                                   "gradient norm harder (now 1)")
+
+
+def test_a_divergence_with_lambda_max_above_2_over_lr_says_so_in_numbers():
+    """The linear system's loss is a quadratic whose Hessian is (2/3)·AᵀA everywhere: at the
+    rate 0.0895 the sharpest direction's error grows by |1 − 0.0895·λ_max| each step."""
+    config = preset("linear-system")
+    config.learning_rate.value, config.learning_rate.warmup_steps = 0.0895, 300
+    evidence = raised(coach_run(config, 6000))["divergence"].evidence
+    a = load_dataset(config.data, config.seed).train.x
+    largest = np.linalg.eigvalsh(2 / 3 * a.T @ a)[-1]
+    assert evidence.endswith(
+        f"the run went back to step 5400; λ_max = {largest:.4g} at step 5400 (on 3 training "
+        f"examples), above 2/lr = {2 / 0.0895:.4g}: along the sharpest direction each step "
+        f"multiplies the error by |1 − lr·λ| = {abs(1 - 0.0895 * largest):.3g}")
+    assert "22.42" in evidence and "22.35" in evidence and "1.01" in evidence
 
 
 def test_a_rate_too_high_for_the_spiral_oscillates():

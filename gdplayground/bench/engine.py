@@ -57,11 +57,14 @@ def engine_section(figures, repeats, seconds, out) -> dict:
     return rates
 
 
-def engine_runner(config: ExperimentConfig):
-    """A function that trains for some seconds and returns the samples per second."""
+def engine_runner(config: ExperimentConfig, path: bool = True):
+    """A function that trains for some seconds and returns the samples per second. Without
+    `path`, the trainer keeps no path: its offer does nothing (for path_cost_section)."""
     from gdplayground.engine import Trainer
 
     trainer = Trainer(config)
+    if not path:
+        trainer.path.offer = lambda step, weights, rate: None
 
     def train_for(seconds: float) -> float:
         start, samples = time.perf_counter(), trainer.samples_seen
@@ -162,6 +165,22 @@ def _gemm_runner(setup: Setup):
             count += 1
         return count * flops / (time.perf_counter() - start)
     return multiply_for
+
+
+def path_cost_section(figures, repeats, seconds, out) -> dict:
+    """The training rate with the path kept (as every run keeps it) against the same run with
+    WeightPath.offer a no-op, in turns: configurations (a) and (c), whose steps of one example
+    are the shortest the path's offer is added to (target: at most 2% slower)."""
+    out("path-cost: training samples/s keeping the path and not keeping it, from alternating runs")
+    results = {}
+    for name in ("a", "c"):
+        config = SETUPS[name].config()
+        kept, rate, ratio = _alternate(engine_runner(config), engine_runner(config, path=False),
+                                       repeats, seconds)
+        results[name] = {"kept": kept, "not_kept": rate, "ratio": ratio}
+        out(f"  ({name}) kept {kept:12,.0f}   not kept {rate:12,.0f} samples/s   ratio "
+            f"{ratio:.3f}: {1 - ratio:+.1%} slower (target: at most 2%)")
+    return results
 
 
 def _alternate(ours, theirs, repeats: int, seconds: float) -> tuple[float, float, float]:

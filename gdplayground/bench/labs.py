@@ -1,6 +1,6 @@
 """`gdplayground bench` sections of the labs (the sections are listed in __init__.py): the kept
-runs overlaid on the live plots, the Optimizers tab's frames, and a sweep against the same runs
-made by `gdplayground train`."""
+runs overlaid on the live plots, the Optimizers tab's frames, a sweep against the same runs
+made by `gdplayground train`, λ_max's time and accuracy, and what keeping the path costs."""
 
 from __future__ import annotations
 
@@ -107,6 +107,39 @@ def _race_frames(seconds: float) -> tuple[float, list[float]]:
     window.controls.play_action.trigger()
     window.close()
     return (len(drawn) - 1) / (drawn[-1] - drawn[0]), list(np.diff(drawn) * 1000)
+
+
+SHARPNESS_DIGITS = 1000  # training digits the sharpness section's λ_max is the mean loss over
+
+
+def sharpness_section(figures, repeats, seconds, out) -> dict:
+    """λ_max of configuration (a)'s network on 1,000 digits to 1% (the tolerance asked), against
+    a reference to 1e-8 of the same Hessian (target: within 1% in at most 5 s)."""
+    from gdplayground.engine import Trainer
+    from gdplayground.labs.sharpness import sharpness
+
+    trainer = Trainer(SETUPS["a"].config())
+    steps = max(5, round(100 * seconds))  # 200 at the default 2 s: off the initial weights
+    for _ in range(steps):
+        trainer.step()
+    probe = trainer.gradient_probe(SHARPNESS_DIGITS)
+    out(f"sharpness: λ_max of {probe.describe()}, after {steps} steps, to 1% against a "
+        f"reference to 1e-8")
+    reference = sharpness(probe, tolerance=1e-8, max_products=100)
+    timings = []
+    for _ in range(max(1, min(repeats, 3))):  # each run is a few seconds
+        started = time.perf_counter()
+        result = sharpness(probe, tolerance=1e-2)
+        timings.append(time.perf_counter() - started)
+    difference = abs(result.largest - reference.largest) / abs(reference.largest)
+    seconds_taken = statistics.median(timings)
+    out(f"  λ_max {result.largest:.6g} in {seconds_taken:.2f} s ({result.products} products), "
+        f"reference {reference.largest:.6g} ({reference.products} products"
+        f"{'' if reference.converged else ', not converged'}): relative difference "
+        f"{difference:.1e} (targets: 1e-2 in at most 5 s)")
+    return {"steps": steps, "lambda_max": result.largest, "seconds": seconds_taken,
+            "products": result.products, "reference": reference.largest,
+            "relative_difference": difference}
 
 
 def sweep_section(figures, repeats, seconds, out) -> dict:

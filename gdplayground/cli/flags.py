@@ -20,6 +20,7 @@ from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
 
 MAX_STEPS = 10**12  # a month at 400,000 steps a second: beyond it, surely a typo
 MAX_EPOCH_LINES = 100  # a run of more epochs prints a line every tenth of the run instead
+SHARPNESS_SAMPLES = 1000  # training examples λ_max is measured on (train, sharpness)
 
 # Each flag that sets one configuration field, and the field's dotted path.
 SETTINGS = {
@@ -109,6 +110,13 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                                  f"the run when it has more than {MAX_EPOCH_LINES} epochs)")
         parser.add_argument("--metrics-every", type=at_least_one, default=1,
                             help="write every Nth step to metrics.csv (default: every step)")
+        parser.add_argument("--sharpness-every", type=at_least_one, metavar="N",
+                            help="measure λ_max, the loss's largest Hessian eigenvalue, every N "
+                                 "steps (a sharpness column in metrics.csv; beside 2/lr in the "
+                                 "metric lines)")
+        parser.add_argument("--sharpness-samples", type=at_least_one, default=SHARPNESS_SAMPLES,
+                            help="training examples, fixed for the run, that --sharpness-every "
+                                 f"measures on (default {SHARPNESS_SAMPLES:,})")
         parser.add_argument("--out", type=path_given, help="a new folder for metrics.csv, "
                             "weights.npz and config.toml, or an earlier run folder to replace "
                             "(default: gdplayground-runs/DATASET-TIME)")

@@ -24,6 +24,7 @@ def run_train(args) -> int:
     from gdplayground.engine import Trainer
     from gdplayground.labs.diagnostics import Coach
     from gdplayground.engine.history import History
+    from gdplayground.labs.sharpness import RunSharpness
     from gdplayground.store.export import write_run
 
     saved = load_weight_file(args.weights) if args.weights else None
@@ -42,14 +43,17 @@ def run_train(args) -> int:
         f"{trainer.dataset.name}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with run_folder(out) as run:  # checked before training: a bad --out fails at once
         _describe(trainer)
-        history, coach = History(len(trainer.network.layers)), Coach(trainer)
+        sharpness = (RunSharpness(trainer, args.sharpness_every, args.sharpness_samples)
+                     if args.sharpness_every else None)
+        history = History(len(trainer.network.layers), sharpness=sharpness is not None)
+        coach = Coach(trainer)
         started, interrupted = time.perf_counter(), False
         start = (trainer.step_count, trainer.samples_seen)
         with open(run.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             log = MetricsLog(trainer, history, coach, metrics, args.metrics_every)
             try:
                 with stops_as_interrupts():
-                    _train_loop(trainer, log, total, log_every, exact_loss=one_step_epochs)
+                    _train_loop(trainer, log, total, log_every, one_step_epochs, sharpness)
             except KeyboardInterrupt:
                 interrupted = True
                 print("\ninterrupted: saving what has been trained so far", file=sys.stderr)
@@ -157,10 +161,12 @@ def _describe(trainer) -> None:
           f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
 
 
-def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exact_loss: bool) -> None:
+def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exact_loss: bool,
+                sharpness=None) -> None:
     """Train `total` steps, printing a line per epoch or every `log_every` steps. With
     `exact_loss` (an epoch is one step: the whole training set), a line gives the training loss
-    of the weights after that many updates, from the start: the trace of gradient descent."""
+    of the weights after that many updates, from the start: the trace of gradient descent.
+    With `sharpness` (a RunSharpness), λ_max where due, and the last beside 2/lr on each line."""
     from tqdm import tqdm
 
     epoch = EpochMeans()
@@ -172,6 +178,8 @@ def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exa
             report = trainer.step()
             if report.step % TEST_EVERY == 0:
                 report = trainer.with_test_figures(report)
+            if sharpness:
+                report = sharpness.measured(report)
             log.add(report)
             bar.update()
             if report.status != "ok":
@@ -181,7 +189,8 @@ def _train_loop(trainer, log: MetricsLog, total: int, log_every: int | None, exa
             if (report.step % log_every == 0) if log_every else report.epoch_end:
                 now = time.perf_counter()
                 line = _exact_line(trainer) if exact_loss else _metrics_line(report, epoch)
-                bar.write(f"{line}  {_speed(now - mark_time, trainer.samples_seen - mark_samples)}")
+                speed = _speed(now - mark_time, trainer.samples_seen - mark_samples)
+                bar.write("  ".join(filter(None, [line, speed, sharpness and sharpness.line()])))
                 mark_time, mark_samples = now, trainer.samples_seen
             if report.epoch_end:
                 epoch = EpochMeans()

@@ -18,6 +18,7 @@ from gdplayground.engine.trainer import StepReport
 
 BASE_COLUMNS = ("step", "epoch", "loss", "accuracy", "learning_rate", "val_loss", "val_accuracy",
                 "test_loss", "test_accuracy")
+SHARPNESS = "sharpness"  # λ_max, a column of runs that measure it (gdplayground train)
 SMOOTHING = 0.95  # the exponential moving average keeps this much of its past each step
 LARGEST = 1e200  # values are smoothed as if no larger than this (see Smoother)
 RECENT_ROWS = 8192  # steps kept in full (the last RECENT_ROWS to 2 * RECENT_ROWS of them)
@@ -181,10 +182,12 @@ def _merge_pairs(blocks: np.ndarray) -> np.ndarray:
 class History(Timeline):
     """Measured columns (written to CSV) and their smoothed companions (for plots)."""
 
-    def __init__(self, n_layers: int, **bounds):
+    def __init__(self, n_layers: int, sharpness: bool = False, **bounds):
+        """`sharpness`: a last measured column of λ_max (StepReport.sharpness)."""
         layers = [f"layer{i}_{kind}" for i in range(1, n_layers + 1)
                   for kind in ("grad_norm", "bias_grad_norm", "weight_norm")]
-        self.measured = [*BASE_COLUMNS, *layers]
+        self.measured = [*BASE_COLUMNS, *layers, *([SHARPNESS] if sharpness else [])]
+        self.sharpness = sharpness
         self.smoothed = ["loss", "accuracy", *(f"layer{i}_grad_norm" for i in range(1, n_layers + 1))]
         # Each smoother's state after every recent row rides along unseen, so that a rollback
         # can put the smoothers back exactly where they were at the step it returns to.
@@ -199,7 +202,7 @@ class History(Timeline):
         takes back the steps its rollback undid; a refused one did nothing and adds nothing.
         `rows`: measured_rows(reports), if the caller built them already (the training worker
         does, so that the window's thread only smooths and stores)."""
-        rows = measured_rows(reports) if rows is None else rows
+        rows = measured_rows(reports, self.sharpness) if rows is None else rows
         done = 0  # rows recorded so far
         problems = [(i, report) for i, report in enumerate(reports) if report.status != "ok"]
         for already, (i, report) in enumerate(problems):
@@ -285,17 +288,19 @@ class Smoother:
             return np.where(weight > 0, average / weight, np.nan), average, weight
 
 
-def measured_rows(reports) -> np.ndarray:
-    """The row of History.measured values of each "ok" report, as floats (None: NaN)."""
-    rows = [_measured(report) for report in reports if report.status == "ok"]
+def measured_rows(reports, sharpness: bool = False) -> np.ndarray:
+    """The row of History.measured values of each "ok" report, as floats (None: NaN); with
+    `sharpness`, for a History that has that column."""
+    rows = [_measured(report, sharpness) for report in reports if report.status == "ok"]
     return np.array(rows, dtype=float) if rows else np.empty((0, 0))
 
 
-def _measured(report: StepReport) -> list:
+def _measured(report: StepReport, sharpness: bool) -> list:
     """A report's values in the order of History.measured."""
     layers = (v for s in report.layers for v in (s.weight_grad_norm, s.bias_grad_norm, s.weight_norm))
     return [report.step, report.epoch, report.loss, report.accuracy, report.learning_rate,
-            report.val_loss, report.val_accuracy, report.test_loss, report.test_accuracy, *layers]
+            report.val_loss, report.val_accuracy, report.test_loss, report.test_accuracy, *layers,
+            *([report.sharpness] if sharpness else [])]
 
 
 def _format(value: float) -> str:

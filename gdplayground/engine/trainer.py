@@ -78,6 +78,7 @@ class StepReport(NamedTuple):
     status: str = "ok"
     message: str = ""
     cause: str = ""  # of a divergence, with its numbers: "the loss became NaN or infinite"
+    sharpness: float | None = None  # λ_max after the step, where measured (train --sharpness-every)
 
 
 class SettingChange(NamedTuple):

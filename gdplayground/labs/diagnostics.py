@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gdplayground.engine.trainer import UNIT_STATS_EVERY, StepReport, Trainer
+from gdplayground.labs.sharpness import growth_factor, sharpness, stability_bound
 
 CHECK_EVERY = 100  # steps between checks of the windows: a check costs some 40 us
 WINDOW = 200  # steps the windowed diagnoses look back over: long enough to outlast batch noise
@@ -69,6 +70,11 @@ OVERFIT_EVALUATIONS = 3  # … at this many measurements in a row, the training 
 OVERFIT_SPAN = 0.5
 TRAIN_LOSS_STEPS = 20  # steps whose mean loss stands for the training loss at an evaluation
 ADAPTIVE = ("adam", "rmsprop", "adagrad")  # divide the gradient's scale out: clipping it does little
+# A divergence's λ_max, measured at the weights the run went back to, in the training worker:
+# on this many training examples, to 1% of the spectrum's scale in at most this many
+# Hessian-vector products (784-256-128-10 after 200 steps: 8 products, 0.7 s on a busy 2-core
+# machine; 11.8 where 1,000 examples give 9.8: enough to tell whether it is above 2/lr).
+SHARPNESS_EXAMPLES, SHARPNESS_TOLERANCE, SHARPNESS_PRODUCTS = 128, 1e-2, 12
 
 STEP, LOSS = attrgetter("step"), attrgetter("loss")
 NAMES = ("divergence", "oscillation", "plateau", "vanishing-gradients", "exploding-gradients",
@@ -218,10 +224,30 @@ class Coach:
         step = self._last_step + 1  # the report carries the step the run went back to
         self._learning_rate = self._config.learning_rate.value  # the setting the trainer refuses
         self._raise(raised, "divergence", step, step,
-                    f"at step {step} {report.cause}; the run went back to step {report.step}",
+                    f"at step {step} {report.cause}; the run went back to step {report.step}"
+                    f"{self._sharpness_note(report)}",
                     _either(self._lower_rate(" tenfold"), self._clip()))
         self._last_step = report.step
         self._start_windows()
+
+    def _sharpness_note(self, report: StepReport) -> str:
+        """λ_max at the weights the run went back to, when above 2/lr at the rate the run
+        diverged with: the divergence in numbers. Measured only on a divergence, and only while
+        the trainer is still at those weights."""
+        trainer, rate = self._trainer, report.learning_rate
+        if trainer.step_count != report.step or rate <= 0:
+            return ""
+        probe = trainer.gradient_probe(SHARPNESS_EXAMPLES)
+        result = sharpness(probe, tolerance=SHARPNESS_TOLERANCE, max_products=SHARPNESS_PRODUCTS)
+        largest, bound = result.largest, stability_bound(rate)
+        if not largest > bound:
+            return ""
+        name = self._config.optimizer.name
+        caveat = "" if name == "sgd" else f" (plain gradient descent's bound: {name} steps by another rule)"
+        return (f"; λ_max {'=' if result.converged else '≈'} {largest:.4g} at step {report.step} "
+                f"(on {len(probe.x)} training examples), above 2/lr = {bound:.4g}: along the "
+                f"sharpest direction each step multiplies the error by |1 − lr·λ| = "
+                f"{growth_factor(rate, largest):.3g}{caveat}")
 
     def _rate_zero(self, reports, raised: list) -> None:
         began = next(r.step for r in reports if r.learning_rate == 0)

@@ -24,7 +24,8 @@ import numpy as np
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine import TrainingState
-from gdplayground.engine.history import MAX_BLOCKS, RECENT_ROWS, History
+from gdplayground.engine.history import (
+    BASE_COLUMNS, MAX_BLOCKS, RECENT_ROWS, SHARPNESS, History)
 from gdplayground.files import atomic_path, open_regular, write_atomic
 from gdplayground.store.export import RunFolder, summarised_metrics_note, write_run
 
@@ -334,12 +335,14 @@ def _figure(name: str, value) -> float | int | None:
 def read_metrics(path: Path, n_layers: int) -> History:
     """metrics.csv back into a History (smoothed anew); ValueError on a header, row or value
     that does not fit, or more rows than the window writes."""
-    history = History(n_layers)
-    width = len(history.measured)
-    text = _read_text(path, (MAX_METRICS_ROWS + 1) * width * MAX_CELL_BYTES)
+    widest = len(BASE_COLUMNS) + 3 * n_layers + 1  # a run that measured λ_max: its column last
+    text = _read_text(path, (MAX_METRICS_ROWS + 1) * widest * MAX_CELL_BYTES)
     reader = csv.reader(io.StringIO(text))
     try:
-        if next(reader, None) != history.measured:
+        header = next(reader, None)
+        history = History(n_layers, sharpness=bool(header) and header[-1] == SHARPNESS)
+        width = len(history.measured)
+        if header != history.measured:
             raise ValueError("metrics.csv has other columns than this run's network gives")
         rows = list(itertools.islice(reader, MAX_METRICS_ROWS + 1))
     except csv.Error as exc:

@@ -18,6 +18,7 @@ import numpy as np
 from gdplayground.engine import Trainer
 from gdplayground.engine.activations import ACTIVATIONS
 from gdplayground.engine.losses import accuracy, make_loss
+from gdplayground.engine.network import Workspace
 from gdplayground.engine.path import KeptPath
 from gdplayground.engine.probe import Probe
 from gdplayground.engine.schedules import learning_rate_at
@@ -124,6 +125,9 @@ def path_plane(probe: Probe, path: KeptPath, grid: int = 21, samples: int = 2000
     `step` (Terrain.step; without it, the last kept step when that point is the current weights,
     else -1: not known). ValueError when the path has fewer than three distinct points."""
     centre = probe.flat()
+    if not len(path):
+        raise ValueError("the run kept no weights along its path: a network this large keeps "
+                         "none (engine.path.PATH_BYTES)")
     points, steps = _with_current(path, centre, step)
     distinct = len(np.unique(points, axis=0))
     if distinct < 3:
@@ -239,6 +243,7 @@ class _Grid:
 
     def __init__(self, probe: Probe, centre: np.ndarray, directions: np.ndarray):
         self.probe, self.loss = probe, make_loss(probe.loss, probe.output)
+        self.buffers = Workspace(np.float64)  # reused from chunk to chunk: no fresh pages each
         basis = np.vstack([centre[None], directions.reshape(-1, len(centre))])  # (r+1, P)
         layers = list(_layers(probe))
         first, bias = layers[0]
@@ -265,10 +270,14 @@ class _Grid:
     def evaluate(self, coefficients: np.ndarray):
         """(objective, outputs) at each point, in order."""
         c = np.column_stack([np.ones(len(coefficients)), coefficients])  # the centre's 1 first
-        z = (c @ self.first).reshape(len(c), len(self.probe.x), -1)
-        for name, (w, b), shape in zip(self.probe.activations, self.deeper, self.shapes):
+        n = len(self.probe.x)
+        z = np.matmul(c, self.first, out=self.buffers.get(0, len(c), self.first.shape[1]))
+        z = z.reshape(len(c), n, -1)
+        for layer, (name, (w, b), shape) in enumerate(
+                zip(self.probe.activations, self.deeper, self.shapes), 1):
             a = ACTIVATIONS[name].forward(z)
-            z = np.matmul(a, (c @ w).reshape(len(c), *shape))
+            out = self.buffers.get(layer, len(c), n * shape[1]).reshape(len(c), n, shape[1])
+            z = np.matmul(a, (c @ w).reshape(len(c), *shape), out=out)
             if b is not None:
                 z += (c @ b)[:, None, :]
         penalties = self._penalties(c)
@@ -330,7 +339,7 @@ def _ratio(norms: np.ndarray, random_norms: np.ndarray) -> np.ndarray:
 def _with_current(path: KeptPath, centre: np.ndarray, step: int | None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The kept weights (k, P) in float64 with the current ones last, and their steps."""
-    points = np.asarray(path.weights, np.float64).reshape(len(path), -1)
+    points = np.asarray(path.weights, np.float64).reshape(len(path), len(centre))
     steps = np.asarray(path.steps, np.int64)
     if len(points) and np.array_equal(points[-1], centre):  # kept at this very step
         return points, steps if step is None else np.append(steps[:-1], step)

@@ -25,15 +25,17 @@ Sections (all by default; --only picks some):
               peak resident memory, and its growth over the second half (new process)
   sweep       a sweep's training time (4 spiral runs) against the same runs made one after
               another by `gdplayground train` processes (target: a ratio of at most 1.10)
+  landscape   the Landscape tab's 31×31 plane and 201-point line of the default MNIST network
+              on 2,000 training digits (targets: at most 10 s and 2 s)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
 Ratios (engine/torch, the GEMM share, window/headless) come from runs taken in turns, so that
 the drift of a shared machine hits both sides alike.
 
 Each section is a function of a module here, listed by `run`: engine.py (engine, torch, gemm and
 the configurations), window.py (gui, startup, time-to-98, memory, long-run), input_delay.py
-(input-delay), labs.py (overlays, inside, race, sweep). They import one another one way only:
-engine.py none of the others, window.py engine.py, labs.py and input_delay.py those two; and none
-of them this registry.
+(input-delay), labs.py (overlays, inside, race, sweep), landscape.py (landscape). They import
+one another one way only: engine.py none of the others, window.py and landscape.py engine.py,
+labs.py and input_delay.py engine.py and window.py; and none of them this registry.
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ import numpy as np
 
 from gdplayground.bench.engine import engine_section, gemm_section, torch_section
 from gdplayground.bench.input_delay import input_delay_section
+from gdplayground.bench.landscape import landscape_section
 from gdplayground.bench.labs import inside_section, overlays_section, race_section, sweep_section
 from gdplayground.bench.window import (
     gui_section, long_run_section, memory_section, startup_section, time_to_98_section)
 from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
-            "startup", "time-to-98", "memory", "long-run", "sweep")
+            "startup", "time-to-98", "memory", "long-run", "sweep", "landscape")
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
@@ -68,6 +71,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "race": race_section,
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
+                "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)

@@ -26,7 +26,7 @@ from gdplayground.labs.progress import Cancel, Cancelled, Meter, Progress  # noq
 
 LANDSCAPE_EXAMPLES = 5000  # training examples a Terrain carries; a computation samples from them
 ALPHAS = np.linspace(-0.5, 1.5, 201)  # the line's α: θ₀ + α(θ − θ₀)
-CHUNK_BYTES = 256 * 2**20  # the arrays of the grid points evaluated together take at most this
+CHUNK_BYTES = 64 * 2**20  # the arrays of grid points evaluated together: more thrashes the cache
 PATH_MARGIN = 0.2  # the path's surface reaches this fraction of the path's span beyond it
 SAMPLES, DIRECTIONS = 0, 1  # the seed's two streams: which examples, which directions
 QUADRATIC = ("an exact quadratic bowl: its contours are ellipses (one linear unit with a squared "

@@ -144,3 +144,14 @@ def test_a_path_of_too_few_points_and_a_range_for_it_are_refused(spiral_weights,
     assert main(["landscape", "run", "--mode", "path", "--out", str(tmp_path / "o")]) == 2
     assert ("--mode path: the run has kept only 2 points along its path: train a few steps more"
             in capsys.readouterr().err)
+
+
+def test_an_out_it_cannot_write_is_refused_before_the_work(spiral_weights, capsys, monkeypatch):
+    from gdplayground.labs import landscape
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed a plane for a folder it cannot write")
+    monkeypatch.setattr(landscape, "plane", never)
+    assert main(["landscape", str(spiral_weights), "--mode", "plane", "--out",
+                 "/proc/landscape"]) == 2
+    assert "--out: cannot write to /proc/landscape" in capsys.readouterr().err

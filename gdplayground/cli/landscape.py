@@ -100,9 +100,9 @@ def run_landscape(args) -> int:
     reach = args.range if args.range is not None else RANGE.get(args.mode)
     print(f"{args.weights}: {terrain.dataset}, trained {terrain.step:,} steps; "
           f"{terrain.probe.describe()}")
-    result = _compute(args.mode, terrain, grid, reach, args.samples, args.seed)
     with staged_output(args.out, lambda folder: holds_only(folder, (CSV_NAME, PNG_NAME, PATH_CSV)),
-                       "a landscape's output") as out:
+                       "a landscape's output") as out:  # an --out it cannot use: before the work
+        result = _compute(args.mode, terrain, grid, reach, args.samples, args.seed)
         rows = _rows(result)
         _write_csv(out.file(CSV_NAME), ["a", "b", "loss", "accuracy"], rows)
         written = [CSV_NAME, PNG_NAME]
@@ -160,9 +160,9 @@ def _rows(result) -> list[tuple]:
 
 
 def _path_rows(result) -> list[tuple]:
-    return [(int(step), a, b, loss, plane_loss, distance) for step, (a, b), loss, plane_loss, distance
-            in zip(result.steps, result.coords, result.true_loss, result.plane_loss,
-                   result.distance)]
+    return [(int(step), a, b, loss, plane_loss, distance)
+            for step, (a, b), loss, plane_loss, distance in
+            zip(result.steps, result.coords, result.true_loss, result.plane_loss, result.distance)]
 
 
 def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:

@@ -5,6 +5,7 @@ a picture of it as landscape.png, and prints the least loss found and where."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 from pathlib import Path
@@ -102,7 +103,8 @@ def run_landscape(args) -> int:
           f"{terrain.probe.describe()}")
     with staged_output(args.out, lambda folder: holds_only(folder, (CSV_NAME, PNG_NAME, PATH_CSV)),
                        "a landscape's output") as out:  # an --out it cannot use: before the work
-        result = _compute(args.mode, terrain, grid, reach, args.samples, args.seed)
+        with _progress_bar() as progress:
+            result = _compute(args.mode, terrain, grid, reach, args.samples, args.seed, progress)
         rows = _rows(result)
         _write_csv(out.file(CSV_NAME), ["a", "b", "loss", "accuracy"], rows)
         written = [CSV_NAME, PNG_NAME]
@@ -118,7 +120,21 @@ def run_landscape(args) -> int:
     return 0
 
 
-def _compute(mode: str, terrain, grid: int, reach: float | None, samples: int, seed: int):
+@contextlib.contextmanager
+def _progress_bar():
+    """progress(done, total) for the lab, drawn as a bar of the points evaluated (on a
+    terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(total=1, unit="point", disable=None, leave=False, dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        yield progress
+
+
+def _compute(mode: str, terrain, grid: int, reach: float | None, samples: int, seed: int,
+             progress):
     from gdplayground.labs.landscape import line, path_plane, plane
 
     probe = terrain.probe
@@ -127,13 +143,14 @@ def _compute(mode: str, terrain, grid: int, reach: float | None, samples: int, s
         print(f"along the line from the weights at step {terrain.path.steps[0]:,} (α = 0) to "
               f"those at step {terrain.step:,} (α = 1)")
         return line(probe, start, probe.flat(), np.linspace(-reach, 1 + reach, grid),
-                    samples, seed)
+                    samples, seed, progress)
     if mode == "plane":
         print(f"on the plane through the weights at step {terrain.step:,} along two random "
               f"directions (seed {seed}) normalised per unit")
-        return plane(probe, grid, reach, samples, seed)
+        return plane(probe, grid, reach, samples, seed, progress=progress)
     try:
-        result = path_plane(probe, terrain.path, grid, samples, seed, step=terrain.step)
+        result = path_plane(probe, terrain.path, grid, samples, seed, progress,
+                            step=terrain.step)
     except ValueError as exc:
         raise UsageError(f"--mode path: {exc}") from None
     from gdplayground.cli.landscape_png import path_gap

@@ -5,6 +5,7 @@ weights marked and the path drawn on its plane."""
 
 from __future__ import annotations
 
+import io
 import textwrap
 from pathlib import Path
 
@@ -46,16 +47,9 @@ def landscape_png(result, terrain, path: Path) -> None:
             _path(draw, place, result)
         else:
             _marker(draw, place(0.0, 0.0), f"w (step {terrain.step:,})")
-    buffer = _encoded(image)
-    write_atomic(Path(path), buffer)
-
-
-def _encoded(image: Image.Image) -> bytes:
-    import io
-
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+    encoded = io.BytesIO()  # in memory first: a failing write is then an OSError saying why
+    image.save(encoded, "PNG")
+    write_atomic(Path(path), encoded.getvalue())
 
 
 def _font(size: int = 13):

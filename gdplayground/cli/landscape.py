@@ -100,7 +100,7 @@ def run_landscape(args) -> int:
     grid = args.grid or GRID[args.mode]
     reach = args.range if args.range is not None else RANGE.get(args.mode)
     print(f"{args.weights}: {terrain.dataset}, trained {terrain.step:,} steps; "
-          f"{terrain.probe.describe()}")
+          f"{terrain.probe.describe().rsplit(',', 1)[0]}")  # the examples: the result's count
     with staged_output(args.out, lambda folder: holds_only(folder, (CSV_NAME, PNG_NAME, PATH_CSV)),
                        "a landscape's output") as out:  # an --out it cannot use: before the work
         with _progress_bar() as progress:

@@ -30,7 +30,8 @@ def landscape_png(result, terrain, path: Path) -> None:
 
     image = Image.new("RGB", SIZE, "white")
     draw = ImageDraw.Draw(image)
-    title = f"{terrain.dataset}: {terrain.probe.describe()}, step {terrain.step:,}"
+    network = terrain.probe.describe().rsplit(",", 1)[0]  # its examples: the result's count
+    title = f"{terrain.dataset}: {network}, step {terrain.step:,}"
     if isinstance(result, Line):
         _line(draw, result, f"Loss along w0 + alpha·(w - w0): {title}")
     else:
@@ -65,6 +66,10 @@ def _title(draw, heading: str, note: str = "") -> None:
         draw.text((BOX[0] - 60, 6 + 18 * i), text, fill=colour, font=_font(size))
 
 
+def _mean(result) -> str:
+    return f"the mean loss over {result.samples:,} training examples, penalties included"
+
+
 def _colours(t: np.ndarray) -> np.ndarray:
     """Colours (…, 3) of values t in [0, 1] on the scale."""
     position = np.clip(t, 0, 1) * (len(STOPS) - 1)
@@ -75,7 +80,7 @@ def _colours(t: np.ndarray) -> np.ndarray:
 
 def _heatmap(image, draw, surface, heading: str, labels: tuple[str, str], more: str):
     """The surface's log loss in bands, axes and a colour scale; returns (a, b) → pixel."""
-    _title(draw, heading, "; ".join(note for note in (surface.note, more) if note))
+    _title(draw, heading, "; ".join(note for note in (_mean(surface), surface.note, more) if note))
     left, top, right, bottom = BOX
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(np.where(np.isfinite(surface.loss) & (surface.loss > 0), surface.loss,
@@ -173,8 +178,7 @@ def _path(draw, place, result) -> None:
 
 def _line(draw, result, heading: str) -> None:
     """Loss (left axis) and accuracy (right axis, 0 to 100%) against α; α = 0 and 1 marked."""
-    _title(draw, heading, f"the mean over {result.samples:,} training examples, penalties "
-                          f"included")
+    _title(draw, heading, _mean(result))
     left, top, right, bottom = BOX
     alphas = result.alphas
     finite = np.isfinite(result.loss)

@@ -1,6 +1,7 @@
 """The bench command runs and reports its figures (what they are is for the benchmark to say)."""
 
 import json
+import re
 
 import pytest
 
@@ -109,3 +110,19 @@ def test_bench_times_lambda_max_against_a_reference_and_the_paths_cost(tmp_path,
     assert abs(sharpness["lambda_max"] - sharpness["reference"]) == pytest.approx(
         sharpness["relative_difference"] * sharpness["reference"])
     assert set(figures["path-cost"]) == {"a", "c"} and figures["path-cost"]["a"]["ratio"] > 0
+
+
+def test_bench_times_the_landscapes_plane_and_line(tmp_path, capsys, monkeypatch):
+    from gdplayground.bench import landscape
+
+    monkeypatch.setattr(landscape, "PLANE_GRID", 3)  # the rows as printed, not their 10 s
+    monkeypatch.setattr(landscape, "LINE_POINTS", 5)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "landscape", "--repeats", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "landscape: 784-256-128-10 relu, softmax + cross_entropy, on 2,000 training digits" \
+        in printed
+    assert re.search(r"plane 3×3: \d+\.\d\d s \(target <= 10 s\)   line of 5 points: \d+\.\d\d s "
+                     r"\(target <= 2 s\)", printed)
+    figures = json.loads(out.read_text())["landscape"]
+    assert figures["plane_grid"] == 3 and 0 < figures["line_s"] and 0 < figures["plane_s"]

@@ -29,15 +29,18 @@ Sections (all by default; --only picks some):
               reference (targets: within 1% in at most 5 s)
   path-cost   training samples/s keeping the run's path and not keeping it (target: at most 2%
               slower)
+  landscape   the Landscape tab's 31×31 plane and 201-point line of the default MNIST network
+              on 2,000 training digits (targets: at most 10 s and 2 s)
 Every figure is a median over repetitions after a warm-up; the thread counts are printed.
 Ratios (engine/torch, the GEMM share, window/headless) come from runs taken in turns, so that
 the drift of a shared machine hits both sides alike.
 
 Each section is a function of a module here, listed by `run`: engine.py (engine, torch, gemm,
 path-cost and the configurations), window.py (gui, startup, time-to-98, memory, long-run),
-input_delay.py (input-delay), labs.py (overlays, inside, race, sweep, sharpness). They import
-one another one way only: engine.py none of the others, window.py engine.py, labs.py and
-input_delay.py those two; and none of them this registry.
+input_delay.py (input-delay), labs.py (overlays, inside, race, sweep, sharpness), landscape.py
+(landscape). They import one another one way only: engine.py none of the others, window.py and
+landscape.py engine.py, labs.py and input_delay.py engine.py and window.py; and none of them this
+registry.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import numpy as np
 from gdplayground.bench.engine import (
     engine_section, gemm_section, path_cost_section, torch_section)
 from gdplayground.bench.input_delay import input_delay_section
+from gdplayground.bench.landscape import landscape_section
 from gdplayground.bench.labs import (
     inside_section, overlays_section, race_section, sharpness_section, sweep_section)
 from gdplayground.bench.window import (
@@ -59,7 +63,8 @@ from gdplayground.bench.window import (
 from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
-            "startup", "time-to-98", "memory", "long-run", "sweep", "sharpness", "path-cost")
+            "startup", "time-to-98", "memory", "long-run", "sweep", "sharpness", "path-cost",
+            "landscape")
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
@@ -75,6 +80,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
                 "sharpness": sharpness_section, "path-cost": path_cost_section,
+                "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}
     for name in sections:
         figures[name] = measures[name](figures, repeats, seconds, out)

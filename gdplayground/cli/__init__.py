@@ -8,7 +8,7 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import gradcheck, inspect, race, sharpness, sweep
+from gdplayground.cli import gradcheck, inspect, landscape, race, sharpness, sweep
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -79,5 +79,6 @@ def build_parser() -> Parser:
     sweep.register(commands)
     inspect.register(commands)
     sharpness.register(commands)
+    landscape.register(commands)
     return parser
 

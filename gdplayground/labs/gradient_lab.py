@@ -19,7 +19,7 @@ when `cancelled()` says True they raise `Cancelled`, leaving the probe as it was
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from gdplayground.engine.gradcheck import backprop, objective
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
 from gdplayground.engine.probe import Probe
+from gdplayground.labs.progress import Cancel, Cancelled, Progress  # noqa: F401 (callers')
+from gdplayground.labs.progress import Meter as _Meter
 
 EXCELLENT, OK, UNCOMFORTABLE = 1e-7, 1e-4, 1e-2  # CS231n's bands of the relative error
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -38,14 +40,6 @@ TRUNCATION_FROM = 1e-3  # float64 errors at h this large or larger are all trunc
 ROUND_OFF_BELOW = 30  # errors at h this many times below the best are all round-off …
 SATURATED = 0.1  # … unless the error is this large: a lost step (w + h == w) gives 1
 ROUNDING = 10  # round-off of L in units of ε·Loss.rounding: the hidden layers' share on top
-
-Progress = Callable[[int, int], None]
-Cancel = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """A check stopped because its `cancelled()` callback said so."""
-
 
 class LayerCheck(NamedTuple):
     """One parameter in one dtype: the largest relative error over the entries checked."""
@@ -108,20 +102,6 @@ def suited_h(dtype) -> float:
     """ε^(1/3), where truncation (∝ h²) and round-off (∝ ε/h) of a central difference balance
     for a loss of order 1: 6.1e-6 in float64, 4.9e-3 in float32."""
     return float(np.finfo(dtype).eps) ** (1 / 3)
-
-
-class _Meter:
-    """Counts evaluations for `progress` and asks `cancelled` before each next one."""
-
-    def __init__(self, total: int, progress: Progress | None, cancelled: Cancel | None):
-        self.total, self.done, self.progress, self.cancelled = total, 0, progress, cancelled
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.progress:
-            self.progress(self.done, self.total)
-        if self.cancelled and self.cancelled():
-            raise Cancelled
 
 
 class _Model:

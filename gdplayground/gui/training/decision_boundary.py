@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from gdplayground.gui.training.worker import BOUNDARY_EXTENT
+from gdplayground.labs.diagram import BOUNDARY_EXTENT
 from gdplayground.gui.widgets.plots import CLASS_COLOURS
 
 OUTLINE = (40, 40, 40)

@@ -30,6 +30,7 @@ from gdplayground.labs.diagram import (
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
+from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
@@ -329,7 +330,7 @@ class TrainingWorker(QObject):
             labels=data.train.y.copy() if two_d else None,
             test_points=data.test.x.copy() if two_d else None,
             test_labels=data.test.y.copy() if two_d else None,
-            solution=_solution(data),
+            solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
             seconds=seconds)
         self.started.emit(info)
@@ -355,10 +356,6 @@ def _seconds_trained(summary: dict) -> float:
     return max(float(seconds), 0.0) if finite else 0.0
 
 
-def _solution(data) -> np.ndarray | None:
-    if data.name != "linear-system":
-        return None
-    return np.linalg.solve(data.train.x, data.train.y[:, 0])
 
 
 class TrainingSession(QObject):

@@ -8,7 +8,7 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import gradcheck, inspect, race, sweep
+from gdplayground.cli import animate, gradcheck, inspect, race, sweep
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -78,5 +78,6 @@ def build_parser() -> Parser:
     race.register(commands)
     sweep.register(commands)
     inspect.register(commands)
+    animate.register(commands)
     return parser
 

@@ -38,6 +38,7 @@ PICTURE_BOX = (24, 56)  # its top left corner
 PLOT_BOX = (440, 72, 744, 352)  # the loss curve's axes: left, top, right, bottom
 LEVELS = 192  # colours of the picture's colour map: the GIF's palette keeps room for the rest
 MOSAIC_TILES = 100  # first-layer units shown at most (10 × 10 tiles: more would be specks)
+DOT_REACH = 4  # pixels either side of the marked step whose curve the dot on it sits at
 CLIP_PERCENTILE = 99.5  # a few extreme weight changes should not wash the colours out
 WHITE, BLACK, GREY, LIGHT = (255, 255, 255), (0, 0, 0), (110, 110, 110), (225, 225, 225)
 OUTLINE, GAP = (40, 40, 40), (60, 60, 60)
@@ -347,9 +348,10 @@ class _LossPlot:
         x = self.axes.x(step)
         draw.line((x, top, x, bottom), fill=MARK, width=1)
         if len(self.columns):
-            nearest = int(np.argmin(np.abs(self.columns - x)))
-            y = self.axes.y(self.means[nearest])
-            draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=MARK)
+            near = np.abs(self.columns - x) <= DOT_REACH  # the curve's level there, not one column's noise
+            y = self.axes.y(float(np.median(self.means[near]))) if near.any() else None
+            if y is not None:
+                draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=MARK)
 
 
 # --- writing ------------------------------------------------------------------------------------

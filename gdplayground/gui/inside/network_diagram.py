@@ -168,6 +168,8 @@ class NetworkDiagram(QWidget):
         """Show a replayed step's (unit outputs, weights, biases), as `draw` takes them, and
         keep it against the live run's frames; None: back to the live run's latest."""
         self.held = units is not None
+        self.status.setText("A step replayed on the Training tab's slider (its Live button "
+                            "brings the run back). " + HINT if self.held else HINT)
         shown = units if self.held else self._live
         if shown is not None:
             self._draw(*shown)

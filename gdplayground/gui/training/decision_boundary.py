@@ -58,6 +58,11 @@ class DecisionBoundaryView(QWidget):
             self.train[c].setData(pos=points[labels == c])
             self.test[c].setData(pos=test_points[test_labels == c])
 
+    def show_step(self, step: int | None) -> None:
+        """Say which step the boundary is of: a replayed one, or (None) the live run's."""
+        self.plot.setTitle("Decision boundary" if step is None else
+                           f"Decision boundary at step {step:,} (replay)")
+
     def show_boundary(self, probability: np.ndarray) -> None:
         finite = np.nan_to_num(probability, nan=0.5)
         self.image.setImage(finite, levels=(0.0, 1.0), lut=self.lut, autoLevels=False)

@@ -225,6 +225,7 @@ class TrainingView(QWidget):
                 self.mosaic.show_weights(stepper.first_layer())
             elif current is self.boundary:
                 self.boundary.show_boundary(stepper.boundary())
+                self.boundary.show_step(step)
             elif current is self.linear_view:
                 self.linear_view.show_step(step, stepper.unknowns())
             for view, line in zip(self.plot_views, self._replay_marks):
@@ -252,6 +253,7 @@ class TrainingView(QWidget):
         for line in self._replay_marks:
             line.setVisible(False)
         self.linear_view.show_step(None, None)
+        self.boundary.show_step(None)
 
     def overlay(self, runs: list) -> list[str]:
         """Draw these kept runs, (run, colour index) each, under the live curves, on each plot

@@ -311,12 +311,12 @@ class _LossPlot:
         finite = np.isfinite(curve.loss)
         steps, loss = curve.steps[finite], curve.loss[finite]
         log_y = bool(len(loss)) and bool(np.all(loss > 0))
-        values = np.log10(loss) if log_y else loss
+        self.axes = _Axes(PLOT_BOX, (0, max(last_step, 1)), (0.0, 1.0), log_y)
+        self.columns, self.means = self._binned(steps, loss)
+        values = np.log10(self.means) if log_y else self.means  # the y axis fits what is drawn
         low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
         span = high - low or 1.0
-        self.axes = _Axes(PLOT_BOX, (0, max(last_step, 1)), (low - 0.05 * span, high + 0.05 * span),
-                          log_y)
-        self.columns, self.means = self._binned(steps, loss)
+        self.axes = self.axes._replace(y_range=(low - 0.05 * span, high + 0.05 * span))
         self.labels = (f"{10 ** high if log_y else high:.3g}", f"{10 ** low if log_y else low:.3g}")
         self.title = f"loss{' (log scale)' if log_y else ''}"
         self.source = curve.source

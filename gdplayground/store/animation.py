@@ -244,9 +244,12 @@ class Animation:
         kind = self.scene.kind
         if kind == "boundary":
             return f"{self.scene.dataset}: probability of blue (orange 0, white 0.5, blue 1)"
-        if kind == "mosaic":
-            return (f"first-layer weights, change since step 0 (blue −{self.scale:.2g}, "
-                    f"red +{self.scale:.2g})")
+        if kind == "mosaic":  # "-", not "−": Pillow's own font has no minus sign
+            units = self.stepper.network.sizes[1]
+            shown = f"first {MOSAIC_TILES} of {units} units" if units > MOSAIC_TILES else \
+                f"{units} units"
+            return (f"first-layer weights of {shown}, change since step 0 "
+                    f"(blue -{self.scale:.2g}, red +{self.scale:.2g})")
         if kind == "linear":
             return "x on its way to the exact solution (dashed)"
         return self.scene.dataset

@@ -8,7 +8,7 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import gradcheck, inspect, landscape, race, sharpness, sweep
+from gdplayground.cli import animate, gradcheck, inspect, landscape, race, sharpness, sweep
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -80,5 +80,6 @@ def build_parser() -> Parser:
     inspect.register(commands)
     sharpness.register(commands)
     landscape.register(commands)
+    animate.register(commands)
     return parser
 

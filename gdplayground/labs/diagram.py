@@ -17,6 +17,8 @@ import numpy as np
 from gdplayground.engine.network import Network
 
 Features = Callable[[np.ndarray], np.ndarray]
+BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
+BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 
 
 def plane_grid(extent: float, size: int) -> np.ndarray:
@@ -24,6 +26,14 @@ def plane_grid(extent: float, size: int) -> np.ndarray:
     axis = np.linspace(-extent, extent, size)
     xx, yy = np.meshgrid(axis, axis)
     return np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def boundary(predict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Probability of class 1 over the plane_grid of the decision boundary, (G, G) rows along y;
+    `predict` maps raw points to the output layer's activations (Trainer.predict)."""
+    out = predict(plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID))
+    probability = out[:, 0] if out.shape[1] == 1 else out[:, 1]
+    return probability.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
 
 
 def unit_outputs(network: Network, grid_points: np.ndarray,

@@ -98,6 +98,8 @@ class NetworkDiagram(QWidget):
         self.weights: list[np.ndarray] = []
         self.biases: list[np.ndarray | None] = []
         self.ranges: list = []  # per layer, the text under its column giving its colour range
+        self.held = False  # a replayed step is on show: live frames wait in `_live`
+        self._live: tuple | None = None
 
     # --- layout, once per run ------------------------------------------------------------
     def set_network(self, sizes) -> None:
@@ -162,8 +164,25 @@ class NetworkDiagram(QWidget):
         _centre_on_column(self.ranges[0], 0)
 
     # --- every picture frame -------------------------------------------------------------
+    def hold(self, units: tuple | None) -> None:
+        """Show a replayed step's (unit outputs, weights, biases), as `draw` takes them, and
+        keep it against the live run's frames; None: back to the live run's latest."""
+        self.held = units is not None
+        self.status.setText("A step replayed on the Training tab's slider (its Live button "
+                            "brings the run back). " + HINT if self.held else HINT)
+        shown = units if self.held else self._live
+        if shown is not None:
+            self._draw(*shown)
+
     def draw(self, unit_outputs: list[np.ndarray], weights: list[np.ndarray],
              biases: list[np.ndarray | None]) -> None:
+        """The live run's pictures: shown, or kept for later while a replayed step is held."""
+        self._live = (unit_outputs, weights, biases)
+        if not self.held:
+            self._draw(*self._live)
+
+    def _draw(self, unit_outputs: list[np.ndarray], weights: list[np.ndarray],
+              biases: list[np.ndarray | None]) -> None:
         """Show each layer's (units, G, G) outputs (labs.diagram.unit_outputs) and the
         weights and biases of every layer (connection_weights, unit_biases). The layout follows
         the weights drawn: hovering reads both, and a layout left from another network (a run

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from gdplayground.gui.training.worker import BOUNDARY_EXTENT
+from gdplayground.labs.diagram import BOUNDARY_EXTENT
 from gdplayground.gui.widgets.plots import CLASS_COLOURS
 
 OUTLINE = (40, 40, 40)
@@ -57,6 +57,11 @@ class DecisionBoundaryView(QWidget):
         for c in (0, 1):
             self.train[c].setData(pos=points[labels == c])
             self.test[c].setData(pos=test_points[test_labels == c])
+
+    def show_step(self, step: int | None) -> None:
+        """Say which step the boundary is of: a replayed one, or (None) the live run's."""
+        self.plot.setTitle("Decision boundary" if step is None else
+                           f"Decision boundary at step {step:,} (replay)")
 
     def show_boundary(self, probability: np.ndarray) -> None:
         finite = np.nan_to_num(probability, nan=0.5)

@@ -25,19 +25,36 @@ class LinearSystemView(QWidget):
         self.residual = self.residual_view.curve(pg.mkPen(LAYER_COLOURS[0], width=1), "residual")
         self.curves: list[pg.PlotDataItem] = []
         self.path = Timeline(["step"])
+        # The replayed step: a line across both plots, and x's values on the path
+        self.step_lines = [pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 60, 170), width=2))
+                           for _ in (self.path_view, self.residual_view)]
+        self.step_points = pg.ScatterPlotItem(size=9, pen=pg.mkPen("k"), brush=pg.mkBrush("w"))
+        self.residual_view.plot.addItem(self.step_lines[1], ignoreBounds=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.path_view)
         layout.addWidget(self.residual_view)
 
     def set_solution(self, solution: np.ndarray) -> None:
-        self.path_view.clear()
+        self.path_view.clear()  # its items too: the step's are added again
         self.residual_view.restart()
+        self.path_view.plot.addItem(self.step_lines[0], ignoreBounds=True)
+        self.path_view.plot.addItem(self.step_points)
+        self.show_step(None, None)
         self.path = Timeline(["step", *(f"x{i + 1}" for i in range(len(solution)))])
         self.curves = [self.path_view.curve(pg.mkPen(LAYER_COLOURS[i], width=1), f"x{i + 1}")
                        for i in range(len(solution))]
         for i, value in enumerate(solution):
             self.path_view.plot.addItem(pg.InfiniteLine(value, angle=0, pen=pg.mkPen(LAYER_COLOURS[i], style=Qt.DashLine)))
+
+    def show_step(self, step: int | None, unknowns: np.ndarray | None) -> None:
+        """Mark a replayed step, with x's values at it (None: the live run, unmarked)."""
+        for line in self.step_lines:
+            line.setVisible(step is not None)
+            if step is not None:
+                line.setPos(step)
+        self.step_points.setData(*(([], []) if step is None else
+                                   (np.full(len(unknowns), step), unknowns)))
 
     def add_path(self, rows: np.ndarray | None, rolled_back_to: int | None = None) -> None:
         """Record x after steps, one row (step, x1, x2, …) each; then take back the steps a

@@ -1,10 +1,17 @@
 """The Training tab: loss, accuracy and the gradient magnitude of every layer over the steps, and a
 picture of the data (first-layer weights, the decision boundary of 2-D data, or the path of the
-linear system's unknowns), drawn from the run's History and the pictures the worker sends."""
+linear system's unknowns), drawn from the run's History and the pictures the worker sends.
+
+Under them, the replay: a slider through the steps the run kept (engine/path.py). The path is
+asked of the worker (its "snapshot" query) when the user first reaches for the slider, and again
+only when the run has since kept another point, never per frame: a large network's path is
+up to 96 MB. While replaying, training goes on if it ran: the curves grow, the picture holds the
+replayed step's weights (a StepNetwork draws them), every plot marks the step; the Live button,
+Esc, End or the slider's right end bring back the live picture."""
 
 from __future__ import annotations
 
-from typing import ContextManager
+from typing import Callable, ContextManager
 
 import numpy as np
 import pyqtgraph as pg
@@ -12,6 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
 from gdplayground.engine.history import History
+from gdplayground.gui.training.replay_bar import ReplayBar
 from gdplayground.gui.training.decision_boundary import DecisionBoundaryView
 from gdplayground.gui.training.linear_system_view import LinearSystemView
 from gdplayground.gui.widgets.overlays import Overlay
@@ -19,6 +27,9 @@ from gdplayground.gui.widgets.plots import AccuracyView, GradientView, LossView
 from gdplayground.gui.training.weight_mosaic import WeightMosaic
 from gdplayground.gui.widgets.training_run import Frame, RunInfo
 from gdplayground.gui.widgets.tab_spec import TabSpec
+from gdplayground.labs.replay import StepNetwork
+
+REPLAY_PEN = pg.mkPen((120, 60, 170), width=2)  # the replayed step on every plot
 
 
 class TrainingView(QWidget):
@@ -29,13 +40,19 @@ class TrainingView(QWidget):
         beside_the_experiment=True)
 
     redrawn = Signal()  # after the plots were redrawn from new data (tests and screenshots wait on it)
+    replayed = Signal(object)  # the step replayed, or None when back to the live run
+    # what the network diagram draws of the replayed step ((unit outputs, weights, biases), as
+    # a Frame's `units`), or None when back to the live run: for NetworkDiagram.hold
+    replayed_units = Signal(object)
 
-    def __init__(self, window_work: ContextManager):
+    def __init__(self, window_work: ContextManager, ask: Callable):
         """`window_work` brackets the view's painting, and the redraws its own controls ask
         for: training waits meanwhile (see worker.py). Against a tiny model training flat out,
         the redraw of a click on Log scale waited for the interpreter lock at every call into
-        NumPy, and took 60 to 300 ms."""
+        NumPy, and took 60 to 300 ms. `ask(what, callback)` puts a query to the training worker
+        (TrainingSession.ask): the replay asks for the run's path."""
         super().__init__()
+        self._work, self._ask = window_work, ask
         self.loss_view, self.accuracy_view = LossView(window_work), AccuracyView()
         self.gradient_view = GradientView()
         self.mosaic, self.boundary = WeightMosaic(window_work), DecisionBoundaryView()
@@ -51,6 +68,8 @@ class TrainingView(QWidget):
         self.grid.addWidget(self.accuracy_view, 0, 1)
         self.grid.addWidget(self.gradient_view, 1, 0)
         self.grid.addWidget(self.data_view, 1, 1)
+        self.replay_bar = ReplayBar()
+        self.grid.addWidget(self.replay_bar, 2, 0, 1, 2)
         for i in (0, 1):
             self.grid.setRowStretch(i, 1)
             self.grid.setColumnStretch(i, 1)
@@ -66,9 +85,24 @@ class TrainingView(QWidget):
         self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
         self._marks = [pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), style=Qt.DashLine))
                        for _ in self.plot_views]
-        for view, line in zip(self.plot_views, self._marks):
-            line.setVisible(False)
-            view.plot.addItem(line, ignoreBounds=True)
+        self._replay_marks = [pg.InfiniteLine(angle=90, pen=REPLAY_PEN) for _ in self.plot_views]
+        for view, *lines in zip(self.plot_views, self._marks, self._replay_marks):
+            for line in lines:
+                line.setVisible(False)
+                view.plot.addItem(line, ignoreBounds=True)
+        self.info: RunInfo | None = None
+        self.live_step = 0
+        self._path = None  # the run's KeptPath as last asked for, at _path_step, and a
+        self._path_step = 0  # StepNetwork to draw it
+        self._stepper: StepNetwork | None = None
+        self._asking = False  # a path is on its way
+        self.replay_step: int | None = None  # the kept step on show; None: the live run
+        self._wanted: int | None = None  # where the slider went while the path was on its way
+        self._live_picture: Frame | None = None  # the latest picture of the live run
+        self.replay_bar.touched.connect(self._fetch_if_stale)
+        self.replay_bar.moved.connect(self._replay_at)
+        self.replay_bar.key_step.connect(self._replay_next)
+        self.replay_bar.live.connect(self.back_to_live)
         self._picture: Frame | None = None  # the latest frame that brought a picture, undrawn
         self._dirty, self._stale, self._turn = False, set(), 0  # new data; undrawn plots; whose turn
 
@@ -77,18 +111,23 @@ class TrainingView(QWidget):
         where the data or the network changed (rebuilding them costs a reset's time). Each part
         is done whatever becomes of the others (an overlay that failed once left every later
         start half done: the mosaic on the last network's layout); returns what failed."""
+        self.info, self.live_step, self._path, self._stepper = info, info.step, None, None
+        self._live_picture = None
+        self.back_to_live()  # the last run's replay ends
         self._picture = None  # a picture of the last run must not land on this one's layout
         return each([("the plots", lambda: self._restart_plots(info, previous, noisy)),
                      ("the picture of the data", lambda: self._show_data(info, previous)),
                      *self._overlay_parts()])  # the restart cleared them from the keys
 
     def _restart_plots(self, info: RunInfo, previous: RunInfo | None, noisy: bool) -> None:
-        for view, line in zip(self.plot_views, self._marks):
+        for view, *lines in zip(self.plot_views, self._marks, self._replay_marks):
             view.restart()
-            line.setVisible(False)
+            for line in lines:
+                line.setVisible(False)
         if previous is None or previous.sizes != info.sizes:
             self.gradient_view.set_layers(info.sizes)
-            self.gradient_view.plot.addItem(self._marks[2], ignoreBounds=True)  # cleared with them
+            for line in (self._marks[2], self._replay_marks[2]):  # cleared with them
+                self.gradient_view.plot.addItem(line, ignoreBounds=True)
         self._show_accuracy(info.n_classes is not None)
         self.show_smoothed(noisy)
 
@@ -114,6 +153,108 @@ class TrainingView(QWidget):
             line.setVisible(True)
             view.reach(step)
 
+    # --- the replay ---------------------------------------------------------------------------
+    def _kept(self) -> int | None:
+        return None if self._path is None else len(self._path)
+
+    def _fetch_if_stale(self) -> None:
+        """Ask for the path when the user reaches for the slider, unless the one at hand is
+        current: the run has kept no point since (points come every `stride` steps)."""
+        path = self._path
+        if path is not None and len(path):
+            stride = int(path.steps[-1] - path.steps[-2]) if len(path) > 1 else 1
+            if self.live_step < path.steps[-1] + stride:
+                return
+        elif path is not None and self.live_step == self._path_step:
+            return  # an empty path: the network is too large to keep one
+        if not self._asking and self.info is not None:
+            self._asking = True
+            run_id = self.info.run_id
+            self._ask("snapshot", lambda snap: self._path_arrived(snap, run_id))
+
+    def _path_arrived(self, snap, run_id: int) -> None:
+        self._asking = False
+        if snap is None or self.info is None or run_id != self.info.run_id:
+            return  # failed (the window says why), or a new run came meanwhile
+        self._path, self._path_step = snap.state.path, snap.state.step
+        self.live_step = max(self.live_step, snap.state.step)
+        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale)
+        if not len(self._path):
+            self.back_to_live()
+            self.replay_bar.show_nothing("this network is too large to keep the steps it took "
+                                         "(see engine/path.py): nothing to replay")
+            return
+        wanted, self._wanted = self._wanted, None
+        if wanted is not None:
+            self._replay_at(wanted)
+        elif self.replay_step is None:
+            self.replay_bar.show_live(self.live_step, self._kept())
+
+    def _replay_at(self, step: int) -> None:
+        """Show the kept step at or before `step` (the first, before it)."""
+        if self._path is None:
+            self._wanted = step  # drawn when the path arrives
+            return
+        steps = self._path.steps
+        index = max(int(np.searchsorted(steps, step, side="right")) - 1, 0)
+        if int(steps[index]) >= self.live_step:
+            self.back_to_live()  # the last kept point is the live run itself
+        else:
+            self._show_kept(index)
+
+    def _replay_next(self, direction: int) -> None:
+        """The previous (-1) or next (+1) kept step; past the last, the live run."""
+        if self._path is None:
+            self._wanted = self.live_step - 1 if direction < 0 else None
+            return
+        steps = self._path.steps
+        shown = self.live_step if self.replay_step is None else self.replay_step
+        index = int(np.searchsorted(steps, shown)) + (direction if direction > 0 else -1)
+        if index >= len(steps) or steps[min(index, len(steps) - 1)] >= self.live_step:
+            self.back_to_live()
+        else:
+            self._show_kept(max(index, 0))
+
+    def _show_kept(self, index: int) -> None:
+        """Draw every picture at kept point `index`, and mark its step."""
+        step = int(self._path.steps[index])
+        with self._work:
+            stepper = self._stepper.at(self._path.weights[index])
+            current = self.data_view.currentWidget()
+            if current is self.mosaic:
+                self.mosaic.show_weights(stepper.first_layer())
+            elif current is self.boundary:
+                self.boundary.show_boundary(stepper.boundary())
+                self.boundary.show_step(step)
+            elif current is self.linear_view:
+                self.linear_view.show_step(step, stepper.unknowns())
+            for view, line in zip(self.plot_views, self._replay_marks):
+                line.setPos(step)
+                line.setVisible(True)
+        self.replay_step = step
+        self.replay_bar.show_replay(step, self.live_step, len(self._path))
+        if self.info is not None and self.info.sizes[0] == 2:
+            self.replayed_units.emit(stepper.units())
+        self.replayed.emit(step)
+
+    def back_to_live(self) -> None:
+        """The live run's pictures again (the latest, drawn at the next redraw)."""
+        was_replaying = self.replay_step is not None
+        self._end_replay()
+        self._wanted = None
+        self._picture = self._live_picture
+        self.replay_bar.show_live(self.live_step, self._kept())
+        if was_replaying:
+            self.replayed_units.emit(None)
+            self.replayed.emit(None)
+
+    def _end_replay(self) -> None:
+        self.replay_step = None
+        for line in self._replay_marks:
+            line.setVisible(False)
+        self.linear_view.show_step(None, None)
+        self.boundary.show_step(None)
+
     def overlay(self, runs: list) -> list[str]:
         """Draw these kept runs, (run, colour index) each, under the live curves, on each plot
         whatever becomes of the others; returns what failed."""
@@ -125,12 +266,22 @@ class TrainingView(QWidget):
                  lambda overlay=overlay: overlay.show(self.overlaid)) for overlay in self.overlays]
 
     def take(self, frame: Frame, rolled_back_to: int | None) -> None:
-        """A frame's new data: the curves are stale, a picture waits for the next redraw."""
+        """A frame's new data: the curves are stale, a picture waits for the next redraw (or,
+        while replaying, for the return to the live run)."""
         if self.data_view.currentWidget() is self.linear_view:
             self.linear_view.add_path(frame.path, rolled_back_to)
         self._dirty = True
         if frame.first_layer is not None:
-            self._picture = frame
+            self._picture = self._live_picture = frame
+        if frame.reports:
+            self.live_step = frame.reports[-1].step
+        if rolled_back_to is not None:  # the path forgot the steps after it
+            self._path = None
+            self.back_to_live()
+        elif self.replay_step is None:
+            self.replay_bar.show_live(self.live_step, self._kept())
+        else:
+            self.replay_bar.show_replay(self.replay_step, self.live_step, self._kept())
 
     def show_smoothed(self, noisy: bool) -> None:
         """Mini-batch curves are noisy and get a moving average; full-batch ones are exact and a
@@ -151,7 +302,7 @@ class TrainingView(QWidget):
                 view.draw(history)
             if not self._stale:
                 self.redrawn.emit()
-        if self._picture is not None:
+        if self._picture is not None and self.replay_step is None:
             self._draw_picture(self._picture, history)
             self._picture = None
 

@@ -25,10 +25,12 @@ from gdplayground.data import DataError
 from gdplayground.engine import StepReport, Trainer
 from gdplayground.labs.diagnostics import Coach
 from gdplayground.labs.diagram import (
-    connection_weights, plane_grid, trainer_unit_outputs, unit_biases)
+    BOUNDARY_EXTENT, BOUNDARY_GRID, boundary, connection_weights, plane_grid, trainer_unit_outputs,
+    unit_biases)
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
+from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
@@ -47,9 +49,7 @@ CHUNK_SECONDS = 0.015  # longest stretch of training between two looks at the ev
 # large model 8% of its speed and a batch-1 model three quarters.
 SWITCH_INTERVAL_S = 0.0005
 GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
-BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
-BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
                "inside": "look inside the network", "distributions": "measure the layers' values",
@@ -281,7 +281,7 @@ class TrainingWorker(QObject):
             reports=tuple(self._pending),
             rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
-            boundary=self._boundary() if picture and trainer.dataset.n_features == 2 else None,
+            boundary=boundary(trainer.predict) if picture and trainer.dataset.n_features == 2 else None,
             units=self._units() if picture and trainer.dataset.n_features == 2 else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
@@ -309,14 +309,6 @@ class TrainingWorker(QObject):
         return (trainer_unit_outputs(self.trainer, grid), connection_weights(network),
                 unit_biases(network))
 
-    def _boundary(self) -> np.ndarray:
-        """Probability of class 1 over a grid covering the 2-D data, rows along y."""
-        axis = np.linspace(-BOUNDARY_EXTENT, BOUNDARY_EXTENT, BOUNDARY_GRID)
-        xx, yy = np.meshgrid(axis, axis)
-        out = self.trainer.predict(np.column_stack([xx.ravel(), yy.ravel()]))
-        prob = out[:, 0] if out.shape[1] == 1 else out[:, 1]
-        return prob.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
-
     def _announce(self, initial: np.ndarray | None = None, seconds: float = 0.0) -> None:
         """Tell the views about a fresh run and send its first frame (its first step, or where
         a weight file left off: `initial` first-layer weights of its step 0, `seconds` spent
@@ -338,7 +330,7 @@ class TrainingWorker(QObject):
             labels=data.train.y.copy() if two_d else None,
             test_points=data.test.x.copy() if two_d else None,
             test_labels=data.test.y.copy() if two_d else None,
-            solution=_solution(data),
+            solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
             seconds=seconds)
         self.started.emit(info)
@@ -364,10 +356,6 @@ def _seconds_trained(summary: dict) -> float:
     return max(float(seconds), 0.0) if finite else 0.0
 
 
-def _solution(data) -> np.ndarray | None:
-    if data.name != "linear-system":
-        return None
-    return np.linalg.solve(data.train.x, data.train.y[:, 0])
 
 
 class TrainingSession(QObject):

@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
+from gdplayground.colours import CLASS_COLOURS, LAYER_COLOURS  # noqa: F401 - shared with the animation
 from gdplayground.engine.history import GrowingArray, History, Timeline
 
 POINT_LIMIT = 512  # blocks kept per curve (two points each, up to four times as many in all:
@@ -43,9 +44,6 @@ SMOOTH = pg.mkPen(color=(31, 119, 180), width=1)
 VALIDATION = pg.mkPen(color=(230, 120, 20), width=1)
 TEST = pg.mkPen(color=(44, 160, 44), width=1)
 RATE = pg.mkPen(color=(120, 120, 120), width=1, style=Qt.DashLine)
-LAYER_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
-CLASS_COLOURS = [(245, 147, 34), (8, 119, 189)]  # two classes: 0 orange, 1 blue, in every view
 
 
 def use_plot_style() -> None:

@@ -21,6 +21,9 @@ from gdplayground.gui.widgets.background import Cancelled
 from gdplayground.gui.window.export_queue import ExportQueue
 from gdplayground.gui.widgets.plot_export import PNG_WIDTHS, choose_plots_target, save_pictures
 from gdplayground.gui.widgets.training_run import Snapshot
+from gdplayground.labs.replay import StepNetwork
+from gdplayground.store.animation import (
+    MP4_HINT, Animation, LossCurve, Scene, mp4_available, replay_points, write_animation)
 from gdplayground.store.onnx_export import INSTALL_HINT, onnx_available, save_onnx
 from gdplayground.store.weights import WeightFileError, load_weights, save_weights
 
@@ -52,6 +55,9 @@ class FileActions(QObject):
             ("Export metrics (CSV)…", [], "Save loss, accuracy, learning rate and gradient "
              "norms: a row per step (a long run's early steps as blocks, at each block's mean, "
              "to keep the window's memory bounded)", self._choose_csv_target),
+            ("Export animation…", [], "Save the run's replay for slides: a frame per kept step, "
+             "its picture beside the loss curve, as an animated GIF (or MP4 with "
+             "imageio-ffmpeg)", self._choose_animation_target),
         ]
         self.actions = [None if entry is None else make_action(window, *entry) for entry in entries]
         self.export_run_action = self.actions[5]
@@ -144,6 +150,23 @@ class FileActions(QObject):
             return {}, write
         self._export(f"metrics to {path}", prepare)
 
+    def export_animation(self, path: Path) -> None:
+        def prepare(snap: Snapshot):
+            info, history = self.window.info, self.window.history
+            rows = history.rows(until_step=snap.state.step)
+            curve = LossCurve(rows[:, 0], rows[:, history.measured.index("loss")], "training loss")
+            stepper = StepNetwork(snap.config, info.sizes, snap.input_scale)
+            steps, weights = replay_points(snap.state.path, snap.state.step,
+                                           stepper.flat_of(snap.state.parameters))
+            scene = Scene(info.dataset, info.points, info.labels, info.image_shape, info.solution)
+            animation = Animation(stepper, scene, steps, weights, curve)
+
+            def write(_, progress, cancelled) -> None:
+                if not write_animation(path, animation, progress, cancelled):
+                    raise Cancelled
+            return {}, write
+        self._export(f"the animation to {path}", prepare, snapshot=True)
+
     def _plots(self, formats: dict) -> dict:
         """The plots on show as {file name: (item, PNG width)}, in each of `formats`
         {suffix: PNG width}."""
@@ -204,6 +227,17 @@ class FileActions(QObject):
         target = choose_plots_target(self.window, self.window.training.plots())
         if target:
             self.export_plots(*target)
+
+    def _choose_animation_target(self) -> None:
+        """GIF always; MP4 offered where imageio-ffmpeg is installed, or said how to get it."""
+        kinds = "Animated GIF (*.gif)" + (";;MP4 video (*.mp4)" if mp4_available() else "")
+        title = "Export animation" + ("" if mp4_available() else f" (GIF; {MP4_HINT})")
+        path, chosen = QFileDialog.getSaveFileName(self.window, title, "replay.gif", kinds)
+        if path:
+            path = Path(path)
+            typed = path.suffix.lower() == ".gif" or (path.suffix.lower() == ".mp4" and mp4_available())
+            self.export_animation(path if typed else
+                                  with_suffix(path, ".mp4" if "mp4" in chosen else ".gif"))
 
     def _choose_csv_target(self) -> None:
         path = _save_path(self.window, "Export metrics", "metrics.csv", "CSV", ".csv")

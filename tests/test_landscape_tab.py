@@ -136,7 +136,7 @@ def fake_path_plane(probe, path, grid=21, samples=2000, seed=0, progress=None, c
     k = len(path) + 1
     coords = np.column_stack([np.arange(k, 0, -1.0) - 1, np.linspace(0, 1, k)])
     surface = Plane(np.linspace(-1, 5, 5), np.linspace(-1, 2, 5), np.ones((5, 5)), None, 10, "")
-    return PathPlane(surface, (0.8, 0.1), np.append(path.steps, path.steps[-1] + 1), coords,
+    return PathPlane(surface, (0.8, 0.1), np.append(path.steps, path.steps[-1]), coords,
                      np.ones(k), np.ones(k), np.zeros(k))
 
 

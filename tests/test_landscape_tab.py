@@ -104,8 +104,8 @@ def test_the_path_s_table_gives_each_point_s_true_loss_plane_loss_and_distance(q
     first = [tab.path.table.item(0, column).text() for column in range(4)]
     assert first[1] == f"{loss_at(terrain.probe, terrain.path.weights[0]):.4g}"
     share = [int(round(100 * e)) for e in result.explained]
-    assert tab.path.surface.getAxis("bottom").labelText == f"PC1, {share[0]}% of the path's variance"
-    assert tab.path.surface.getAxis("left").labelText == f"PC2, {share[1]}% of the path's variance"
+    labels = [tab.path.surface.getAxis(side).labelText for side in ("bottom", "left")]
+    assert labels == [f"PC{i + 1}, {share[i]}% of the path's variance" for i in (0, 1)]
     assert "from it, against" in tab.path.warning.text()
 
 

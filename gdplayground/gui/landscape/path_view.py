@@ -16,7 +16,7 @@ from gdplayground.labs import landscape
 from gdplayground.labs.landscape import PathPlane, Terrain
 from gdplayground.gui.landscape.surface import SurfacePlot
 from gdplayground.gui.landscape.view import (
-    HIGHLIGHT, NOW, START, Cancel, LandscapeView, Progress, Settings, nearest)
+    HIGHLIGHT, LABEL_FILL, NOW, START, Cancel, LandscapeView, Progress, Settings, nearest)
 
 COLUMNS = ("Step", "Loss", "On plane", "Off plane")
 FAR = 0.25  # a point farther from the plane than this share of the path's reach on it is far
@@ -46,8 +46,8 @@ class PathView(LandscapeView):
         self.ends = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k"))
         self.mark = pg.ScatterPlotItem(size=18, symbol="o", brush=None,
                                        pen=pg.mkPen(HIGHLIGHT, width=3))
-        self.labels = [pg.TextItem("start", color=START, anchor=(0, 1)),
-                       pg.TextItem("now", color=NOW, anchor=(0, 1))]
+        self.labels = [pg.TextItem("start", color=START, anchor=(0, 1), fill=LABEL_FILL),
+                       pg.TextItem("now", color=NOW, anchor=(0, 1), fill=LABEL_FILL)]
         for z, item in enumerate((self.path, self.ends, self.mark, *self.labels)):
             self.surface.addItem(item)
             item.setZValue(10 + z)

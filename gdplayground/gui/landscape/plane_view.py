@@ -9,7 +9,8 @@ import pyqtgraph as pg
 from gdplayground.labs import landscape
 from gdplayground.labs.landscape import Plane, Terrain
 from gdplayground.gui.landscape.surface import SurfacePlot
-from gdplayground.gui.landscape.view import NOW, Cancel, LandscapeView, Progress, Settings
+from gdplayground.gui.landscape.view import (
+    LABEL_FILL, NOW, Cancel, LandscapeView, Progress, Settings)
 
 PER_UNIT = (
     "d₁ and d₂ are random directions normalised per unit, as in Li et al., \"Visualizing the Loss "
@@ -35,7 +36,7 @@ class PlaneView(LandscapeView):
                                    "b (random direction d₂, per unit)", TOOLTIP)
         self.centre = pg.ScatterPlotItem([0], [0], symbol="+", size=14, pen=pg.mkPen(NOW, width=2),
                                          brush=pg.mkBrush(NOW))
-        self.centre_label = pg.TextItem("now", color=NOW, anchor=(0, 1))
+        self.centre_label = pg.TextItem("now", color=NOW, anchor=(0, 1), fill=LABEL_FILL)
         for item in (self.centre, self.centre_label):
             self.surface.addItem(item)
             item.setZValue(10)

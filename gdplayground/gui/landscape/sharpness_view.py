@@ -139,7 +139,8 @@ def sharpness_words(run: SharpnessRun, optimizer: str) -> str:
     if now.smallest is not None:
         words[0] += f", the smallest {now.smallest:.3g}"
         if now.smallest < 0:
-            words[0] += " (negative: the loss curves down along it, a saddle's shape, not a minimum's)"
+            words[0] += (" (negative: the loss curves down along it, a saddle's shape, not a "
+                         "minimum's)")
     words[0] += f". On {run.samples:,} examples, {now.products} Hessian-vector products."
     crossed = np.flatnonzero(run.largest > run.bounds)
     if now.largest > run.bound:
@@ -150,8 +151,8 @@ def sharpness_words(run: SharpnessRun, optimizer: str) -> str:
         words.append(f"λ_max crossed 2/lr at step {int(run.steps[crossed[0]]):,}.")
     else:
         words.append(f"λ_max stays below 2/lr at every step shown (now at "
-                     f"{100 * now.largest / run.bound:.2g}% of it): gradient descent is stable along "
-                     f"every direction of the quadratic around the weights.")
+                     f"{100 * now.largest / run.bound:.2g}% of it): gradient descent is stable "
+                     f"along every direction of the quadratic around the weights.")
     if optimizer != "sgd":
         words.append(f"This run uses {optimizer}: 2/lr is plain gradient descent's bound. "
                      f"Momentum β moves it to (2 + 2β)/lr, and Adam or RMSprop scale each "

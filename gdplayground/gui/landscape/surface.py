@@ -40,7 +40,7 @@ class SurfacePlot(pg.PlotWidget):
         high = max(high, low + 1e-6)  # a flat plane still has a scale
         self.image.setImage(values.astype(np.float32), autoLevels=False)
         self.bar.setLevels((low, high))
-        self.bar.axis.setTicks([loss_ticks(low, high)])  # the colours are log₁₀ loss; the scale reads in loss
+        self.bar.axis.setTicks([loss_ticks(low, high)])  # colours of log₁₀ loss, read in loss
         da, db = _spacing(plane.a), _spacing(plane.b)
         # each grid value at the centre of its pixel
         self.image.setRect(QRectF(plane.a[0] - da / 2, plane.b[0] - db / 2,
@@ -56,8 +56,8 @@ class SurfacePlot(pg.PlotWidget):
         self.contours = []
         for level in levels:
             item = pg.IsocurveItem(values, float(level), CONTOUR_PEN)
-            item.setParentItem(self.image)  # in the image's pixels: a grid value at a pixel's corner …
-            item.setPos(0.5, 0.5)  # … moved to its centre, where the image shows it
+            item.setParentItem(self.image)  # in the image's pixels, a grid value at a corner …
+            item.setPos(0.5, 0.5)  # … moved to the pixel's centre, where the image shows it
             self.contours.append(item)
 
     def clear_surface(self) -> None:

@@ -19,6 +19,7 @@ Cancel = Callable[[], bool]
 NOW = (214, 39, 40)  # the current weights, in every view
 START = (44, 160, 44)  # the initial weights
 HIGHLIGHT = (255, 190, 0)  # the step the Training tab's replay shows
+LABEL_FILL = (255, 255, 255, 210)  # under a label on a heatmap: readable on its darkest colours
 
 
 class Settings(NamedTuple):

@@ -35,6 +35,7 @@ from gdplayground.gui.training.panels import ArchitecturePanel, DataPanel, Learn
 from gdplayground.gui.gradient_check.tab import GradientCheckTab
 from gdplayground.gui.inside.images import ImageInside
 from gdplayground.gui.inside.tab import InsideTab
+from gdplayground.gui.landscape.tab import LandscapeTab
 from gdplayground.gui.optimizers.tab import OptimizersTab
 from gdplayground.gui.training.paces import PACES, default_pace
 from gdplayground.gui.widgets.plots import use_plot_style
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.optimizers = self._add_tab(OptimizersTab())
         self.gradient_check = self._add_tab(GradientCheckTab(self.session.ask))
         self.inside = self._add_tab(InsideTab(self.session.ask, ImageInside()))
+        self.landscape = self._add_tab(LandscapeTab(self.session.ask))
         self.runs_tab = self._add_tab(RunsTab(runs or RunStore(None), self.sweep))
         self.keeper = RunKeeper(self, self.runs_tab.store)
         self.runs_tab.overlay_changed.connect(self._overlay)
@@ -470,7 +472,7 @@ class MainWindow(QMainWindow):
             self.banner.clear(kind)
             return
         asker = {"inside": self.inside, "distributions": self.inside,
-                 "probe": self.gradient_check}.get(what)
+                 "probe": self.gradient_check, "landscape": self.landscape}.get(what)
         self.banner.say(why, kind, asker)
 
     # --- drawing ---------------------------------------------------------------------------

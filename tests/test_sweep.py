@@ -99,6 +99,10 @@ def test_a_sweep_runs_every_value_and_repeat_each_repeat_from_its_own_seed():
     assert [run.final_loss for run in again] == [run.final_loss for run in runs]  # … reproducibly
     assert np.array_equal(again[3].state.parameters["layer1.weight"],
                           runs[3].state.parameters["layer1.weight"])
+    # each run keeps its path, for the replay and the landscape of a sweep's run: 0 … 30
+    assert all(run.state.path.steps.tolist() == list(range(31)) for run in runs)
+    assert np.array_equal(runs[3].state.path.weights[-1],
+                          np.concatenate([p.ravel() for p in runs[3].state.parameters.values()]))
 
 
 def test_a_rate_far_too_high_is_marked_diverged_at_its_step():

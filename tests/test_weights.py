@@ -143,15 +143,15 @@ def test_the_kept_path_round_trips_and_goes_on_at_its_spacing(tmp_path):
 
 
 def test_a_file_keeps_at_most_its_share_of_the_path_thinned_evenly(tmp_path, monkeypatch):
-    """A file holds at most FILE_PATH_BYTES of the path: here ten points' worth of a path of 61
+    """A file holds at most STORED_PATH_BYTES of the path: here ten points' worth of a path of 61
     (0 … 60), so every seventh step (9 points), and a run reopened from it goes on at that
     spacing."""
-    from gdplayground.store import weights
+    from gdplayground.engine import path
     trainer = Trainer(preset("spiral"))
     for _ in range(60):
         trainer.step()
     kept = trainer.path.kept()
-    monkeypatch.setattr(weights, "FILE_PATH_BYTES", 10 * kept.weights[0].nbytes)
+    monkeypatch.setattr(path, "STORED_PATH_BYTES", 10 * kept.weights[0].nbytes)
     save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(path=True), {})
     saved = load_weights(tmp_path / "w.npz")
     assert saved.state.path.steps.tolist() == list(range(0, 61, 7))

@@ -16,6 +16,9 @@ import numpy as np
 
 PATH_POINTS = 128  # points a path keeps at most, the initial weights among them
 PATH_BYTES = 96 * 2**20  # memory a path may take: 102 copies of a 784-256-128-10 network's weights
+# What a path kept beyond its run may take (a weight file, a sweep's run): up to 50 kept runs
+# of MNIST at 96 MB each would fill 5 GB; at this, 17 points of its default network.
+STORED_PATH_BYTES = 16 * 2**20
 
 
 def path_capacity(n_parameters: int, itemsize: int) -> int:
@@ -54,6 +57,11 @@ class KeptPath:
             return self
         keep = np.arange(0, len(self), -(-len(self) // most)) if most > 0 else []
         return KeptPath(self.steps[keep], self.weights[keep], self.rates[keep])
+
+    def stored(self) -> KeptPath:
+        """Thinned to STORED_PATH_BYTES, to outlive its run: empty if not even one point fits."""
+        point = self.weights.shape[1] * self.weights.itemsize if self.weights.ndim == 2 else 0
+        return self.thinned(STORED_PATH_BYTES // max(point, 1))
 
 
 class WeightPath:

@@ -407,10 +407,16 @@ def _finished_run(param: SweepParam, value, repeat: int, trainer: Trainer, histo
     test_loss = None if math.isnan(test_loss) else float(test_loss)
     test_accuracy = None if test_accuracy is None else float(test_accuracy)
     run = SweepRun(param, value, repeat, trainer.config, final, least, test_loss, test_accuracy,
-                   diverged_at, seconds, curve, history, trainer.snapshot(),
+                   diverged_at, seconds, curve, history, _kept_state(trainer),
                    trainer.dataset.input_scale)
     run.summary = _summary(run, trainer)
     return run
+
+
+def _kept_state(trainer: Trainer) -> TrainingState:
+    """The run's state with its path thinned as a file keeps it: a sweep holds all its runs."""
+    state = trainer.snapshot(path=True)
+    return dataclasses.replace(state, path=state.path.stored())
 
 
 def _summary(run: SweepRun, trainer: Trainer) -> dict:

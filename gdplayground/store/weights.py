@@ -14,7 +14,7 @@ The checksum is no signature: anyone can recompute it. So loading trusts nothing
 every array's header is checked against the file's own configuration before its data is read
 (npz.py reads the archive), then every value and every field of the state and summary.
 
-A file keeps at most FILE_PATH_BYTES (16 MB) of the path, thinned evenly (KeptPath.thinned:
+A file keeps at most STORED_PATH_BYTES (16 MB) of the path, thinned evenly (KeptPath.stored:
 every m-th point from the first, so a run reopened from it goes on at that spacing), and none
 of a network larger than that (reopened, its run keeps its initial weights, from its seed). In memory a path may take 96 MB (engine/path.py): the default MNIST
 run (784-256-128-10 in float32, 0.94 MB a point) keeps 106 points after its first epoch (422
@@ -48,7 +48,6 @@ FORMAT = "gdplayground-weights/1"
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
 ORDER = "data/order"
 PATH_ARRAYS = STEPS, WEIGHTS, RATES = "path/steps", "path/weights", "path/rates"
-FILE_PATH_BYTES = 16 * 2**20  # of the kept path, at most, in a file (the docstring says why)
 # the arrays each rule of engine/optimizers.py keeps, from its first step on
 OPTIMIZER_SLOTS = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",),
                    "adagrad": ("sum_sq",), "rmsprop": ("mean_sq",), "adam": ("m", "v")}
@@ -115,11 +114,11 @@ def load_weights(path: Path) -> WeightFile:
 
 
 def _path_arrays(kept: KeptPath | None) -> dict[str, np.ndarray]:
-    """The kept path's arrays, thinned to FILE_PATH_BYTES; none if there is no path, or if not
-    even the initial weights fit."""
+    """The kept path's arrays, thinned to STORED_PATH_BYTES; none if there is no path, or if
+    not even the initial weights fit."""
     if kept is None:
         return {}
-    kept = kept.thinned(FILE_PATH_BYTES // max(kept.weights.shape[1] * kept.weights.itemsize, 1))
+    kept = kept.stored()
     if not len(kept):
         return {}
     return {STEPS: kept.steps.astype(np.int64), WEIGHTS: kept.weights,

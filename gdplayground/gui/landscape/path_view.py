@@ -74,17 +74,15 @@ class PathView(LandscapeView):
         split.setChildrenCollapsible(False)
         self.layout.addWidget(split, 1)
         self.layout.addWidget(self.caption)
-        self.step_now = 0
 
     @staticmethod
     def compute(terrain: Terrain, settings: Settings, progress: Progress,
                 cancelled: Cancel) -> PathPlane:
         return landscape.path_plane(terrain.probe, terrain.path, settings.grid, settings.samples,
-                                    settings.seed, progress, cancelled)
+                                    settings.seed, progress, cancelled, step=terrain.step)
 
     def show_result(self, result: PathPlane, terrain: Terrain) -> None:
         super().show_result(result, terrain)
-        self.step_now = terrain.step
         lost = self.surface.draw(result.surface)
         first, second = result.explained
         self.surface.setLabel("bottom", f"PC1, {first:.0%} of the path's variance")
@@ -111,7 +109,8 @@ class PathView(LandscapeView):
         self.table.setRowCount(len(result.steps))
         last = len(result.steps) - 1
         for row in range(len(result.steps)):
-            step = f"now ({self.step_now:,})" if row == last else f"{int(result.steps[row]):,}"
+            step = f"{int(result.steps[row]):,}"
+            step = f"now ({step})" if row == last else step
             cells = (step, f"{result.true_loss[row]:.4g}", f"{result.plane_loss[row]:.4g}",
                      f"{result.distance[row]:.3g}")
             for column, text in enumerate(cells):
@@ -138,13 +137,7 @@ class PathView(LandscapeView):
             self.mark.setData([], [])
             self.table.clearSelection()
             return
-        self._mark_row(nearest(self._steps(), step))
-
-    def _steps(self) -> np.ndarray:
-        """The kept steps, the last point's being the current step."""
-        steps = np.array(self.result.steps, dtype=np.int64)
-        steps[-1] = self.step_now
-        return steps
+        self._mark_row(nearest(self.result.steps, step))
 
     def _mark_row(self, row: int) -> None:
         x, y = self.result.coords[row]

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.keeper = RunKeeper(self, self.runs_tab.store)
         self.runs_tab.overlay_changed.connect(self._overlay)
         self.training.replayed_units.connect(self.inside.diagram.hold)
+        self.training.replayed.connect(self.landscape.highlight_step)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
         self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
         central = QWidget()

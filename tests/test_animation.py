@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from gdplayground.cli import main
-from gdplayground.config import preset
 from gdplayground.engine import Trainer
 from gdplayground.labs.replay import StepNetwork
 from gdplayground.store import animation as anim

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Callable
 
 from shiboken6 import isValid
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSplitter,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from gdplayground.labs.gradient_lab import (
     CHECK_ENTRIES, DTYPES, EXCELLENT, OK, UNCOMFORTABLE, GradientReport, LayerCheck, Probe,
     conclusion, examine, suited_h)
-from gdplayground.gui.widgets.background import Background
+from gdplayground.gui.widgets.background import Background, StopWithWindow
 from gdplayground.gui.gradient_check.numpy_gradient_panel import NumpyGradientPanel
 from gdplayground.gui.widgets.plots import use_plot_style
 from gdplayground.gui.gradient_check.h_sweep_view import SweepView
@@ -87,8 +87,8 @@ class GradientCheckTab(QWidget):
         self.state = "idle"  # asking (for a probe), running, finished, cancelled or failed
         self.probe: Probe | None = None
         self.report: GradientReport | None = None
-        self._watched: QWidget | None = None  # the window whose closing stops the check
         self.background = Background(self)
+        StopWithWindow(self, self.shutdown)
         self._make_widgets()
         self._lay_out()
         self.background.progressed.connect(self._progressed)
@@ -195,27 +195,13 @@ class GradientCheckTab(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a check and wait for its thread to end: the window is closing. Called on its
-        own when the tab's window closes (see showEvent)."""
+        own when the tab's window closes (StopWithWindow)."""
         self.cancel()
         self.background.stop()
 
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
-
-    def showEvent(self, event) -> None:
-        """Watch the window the tab shows in: when it closes, the check stops (a child widget
-        gets no close event of its own)."""
-        super().showEvent(event)
-        window = self.window()
-        if window is not self and window is not self._watched:
-            window.installEventFilter(self)
-            self._watched = window
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self._watched and event.type() == QEvent.Close:
-            self.shutdown()
-        return False
 
     # --- what it shows ----------------------------------------------------------------------
     def _set_state(self, state: str, message: str = "") -> None:

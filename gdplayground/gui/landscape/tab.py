@@ -14,7 +14,7 @@ from functools import partial
 from typing import Callable
 
 from shiboken6 import isValid
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
     QTabWidget, QVBoxLayout, QWidget)
@@ -26,7 +26,7 @@ from gdplayground.gui.landscape.path_view import PathView
 from gdplayground.gui.landscape.plane_view import PER_UNIT, PlaneView
 from gdplayground.gui.landscape.sharpness_view import SharpnessView
 from gdplayground.gui.landscape.view import LandscapeView, Settings
-from gdplayground.gui.widgets.background import Background
+from gdplayground.gui.widgets.background import Background, StopWithWindow
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.widgets.plots import use_plot_style
 from gdplayground.gui.widgets.tab_spec import TabSpec
@@ -64,8 +64,8 @@ class LandscapeTab(QWidget):
         self._terrains: dict[LandscapeView, Terrain] = {}  # what each view's picture is of …
         self._settings_of: dict[LandscapeView, Settings] = {}  # … and with what settings
         self._step_shown: int | None = None  # highlight_step's step (None: the live run)
-        self._watched: QWidget | None = None  # the window whose closing stops the computation
         self.background = Background(self)
+        StopWithWindow(self, self.shutdown)
         self.background.progressed.connect(self._progressed)
         self.background.finished.connect(self._finished)
         self.background.cancelled.connect(lambda: self._ended("cancelled", STATUS["cancelled"]))
@@ -274,20 +274,6 @@ class LandscapeTab(QWidget):
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
-
-    def showEvent(self, event) -> None:
-        """Watch the window the tab shows in: when it closes, the computation stops (a child
-        widget gets no close event of its own)."""
-        super().showEvent(event)
-        window = self.window()
-        if window is not self and window is not self._watched:
-            window.installEventFilter(self)
-            self._watched = window
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self._watched and event.type() == QEvent.Close:
-            self.shutdown()
-        return False
 
     # --- what it shows ----------------------------------------------------------------------
     def _set_state(self, state: str, message: str, done: bool = False) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
 
 PROGRESS_HZ = 30
 
@@ -109,6 +109,26 @@ class Background(QObject):
         self._task = None
         {"finished": lambda: self.finished.emit(value), "cancelled": self.cancelled.emit,
          "failed": lambda: self.failed.emit(value)}[outcome]()
+
+
+class StopWithWindow(QObject):
+    """Calls `stop()` when the window `widget` shows in closes: a tab's computation ends with
+    the window (a child widget gets no close event of its own)."""
+
+    def __init__(self, widget, stop: Callable[[], None]):
+        super().__init__(widget)
+        self._widget, self._stop, self._window = widget, stop, None
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self._widget and event.type() == QEvent.Show:
+            window = self._widget.window()
+            if window is not self._widget and window is not self._window:
+                window.installEventFilter(self)
+                self._window = window
+        elif watched is self._window and event.type() == QEvent.Close:
+            self._stop()
+        return False
 
 
 def stop_all() -> None:

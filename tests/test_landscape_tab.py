@@ -280,3 +280,22 @@ def test_the_colour_scale_reads_in_round_losses():
         "0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
     assert all(value == pytest.approx(np.log10(float(label)))
                for value, label in loss_ticks(-5, 0.5))
+
+
+def test_an_empty_view_keeps_its_range_however_often_it_fits_it(qtbot):
+    """The labels are no part of what a view fits: their size in data units shrinks with the
+    range, so fitting them shrank the range of a view never computed a little at each paint,
+    until a drag over it met a range of 1e-305 and pyqtgraph raised (a storm found it)."""
+    from gdplayground.gui.landscape.path_view import PathView
+    from gdplayground.gui.landscape.plane_view import PlaneView
+
+    for view in (PathView(), PlaneView()):
+        qtbot.addWidget(view)
+        view.resize(600, 400)
+        view.show()
+        box = view.surface.getPlotItem().getViewBox()
+        for _ in range(30):
+            box.updateAutoRange()
+            qtbot.wait(1)
+        (x0, x1), (y0, y1) = box.viewRange()
+        assert x1 - x0 > 0.1 and y1 - y0 > 0.1, box.viewRange()

@@ -35,7 +35,7 @@ from gdplayground.store.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))
 FIRST_SEED = int(os.environ.get("STORM_FIRST_SEED", 0))
-SEEDS = range(FIRST_SEED, FIRST_SEED + int(os.environ.get("STORM_SEEDS", 2)))
+SEEDS = range(FIRST_SEED, FIRST_SEED + int(os.environ.get("STORM_SEEDS", 1)))
 LIGHT_DATASETS = ("spiral", "xor", "circles", "gaussians", "linear-system", "mnist-binary")
 # Ranges a storm keeps to, so that a run stays small enough to build in a moment.
 SMALL = {"data.samples": (20, 2000), "batch.size": (1, 256), "learning_rate.decay_steps": (1, 500),

@@ -49,7 +49,9 @@ class PathView(LandscapeView):
         self.labels = [pg.TextItem("start", color=START, anchor=(0, 1), fill=LABEL_FILL),
                        pg.TextItem("now", color=NOW, anchor=(0, 1), fill=LABEL_FILL)]
         for z, item in enumerate((self.path, self.ends, self.mark, *self.labels)):
-            self.surface.addItem(item)
+            # a label's size in data units shrinks with the range: fitting it would shrink the
+            # range at every paint of a view without a surface
+            self.surface.addItem(item, ignoreBounds=isinstance(item, pg.TextItem))
             item.setZValue(10 + z)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)

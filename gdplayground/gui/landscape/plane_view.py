@@ -38,7 +38,7 @@ class PlaneView(LandscapeView):
                                          brush=pg.mkBrush(NOW))
         self.centre_label = pg.TextItem("now", color=NOW, anchor=(0, 1), fill=LABEL_FILL)
         for item in (self.centre, self.centre_label):
-            self.surface.addItem(item)
+            self.surface.addItem(item, ignoreBounds=item is self.centre_label)  # as the path's
             item.setZValue(10)
         self.caption.setToolTip(PER_UNIT)
         self.layout.addWidget(self.surface, 1)

@@ -103,13 +103,17 @@ def test_bench_times_lambda_max_against_a_reference_and_the_paths_cost(tmp_path,
     assert main(["bench", "--only", "sharpness,path-cost", "--repeats", "1", "--seconds", "0.05",
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "relative difference" in printed and "ratio" in printed
+    assert "relative difference" in printed and "kept/not kept" in printed
     figures = json.loads(out.read_text())
     sharpness = figures["sharpness"]
     assert sharpness["steps"] == 5 and sharpness["relative_difference"] < 1e-2
     assert abs(sharpness["lambda_max"] - sharpness["reference"]) == pytest.approx(
         sharpness["relative_difference"] * sharpness["reference"])
-    assert set(figures["path-cost"]) == {"a", "c"} and figures["path-cost"]["a"]["ratio"] > 0
+    assert set(figures["path-cost"]) == {"a", "c"}
+    for setup in figures["path-cost"].values():
+        low, high = setup["quartiles"]
+        assert low <= setup["ratio"] <= high and 0 < setup["offer_us"] < setup["step_us"]
+        assert f"{setup['offer_us'] / setup['step_us']:.2%}" in printed
 
 
 def test_bench_times_the_landscapes_plane_and_line(tmp_path, capsys, monkeypatch):

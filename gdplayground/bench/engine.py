@@ -57,14 +57,12 @@ def engine_section(figures, repeats, seconds, out) -> dict:
     return rates
 
 
-def engine_runner(config: ExperimentConfig, path: bool = True):
-    """A function that trains for some seconds and returns the samples per second. Without
-    `path`, the trainer keeps no path: its offer does nothing (for path_cost_section)."""
+def engine_runner(config: ExperimentConfig, trainer=None):
+    """A function that trains for some seconds and returns the samples per second: a new
+    Trainer of `config`, or `trainer` going on."""
     from gdplayground.engine import Trainer
 
-    trainer = Trainer(config)
-    if not path:
-        trainer.path.offer = lambda step, weights, rate: None
+    trainer = trainer or Trainer(config)
 
     def train_for(seconds: float) -> float:
         start, samples = time.perf_counter(), trainer.samples_seen
@@ -169,18 +167,70 @@ def _gemm_runner(setup: Setup):
 
 def path_cost_section(figures, repeats, seconds, out) -> dict:
     """The training rate with the path kept (as every run keeps it) against the same run with
-    WeightPath.offer a no-op, in turns: configurations (a) and (c), whose steps of one example
-    are the shortest the path's offer is added to (target: at most 2% slower)."""
-    out("path-cost: training samples/s keeping the path and not keeping it, from alternating runs")
+    WeightPath.offer a no-op: configurations (a) and (c), whose steps of one example are the
+    shortest the path's offer is added to (target: at most 2% slower).
+
+    One trainer takes both turns: two trainers of the same run differ in speed by up to 20% on
+    this machine (where their buffers fall). The turns are short (a tenth of `seconds`), many,
+    and in swapped order from pair to pair: this machine's speed drifts by 30% from one second
+    to the next, which longer turns caught in one of the two. Beside the ratio, what settles it
+    below the noise: the offers' own time (a path kept over the same steps, without training)
+    against the time of a step."""
+    from gdplayground.engine import Trainer
+
+    out("path-cost: training samples/s keeping the path and not keeping it, from short "
+        "alternating turns of one run")
     results = {}
     for name in ("a", "c"):
         config = SETUPS[name].config()
-        kept, rate, ratio = _alternate(engine_runner(config), engine_runner(config, path=False),
-                                       repeats, seconds)
-        results[name] = {"kept": kept, "not_kept": rate, "ratio": ratio}
-        out(f"  ({name}) kept {kept:12,.0f}   not kept {rate:12,.0f} samples/s   ratio "
-            f"{ratio:.3f}: {1 - ratio:+.1%} slower (target: at most 2%)")
+        trainer = Trainer(config)
+        kept, not_kept = _keeping(config, trainer, True), _keeping(config, trainer, False)
+        pairs = [_turns(kept, not_kept, seconds / 10, swapped=i % 2)
+                 for i in range(10 * repeats)]
+        ratios = [ours / theirs for ours, theirs in pairs]
+        ratio, (low, _, high) = statistics.median(ratios), statistics.quantiles(ratios)
+        step_us = 1e6 * config.batch.size / statistics.median(theirs for _, theirs in pairs)
+        offer_us = _offer_time(trainer)
+        results[name] = {"ratio": ratio, "quartiles": [low, high], "offer_us": offer_us,
+                         "step_us": step_us}
+        out(f"  ({name}) kept/not kept {ratio:.3f} (quartiles {low:.3f} to {high:.3f}): "
+            f"{1 - ratio:+.1%} slower; the offers alone {offer_us:.2f} µs a step of "
+            f"{step_us:.0f} µs: {offer_us / step_us:.2%} (target: at most 2%)")
     return results
+
+
+def _turns(ours, theirs, seconds: float, swapped: bool) -> tuple[float, float]:
+    if swapped:
+        other = theirs(seconds)
+        return ours(seconds), other
+    return ours(seconds), theirs(seconds)
+
+
+def _offer_time(trainer) -> float:
+    """Microseconds a step that a path of this run costs, offers and copies and thinning: a
+    fresh path offered the weights at every one of the steps the trainer has taken."""
+    from gdplayground.engine.path import WeightPath
+
+    flat, steps = trainer.network.flat, trainer.step_count
+    path = WeightPath(0, flat, 0.1)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        path.offer(step, flat, 0.1)
+    return 1e6 * (time.perf_counter() - start) / max(steps, 1)
+
+
+def _keeping(config: ExperimentConfig, trainer, keep: bool):
+    """`engine_runner` of `trainer`, which keeps its path in these turns, or does not."""
+    offer, train_for = trainer.path.offer, engine_runner(config, trainer)
+
+    def turn(seconds: float) -> float:
+        trainer.path.offer = offer if keep else _keep_nothing
+        return train_for(seconds)
+    return turn
+
+
+def _keep_nothing(step: int, weights, rate: float) -> None:
+    """WeightPath.offer's stand-in for the turns without a path."""
 
 
 def _alternate(ours, theirs, repeats: int, seconds: float) -> tuple[float, float, float]:

@@ -53,7 +53,7 @@ class SharpnessView(LandscapeView):
         self.plot.setLabel("left", "curvature")
         for side in ("bottom", "left"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(10, 10))  # top left: λ_max often ends high, on the right
         self.bound_curve = self.plot.plot(pen=BOUND_PEN, name="2/lr")
         self.lambda_curve = self.plot.plot(pen=LAMBDA_PEN, symbol="o", symbolSize=5,
                                            symbolBrush=LAMBDA_PEN.color(), name="λ_max")

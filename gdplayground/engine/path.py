@@ -104,7 +104,7 @@ class WeightPath:
         k = path.count = len(kept)
         path._steps[:k], path._weights[:k], path._rates[:k] = kept.steps, kept.weights, kept.rates
         path._last = int(kept.steps[-1])
-        path.stride = int(kept.steps[-1] - kept.steps[-2]) if k > 1 else 1
+        path.stride = int(kept.steps[-1] - kept.steps[-2]) if k > 1 else path.stride
         return path
 
     def offer(self, step: int, weights: np.ndarray, rate: float) -> None:

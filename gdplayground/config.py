@@ -26,8 +26,10 @@ OUTPUTS_FOR_LOSS = {
     "bce": ("sigmoid",),
     "mse": ("identity", "sigmoid", "tanh", "relu", "leaky_relu"),
 }
-DATASETS = ("mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx")
+DATASETS = ("mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians",
+            "penguins", "auto-mpg", "idx", "table")
 TOY_DATASETS = ("spiral", "xor", "circles", "gaussians")
+TABLE_FILES = {"penguins": "penguins.csv", "auto-mpg": "auto-mpg.csv"}  # shipped in resources/tables
 MAX_FILE_BYTES = 1 << 20  # an experiment file is a few hundred bytes
 MAX_LAYERS = 32
 SHOWN_CHARS = 60  # of a value echoed in a message
@@ -64,7 +66,8 @@ def flag(default, label, help):
 DATASET_WORDS = {
     "mnist": "MNIST digits", "mnist-binary": "MNIST 0 vs 1", "linear-system": "Linear system Ax = Y",
     "spiral": "Spiral", "xor": "XOR", "circles": "Circles", "gaussians": "Two Gaussians",
-    "idx": "IDX folder…"}
+    "penguins": "Palmer penguins (table)", "auto-mpg": "Auto MPG (regression table)",
+    "idx": "IDX folder…", "table": "Table file (CSV, TSV)…"}
 ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh",
                     "sigmoid": "sigmoid", "identity": "identity", "softmax": "softmax"}
 
@@ -72,7 +75,15 @@ ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh",
 @dataclass
 class DataConfig:
     name: str = choice("mnist", DATASET_WORDS, "Dataset", "Which data to learn from.")
-    path: str = text("", "Folder", "Folder holding MNIST-format IDX files, for the 'idx' dataset.")
+    path: str = text("", "File", "Folder holding MNIST-format IDX files, for the 'idx' dataset; "
+                     "the CSV or TSV file, for the 'table' dataset.")
+    target: str = text("", "Label column",
+                       "A table's column to predict; empty = its last column. Integer or text "
+                       "labels make classes, real numbers a regression.")
+    missing: str = choice(
+        "drop", {"drop": "Drop the row", "error": "Refuse the table"}, "Missing values",
+        "What a table's row with an empty field, NA or NaN does: left out (and counted), or an "
+        "error naming it.")
     validation_split: float = number(
         0.1, 0.0, 0.5, "Validation split",
         "Fraction of the training set held out to measure generalisation while training.")
@@ -80,7 +91,8 @@ class DataConfig:
     noise: float = number(0.05, 0.0, 1.0, "Noise",
                           "Noise added to a 2-D toy dataset; more noise blurs the classes.")
     test_fraction: float = number(
-        0.5, 0.05, 0.9, "Test fraction", "Fraction of a 2-D toy dataset kept aside as the test set.")
+        0.5, 0.05, 0.9, "Test fraction",
+        "Fraction of a 2-D toy dataset or a table kept aside as the test set.")
 
 
 @dataclass
@@ -479,4 +491,11 @@ def preset(dataset: str) -> ExperimentConfig:
         arch.output, arch.loss, arch.init = "sigmoid", "bce", "xavier"
         lr.value, batch.size = 0.01, 16
         config.data.validation_split = 0.0
+    elif dataset in TABLE_FILES or dataset == "table":
+        arch.hidden, arch.init = [Layer(16, "relu"), Layer(16, "relu")], "he"
+        lr.value, batch.size, config.data.test_fraction = 0.01, 32, 0.2
+        if dataset == "penguins":
+            config.data.target = "species"  # the package's first column
+        if dataset == "auto-mpg":
+            arch.output, arch.loss = "identity", "mse"
     return config

@@ -213,7 +213,7 @@ CASES = [
                                                       "spiral is not one"),
     ("inspect {mnist} --dataset '' --saliency 2", "argument --dataset: the value is empty"),
     ("inspect {mnist} --dataset ' ' --saliency 2", "argument --dataset: the value is empty"),
-    ("inspect {mnist} --dataset cifar --saliency 2", "is neither a folder nor one of"),
+    ("inspect {mnist} --dataset cifar --saliency 2", "is neither a folder, a table file (CSV, TSV) nor one of"),
     ("inspect {mnist} --dataset {idx} --saliency 2", "truncated IDX header"),
     ("inspect {mnist} --saliency -1", "must be 0 or more"),
     ("inspect {mnist} --saliency x", "must be a whole number"),

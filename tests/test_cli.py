@@ -75,7 +75,7 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--steps", "1000000000000000000000"], "at most 1,000,000,000,000"),
     (["--layers", ""], "--layers: '' is not a layer; write sizes like 256,128, 64:tanh,32:relu, or none"),
     (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
-    (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder nor one of"),
+    (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder, a table file (CSV, TSV) nor one of"),
     (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
     (["--dataset", ""], "argument --dataset: the value is empty"),
     (["--dataset", " "], "argument --dataset: the value is empty"),
@@ -83,7 +83,7 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
      "--output: architecture.output 'sigmoid' reaches only 0 to 1, but linear-system's targets run from 0 to 4"),
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
     (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100,000 (got 0)"),
-    (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder nor one of: mnist, mnist-binary"),
+    (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder, a table file (CSV, TSV) nor one of: mnist, mnist-binary"),
     (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
     (["--out", "o", "--outp"], "unrecognized arguments: --outp"),  # never taken for --output
     (["--layers", "8:swish"], "architecture.hidden[0].activation 'swish' is not one of"),

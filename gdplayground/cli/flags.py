@@ -28,6 +28,8 @@ SETTINGS = {
     "--samples": "data.samples",
     "--noise": "data.noise",
     "--test-fraction": "data.test_fraction",
+    "--target": "data.target",
+    "--missing": "data.missing",
     "--output": "architecture.output",
     "--loss": "architecture.loss",
     "--init": "architecture.init",
@@ -76,8 +78,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for every engine setting; each defaults to the configuration's (or the file's)."""
     parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
     parser.add_argument("--dataset", type=text_given,
-                        help=f"one of {', '.join(d for d in DATASETS if d != 'idx')}, "
-                             "or a folder of MNIST-format IDX files")
+                        help=f"one of {', '.join(d for d in DATASETS if d not in ('idx', 'table'))}, "
+                             "a folder of MNIST-format IDX files, or a table (CSV or TSV file)")
     parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
                         "'none' for a linear model")
     parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
@@ -240,16 +242,17 @@ def staged_output(out: Path, replaceable: Callable[[Path], bool],
 
 
 def dataset_name(value: str | None) -> tuple[str | None, str]:
-    if value is None or value in DATASETS and value != "idx":
+    """A dataset's name and path: a named one, a folder of IDX files, or a table's file."""
+    if value is None or value in DATASETS and value not in ("idx", "table"):
         return value, ""
     try:
-        is_folder = Path(value).is_dir()
+        is_folder, is_file = Path(value).is_dir(), Path(value).is_file()
     except (OSError, ValueError):  # a name too long for the system, or with a NUL in it
-        is_folder = False
-    if is_folder:
-        return "idx", str(Path(value).resolve())
-    raise UsageError(f"--dataset {shown(value)} is neither a folder nor one of: "
-                     f"{', '.join(d for d in DATASETS if d != 'idx')}")
+        is_folder = is_file = False
+    if is_folder or is_file:
+        return "idx" if is_folder else "table", str(Path(value).resolve())
+    raise UsageError(f"--dataset {shown(value)} is neither a folder, a table file (CSV, TSV) nor "
+                     f"one of: {', '.join(d for d in DATASETS if d not in ('idx', 'table'))}")
 
 
 def flags_given(args) -> dict[str, str]:

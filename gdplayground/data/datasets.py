@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.config import DataConfig, TOY_DATASETS
+from gdplayground.config import DataConfig, TABLE_FILES, TOY_DATASETS
 from gdplayground.data import toy
 from gdplayground.data.mnist import class_count, load_bundled_mnist, load_image_folder
+from gdplayground.data.table import Preparation, Table, read_table
+from gdplayground.resources import resource_path
 
 # The linear system A x = Y, learned as one linear unit whose weights are x.
 LINEAR_SYSTEM_A = np.array([[5, 1, -1], [2, -1, 1], [1, 3, -2]], dtype=np.float64)
@@ -36,6 +38,7 @@ class Dataset:
     n_classes: int | None  # None for regression targets
     input_scale: float = 1.0  # features = x * input_scale (1/255 turns uint8 pixels into [0, 1])
     image_shape: tuple[int, int] | None = None
+    preparation: Preparation | None = None  # a table's: how its raw rows became x and y
 
     @property
     def n_features(self) -> int:
@@ -46,14 +49,17 @@ class Dataset:
         return self.train.y.shape[1] if self.n_classes is None else self.n_classes
 
 
-def load_dataset(config: DataConfig, seed: int) -> Dataset:
-    """Build the dataset a configuration names; raise DataError for unusable files."""
+def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None = None) -> Dataset:
+    """Build the dataset a configuration names; raise DataError for unusable files. A table is
+    prepared as `preparation` says (a trained network's), or as fitted on its training rows."""
     if config.name == "linear-system":
         system = Split(LINEAR_SYSTEM_A, LINEAR_SYSTEM_Y[:, None])
         return Dataset("linear-system", system, _empty(system), _empty(system), None)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDA7A]))
     if config.name in TOY_DATASETS:
         return _toy(config, rng)
+    if config.name in TABLE_FILES or config.name == "table":
+        return _table(config, rng, preparation)
     folder = Path(config.path) if config.name == "idx" else None
     x_train, y_train, x_test, y_test = load_image_folder(folder) if folder else load_bundled_mnist()
     if config.name == "mnist-binary":
@@ -72,6 +78,29 @@ def _toy(config: DataConfig, rng: np.random.Generator) -> Dataset:
     test, rest = Split(x[order[:n_test]], y[order[:n_test]]), Split(x[order[n_test:]], y[order[n_test:]])
     train, validation = _carve(rest, config.validation_split, rng)
     return Dataset(config.name, train, validation, test, n_classes=2)
+
+
+def table_path(config: DataConfig) -> Path:
+    """The file a table dataset reads: a shipped table's, or the one the configuration names."""
+    return resource_path("tables", TABLE_FILES[config.name]) if config.name in TABLE_FILES \
+        else Path(config.path)
+
+
+def _table(config: DataConfig, rng: np.random.Generator, preparation: Preparation | None) -> Dataset:
+    table = read_table(table_path(config), config.target, config.missing)
+    order = rng.permutation(len(table))
+    n_test = int(round(len(table) * config.test_fraction))
+    test, rest = table.rows(np.sort(order[:n_test])), table.rows(np.sort(order[n_test:]))
+    n_val = int(round(len(rest) * config.validation_split))
+    held = rng.permutation(len(rest))
+    train, validation = rest.rows(np.sort(held[n_val:])), rest.rows(np.sort(held[:n_val]))
+    preparation = preparation or Preparation.fit(train)
+
+    def split(part: Table) -> Split:
+        return Split(preparation.features(part), preparation.targets(part))
+    n_classes = None if preparation.classes is None else len(preparation.classes)
+    return Dataset(table.source, split(train), split(validation), split(test), n_classes,
+                   preparation=preparation)
 
 
 def _carve(split: Split, fraction: float, rng: np.random.Generator) -> tuple[Split, Split]:

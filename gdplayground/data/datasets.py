@@ -48,6 +48,12 @@ class Dataset:
     def n_targets(self) -> int:
         return self.train.y.shape[1] if self.n_classes is None else self.n_classes
 
+    def error_in_units(self, mse: float) -> float:
+        """The root-mean-square error in the target's own units of a regression whose mean
+        squared error (the loss, on the standardised target of a table) is `mse`."""
+        spread = self.preparation.target_spread if self.preparation else 1.0
+        return float(np.sqrt(mse)) * spread
+
 
 def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None = None) -> Dataset:
     """Build the dataset a configuration names; raise DataError for unusable files. A table is

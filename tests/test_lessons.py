@@ -357,3 +357,25 @@ view = "path"
     plan = one.sweep.plan()
     assert plan.values == (8, 16, 32, 64) and plan.repeats == 2 and plan.steps == 50 and plan.log
     assert (one.tab, one.inside_page, one.landscape_view) == ("inside", "distributions", "path")
+
+
+# --- the command line ------------------------------------------------------------------------------
+def test_gdplayground_lessons_lists_them_in_order_and_checks_a_teachers_file(tmp_path, capsys):
+    from gdplayground.cli import main
+
+    assert main(["lessons"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    shipped = shipped_lessons()
+    assert [line.split()[1] for line in lines[:-1]] == [one.name for one in shipped]
+    assert lines[2].split(None, 4)[2:] == ["opens", "training",
+                                           "Vanishing gradients: deep sigmoid against ReLU with He"]
+    assert str(lessons_folder()) in lines[-1]
+    good = write(tmp_path, GOOD)
+    assert main(["lessons", str(good)]) == 0
+    assert capsys.readouterr().out.split() == ["1", "mine", "opens", "training", "T"]
+    bad = write(tmp_path, GOOD + '[race]\nsurface = "saddle"\nstart = [1, "y"]\n'
+                                 'racers = [{rule = "sgd", lr = 0.1}]\n')
+    assert main(["lessons", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"gdplayground: error: {bad}: race.start must be a list")
+    assert err.rstrip().endswith("(line 6)") and err.count("\n") == 1

@@ -55,7 +55,7 @@ def test_every_shipped_lesson_opens_from_the_menu_with_its_text_and_its_tab(qtbo
         assert window.tabs.currentWidget() is tab_of(window, one.tab), one.name
         dock = window.lessons.dock
         assert dock.isVisible() and dock.lesson == one
-        assert one.title in dock.windowTitle()
+        assert dock.windowTitle() == "Lesson"
         shown = dock.text.toPlainText()
         assert shown.startswith(one.title) and "**" not in shown  # Markdown rendered
         if one.experiment is not None:

@@ -92,6 +92,7 @@ class LessonActions(QObject):
             set_race(window.optimizers, lesson.race)
         if lesson.sweep is not None:
             set_sweep(window.sweep, lesson.sweep)
+            window.runs_tab.pages.setCurrentWidget(window.sweep)
         if lesson.inside_page is not None:
             window.inside.pages.setCurrentIndex(INSIDE_PAGES.index(lesson.inside_page))
         if lesson.landscape_view is not None:

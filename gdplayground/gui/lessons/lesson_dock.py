@@ -4,11 +4,13 @@ links that open in the browser. It can be closed and shown again from the Lesson
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
 from PySide6.QtWidgets import QDockWidget, QTextBrowser
 
 from gdplayground.labs.lessons import Lesson
 
 DOCK_WIDTH = 300  # pixels: a column of text beside the views
+HEADING_SIZE = 1  # Qt's size steps above the text's (0): its own 3 for a title took three lines
 NARROWEST = 140  # pixels: beside the experiment's panels and the widest tab, in a window 1,100 wide
 
 
@@ -29,9 +31,22 @@ class LessonDock(QDockWidget):
         self.toggleViewAction().setEnabled(False)  # no lesson yet
 
     def show_lesson(self, lesson: Lesson) -> None:
-        self.lesson = lesson
-        self.setWindowTitle(f"Lesson: {lesson.title}")
+        self.lesson = lesson  # its title heads the text: the dock's own stays short, a tab's name
         self.text.setMarkdown(lesson.text)
+        smaller_headings(self.text.document())
         self.toggleViewAction().setEnabled(True)
         self.show()
         self.raise_()
+
+
+def smaller_headings(document: QTextDocument) -> None:
+    """Every heading HEADING_SIZE steps above the text's size."""
+    block = document.begin()
+    while block.isValid():
+        if block.blockFormat().headingLevel():
+            cursor = QTextCursor(block)
+            cursor.movePosition(QTextCursor.EndOfBlock, QTextCursor.KeepAnchor)
+            heading = QTextCharFormat()
+            heading.setProperty(QTextFormat.FontSizeAdjustment, HEADING_SIZE)
+            cursor.mergeCharFormat(heading)
+        block = block.next()

@@ -386,3 +386,19 @@ def test_gdplayground_lessons_lists_them_in_order_and_checks_a_teachers_file(tmp
     out, err = capsys.readouterr()
     assert out == "" and err.startswith(f"gdplayground: error: {bad}: race.start must be a list")
     assert err.rstrip().endswith("(line 6)") and err.count("\n") == 1
+
+
+def test_a_teachers_table_is_found_beside_the_lesson(tmp_path):
+    from gdplayground.resources import resource_path
+
+    (tmp_path / "birds.csv").write_bytes(resource_path("tables", "penguins.csv").read_bytes())
+    one = load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'
+                                             'data.path = "birds.csv"\ndata.target = "species"\n'))
+    assert one.experiment.data.path == str(tmp_path / "birds.csv")
+    assert Trainer(one.experiment).dataset.n_classes == 3
+    with pytest.raises(LessonError, match=r"experiment\.data\.path 'fish\.csv' is not there "
+                                          r"\(.*fish\.csv\) \(line 6\)"):
+        load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'
+                                           'data.path = "fish.csv"\n'))
+    with pytest.raises(LessonError, match=r"experiment\.data\.path '' is not there"):
+        load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'))

@@ -40,6 +40,7 @@ from gdplayground.labs.surfaces import SURFACES, Surface, SurfaceError, make_sur
 from gdplayground.labs.sweep import SweepError, SweepPlan, plan_from_fields, sweep_param
 from gdplayground.resources import resource_path
 
+FILE_DATASETS = ("table", "idx")  # data sets read from data.path
 TABS = ("training", "optimizers", "gradient-check", "inside", "runs", "landscape")
 INSIDE_PAGES = ("pictures", "distributions")
 LANDSCAPE_VIEWS = ("line", "plane", "path", "sharpness")
@@ -130,7 +131,7 @@ def load_lesson(path: str | Path) -> Lesson:
     except (RecursionError, ValueError):  # nested too deeply; an integer of 4,300 digits and more
         raise LessonError(f"{path} is not a lesson: it holds a value too large to read") from None
     try:
-        return _lesson(path.stem, raw, text.removeprefix("\ufeff"))
+        return _lesson(path.stem, path.parent, raw, text.removeprefix("\ufeff"))
     except _Problem as problem:
         raise LessonError(f"{path}: {problem.at(setup)}") from None
 
@@ -160,11 +161,11 @@ def _read(path: Path, what: str) -> str:
         raise LessonError(f"cannot read {what}, {path}: {reason}") from None
 
 
-def _lesson(name: str, raw: dict, text: str) -> Lesson:
+def _lesson(name: str, folder: Path, raw: dict, text: str) -> Lesson:
     _known(raw, TOP_KEYS, "")
     if not text.strip():
         raise _Problem("its text (the .md file beside it) is empty")
-    experiment = _experiment(_table(raw, "experiment")) if "experiment" in raw else None
+    experiment = _experiment(_table(raw, "experiment"), folder) if "experiment" in raw else None
     sweep = _sweep(_table(raw, "sweep"), experiment) if "sweep" in raw else None
     return Lesson(
         name, _text(raw, "title", required=True), _whole(raw, "order", (0, 10_000), required=True),
@@ -176,8 +177,9 @@ def _lesson(name: str, raw: dict, text: str) -> Lesson:
         if "landscape" in raw else None)
 
 
-def _experiment(raw: dict) -> ExperimentConfig:
-    """The preset of the data set named, with the lesson's settings over it."""
+def _experiment(raw: dict, folder: Path) -> ExperimentConfig:
+    """The preset of the data set named, with the lesson's settings over it; a table or an IDX
+    folder named by a relative path is found beside the lesson, as a teacher ships them."""
     data = raw.get("data", {})
     dataset = data.get("name", "mnist") if isinstance(data, dict) else "mnist"
     if dataset not in DATASETS:
@@ -185,11 +187,18 @@ def _experiment(raw: dict) -> ExperimentConfig:
                        f"{', '.join(DATASETS)}", "experiment.data.name")
     merged = _over(dataclasses.asdict(preset(dataset)), raw)
     try:
-        return ExperimentConfig.from_toml(tomli_w.dumps(merged), "[experiment]")
+        config = ExperimentConfig.from_toml(tomli_w.dumps(merged), "[experiment]")
     except ConfigError as exc:
         unknown = re.search(r"unknown setting ([\w.]+)", str(exc))  # names no field
         field = exc.field or (unknown[1] if unknown else "")
         raise _Problem(str(exc), f"experiment.{field}" if field else "") from None
+    if config.data.name in FILE_DATASETS:
+        found = folder / Path(config.data.path).expanduser()  # an absolute path stays itself
+        if not config.data.path.strip() or not found.exists():
+            raise _Problem(f"experiment.data.path {shown(config.data.path)} is not there "
+                           f"({found})", "experiment.data.path")
+        config.data.path = str(found)
+    return config
 
 
 def _over(base: dict, given: dict) -> dict:

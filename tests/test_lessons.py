@@ -295,11 +295,12 @@ def write(folder, toml: str, text: str | None = TEXT) -> str:
      r"unknown setting architecture\.colour; allowed: hidden, .* \(line 5\)"),
     (GOOD + '[experiment]\ndata.name = "cifar"\n', TEXT,
      r"experiment\.data\.name 'cifar' is not one of: mnist, .* \(line 5\)"),
-    (GOOD + '[race]\nsurface = "parabola"\nstart = [1.0, 2.0]\nracers = [{rule = "sgd", lr = 0.1}]\n',
+    (GOOD + '[race]\nsurface = "parabola"\nstart = [1.0, 2.0]\n'
+     'racers = [{rule = "sgd", lr = 0.1}]\n',
      TEXT, r"race\.start must be a list of 1 number from -1,000 to 1,000, as \[x\] .* \(line 6\)"),
     (GOOD + '[race]\nsurface = "parabola"\nracers = [{rule = "sgd", lr = 0}]\n', TEXT,
-     r"race\.racers\[0\]\.lr: the learning rate of sgd must be above 0 and at most 100 \(got 0\.0\) "
-     r"\(line 6\)"),
+     r"race\.racers\[0\]\.lr: the learning rate of sgd must be above 0 and at most 100 "
+     r"\(got 0\.0\) \(line 6\)"),
     (GOOD + '[race]\nsurface = "parabola"\nracers = [{rule = "lion", lr = 0.1}]\n', TEXT,
      r"race\.racers\[0\]\.rule 'lion' is not one of: sgd, .*\(line 6\)"),
     (GOOD + '[race]\nsurface = "quadratic"\nkappa = 5000\nracers = [{rule = "sgd", lr = 0.1}]\n',
@@ -359,14 +360,15 @@ view = "path"
     expected.optimizer.name = "momentum"
     assert one.experiment == expected  # the keys left out are the data set's preset
     assert one.race.start == (-1.5, 2.0)
-    assert [(r.optimizer.name, r.lr) for r in one.race.racers] == [("adam", 0.05), ("rmsprop", 0.01)]
+    assert [(r.optimizer.name, r.lr) for r in one.race.racers] == [
+        ("adam", 0.05), ("rmsprop", 0.01)]
     assert (one.race.racers[0].optimizer.beta1, one.race.racers[1].optimizer.rho) == (0.8, 0.95)
     plan = one.sweep.plan()
     assert plan.values == (8, 16, 32, 64) and plan.repeats == 2 and plan.steps == 50 and plan.log
     assert (one.tab, one.inside_page, one.landscape_view) == ("inside", "distributions", "path")
 
 
-# --- the command line ------------------------------------------------------------------------------
+# --- the command line -------------------------------------------------------------------------
 def test_gdplayground_lessons_lists_them_in_order_and_checks_a_teachers_file(tmp_path, capsys):
     from gdplayground.cli import main
 

@@ -27,7 +27,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import tomli_w
 
@@ -163,18 +163,25 @@ def _read(path: Path, what: str) -> str:
 
 def _lesson(name: str, folder: Path, raw: dict, text: str) -> Lesson:
     _known(raw, TOP_KEYS, "")
+    title = _text(raw, "title", required=True)
+    order = _whole(raw, "order", (0, 10_000), required=True)
+    tab = _choice(raw, "tab", TABS, required=True)
     if not text.strip():
         raise _Problem("its text (the .md file beside it) is empty")
-    experiment = _experiment(_table(raw, "experiment"), folder) if "experiment" in raw else None
-    sweep = _sweep(_table(raw, "sweep"), experiment) if "sweep" in raw else None
+    experiment = _section(raw, "experiment", lambda table: _experiment(table, folder))
     return Lesson(
-        name, _text(raw, "title", required=True), _whole(raw, "order", (0, 10_000), required=True),
-        _choice(raw, "tab", TABS, required=True), text, experiment,
-        _race(_table(raw, "race")) if "race" in raw else None, sweep,
-        _choice(_table(raw, "inside"), "page", INSIDE_PAGES, "inside.", required=True)
-        if "inside" in raw else None,
-        _choice(_table(raw, "landscape"), "view", LANDSCAPE_VIEWS, "landscape.", required=True)
-        if "landscape" in raw else None)
+        name, title, order, tab, text, experiment,
+        race=_section(raw, "race", _race),
+        sweep=_section(raw, "sweep", lambda table: _sweep(table, experiment)),
+        inside_page=_section(raw, "inside", lambda table: _choice(
+            table, "page", INSIDE_PAGES, "inside.", required=True)),
+        landscape_view=_section(raw, "landscape", lambda table: _choice(
+            table, "view", LANDSCAPE_VIEWS, "landscape.", required=True)))
+
+
+def _section(raw: dict, key: str, read: Callable[[dict], Any]):
+    """What `read` makes of the table [key], or None without one."""
+    return read(_table(raw, key)) if key in raw else None
 
 
 def _experiment(raw: dict, folder: Path) -> ExperimentConfig:
@@ -273,7 +280,8 @@ def _racer(raw: Any, prefix: str) -> Racer:
 def _sweep(raw: dict, experiment: ExperimentConfig | None) -> SweepSetup:
     _known(raw, ("setting", "values", "count", "log", "repeats", "steps"), "sweep.")
     setup = SweepSetup(
-        _text(raw, "setting", "sweep.", required=True), _text(raw, "values", "sweep.", required=True),
+        _text(raw, "setting", "sweep.", required=True),
+        _text(raw, "values", "sweep.", required=True),
         _whole(raw, "count", SWEEP_COUNT, "sweep.", 7), _flag(raw, "log", "sweep."),
         _whole(raw, "repeats", SWEEP_REPEATS, "sweep.", 1),
         _whole(raw, "steps", SWEEP_STEPS, "sweep.", 300))

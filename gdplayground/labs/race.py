@@ -23,6 +23,7 @@ CLOSE_ENOUGH = 1e-6  # a racer within this distance of a minimum has converged
 FLAT_ENOUGH = 1e-6  # a gradient norm below this, away from every minimum: a stationary point
 TOO_FAR = 1e8  # a coordinate beyond this (or not finite): diverged
 MAX_LR = 100.0
+MAX_RACERS = 8  # in one race: the Optimizers tab's rows, each in a colour of its own
 STALL_WORDS = {"saddle": "a saddle point", "maximum": "a maximum",
                "flat": "a plateau too flat to tell which way is down"}
 

@@ -286,6 +286,17 @@ class SweepPlan:
         return self.steps or (self.epochs or 1) * trainer.steps_per_epoch
 
 
+def plan_from_fields(param: SweepParam, text: str, count: int, log: bool, repeats: int,
+                     steps: int) -> SweepPlan:
+    """A plan as the Runs tab's fields write it: a range LO:HI cut into `count` values
+    (log-spaced if `log`), or a list V1,V2,…; SweepError if they make none."""
+    if ":" in text:
+        values = param.range_values(*parse_bounds(text), count, log)
+    else:
+        values = param.parse_list(text)
+    return SweepPlan(param, values, repeats, steps=steps, log=log and ":" in text)
+
+
 def log_axis(param: SweepParam, values, log: bool = False) -> bool:
     """Whether values go on a log axis: rates and log-spaced values, when all are above 0."""
     return (log or param.rate) and not param.categorical and min(values) > 0

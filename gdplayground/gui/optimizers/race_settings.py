@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import OptimizerConfig, field_at
 from gdplayground.labs.expression import ExpressionError
-from gdplayground.labs.race import MAX_LR, Racer
+from gdplayground.labs.race import MAX_LR, MAX_RACERS, Racer
 from gdplayground.labs.surfaces import SURFACES, Surface, SurfaceError, make_surface
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.optimizers.race_view import colour
@@ -28,7 +28,6 @@ RULES = OptimizerConfig.__dataclass_fields__["name"].metadata["words"]
 # The hyperparameter each rule shows in its row (the others keep their defaults).
 MAIN_HYPERPARAMETER = {"momentum": "momentum", "nesterov": "momentum", "rmsprop": "rho",
                        "adam": "beta1"}
-MAX_RACERS = 8
 # Learning rates a race opens with, per surface: plain gradient descent's, and the adaptive
 # rules' (whose steps do not scale with the gradient). Momentum takes a third of the plain rate.
 OPENING_RATES = {"parabola": (0.1, 0.1), "double-well": (0.05, 0.05), "quadratic": (0.15, 0.1),

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.labs.sweep import PARAMS, SweepError, SweepPlan, SweepRun, parse_bounds
+from gdplayground.labs.sweep import PARAMS, SweepError, SweepPlan, SweepRun, plan_from_fields
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.runs.sweep_result_view import SweepResultView
 from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner
@@ -114,15 +114,9 @@ class SweepPanel(QWidget):
         self.status.setText(f"0 of {self.plan.runs} runs")
 
     def _plan(self) -> SweepPlan:
-        param = PARAMS[self.param.currentData()]
-        text = self.values.text()
-        if ":" in text:
-            values = param.range_values(*parse_bounds(text), self.count.value(),
-                                        self.log.isChecked())
-        else:
-            values = param.parse_list(text)
-        return SweepPlan(param, values, self.repeats.value(), steps=self.steps.value(),
-                         log=self.log.isChecked() and ":" in text)
+        return plan_from_fields(PARAMS[self.param.currentData()], self.values.text(),
+                                self.count.value(), self.log.isChecked(), self.repeats.value(),
+                                self.steps.value())
 
     def _progressed(self, progress: SweepProgress) -> None:
         self.progress.setValue(round(progress.fraction * 100))

@@ -6,7 +6,8 @@ on top, and the message line and status bar. It composes them and nothing more:
 - optimizers_tab.py (the Optimizers tab) races update rules on surfaces;
 - gradient_check_tab.py (the Gradient check tab) checks the training network's backprop;
 - runs_tab.py (the Runs tab) lists the runs run_keeper.py keeps, to overlay and restore;
-- run_controls.py and file_actions.py hold the actions of the Run and File menus.
+- run_controls.py and file_actions.py hold the actions of the Run and File menus;
+- lessons/lesson_actions.py (the Lessons menu) sets the tabs up for a lesson and shows its text.
 
 The window never runs a training step and never reads an array the worker writes: frames arrive
 as copies, and views redraw at most ~30 times a second.
@@ -31,6 +32,7 @@ from gdplayground.gui.window.banner import Banner
 from gdplayground.gui.training.coach_panel import CoachPanel
 from gdplayground.gui.window.dialogs import ask_with_list
 from gdplayground.gui.window.file_actions import FileActions
+from gdplayground.gui.lessons.lesson_actions import LessonActions
 from gdplayground.gui.training.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
 from gdplayground.gui.gradient_check.tab import GradientCheckTab
 from gdplayground.gui.inside.images import ImageInside
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self.banner.show_for(self.training)
         self.tabs.currentChanged.connect(lambda: self.banner.show_for(self.tabs.currentWidget()))
         self.files = FileActions(self)
+        self.lessons = LessonActions(self)
         self._build_menus()
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
@@ -191,6 +194,8 @@ class MainWindow(QMainWindow):
         for action in self.files.actions:
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         file_menu.addSeparator()
+        file_menu.addAction(self.lessons.open_action)
+        file_menu.addSeparator()
         file_menu.addAction(make_action(self, "Quit", ["Ctrl+Q"], "Close the playground", self.close))
         run_menu = menu.addMenu("&Run")
         self.controls.add_to(toolbar, run_menu)
@@ -212,6 +217,7 @@ class MainWindow(QMainWindow):
         log_scale = self.training.loss_view.log_scale
         log_action.toggled.connect(log_scale.setChecked)
         log_scale.toggled.connect(log_action.setChecked)
+        menu.addMenu(self.lessons.menu)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
         """Open at `width`×`height`, or at most nine tenths of a smaller screen but not below
@@ -225,7 +231,9 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._place_coach(tabbed=event.size().width() < NARROW_WINDOW)
+        narrow = event.size().width() < NARROW_WINDOW
+        self._place_coach(tabbed=narrow)
+        self.lessons.place(beside_the_experiment=narrow)
 
     def _place_coach(self, tabbed: bool) -> None:
         """In a narrow window the coach is a tab beside the experiment: three columns left it a

@@ -8,7 +8,8 @@ import contextlib
 import sys
 
 from gdplayground.bench import SECTIONS
-from gdplayground.cli import animate, gradcheck, inspect, landscape, race, sharpness, sweep
+from gdplayground.cli import (
+    animate, export_torch, gradcheck, inspect, landscape, race, sharpness, sweep)
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -81,5 +82,6 @@ def build_parser() -> Parser:
     sharpness.register(commands)
     landscape.register(commands)
     animate.register(commands)
+    export_torch.register(commands)
     return parser
 

@@ -147,9 +147,8 @@ def load_parameters(model: nn.Sequential, path: Path) -> None:
     """Copy layer1.weight, layer1.bias, ... into the model's nn.Linear layers, in order.
     gdplayground computes x @ W + b with W of shape (inputs, outputs); nn.Linear holds W
     transposed, (outputs, inputs)."""
-    saved = np.load(path, allow_pickle=False)
     linears = [module for module in model if isinstance(module, nn.Linear)]
-    with torch.no_grad():
+    with np.load(path, allow_pickle=False) as saved, torch.no_grad():
         for n, linear in enumerate(linears, start=1):
             linear.weight.copy_(torch.from_numpy(saved[f"layer{{n}}.weight"].T))
             if linear.bias is not None:
@@ -157,10 +156,11 @@ def load_parameters(model: nn.Sequential, path: Path) -> None:
 
 
 def main() -> None:
-    data = np.load(TEST_SET, allow_pickle=False)
+    with np.load(TEST_SET, allow_pickle=False) as test_set:
+        x, y = test_set["x"], test_set["y"]
     model = build_model()
     with torch.no_grad():
-        outputs = model(torch.from_numpy(data["x"]).to(DTYPE)).double().numpy()
+        outputs = model(torch.from_numpy(x).to(DTYPE)).double().numpy()
 {_evaluation(sizes, dataset, split_words.split(" (")[0])}
 
 
@@ -182,9 +182,9 @@ def _inputs_words(dataset: Dataset) -> str:
                 "itself, (x - OFFSET) * SCALE with the training rows' means and spreads, as "
                 "gdplayground did.")
     if dataset.image_shape is not None:
-        height, width = dataset.image_shape
+        (height, width), scale = dataset.image_shape, _number(dataset.input_scale)
         return (f"{n} pixel values from 0 to 255, a {height}×{width} image row by row. The "
-                f"model scales them by {_number(dataset.input_scale)} itself, as gdplayground did.")
+                f"model scales them by {scale.replace(' / ', '/')} itself, as gdplayground did.")
     if dataset.name == "linear-system":
         return f"the {n} coefficients of an equation, a row of A in A x = Y."
     return f"{n} numbers, a point's coordinates." if n == 2 else f"{n} numbers."
@@ -293,13 +293,13 @@ def _layers(config: ExperimentConfig, sizes: list[int], dataset: Dataset) -> str
 
 def _evaluation(sizes: list[int], dataset: Dataset, split_words: str) -> str:
     if dataset.n_classes is None:
-        return f'''    mse = float(np.mean((outputs - data["y"]) ** 2))
+        return f'''    mse = float(np.mean((outputs - y) ** 2))
     print(f"{split_words}: RMSE {{mse ** 0.5:.6g}} in the target's units (MSE {{mse:.6g}}), "
           f"{{len(outputs)}} examples")'''
     predicted = ("outputs[:, 0] > 0.5  # one output: class 1 above 0.5" if sizes[-1] == 1
                  else "outputs.argmax(axis=1)")
     return f'''    predicted = {predicted}
-    correct = int(np.count_nonzero(predicted == data["y"]))
+    correct = int(np.count_nonzero(predicted == y))
     print(f"{split_words}: accuracy {{correct / len(predicted):.2%}} ({{correct}} of "
           f"{{len(predicted)}} right)")'''
 

@@ -34,8 +34,8 @@ def run_export_torch(args) -> int:
     source: Path = args.source
     weights = source / WEIGHTS_FILE if source.is_dir() else source
     out: Path = args.out or weights.parent
-    _check_folder(out)  # before the work: a bad --out fails at once
     trainer = trained_from(source)
+    _check_folder(out)
     made = not out.exists()
     try:
         out.mkdir(exist_ok=True)
@@ -44,7 +44,7 @@ def run_export_torch(args) -> int:
         if made:
             with contextlib.suppress(OSError):
                 out.rmdir()
-        raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write the results to {out}: {exc.strerror or exc}") from None
     print(f"wrote {out / SCRIPT_FILE} and {out / TEST_SET_FILE}; `python {out / SCRIPT_FILE}` "
           "evaluates the network with PyTorch")
     return 0

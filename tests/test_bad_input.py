@@ -1,8 +1,8 @@
 """A corpus of bad input for the newer commands (race, sweep, inspect, export-torch, train
 --config), each run as a user would: exit code 2, one line on stderr naming what is wrong, no
-traceback, and --out untouched: not made if it was missing, byte for byte as it was if it held an earlier output.
-Then writes that fail inside --out (a full disk, emulated with RLIMIT_FSIZE in a subprocess):
-one line again, and --out as it was."""
+traceback, and --out untouched: not made if it was missing, byte for byte as it was if it held
+an earlier output. Then writes that fail inside --out (a full disk, emulated with RLIMIT_FSIZE
+in a subprocess): one line again, and --out as it was."""
 
 import os
 import subprocess

@@ -292,3 +292,47 @@ def test_an_unwritable_out_is_one_line_and_writes_nothing(tmp_path, capsys, out,
     err = capsys.readouterr().err
     assert err == f"gdplayground: error: {message.format(tmp=tmp_path)}\n"
     assert _tree(tmp_path) == before
+
+
+# --- the window: File ▸ Export PyTorch script… -------------------------------------------------
+WINDOW_TIMEOUT = 20_000
+
+
+def _exported_from_window(qtbot, window, folder: Path):
+    with qtbot.waitSignal(window.files.written, timeout=WINDOW_TIMEOUT) as signal:
+        window.files.export_torch(folder)
+    return signal.args
+
+
+def test_the_window_exports_the_script_its_weights_and_test_set(qtbot, tmp_path, capsys):
+    """A folder of other files is refused, said and left as it was; a new folder gets the same
+    files as export-torch writes for the weights the window saved beside them. (One test: the
+    window takes seconds to open.)"""
+    from gdplayground.gui.window.main_window import MainWindow
+
+    window = MainWindow(preset("penguins"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=WINDOW_TIMEOUT)
+    window.step(10)
+    qtbot.waitUntil(lambda: window.last_step == 10 and not window.running, timeout=WINDOW_TIMEOUT)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("mine")
+    ok, message = _exported_from_window(qtbot, window, tmp_path / "mine")
+    assert not ok and message.startswith(f"Could not write the PyTorch script to {tmp_path}/mine: ")
+    assert "holds files that are not a PyTorch export" in message and window.banner.isVisible()
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["thesis.txt"]
+
+    ok, message = _exported_from_window(qtbot, window, tmp_path / "pt")
+    assert ok and message == f"Wrote the PyTorch script to {tmp_path / 'pt'}"
+    assert sorted(p.name for p in (tmp_path / "pt").iterdir()) == [
+        SCRIPT_FILE, TEST_SET_FILE, "weights.npz"]
+    assert main(["export-torch", str(tmp_path / "pt" / "weights.npz"),
+                 "--out", str(tmp_path / "cli")]) == 0
+    assert (tmp_path / "pt" / TEST_SET_FILE).read_bytes() == \
+        (tmp_path / "cli" / TEST_SET_FILE).read_bytes()
+    window_script, cli_script = ((tmp_path / folder / SCRIPT_FILE).read_text(encoding="utf-8")
+                                 for folder in ("pt", "cli"))
+    words = lambda text: text.split()  # noqa: E731 - the docstring wraps at other places
+    assert words(window_script) == words(cli_script.replace("../pt/weights.npz", "weights.npz"))

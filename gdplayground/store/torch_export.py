@@ -25,10 +25,13 @@ import numpy as np
 from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine.activations import LeakyReLU
-from gdplayground.files import atomic_path
+from gdplayground.engine import TrainingState
+from gdplayground.files import StagedFolder, atomic_path, holds_only
+from gdplayground.store.weights import save_weights
 
-SCRIPT_FILE, TEST_SET_FILE = "model_torch.py", "test_set.npz"
+SCRIPT_FILE, TEST_SET_FILE, WEIGHTS_FILE = "model_torch.py", "test_set.npz", "weights.npz"
 TORCH_FILES = (SCRIPT_FILE, TEST_SET_FILE)
+FOLDER_KIND = "a PyTorch export (weights, model_torch.py, test_set.npz)"
 MODULES = {"relu": "nn.ReLU()", "leaky_relu": f"nn.LeakyReLU({LeakyReLU.slope!r})",
            "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()", "softmax": "nn.Softmax(dim=1)"}
 
@@ -46,6 +49,20 @@ def write_torch(folder: Path, weights: Path, config: ExperimentConfig, sizes: li
         for name, data in contents.items():
             stack.enter_context(atomic_path(folder / name)).write_bytes(data)
     return list(TORCH_FILES)
+
+
+def write_torch_folder(target: Path, config: ExperimentConfig, state: TrainingState,
+                       summary: dict, sizes: list[int], dataset: Dataset) -> None:
+    """File ▸ Export PyTorch script…: a folder holding the weights, the script that loads them
+    and the test set it evaluates, written all or nothing. The target is new, empty or an
+    earlier such folder (replaced whole); OSError otherwise, or if a write fails."""
+    with StagedFolder(target, is_torch_folder, FOLDER_KIND) as out:
+        save_weights(out.file(WEIGHTS_FILE), config, state, summary)
+        write_torch(out.staging, out.file(WEIGHTS_FILE), config, sizes, dataset)
+
+
+def is_torch_folder(folder: Path) -> bool:
+    return holds_only(folder, {WEIGHTS_FILE, *TORCH_FILES})
 
 
 def weights_reference(weights: Path, folder: Path) -> str:

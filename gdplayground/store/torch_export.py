@@ -78,7 +78,7 @@ def evaluated_split(dataset: Dataset) -> tuple[str, Split]:
     nothing out (the linear system), as `gdplayground evaluate` does."""
     if len(dataset.test):
         return "test set", dataset.test
-    return "training set (this data set holds nothing out)", dataset.train
+    return "training set", dataset.train
 
 
 def test_set(dataset: Dataset) -> dict[str, np.ndarray]:
@@ -113,9 +113,9 @@ def torch_script(config: ExperimentConfig, sizes: list[int], dataset: Dataset, w
     measure = "the RMSE in the target's units and the MSE" if regression else "the accuracy"
     about = (f"builds it as torch.nn.Sequential, loads its parameters from {weights} with "
              f"numpy.load(..., allow_pickle=False), and evaluates it on {TEST_SET_FILE}, the "
-             f"{split_words} of {len(split):,} examples (x: the raw inputs, y: "
-             f"{'the targets in their units' if regression else 'the class indices'}), printing "
-             f"{measure}. It needs only NumPy and PyTorch.")
+             f"{split_words} of {len(split):,} examples{_nothing_held_out(dataset)} (x: the raw "
+             f"inputs, y: {'the targets in their units' if regression else 'the class indices'}"
+             f"), printing {measure}. It needs only NumPy and PyTorch.")
     return f'''"""A network trained by gdplayground on {dataset.name}, as a PyTorch model.
 
 {_paragraph(f"Network {'-'.join(map(str, sizes))}: hidden layers {hidden}; output "
@@ -178,7 +178,7 @@ def main() -> None:
     model = build_model()
     with torch.no_grad():
         outputs = model(torch.from_numpy(x).to(DTYPE)).double().numpy()
-{_evaluation(sizes, dataset, split_words.split(" (")[0])}
+{_evaluation(sizes, dataset, split_words)}
 
 
 if __name__ == "__main__":
@@ -188,6 +188,10 @@ if __name__ == "__main__":
 
 def _paragraph(text: str) -> str:
     return textwrap.fill(text, width=92, break_long_words=False, break_on_hyphens=False)
+
+
+def _nothing_held_out(dataset: Dataset) -> str:
+    return "" if len(dataset.test) else ", as this data set holds nothing out"
 
 
 def _inputs_words(dataset: Dataset) -> str:
@@ -213,6 +217,8 @@ def _outputs_words(config: ExperimentConfig, dataset: Dataset) -> str:
         if prep is not None:
             return (f"the predicted {prep.target}, in its own units (the network learnt the "
                     "standardised target; the model's last step undoes that).")
+        if dataset.name == "linear-system":
+            return "A x for each row of A: training fits it to Y, and the weights are x."
         return "the predicted values."
     names = _class_names(dataset)
     if arch.output == "softmax":

@@ -15,10 +15,9 @@ from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import StagedFolder, holds_only, write_atomic
 from gdplayground.store.onnx_export import onnx_available, save_onnx
 from gdplayground.store.torch_export import SCRIPT_FILE, TEST_SET_FILE
-from gdplayground.store.weights import save_weights
+from gdplayground.store.weights import WEIGHTS_FILE, save_weights
 
 README_TITLE = "# gdplayground run"
-WEIGHTS_FILE = "weights.npz"
 DESCRIBED = {
     WEIGHTS_FILE: "weights, optimizer state, the path the run kept, configuration and summary; "
                   "`numpy.load(path, allow_pickle=False)` reads it",

@@ -24,12 +24,12 @@ import numpy as np
 
 from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig
 from gdplayground.data.datasets import Dataset, Split
-from gdplayground.engine.activations import LeakyReLU
 from gdplayground.engine import TrainingState
+from gdplayground.engine.activations import LeakyReLU
 from gdplayground.files import StagedFolder, atomic_path, holds_only
-from gdplayground.store.weights import save_weights
+from gdplayground.store.weights import WEIGHTS_FILE, save_weights
 
-SCRIPT_FILE, TEST_SET_FILE, WEIGHTS_FILE = "model_torch.py", "test_set.npz", "weights.npz"
+SCRIPT_FILE, TEST_SET_FILE = "model_torch.py", "test_set.npz"
 TORCH_FILES = (SCRIPT_FILE, TEST_SET_FILE)
 FOLDER_KIND = "a PyTorch export (weights, model_torch.py, test_set.npz)"
 MODULES = {"relu": "nn.ReLU()", "leaky_relu": f"nn.LeakyReLU({LeakyReLU.slope!r})",
@@ -44,7 +44,7 @@ def write_torch(folder: Path, weights: Path, config: ExperimentConfig, sizes: li
     fails. Returns the names of the files."""
     folder = Path(folder)
     script = torch_script(config, sizes, dataset, weights_reference(weights, folder))
-    contents = {SCRIPT_FILE: script.encode(), TEST_SET_FILE: _npz_bytes(test_set(dataset))}
+    contents = {SCRIPT_FILE: script.encode(), TEST_SET_FILE: _npz_bytes(raw_test_set(dataset))}
     with contextlib.ExitStack() as stack:
         for name, data in contents.items():
             stack.enter_context(atomic_path(folder / name)).write_bytes(data)
@@ -81,7 +81,7 @@ def evaluated_split(dataset: Dataset) -> tuple[str, Split]:
     return "training set", dataset.train
 
 
-def test_set(dataset: Dataset) -> dict[str, np.ndarray]:
+def raw_test_set(dataset: Dataset) -> dict[str, np.ndarray]:
     """The evaluated split as the model takes it: raw inputs x, and targets y in their units.
     A table's split holds prepared features, so its raw values are recovered from them (to the
     last bit or so of a float64)."""

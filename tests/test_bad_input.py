@@ -1,8 +1,8 @@
-"""A corpus of bad input for the newer commands (race, sweep, inspect, train --config), each run
-as a user would: exit code 2, one line on stderr naming what is wrong, no traceback, and --out
-untouched: not made if it was missing, byte for byte as it was if it held an earlier output.
-Then writes that fail inside --out (a full disk, emulated with RLIMIT_FSIZE in a subprocess):
-one line again, and --out as it was."""
+"""A corpus of bad input for the newer commands (race, sweep, inspect, export-torch, train
+--config), each run as a user would: exit code 2, one line on stderr naming what is wrong, no
+traceback, and --out untouched: not made if it was missing, byte for byte as it was if it held
+an earlier output. Then writes that fail inside --out (a full disk, emulated with RLIMIT_FSIZE
+in a subprocess): one line again, and --out as it was."""
 
 import os
 import subprocess
@@ -222,6 +222,12 @@ CASES = [
     ("train --weights {idx} --steps 1", "{idx} is a folder without a weights.npz: give a "
                                         "weight file or a run folder"),
     ("inspect {spiral-run} --saliency 2", "{spiral-run} was trained on spiral"),  # its file read
+    # export-torch: a weight file or a run folder, read before --out is made
+    ("export-torch {nothing}", "cannot read {nothing}: No such file or directory"),
+    ("export-torch {idx}", "{idx} is a folder without a weights.npz"),
+    ("export-torch {toml:binary}", "{toml:binary}: not a .npz weight file"),
+    ("export-torch {path:path-weights-nan}", "path/weights holds NaN or infinite values"),
+    ("export-torch ''", "argument WEIGHTS_OR_RUN: the path is empty"),
 ]
 PATH_CASES = [(f"train --weights {{path:{name}}} --steps 1", f"{{path:{name}}}: {message}")
               for name, message in {
@@ -285,6 +291,7 @@ EARLIER = {
               "runs/0.1-0/metrics.csv": b"step\n"},
     "inspect": {"confusion.csv": b"true\\predicted\n", "saliency.npy": b"earlier"},
     "train": {"README.md": b"# gdplayground run: earlier\n", "metrics.csv": b"step\n"},
+    "export-torch": {"model_torch.py": b"# earlier\n", "test_set.npz": b"earlier"},
 }
 
 

@@ -9,7 +9,7 @@ import sys
 
 from gdplayground.bench import SECTIONS
 from gdplayground.cli import (
-    animate, gradcheck, inspect, landscape, lessons, race, sharpness, sweep)
+    animate, export_torch, gradcheck, inspect, landscape, lessons, race, sharpness, sweep)
 from gdplayground.cli.flags import (
     Parser, UsageError, add_train_flags, decimal_number, flag_message, flags_given, path_given,
     whole_number)
@@ -83,5 +83,6 @@ def build_parser() -> Parser:
     landscape.register(commands)
     animate.register(commands)
     lessons.register(commands)
+    export_torch.register(commands)
     return parser
 

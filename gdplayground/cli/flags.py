@@ -107,6 +107,9 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                             "training from; its configuration is the starting point")
         parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
                             '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
+        parser.add_argument("--torch", action="store_true", help="also write model_torch.py, the "
+                            "network as a standalone PyTorch script, and test_set.npz, which it "
+                            "evaluates")
         parser.add_argument("--log-every", type=at_least_one,
                             help="steps between metric lines (default: each epoch, or a tenth of "
                                  f"the run when it has more than {MAX_EPOCH_LINES} epochs)")

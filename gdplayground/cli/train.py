@@ -25,7 +25,8 @@ def run_train(args) -> int:
     from gdplayground.labs.diagnostics import Coach
     from gdplayground.engine.history import History
     from gdplayground.labs.sharpness import RunSharpness
-    from gdplayground.store.export import write_run
+    from gdplayground.store.export import WEIGHTS_FILE, write_run
+    from gdplayground.store.torch_export import write_torch
 
     saved = load_weight_file(args.weights) if args.weights else None
     config = config_from_args(args, base=saved.config if saved else None)
@@ -62,6 +63,9 @@ def run_train(args) -> int:
         summary["diagnoses"] = _diagnoses(coach.diagnoses)
         notes = [f"`metrics.csv` holds a row every {args.metrics_every} steps, and the last."] \
             if args.metrics_every > 1 else []
+        if args.torch:
+            write_torch(run.staging, run.file(WEIGHTS_FILE), trainer.config,
+                        trainer.network.sizes, trainer.dataset)
         written = write_run(run, trainer.config, trainer.snapshot(path=True), summary,
                             trainer.dataset.input_scale, started_with=trainer.started_with,
                             changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes)

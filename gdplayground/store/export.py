@@ -14,10 +14,10 @@ from gdplayground.config import ExperimentConfig, setting_words, value_words
 from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import StagedFolder, holds_only, write_atomic
 from gdplayground.store.onnx_export import onnx_available, save_onnx
-from gdplayground.store.weights import save_weights
+from gdplayground.store.torch_export import SCRIPT_FILE, TEST_SET_FILE
+from gdplayground.store.weights import WEIGHTS_FILE, save_weights
 
 README_TITLE = "# gdplayground run"
-WEIGHTS_FILE = "weights.npz"
 DESCRIBED = {
     WEIGHTS_FILE: "weights, optimizer state, the path the run kept, configuration and summary; "
                   "`numpy.load(path, allow_pickle=False)` reads it",
@@ -25,6 +25,9 @@ DESCRIBED = {
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
     "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
+    SCRIPT_FILE: "the network as a standalone PyTorch script (it needs only NumPy and "
+                 f"PyTorch): `python {SCRIPT_FILE}` evaluates it on `{TEST_SET_FILE}`",
+    TEST_SET_FILE: f"the test set `{SCRIPT_FILE}` evaluates: raw inputs x, targets y",
     "changes.csv": "every setting changed during the run: the step after which it took effect, "
                    "the setting, its old and its new value",
     "run.json": "the window's run list: the run's name, pin and figures",

@@ -45,6 +45,7 @@ from gdplayground.files import atomic_writer, open_regular
 from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
 
 FORMAT = "gdplayground-weights/1"
+WEIGHTS_FILE = "weights.npz"  # a run folder's (and a PyTorch export's) weight file
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
 ORDER = "data/order"
 PATH_ARRAYS = STEPS, WEIGHTS, RATES = "path/steps", "path/weights", "path/rates"

@@ -1,7 +1,7 @@
 """The File menu: experiments (TOML) in and out, weights in and out, and the exports: the whole
-run as a folder, the weights, ONNX, the plots and the metrics. Exports take one consistent step
-from the worker while training goes on, and write their files off the GUI thread, one after the
-other (export_queue). Every write says what it wrote or why it could not."""
+run as a folder, the weights, ONNX, a PyTorch script, the plots and the metrics. Exports take one
+consistent step from the worker while training goes on, and write their files off the GUI
+thread, one after the other (export_queue). Every write says what it wrote or why it could not."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from gdplayground.config import ConfigError, ExperimentConfig, differences
+from gdplayground.data.datasets import load_dataset
 from gdplayground.engine.trainer import needs_reset
 from gdplayground.store.export import RunFolder, summarised_metrics_note, write_run
 from gdplayground.files import atomic_path
@@ -25,6 +26,7 @@ from gdplayground.labs.replay import StepNetwork
 from gdplayground.store.animation import (
     MP4_HINT, Animation, LossCurve, Scene, mp4_available, replay_points, write_animation)
 from gdplayground.store.onnx_export import INSTALL_HINT, onnx_available, save_onnx
+from gdplayground.store.torch_export import write_torch_folder
 from gdplayground.store.weights import WeightFileError, load_weights, save_weights
 
 
@@ -51,6 +53,9 @@ class FileActions(QObject):
              "pickle)", self._choose_weights_target),
             ("Export ONNX…", [], "Save the network as an ONNX model for ONNX Runtime",
              self._choose_onnx_target),
+            ("Export PyTorch script…", [], "Save the network as a standalone PyTorch script "
+             "(model_torch.py, which needs only NumPy and PyTorch) with the weights it loads and "
+             "the test set it evaluates, in a new folder", self._choose_torch_folder),
             ("Export plots…", [], "Save every plot as PNG or SVG", self._choose_plots_folder),
             ("Export metrics (CSV)…", [], "Save loss, accuracy, learning rate and gradient "
              "norms: a row per step (a long run's early steps as blocks, at each block's mean, "
@@ -132,6 +137,20 @@ class FileActions(QObject):
     def export_onnx(self, path: Path) -> None:
         self._export(f"the ONNX model to {path}", lambda snap: ({}, lambda *_: save_onnx(
             path, snap.config, snap.state.parameters, snap.input_scale)), snapshot=True)
+
+    def export_torch(self, folder: Path) -> None:
+        def prepare(snap: Snapshot):
+            summary, sizes = self._summary(snap), self.window.info.sizes
+
+            def write(_, progress, cancelled) -> None:
+                # The run's own data: the same settings and seed split and prepare it the same
+                # way; loaded here, off the window's thread (MNIST takes a second).
+                dataset = load_dataset(snap.config.data, snap.config.seed)
+                if cancelled():
+                    raise Cancelled
+                write_torch_folder(folder, snap.config, snap.state, summary, sizes, dataset)
+            return {}, write
+        self._export(f"the PyTorch script to {folder}", prepare, snapshot=True)
 
     def export_plots(self, folder: Path, suffix: str, width: int | None = None) -> None:
         def prepare(_):
@@ -222,6 +241,15 @@ class FileActions(QObject):
         path = _save_path(self.window, "Export ONNX", "model.onnx", "ONNX", ".onnx")
         if path:
             self.export_onnx(path)
+
+    def _choose_torch_folder(self) -> None:
+        """A new folder, named in a save dialog as for Export run…; an earlier PyTorch export's
+        folder, named again, is replaced whole."""
+        default = f"{self.window.config.data.name}-torch"
+        folder, _ = QFileDialog.getSaveFileName(self.window, "Export the PyTorch script as a new "
+                                                "folder", default)
+        if folder:
+            self.export_torch(Path(folder))
 
     def _choose_plots_folder(self) -> None:
         target = choose_plots_target(self.window, self.window.training.plots())

@@ -213,6 +213,9 @@ class ExperimentConfig:
         if self.data.name == "idx" and not self.data.path:
             raise ConfigError("data.path must name a folder of IDX files for the 'idx' dataset",
                               "data.path")
+        if self.data.name == "table" and not self.data.path:
+            raise ConfigError("data.path must name a CSV or TSV file for the 'table' dataset",
+                              "data.path")
         return self
 
     # --- files -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gdplayground.config import (
-    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
+    DATASETS, OUTPUTS_FOR_LOSS, TABLE_FILES, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
     shown)
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES
@@ -200,12 +200,34 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
+    if dataset in (*TABLE_FILES, "table") and not (args.config or base or args.output):
+        _suit_table(config, args.loss)
     try:
         return config.validate()
     except ConfigError as exc:
         if args.config and _flag_for(exc.field, flags_given(args)) is None:
             raise ConfigError(f"{args.config}: {exc}", exc.field) from None  # the file's fault
         raise
+
+
+def _suit_table(config: ExperimentConfig, loss: str | None) -> None:
+    """The output and loss the table's label asks for: identity and mse for real numbers,
+    sigmoid and bce for two classes, softmax and cross_entropy for more; or, for a `loss`
+    given, its output, once the label is known to suit it."""
+    from gdplayground.data.datasets import table_path
+    from gdplayground.data.table import read_table
+
+    table = read_table(table_path(config.data), config.data.target, config.data.missing)
+    suited = table.output_and_loss
+    fits = loss in ("mse", suited[1]) or loss == "cross_entropy" and not table.is_regression
+    if loss and not fits:
+        label = "real numbers, a regression" if table.is_regression else \
+            f"{len(set(table.columns[table.target].values))} classes"
+        raise UsageError(f"--loss {loss} does not suit {table.source}: its label "
+                         f"{table.target!r} holds {label}; use --loss {suited[1]} (or leave "
+                         "--loss out: it is chosen from the label)")
+    arch = config.architecture
+    arch.output, arch.loss = (OUTPUTS_FOR_LOSS[loss][0], loss) if loss else suited
 
 
 def parse_layers(text: str, default_activation: str) -> list[Layer]:

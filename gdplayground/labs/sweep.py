@@ -36,6 +36,7 @@ from gdplayground.config import (
     HIDDEN_ACTIVATIONS, MAX_LAYERS, ConfigError, ExperimentConfig, Layer,
     field_at, field_range, owner, range_words, setting_words, shown)
 from gdplayground.data import DataError
+from gdplayground.data.table import Preparation
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import Trainer, TrainingState, same_data
 
@@ -310,6 +311,7 @@ class SweepRun:
     state: TrainingState  # where it ended (after a divergence, the checkpoint it rolled back to)
     input_scale: float
     summary: dict = field(default_factory=dict)  # its figures, as summary.json holds them
+    preparation: Preparation | None = None  # a table's (Dataset.preparation), for its weight file
 
     @property
     def diverged(self) -> bool:
@@ -410,6 +412,7 @@ def _finished_run(param: SweepParam, value, repeat: int, trainer: Trainer, histo
                    diverged_at, seconds, curve, history, _kept_state(trainer),
                    trainer.dataset.input_scale)
     run.summary = _summary(run, trainer)
+    run.preparation = trainer.dataset.preparation
     return run
 
 

@@ -79,7 +79,13 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
     parser.add_argument("--dataset", type=text_given,
                         help=f"one of {', '.join(d for d in DATASETS if d not in ('idx', 'table'))}, "
-                             "a folder of MNIST-format IDX files, or a table (CSV or TSV file)")
+                             "a folder of MNIST-format IDX files, or a table (CSV or TSV file: "
+                             "a header line, comma, semicolon or tab separated, UTF-8): its "
+                             "label is the last column (or --target); numeric features are "
+                             "standardised with the training rows' mean and spread, text ones "
+                             "one-hot encoded; integer or text labels make classes (sigmoid and "
+                             "bce for two, softmax and cross_entropy for more), real numbers a "
+                             "regression (identity and mse), unless --loss says otherwise")
     parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
                         "'none' for a linear model")
     parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
@@ -104,7 +110,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                                  "(default: as fast as possible)")
     elif parser.prog.endswith("train"):
         parser.add_argument("--weights", type=path_given, help="a weight file (.npz) to go on "
-                            "training from; its configuration is the starting point")
+                            "training from; its configuration is the starting point, and a "
+                            "table's rows are prepared as the file says")
         parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
                             '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
         parser.add_argument("--log-every", type=at_least_one,

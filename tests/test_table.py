@@ -65,6 +65,13 @@ def test_the_sniffer_would_have_misjudged(tmp_path):
     assert table.columns["column 3"].values.tolist() == ["x", "y", "x", "y"]
 
 
+def test_a_long_table_is_judged_on_its_first_rows(tmp_path):
+    """The delimiter is chosen on the first 64 KiB, whose last row may be cut short."""
+    rows = "".join(f'{i},"{"a; " * 1000}",{"ab"[i % 2]}\n' for i in range(100))
+    table = read_table(write(tmp_path, rows))  # no header to go by
+    assert len(table) == 100 and list(table.columns) == ["column 1", "column 2", "column 3"]
+
+
 def test_a_semicolon_table_may_write_decimal_commas(tmp_path):
     table = read_table(write(tmp_path, "x;y;label\n1,5;2;a\n-0,25;3;b\n2;1,0;a\n1;1;b\n"))
     assert table.columns["x"].values.tolist() == [1.5, -0.25, 2.0, 1.0]

@@ -222,10 +222,11 @@ CASES = [
     ("inspect {nothing} --saliency 2", "cannot read"),
     ("inspect '' --saliency 2", "argument weights: the path is empty"),
     ("inspect {spiral} --saliency 2", "needs an image data set (mnist, mnist-binary or an IDX "
-                                      "folder); {spiral} was trained on spiral"),
+                                      "folder) or a table of classes; {spiral} was trained on "
+                                      "spiral"),
     ("inspect {mnist} --dataset spiral --saliency 2", "needs an image data set (mnist, "
-                                                      "mnist-binary or an IDX folder); --dataset "
-                                                      "spiral is not one"),
+                                                      "mnist-binary or an IDX folder) or a table "
+                                                      "of classes; --dataset spiral is not one"),
     ("inspect {mnist} --dataset '' --saliency 2", "argument --dataset: the value is empty"),
     ("inspect {mnist} --dataset ' ' --saliency 2", "argument --dataset: the value is empty"),
     ("inspect {mnist} --dataset cifar --saliency 2", "is neither a folder, a table file (CSV, TSV) nor one of"),

@@ -171,6 +171,13 @@ def test_constant_columns_and_identifiers_are_dropped_and_said(tmp_path):
     assert preparation.input_names == ["n", "t=a", "t=b"]
 
 
+def test_a_table_with_no_feature_left_is_refused(tmp_path):
+    table = read_table(write(tmp_path, "k,label\n5,a\n5,b\n5,a\n5,b\n"))
+    with pytest.raises(DataError, match="t.csv: no feature column to learn from; column 'k' has "
+                                        "one value, '5', in every row"):
+        Preparation.fit(table)
+
+
 def test_the_preparation_standardises_with_the_training_rows_only(tmp_path):
     table = read_table(write(tmp_path, "x,c,y\n1,u,a\n2,v,b\n3,u,a\n2,v,b\n10,w,b\n0,w,a\n"))
     train = table.rows(np.array([0, 1, 2, 3]))

@@ -174,8 +174,7 @@ def _describe(trainer) -> None:
     print(f"{data.name}: {len(data.train)} training, {len(data.validation)} validation, "
           f"{len(data.test)} test examples")
     if data.preparation:
-        for line in data.preparation.describe():
-            print(line + (" (--missing error refuses them)" if "missing" in line else ""))
+        print("\n".join(data.preparation.describe(" (--missing error refuses them)")))
     print(f"network {sizes} ({trainer.network.n_parameters:,} parameters), "
           f"{cfg.optimizer.name} lr {cfg.learning_rate.value:g} ({cfg.learning_rate.schedule}), "
           f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")

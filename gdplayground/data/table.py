@@ -156,6 +156,9 @@ class Preparation:
                 numeric.append(column.name)
             else:
                 categories.append((column.name, tuple(distinct.tolist())))
+        if not numeric and not categories:
+            raise DataError(f"{table.source}: no feature column to learn from; " + "; ".join(
+                f"column {name!r} has {reason}" for name, reason in zip(dropped, why)))
         mean, spread = zip(*(_mean_spread(train.columns[name].values) for name in numeric)) \
             if numeric else ((), ())
         label = table.columns[table.target]
@@ -215,8 +218,9 @@ class Preparation:
                                 f"one of {', '.join(self.classes)}")
         return np.array([index[n] for n in names], dtype=np.int64)
 
-    def describe(self) -> list[str]:
-        """What the preparation does, a line each: the label, the features, what was left out."""
+    def describe(self, missing_note: str = "") -> list[str]:
+        """What the preparation does, a line each: the label, the features, what was left out
+        (the rows with a missing value followed by `missing_note`)."""
         if self.classes is None:
             label = (f"label {self.target!r}: a regression (mean {self.target_mean:.6g}, spread "
                      f"{self.target_spread:.6g} in the training rows)")
@@ -231,7 +235,7 @@ class Preparation:
         lines += [f"dropped column {name!r}: {why}" for name, why in zip(self.dropped, self.why_dropped)]
         if self.missing_rows:
             lines.append(f"dropped {self.missing_rows} row{'s' * (self.missing_rows != 1)} with "
-                         "a missing value")
+                         f"a missing value{missing_note}")
         return lines
 
     def to_json(self) -> str:

@@ -65,6 +65,12 @@ def test_the_sniffer_would_have_misjudged(tmp_path):
     assert table.columns["column 3"].values.tolist() == ["x", "y", "x", "y"]
 
 
+def test_spaces_after_the_delimiter_before_a_quote(tmp_path):
+    table = read_table(write(tmp_path, 'a, note, label\n1, "x, y", p\n2, "z", q\n3, "x, y", p\n'
+                                       '4, "z", q\n'))
+    assert table.columns["note"].values.tolist() == ["x, y", "z", "x, y", "z"]
+
+
 def test_a_long_table_is_judged_on_its_first_rows(tmp_path):
     """The delimiter is chosen on the first 64 KiB, whose last row may be cut short."""
     rows = "".join(f'{i},"{"a; " * 1000}",{"ab"[i % 2]}\n' for i in range(100))

@@ -312,12 +312,17 @@ def _delimiter(text: str, path: Path) -> str:
 def _first_rows(sample: str, delimiter: str, cut: bool) -> list[list[str]]:
     """The first rows of a sample as `delimiter` splits them; the last left out if the sample
     was `cut` (it may be partial)."""
-    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    reader = _reader(sample, delimiter)
     try:
         rows = list(itertools.islice(_filled(reader), SNIFFED_ROWS))
     except csv.Error:
         return [[]]
     return (rows[:-1] if cut and len(rows) > 1 else rows) or [[]]
+
+
+def _reader(text: str, delimiter: str):
+    """csv's reader of the text: quoted fields, a space after a delimiter before a quote too."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
 
 
 def _filled(reader):
@@ -326,7 +331,7 @@ def _filled(reader):
 
 def _records(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
     """(line, fields) of each row that is not blank; `line` is where the row starts."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = _reader(text, delimiter)
     records, line = [], 1
     try:
         for record in reader:

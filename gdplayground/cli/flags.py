@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gdplayground.config import (
-    DATASETS, OUTPUTS_FOR_LOSS, TABLE_FILES, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
-    shown)
+    DATASETS, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at,
+    owner, preset, shown)
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES
 from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
@@ -207,7 +207,7 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
-    if dataset in (*TABLE_FILES, "table") and not (args.config or base or args.output):
+    if dataset and config.data.is_table and not (args.config or base or args.output):
         _suit_table(config, args.loss)
     try:
         return config.validate()

@@ -15,7 +15,7 @@ import numpy as np
 
 from gdplayground.cli.flags import (
     UsageError, dataset_name, path_given, staged_output, text_given, whole_number)
-from gdplayground.cli.train import is_table, load_weight_file
+from gdplayground.cli.train import load_weight_file
 from gdplayground.cli.window import preflight
 from gdplayground.files import holds_only, write_atomic
 
@@ -101,7 +101,7 @@ def _trained(args):
     config = copy.deepcopy(saved.config)
     if args.dataset is not None:
         config.data.name, config.data.path = dataset_name(args.dataset)
-    table = is_table(config)
+    table = config.data.is_table
     if config.data.name not in IMAGE_DATASETS and not table:
         chosen = (f"--dataset {config.data.name} is not one" if args.dataset is not None
                   else f"{args.weights} was trained on {config.data.name}")

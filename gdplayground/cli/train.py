@@ -109,15 +109,9 @@ def _dataset(config, saved):
     fitted afresh on rows that may have changed); None for the configuration's own."""
     from gdplayground.data import load_dataset
 
-    if saved is None or saved.preparation is None or not is_table(config):
+    if saved is None or saved.preparation is None or not config.data.is_table:
         return None
     return load_dataset(config.data, config.seed, preparation=saved.preparation)
-
-
-def is_table(config) -> bool:
-    from gdplayground.config import TABLE_FILES
-
-    return config.data.name in TABLE_FILES or config.data.name == "table"
 
 
 def _resume(trainer, saved, path: Path) -> None:

@@ -65,7 +65,7 @@ def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDA7A]))
     if config.name in TOY_DATASETS:
         return _toy(config, rng)
-    if config.name in TABLE_FILES or config.name == "table":
+    if config.is_table:
         return _table(config, rng, preparation)
     folder = Path(config.path) if config.name == "idx" else None
     x_train, y_train, x_test, y_test = load_image_folder(folder) if folder else load_bundled_mnist()

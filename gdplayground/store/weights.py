@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from gdplayground.config import TABLE_FILES, ConfigError, ExperimentConfig, shown
+from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.data.table import Preparation
 from gdplayground.engine import TrainingState
 from gdplayground.engine.path import PATH_POINTS, KeptPath
@@ -190,7 +190,9 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
     has not stepped since its optimizer was chosen has none; and so does the kept path: a file
     written before runs kept one, or of a network too large to keep one, has none."""
     names, groups = set(names), (set(_slots(config)), set(PATH_ARRAYS))
-    required = {*_parameter_names(config), ORDER, *TEXT_ARRAYS, *[PREPARATION] * _is_table(config)}
+    required = {*_parameter_names(config), ORDER, *TEXT_ARRAYS}
+    if config.data.is_table:
+        required.add(PREPARATION)
     unknown = sorted(names - required - set().union(*groups))
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -249,10 +251,6 @@ def _parameter_shapes(path: Path, archive: NpzArchive, config: ExperimentConfig)
             raise WeightFileError(f"{path}: {name} has shape {archive.header(name).shape}, but a "
                                   "layer's weight is 2-D")
     return expected_shapes(config, archive.header(first).shape[0], archive.header(last).shape[1])
-
-
-def _is_table(config: ExperimentConfig) -> bool:
-    return config.data.name in TABLE_FILES or config.data.name == "table"
 
 
 def _parameter_names(config: ExperimentConfig) -> list[str]:

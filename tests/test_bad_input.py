@@ -260,6 +260,10 @@ CASES = [
                                                          "auto-mpg.csv: its label 'mpg' holds real "
                                                          "numbers, a regression; use --loss mse"),
     ("sweep --dataset {table:ragged} --steps 2 --param lr --values 0.1", "ragged.csv, line 3"),
+    (f"{TRAIN} --dataset spiral --target label", "--target goes with a table (a CSV or TSV file, "
+                                                 "penguins, auto-mpg); spiral is none"),
+    ("train --weights {auto-mpg} --target cylinders --steps 1", "--target 'cylinders': the network "
+                                                                 "was trained to predict 'mpg'"),
     ("inspect {auto-mpg} --saliency 2", "inspect needs classes, and auto-mpg.csv's label 'mpg' "
                                         "holds real numbers, a regression"),
     ("inspect {mnist} --dataset {table:good}", "does not fit good.csv: layer1.weight has shape "

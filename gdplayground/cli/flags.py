@@ -207,6 +207,10 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
+    for flag in ("--target", "--missing"):
+        if getattr(args, flag[2:]) is not None and not config.data.is_table:
+            raise UsageError(f"{flag} goes with a table (a CSV or TSV file, penguins, auto-mpg); "
+                             f"{config.data.name} is none")
     if dataset and config.data.is_table and not (args.config or base or args.output):
         _suit_table(config, args.loss)
     try:

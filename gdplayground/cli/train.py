@@ -12,6 +12,7 @@ import numpy as np
 
 from gdplayground.cli.flags import (
     MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args, staged_output)
+from gdplayground.config import shown
 from gdplayground.console import stops_as_interrupts
 from gdplayground.store.onnx_export import OnnxUnavailable
 
@@ -111,6 +112,9 @@ def _dataset(config, saved):
 
     if saved is None or saved.preparation is None or not config.data.is_table:
         return None
+    if config.data.target not in ("", saved.preparation.target):
+        raise UsageError(f"--target {shown(config.data.target)}: the network was trained to "
+                         f"predict {shown(saved.preparation.target)}")
     return load_dataset(config.data, config.seed, preparation=saved.preparation)
 
 

@@ -283,7 +283,7 @@ def label_units(dataset, loss: float) -> tuple[float, str]:
     if preparation is None or preparation.classes is not None:
         return loss, ""
     rmse = dataset.error_in_units(loss)
-    return rmse**2, (f" (mean squared error of {preparation.target!r}, in its units squared)  "
+    return dataset.loss_in_units(loss), (f" (mean squared error of {preparation.target!r}, in its units squared)  "
                      f"RMSE {rmse:.4g} (in the units of {preparation.target!r})")
 
 

@@ -49,6 +49,12 @@ class Dataset:
     def n_targets(self) -> int:
         return self.train.y.shape[1] if self.n_classes is None else self.n_classes
 
+    def loss_in_units(self, mse: float) -> float:
+        """The mean squared error in the target's own units squared of a regression whose loss
+        (on the standardised target of a table) is `mse`: what summary.json's test_loss holds."""
+        spread = self.preparation.target_spread if self.preparation else 1.0
+        return mse * spread**2
+
     def error_in_units(self, mse: float) -> float:
         """The root-mean-square error in the target's own units of a regression whose mean
         squared error (the loss, on the standardised target of a table) is `mse`."""

@@ -35,8 +35,7 @@ from gdplayground.files import open_regular
 
 MAX_TABLE_BYTES = 32 * 1024**2  # 23 MB (400,000 rows of 7 columns) take 10 s and 400 MB to read
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})  # compared stripped, lowercased
-DELIMITERS = ",;\t"
-PREFERRED = "\t;,"  # when two delimiters split the rows alike: a tab is rarely inside a field
+DELIMITERS = "\t;,"  # the first is preferred among equals: a tab is rarely inside a field
 SNIFFED_ROWS, SNIFFED_CHARS = 50, 1 << 16  # the delimiter is chosen on the first rows
 MAX_CATEGORIES = 50  # a text feature column with more values is dropped
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -188,9 +187,7 @@ class Preparation:
 
     def raw_inputs(self, table: Table) -> np.ndarray:
         """(rows, inputs) float64: the numeric features as written, then the one-hot columns."""
-        for name in self.numeric:
-            self._column(table, name, numeric=True)
-        parts = [table.columns[name].values[:, None] for name in self.numeric]
+        parts = [self._column(table, name, numeric=True).values[:, None] for name in self.numeric]
         for name, values in self.categories:
             column = self._column(table, name, numeric=False).values
             unknown = ~np.isin(column, values)
@@ -293,16 +290,16 @@ def _delimiter(text: str, path: Path) -> str:
     splits the first row most, so that the row that disagrees is named. (csv.Sniffer misjudges
     a headerless semicolon table with decimal commas.)"""
     sample = text[:SNIFFED_CHARS]
-    first = {d: _first_rows(sample, d, cut=len(sample) < len(text)) for d in PREFERRED}
+    first = {d: _first_rows(sample, d, cut=len(sample) < len(text)) for d in DELIMITERS}
 
     def score(delimiter: str) -> tuple:
         rows = first[delimiter]
         alike = len({len(row) for row in rows}) == 1 and len(rows[0]) > 1
         even = all(cell.count('"') % 2 == 0 for row in rows for cell in row)
         return alike, alike and even, len(rows[0]) if alike else 0
-    best = max(PREFERRED, key=score)  # the first of PREFERRED among equals
+    best = max(DELIMITERS, key=score)  # the first of DELIMITERS among equals
     if not score(best)[0]:
-        best = max(PREFERRED, key=lambda d: len(first[d][0]))
+        best = max(DELIMITERS, key=lambda d: len(first[d][0]))
     if len(first[best][0]) < 2:
         raise DataError(f"{path.name}: one column only; a table needs feature columns and a "
                         "label column, separated by commas, semicolons or tabs")

@@ -145,11 +145,15 @@ def test_inspect_names_a_tables_classes(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "inside").iterdir()) == ["confusion.csv"]
 
 
-def test_a_sweep_over_a_table_writes_run_folders_evaluate_reads(tmp_path, capsys):
-    assert main(["sweep", "--dataset", "penguins", "--steps", "3", "--param", "lr",
+def test_a_sweep_over_a_table_keeps_its_preparation_and_units(tmp_path, capsys):
+    assert main(["sweep", "--dataset", "auto-mpg", "--steps", "3", "--param", "lr",
                  "--values", "0.01,0.1", "--out", str(tmp_path / "sweep")]) == 0
-    assert load_weights(tmp_path / "sweep" / "runs" / "0.1-0" / "weights.npz").preparation.classes \
-        == ("Adelie", "Chinstrap", "Gentoo")
+    run = tmp_path / "sweep" / "runs" / "0.1-0"
+    assert load_weights(run / "weights.npz").preparation.target == "mpg"
+    trainer = trained_from(run)  # the test loss in mpg², as train's
+    loss, _ = trainer.evaluate("test")
+    assert json.loads((run / "summary.json").read_text())["test_loss"] == \
+        pytest.approx(loss * trainer.dataset.preparation.target_spread**2, rel=1e-6)
 
 
 def test_train_help_says_how_to_train_on_a_table(capsys):

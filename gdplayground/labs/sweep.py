@@ -429,8 +429,9 @@ def _summary(run: SweepRun, trainer: Trainer) -> dict:
                "samples_per_second": round(trainer.samples_seen / max(run.seconds, 1e-9)),
                "diverged": run.diverged, "sweep_param": run.param.name,
                "sweep_value": run.value, "sweep_repeat": run.repeat}
+    test_loss = None if run.test_loss is None else trainer.dataset.loss_in_units(run.test_loss)
     optional = {"diverged_at_step": run.diverged_at_step,
                 "final_train_loss": run.history.last("loss"),
                 "sweep_final_loss": run.final_loss, "sweep_least_loss": run.least_loss,
-                "test_loss": run.test_loss, "test_accuracy": run.test_accuracy}
+                "test_loss": test_loss, "test_accuracy": run.test_accuracy}
     return summary | {key: value for key, value in optional.items() if value is not None}

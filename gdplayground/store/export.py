@@ -149,7 +149,7 @@ def table_words(preparation: Preparation | None, onnx: bool) -> str:
     units = (f"\nThe network learns the label standardised, (value − {preparation.target_mean:.6g}) "
              f"/ {preparation.target_spread:.6g}: the losses in `metrics.csv` and the final train "
              "loss are mean squared errors of that; the test loss below is in the label's own "
-             "units squared, and the test RMSE in its own units.\n"
+             "units squared (its root, the RMSE, in its own units).\n"
              if preparation.classes is None else "")
     inputs = (f"\n`model.onnx` takes the raw inputs, in this order: "
               f"{', '.join(f'`{name}`' for name in preparation.input_names)} (a one-hot column "

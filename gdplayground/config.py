@@ -94,6 +94,11 @@ class DataConfig:
         0.5, 0.05, 0.9, "Test fraction",
         "Fraction of a 2-D toy dataset or a table kept aside as the test set.")
 
+    @property
+    def is_table(self) -> bool:
+        """A table's data: a shipped one, or a CSV or TSV file (data.path)."""
+        return self.name in TABLE_FILES or self.name == "table"
+
 
 @dataclass
 class Layer:
@@ -212,6 +217,9 @@ class ExperimentConfig:
                 f"'{self.architecture.loss}': allowed {', '.join(allowed)}", "architecture.output")
         if self.data.name == "idx" and not self.data.path:
             raise ConfigError("data.path must name a folder of IDX files for the 'idx' dataset",
+                              "data.path")
+        if self.data.name == "table" and not self.data.path:
+            raise ConfigError("data.path must name a CSV or TSV file for the 'table' dataset",
                               "data.path")
         return self
 
@@ -491,7 +499,7 @@ def preset(dataset: str) -> ExperimentConfig:
         arch.output, arch.loss, arch.init = "sigmoid", "bce", "xavier"
         lr.value, batch.size = 0.01, 16
         config.data.validation_split = 0.0
-    elif dataset in TABLE_FILES or dataset == "table":
+    elif config.data.is_table:
         arch.hidden, arch.init = [Layer(16, "relu"), Layer(16, "relu")], "he"
         lr.value, batch.size, config.data.test_fraction = 0.01, 32, 0.2
         if dataset == "penguins":

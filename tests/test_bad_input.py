@@ -56,6 +56,21 @@ TOML = {
 }
 
 
+# Tables for --dataset: name -> contents (bytes as they are, text as UTF-8), each bad but "good".
+TABLES = {
+    "good": "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,10,x\n",
+    "ragged": "a,b,label\n1,2,x\n3,4\n5,6,x\n",
+    "not-a-number": "a,b,label\n1,2,x\n3,4,y\n5,six,x\n7,8,y\n",
+    "single-class": "a,b,label\n1,2,x\n3,4,x\n",
+    "lonely-class": "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,z\n9,1,y\n",
+    "missing": "a,b,label\n1,2,x\n3,NA,y\n5,6,x\n7,8,y\n",
+    "empty": "",
+    "header-only": "a,b,label\n",
+    "binary": bytes(range(256)),
+    "too-few": "a,b,label\n1,2,x\n3,4,y\n1,2,x\n3,4,y\n",
+}
+
+
 # Weight files with a damaged kept path: name -> what is done to the spiral run's arrays (three
 # steps: its path is 0, 1, 2, 3) before they are resealed, so only the path is wrong.
 def _set(name, index, value):
@@ -81,10 +96,10 @@ DAMAGED_PATHS = {
     "path-only-rates": _drop("path/steps", "path/weights"),
 }
 
-# (command line, a fragment of the one line it must print). {out} is --out; {spiral} and
-# {mnist} are weight files trained on those, {spiral-run} the run folder of the first; {idx} a
-# damaged IDX folder; {toml:NAME} a file of TOML above; {path:NAME} a weight file of
-# DAMAGED_PATHS; {nothing} a path where nothing is.
+# (command line, a fragment of the one line it must print). {out} is --out; {spiral},
+# {mnist} and {auto-mpg} are weight files trained on those, {spiral-run} the run folder of the
+# first; {idx} a damaged IDX folder; {toml:NAME} a file of TOML above; {table:NAME} a table of
+# TABLES; {path:NAME} a weight file of DAMAGED_PATHS; {nothing} a path where nothing is.
 CASES = [
     # race: a formula or start where f is not a number, found before --out is made
     ("race --surface expression --expression 0/0 --start=1,1 --optimizer sgd:0.1 --steps 5",
@@ -207,10 +222,11 @@ CASES = [
     ("inspect {nothing} --saliency 2", "cannot read"),
     ("inspect '' --saliency 2", "argument weights: the path is empty"),
     ("inspect {spiral} --saliency 2", "needs an image data set (mnist, mnist-binary or an IDX "
-                                      "folder); {spiral} was trained on spiral"),
+                                      "folder) or a table of classes; {spiral} was trained on "
+                                      "spiral"),
     ("inspect {mnist} --dataset spiral --saliency 2", "needs an image data set (mnist, "
-                                                      "mnist-binary or an IDX folder); --dataset "
-                                                      "spiral is not one"),
+                                                      "mnist-binary or an IDX folder) or a table "
+                                                      "of classes; --dataset spiral is not one"),
     ("inspect {mnist} --dataset '' --saliency 2", "argument --dataset: the value is empty"),
     ("inspect {mnist} --dataset ' ' --saliency 2", "argument --dataset: the value is empty"),
     ("inspect {mnist} --dataset cifar --saliency 2", "is neither a folder, a table file (CSV, TSV) nor one of"),
@@ -228,6 +244,36 @@ CASES = [
     ("export-torch {toml:binary}", "{toml:binary}: not a .npz weight file"),
     ("export-torch {path:path-weights-nan}", "path/weights holds NaN or infinite values"),
     ("export-torch ''", "argument WEIGHTS_OR_RUN: the path is empty"),
+    # tables: one line naming the line and the column, before --out is made
+    (f"{TRAIN} --dataset {{table:ragged}}", "ragged.csv, line 3: 2 fields where the header has 3"),
+    (f"{TRAIN} --dataset {{table:not-a-number}}", "not-a-number.csv, line 4, column 'b': 'six' is "
+                                                  "not a number, though 3 of the column's 4"),
+    (f"{TRAIN} --dataset {{table:single-class}}", "single-class.csv, line 2, column 'label': a "
+                                                  "single class, 'x', in every row"),
+    (f"{TRAIN} --dataset {{table:lonely-class}}", "lonely-class.csv, line 5, column 'label': class "
+                                                  "'z' has a single row"),
+    (f"{TRAIN} --dataset {{table:missing}} --missing error", "missing.csv, line 3, column 'b': a "
+                                                             "missing value"),
+    (f"{TRAIN} --dataset {{table:good}} --target species", "good.csv: no column named 'species'; "
+                                                           "its columns are a, b, label"),
+    (f"{TRAIN} --dataset {{table:empty}}", "empty.csv: the file is empty"),
+    (f"{TRAIN} --dataset {{table:header-only}}", "header-only.csv: a header line and no rows"),
+    (f"{TRAIN} --dataset {{table:binary}}", "binary.csv: a binary file, not a CSV or TSV table"),
+    (f"{TRAIN} --dataset {{table:too-few}} --test-fraction 0.05", "too-few.csv: 4 rows are too "
+                                                                  "few to split into training and "
+                                                                  "test rows (test fraction 0.05"),
+    (f"{TRAIN} --dataset auto-mpg --loss cross_entropy", "--loss cross_entropy does not suit "
+                                                         "auto-mpg.csv: its label 'mpg' holds real "
+                                                         "numbers, a regression; use --loss mse"),
+    ("sweep --dataset {table:ragged} --steps 2 --param lr --values 0.1", "ragged.csv, line 3"),
+    (f"{TRAIN} --dataset spiral --target label", "--target goes with a table (a CSV or TSV file, "
+                                                 "penguins, auto-mpg); spiral is none"),
+    ("train --weights {auto-mpg} --target cylinders --steps 1", "--target 'cylinders': the network "
+                                                                 "was trained to predict 'mpg'"),
+    ("inspect {auto-mpg} --saliency 2", "inspect needs classes, and auto-mpg.csv's label 'mpg' "
+                                        "holds real numbers, a regression"),
+    ("inspect {mnist} --dataset {table:good}", "does not fit good.csv: layer1.weight has shape "
+                                               "(784, 8), this data needs (2, 8)"),
 ]
 PATH_CASES = [(f"train --weights {{path:{name}}} --steps 1", f"{{path:{name}}}: {message}")
               for name, message in {
@@ -299,13 +345,18 @@ EARLIER = {
 def inputs(tmp_path_factory):
     """The files the cases name: weight files, a damaged IDX folder, experiment files."""
     folder = tmp_path_factory.mktemp("inputs")
-    for dataset in ("spiral", "mnist"):
+    for dataset in ("spiral", "mnist", "auto-mpg"):
         assert main(["train", "--dataset", dataset, "--steps", "3", "--layers", "8",
                      "--out", str(folder / dataset)]) == 0
     (folder / "idx").mkdir()
     (folder / "idx" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
     paths = {"spiral": folder / "spiral" / "weights.npz", "mnist": folder / "mnist" / "weights.npz",
+             "auto-mpg": folder / "auto-mpg" / "weights.npz",
              "spiral-run": folder / "spiral", "idx": folder / "idx", "nothing": folder / "nothing"}
+    for name, contents in TABLES.items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
+        paths[f"table:{name}"] = path
     for name, spoil in DAMAGED_PATHS.items():
         paths[f"path:{name}"] = damaged(paths["spiral"], folder / f"{name}.npz", spoil)
     for name, contents in TOML.items():

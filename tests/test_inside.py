@@ -146,7 +146,8 @@ def test_inspect_refuses_a_2d_data_set_and_a_bad_file(tmp_path, capsys):
     assert main(["train", "--dataset", "spiral", "--steps", "5", "--out", str(run)]) == 0
     capsys.readouterr()
     assert main(["inspect", str(run / "weights.npz"), "--out", str(tmp_path / "o")]) == 2
-    assert f"needs an image data set (mnist, mnist-binary or an IDX folder); {run / 'weights.npz'} " \
+    assert f"needs an image data set (mnist, mnist-binary or an IDX folder) or a table of " \
+           f"classes; {run / 'weights.npz'} " \
            "was trained on spiral\n" in capsys.readouterr().err
     for dataset, words in (("spiral", "--dataset spiral is not one"),  # not the file's
                            ("", "argument --dataset: the value is empty"),

@@ -545,3 +545,57 @@ def test_train_writes_the_path_and_evaluate_reads_a_run_folder(tmp_path, capsys)
     assert main(["evaluate", str(tmp_path)]) == 2
     assert f"{tmp_path} is a folder without a weights.npz: give a weight file or a run folder" \
         in capsys.readouterr().err
+
+
+# --- a table's preparation ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """A penguins network trained 3 steps, and its weight file with the preparation."""
+    trainer = Trainer(preset("penguins"))
+    for _ in range(3):
+        trainer.step()
+    path = tmp_path_factory.mktemp("w") / "penguins.npz"
+    save_weights(path, trainer.config, trainer.snapshot(), {}, trainer.dataset.preparation)
+    return trainer, path
+
+
+def test_a_tables_preparation_round_trips_sealed_by_the_checksum(penguins, tmp_path):
+    trainer, path = penguins
+    assert load_weights(path).preparation == trainer.dataset.preparation
+    arrays = arrays_of(path)
+    arrays["preparation"] = np.array(str(arrays["preparation"]).replace("Adelie", "Emperor"))
+    with pytest.raises(WeightFileError, match="altered after it was written"):
+        load_weights(rewrite(tmp_path / "edited.npz", arrays, reseal=False))
+
+
+def _prepared(edit):
+    def spoil(arrays):
+        fields = json.loads(str(arrays["preparation"]))
+        edit(fields)
+        arrays["preparation"] = np.array(json.dumps(fields))
+    return spoil
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda a: a.pop("preparation"), "missing array preparation: a table's network holds how its "
+                                     "rows were prepared"),
+    (lambda a: a.update(preparation=np.array("{")), "preparation: not valid JSON"),
+    (_prepared(lambda f: f["spread"].__setitem__(0, 0)),
+     "preparation: spread must be a list of 5 finite numbers, each above 0"),
+    (_prepared(lambda f: f["spread"].__setitem__(0, "1")), "preparation: spread must be a list"),
+    (_prepared(lambda f: f["categories"][0][1].append(7)), "preparation: categories[0] must be"),
+    (_prepared(lambda f: f["categories"][0][1].append("Anvers")),
+     "preparation makes 11 inputs and 3 classes, but the network takes 10 and gives 3"),
+    (_prepared(lambda f: f["classes"].pop()),
+     "preparation makes 10 inputs and 2 classes, but the network takes 10 and gives 3"),
+    (_prepared(lambda f: f.update(target="penguin")),
+     "preparation.target 'penguin' is not the configuration's data.target 'species'"),
+    (_prepared(lambda f: f.pop("dropped")), "preparation: dropped is missing"),
+])
+def test_a_damaged_preparation_is_refused_in_one_line_naming_it(penguins, tmp_path, spoil, problem):
+    assert problem in refusal(penguins[1], tmp_path, spoil)
+
+
+def test_a_preparation_is_no_part_of_an_image_networks_file(trained, tmp_path):
+    spoil = lambda a: a.update(preparation=arrays_of(trained[1])["config"])  # noqa: E731
+    assert "unexpected array 'preparation'" in refusal(trained[1], tmp_path, spoil)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gdplayground.config import (
-    DATASETS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at, owner, preset,
-    shown)
+    DATASETS, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at,
+    owner, preset, shown)
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES
 from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
@@ -79,7 +79,13 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=path_given, help="experiment file (TOML) to start from")
     parser.add_argument("--dataset", type=text_given,
                         help=f"one of {', '.join(d for d in DATASETS if d not in ('idx', 'table'))}, "
-                             "a folder of MNIST-format IDX files, or a table (CSV or TSV file)")
+                             "a folder of MNIST-format IDX files, or a table (CSV or TSV file: "
+                             "a header line, comma, semicolon or tab separated, UTF-8): its "
+                             "label is the last column (or --target); numeric features are "
+                             "standardised with the training rows' mean and spread, text ones "
+                             "one-hot encoded; integer or text labels make classes (sigmoid and "
+                             "bce for two, softmax and cross_entropy for more), real numbers a "
+                             "regression (identity and mse), unless --loss says otherwise")
     parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
                         "'none' for a linear model")
     parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
@@ -104,7 +110,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                                  "(default: as fast as possible)")
     elif parser.prog.endswith("train"):
         parser.add_argument("--weights", type=path_given, help="a weight file (.npz) to go on "
-                            "training from; its configuration is the starting point")
+                            "training from; its configuration is the starting point, and a "
+                            "table's rows are prepared as the file says")
         parser.add_argument("--onnx", action="store_true", help="also write model.onnx "
                             '(needs pip install "gdplayground[onnx]"; written anyway when installed)')
         parser.add_argument("--torch", action="store_true", help="also write model_torch.py, the "
@@ -203,12 +210,38 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
             setattr(section, name, value)
     if args.batch_size is not None and args.batch is None:
         config.batch.mode = "mini"
+    for flag in ("--target", "--missing"):
+        if getattr(args, flag[2:]) is not None and not config.data.is_table:
+            raise UsageError(f"{flag} goes with a table (a CSV or TSV file, penguins, auto-mpg); "
+                             f"{config.data.name} is none")
+    if dataset and config.data.is_table and not (args.config or base or args.output):
+        _suit_table(config, args.loss)
     try:
         return config.validate()
     except ConfigError as exc:
         if args.config and _flag_for(exc.field, flags_given(args)) is None:
             raise ConfigError(f"{args.config}: {exc}", exc.field) from None  # the file's fault
         raise
+
+
+def _suit_table(config: ExperimentConfig, loss: str | None) -> None:
+    """The output and loss the table's label asks for: identity and mse for real numbers,
+    sigmoid and bce for two classes, softmax and cross_entropy for more; or, for a `loss`
+    given, its output, once the label is known to suit it."""
+    from gdplayground.data.datasets import table_path
+    from gdplayground.data.table import read_table
+
+    table = read_table(table_path(config.data), config.data.target, config.data.missing)
+    suited = table.output_and_loss
+    fits = loss in ("mse", suited[1]) or loss == "cross_entropy" and not table.is_regression
+    if loss and not fits:
+        label = "real numbers, a regression" if table.is_regression else \
+            f"{len(set(table.columns[table.target].values))} classes"
+        raise UsageError(f"--loss {loss} does not suit {table.source}: its label "
+                         f"{table.target!r} holds {label}; use --loss {suited[1]} (or leave "
+                         "--loss out: it is chosen from the label)")
+    arch = config.architecture
+    arch.output, arch.loss = (OUTPUTS_FOR_LOSS[loss][0], loss) if loss else suited
 
 
 def parse_layers(text: str, default_activation: str) -> list[Layer]:

@@ -1,6 +1,7 @@
-"""`gdplayground inspect`: inside a trained image classifier, headless; the twin of the
-window's "Inside the network" tab. Prints the test accuracy overall and per class, and writes
-the confusion matrix, the misclassified digits with their top predictions, and saliency maps."""
+"""`gdplayground inspect`: inside a trained classifier, headless; the twin of the window's
+"Inside the network" tab. Prints the test accuracy overall and per class, and writes the
+confusion matrix; for images, the misclassified digits with their top predictions, and saliency
+maps too (a table's rows are no pictures: its classes are named after its labels instead)."""
 
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ OUTPUTS = ("confusion.csv", "misclassified.png", "saliency.npy", "saliency.png")
 def register(commands) -> None:
     inspect = commands.add_parser(
         "inspect", help="accuracy per class, confusion matrix, misclassified digits and "
-                        "saliency maps of an image classifier's weight file",
+                        "saliency maps of a classifier's weight file",
         description="Look inside a network trained on images (mnist, mnist-binary, an IDX "
                     "folder): its test accuracy per class, the confusion matrix, the digits it "
-                    "gets wrong and what it looks at.")
+                    "gets wrong and what it looks at; or on a table's classes: its accuracy "
+                    "per class and the confusion matrix, the classes named.")
     inspect.add_argument("weights", type=path_given, help="a .npz weight file written by gdplayground")
     inspect.add_argument("--dataset", type=text_given,
                          help="inspect on this data set instead of the file's own (mnist, "
-                              "mnist-binary or an IDX folder of the same image size)")
+                              "mnist-binary or an IDX folder of the same image size; or a table "
+                              "with the columns the network was trained on, prepared as it was)")
     inspect.add_argument("--saliency", type=saliency_count, default=DEFAULT_SALIENCY, metavar="N",
                          help="saliency maps of the first N test digits: the gradient of each "
                               "digit's true-class logit with respect to its pixels in [0, 1] "
@@ -69,10 +72,15 @@ def run_inspect(args) -> int:
         matrix = confusion_matrix(data.test.y, predicted, probabilities.shape[1])
         print(f"{args.weights}: {data.name}, network {'-'.join(map(str, trainer.network.sizes))}, "
               f"trained {steps:,} steps")
-        _print_accuracy(matrix, per_class_accuracy(matrix))
-        write_atomic(out.file("confusion.csv"), confusion_csv(matrix).encode())
-        written = ["confusion.csv", _write_misclassified(out, data, probabilities, predicted)]
-        if args.saliency:
+        names = data.preparation.classes if data.preparation else None
+        _print_accuracy(matrix, per_class_accuracy(matrix), names)
+        write_atomic(out.file("confusion.csv"), confusion_csv(matrix, names).encode())
+        written = ["confusion.csv"]
+        if names:
+            print("misclassified.png and saliency maps are for images: a table has none")
+        else:
+            written.append(_write_misclassified(out, data, probabilities, predicted))
+        if args.saliency and not names:
             written += _write_saliency(out, trainer, args.saliency)
     print(f"wrote {', '.join(written)} in {args.out}")
     return 0
@@ -86,18 +94,25 @@ def _earlier_inspection(folder: Path) -> bool:
 def _trained(args):
     """A Trainer holding the file's weights, on the file's data set or --dataset; the steps
     they were trained for."""
+    from gdplayground.data import load_dataset
     from gdplayground.engine import Trainer
 
     saved = load_weight_file(args.weights)
     config = copy.deepcopy(saved.config)
     if args.dataset is not None:
         config.data.name, config.data.path = dataset_name(args.dataset)
-    if config.data.name not in IMAGE_DATASETS:
+    table = config.data.is_table
+    if config.data.name not in IMAGE_DATASETS and not table:
         chosen = (f"--dataset {config.data.name} is not one" if args.dataset is not None
                   else f"{args.weights} was trained on {config.data.name}")
         raise UsageError(f"inspect needs an image data set (mnist, mnist-binary or an IDX "
-                         f"folder); {chosen}")
-    trainer = Trainer(config)
+                         f"folder) or a table of classes; {chosen}")
+    dataset = load_dataset(config.data, config.seed, saved.preparation) if table else None
+    if dataset and dataset.n_classes is None:
+        raise UsageError(f"inspect needs classes, and {dataset.name}'s label "
+                         f"{dataset.preparation.target!r} holds real numbers, a regression: "
+                         f"gdplayground evaluate gives its error")
+    trainer = Trainer(config, dataset)
     for name, param, _ in trainer.network.parameters():
         weights = saved.state.parameters[name]
         if weights.shape != param.shape:
@@ -120,21 +135,23 @@ def _pixels(data, indices) -> np.ndarray:
 
 
 # --- what is printed and written -------------------------------------------------------------------
-def _print_accuracy(matrix: np.ndarray, per_class: np.ndarray) -> None:
+def _print_accuracy(matrix: np.ndarray, per_class: np.ndarray, names=None) -> None:
     total, right = int(matrix.sum()), int(np.trace(matrix))
     print(f"test accuracy {right / total:.2%} ({right:,} of {total:,})")
     for label, (accuracy, count) in enumerate(zip(per_class, matrix.sum(axis=1))):
         shown = "no examples" if count == 0 else f"{accuracy:7.2%} of {count:,}"
-        print(f"  class {label}: {shown}")
+        print(f"  class {label}{f' {names[label]}' if names else ''}: {shown}")
 
 
-def confusion_csv(matrix: np.ndarray) -> str:
-    """A header (true\\predicted, then the predicted classes), then a row per true class."""
+def confusion_csv(matrix: np.ndarray, names=None) -> str:
+    """A header (true\\predicted, then the predicted classes), then a row per true class; the
+    classes are numbers, or `names` (a table's)."""
+    names = names or range(len(matrix))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["true\\predicted", *range(len(matrix))])
-    for label, row in enumerate(matrix):
-        writer.writerow([label, *row.tolist()])
+    writer.writerow(["true\\predicted", *names])
+    for name, row in zip(names, matrix):
+        writer.writerow([name, *row.tolist()])
     return out.getvalue()
 
 

@@ -213,7 +213,7 @@ def _write_run_folder(folder: Path, run) -> None:
                 f"{run.param.text(run.value)}, repeat {run.repeat}. `../../{CSV_NAME}` compares "
                 f"every run of the sweep.")
         write_run(staged, run.config, run.state, run.summary, run.input_scale, onnx=False,
-                  notes=[note])
+                  notes=[note], preparation=run.preparation)
 
 
 def _write_results(out, results, plan, heading: str) -> None:

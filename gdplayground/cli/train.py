@@ -12,6 +12,7 @@ import numpy as np
 
 from gdplayground.cli.flags import (
     MAX_EPOCH_LINES, MAX_STEPS, UsageError, config_from_args, staged_output)
+from gdplayground.config import shown
 from gdplayground.console import stops_as_interrupts
 from gdplayground.store.onnx_export import OnnxUnavailable
 
@@ -32,7 +33,7 @@ def run_train(args) -> int:
     config = config_from_args(args, base=saved.config if saved else None)
     if args.onnx:
         require_onnx()
-    trainer = Trainer(config)
+    trainer = Trainer(config, _dataset(config, saved))
     if saved:
         _resume(trainer, saved, args.weights)
         print(f"resuming from {args.weights} at step {trainer.step_count}")
@@ -68,7 +69,8 @@ def run_train(args) -> int:
                         trainer.network.sizes, trainer.dataset)
         written = write_run(run, trainer.config, trainer.snapshot(path=True), summary,
                             trainer.dataset.input_scale, started_with=trainer.started_with,
-                            changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes)
+                            changes=tuple(trainer.changes), onnx=args.onnx or None, notes=notes,
+                            preparation=trainer.dataset.preparation)
     print(f"wrote {out}/: {', '.join(written)}")
     return 130 if interrupted else 0
 
@@ -102,9 +104,22 @@ def trained_from(path: Path):
     from gdplayground.engine import Trainer
 
     saved = load_weight_file(path)
-    trainer = Trainer(saved.config)
+    trainer = Trainer(saved.config, _dataset(saved.config, saved))
     _resume(trainer, saved, path)
     return trainer
+
+
+def _dataset(config, saved):
+    """The data a weight file's network goes on with: a table prepared as the file says (not
+    fitted afresh on rows that may have changed); None for the configuration's own."""
+    from gdplayground.data import load_dataset
+
+    if saved is None or saved.preparation is None or not config.data.is_table:
+        return None
+    if config.data.target not in ("", saved.preparation.target):
+        raise UsageError(f"--target {shown(config.data.target)}: the network was trained to "
+                         f"predict {shown(saved.preparation.target)}")
+    return load_dataset(config.data, config.seed, preparation=saved.preparation)
 
 
 def _resume(trainer, saved, path: Path) -> None:
@@ -160,6 +175,8 @@ def _describe(trainer) -> None:
     sizes = "-".join(map(str, trainer.network.sizes))
     print(f"{data.name}: {len(data.train)} training, {len(data.validation)} validation, "
           f"{len(data.test)} test examples")
+    if data.preparation:
+        print("\n".join(data.preparation.describe(" (--missing error refuses them)")))
     print(f"network {sizes} ({trainer.network.n_parameters:,} parameters), "
           f"{cfg.optimizer.name} lr {cfg.learning_rate.value:g} ({cfg.learning_rate.schedule}), "
           f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
@@ -251,11 +268,27 @@ def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict
     print(f"trained {trainer.step_count - start[0]} steps in {seconds:.1f} s ({epochs}{resumed}), "
           f"{round(rate):,} samples/s")
     if not math.isnan(test_loss):
+        test_loss, in_units = label_units(trainer.dataset, test_loss)
         summary.update(test_loss=test_loss, test_accuracy=test_acc)
-        print(f"test loss {test_loss:.4f}" + (f"  test accuracy {test_acc:.2%}" if test_acc else ""))
+        if in_units:
+            summary["test_rmse"] = math.sqrt(test_loss)
+        print(f"test loss {test_loss:.4f}{in_units}" +
+              (f"  test accuracy {test_acc:.2%}" if test_acc is not None else ""))
     if trainer.dataset.name == "linear-system":
         summary["solution"] = _print_linear_system(trainer)
     return summary
+
+
+def label_units(dataset, loss: float) -> tuple[float, str]:
+    """A regression table's loss in its label's units, the network's (the mean squared error
+    of the standardised label) times the label's spread squared, and words that say so with
+    its root; any other loss as it is, and no words."""
+    preparation = dataset.preparation
+    if preparation is None or preparation.classes is not None:
+        return loss, ""
+    rmse = dataset.error_in_units(loss)
+    return dataset.loss_in_units(loss), (f" (mean squared error of {preparation.target!r}, in its units squared)  "
+                     f"RMSE {rmse:.4g} (in the units of {preparation.target!r})")
 
 
 def _diagnoses(diagnoses) -> list[dict]:
@@ -283,7 +316,9 @@ def run_evaluate(args) -> int:
     held_out = [split for split in ("validation", "test") if len(getattr(trainer.dataset, split))]
     for split in held_out or ["train"]:  # a set with nothing held out (the linear system)
         loss, accuracy = trainer.evaluate(split)
-        print(f"{split:<10} loss {loss:.6g}" + (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
+        loss, in_units = label_units(trainer.dataset, loss)
+        print(f"{split:<10} loss {loss:.6g}{in_units}" +
+              (f"  accuracy {accuracy:.2%}" if accuracy is not None else ""))
     if trainer.dataset.name == "linear-system":
         _print_linear_system(trainer)
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 from gdplayground.config import DataConfig, TABLE_FILES, TOY_DATASETS
 from gdplayground.data import toy
 from gdplayground.data.mnist import class_count, load_bundled_mnist, load_image_folder
+from gdplayground.data.idx import DataError
 from gdplayground.data.table import Preparation, Table, read_table
 from gdplayground.resources import resource_path
 
@@ -48,6 +49,12 @@ class Dataset:
     def n_targets(self) -> int:
         return self.train.y.shape[1] if self.n_classes is None else self.n_classes
 
+    def loss_in_units(self, mse: float) -> float:
+        """The mean squared error in the target's own units squared of a regression whose loss
+        (on the standardised target of a table) is `mse`: what summary.json's test_loss holds."""
+        spread = self.preparation.target_spread if self.preparation else 1.0
+        return mse * spread**2
+
     def error_in_units(self, mse: float) -> float:
         """The root-mean-square error in the target's own units of a regression whose mean
         squared error (the loss, on the standardised target of a table) is `mse`."""
@@ -64,7 +71,7 @@ def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDA7A]))
     if config.name in TOY_DATASETS:
         return _toy(config, rng)
-    if config.name in TABLE_FILES or config.name == "table":
+    if config.is_table:
         return _table(config, rng, preparation)
     folder = Path(config.path) if config.name == "idx" else None
     x_train, y_train, x_test, y_test = load_image_folder(folder) if folder else load_bundled_mnist()
@@ -93,14 +100,19 @@ def table_path(config: DataConfig) -> Path:
 
 
 def _table(config: DataConfig, rng: np.random.Generator, preparation: Preparation | None) -> Dataset:
-    table = read_table(table_path(config), config.target, config.missing)
+    table = read_table(table_path(config), preparation.target if preparation else config.target,
+                       config.missing)
     order = rng.permutation(len(table))
     n_test = int(round(len(table) * config.test_fraction))
     test, rest = table.rows(np.sort(order[:n_test])), table.rows(np.sort(order[n_test:]))
     n_val = int(round(len(rest) * config.validation_split))
     held = rng.permutation(len(rest))
     train, validation = rest.rows(np.sort(held[n_val:])), rest.rows(np.sort(held[:n_val]))
-    preparation = preparation or Preparation.fit(train)
+    if not len(test) or len(train) < 2:
+        raise DataError(f"{table.source}: {len(table)} row{'s' * (len(table) != 1)} are too few "
+                        f"to split into training and test rows (test fraction "
+                        f"{config.test_fraction:g}, validation split {config.validation_split:g})")
+    preparation = preparation or Preparation.fit(table, train)
 
     def split(part: Table) -> Split:
         return Split(preparation.features(part), preparation.targets(part))

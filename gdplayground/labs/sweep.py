@@ -36,6 +36,7 @@ from gdplayground.config import (
     HIDDEN_ACTIVATIONS, MAX_LAYERS, ConfigError, ExperimentConfig, Layer,
     field_at, field_range, owner, range_words, setting_words, shown)
 from gdplayground.data import DataError
+from gdplayground.data.table import Preparation
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import Trainer, TrainingState, same_data
 
@@ -321,6 +322,7 @@ class SweepRun:
     state: TrainingState  # where it ended (after a divergence, the checkpoint it rolled back to)
     input_scale: float
     summary: dict = field(default_factory=dict)  # its figures, as summary.json holds them
+    preparation: Preparation | None = None  # a table's (Dataset.preparation), for its weight file
 
     @property
     def diverged(self) -> bool:
@@ -421,6 +423,7 @@ def _finished_run(param: SweepParam, value, repeat: int, trainer: Trainer, histo
                    diverged_at, seconds, curve, history, _kept_state(trainer),
                    trainer.dataset.input_scale)
     run.summary = _summary(run, trainer)
+    run.preparation = trainer.dataset.preparation
     return run
 
 
@@ -437,8 +440,9 @@ def _summary(run: SweepRun, trainer: Trainer) -> dict:
                "samples_per_second": round(trainer.samples_seen / max(run.seconds, 1e-9)),
                "diverged": run.diverged, "sweep_param": run.param.name,
                "sweep_value": run.value, "sweep_repeat": run.repeat}
+    test_loss = None if run.test_loss is None else trainer.dataset.loss_in_units(run.test_loss)
     optional = {"diverged_at_step": run.diverged_at_step,
                 "final_train_loss": run.history.last("loss"),
                 "sweep_final_loss": run.final_loss, "sweep_least_loss": run.least_loss,
-                "test_loss": run.test_loss, "test_accuracy": run.test_accuracy}
+                "test_loss": test_loss, "test_accuracy": run.test_accuracy}
     return summary | {key: value for key, value in optional.items() if value is not None}

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from gdplayground.config import ExperimentConfig, setting_words, value_words
+from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import StagedFolder, holds_only, write_atomic
 from gdplayground.store.onnx_export import onnx_available, save_onnx
@@ -62,19 +63,21 @@ def is_run_folder(folder: Path) -> bool:
 def write_run(run: StagedFolder, config: ExperimentConfig, state: TrainingState, summary: dict,
               input_scale: float, *, started_with: ExperimentConfig | None = None,
               changes: tuple[SettingChange, ...] = (), onnx: bool | None = None,
-              notes: list[str] = ()) -> list[str]:
+              notes: list[str] = (), preparation: Preparation | None = None) -> list[str]:
     """Write weights, the settings now (config.toml) and every change of a setting since the
     run's start (changes.csv), summary and ONNX (if wanted, or available when `onnx` is None)
     beside what the caller staged (metrics, plots), then a README that lists every file and adds
-    `notes`. Returns the names of the files. OSError if a write fails."""
-    save_weights(run.file(WEIGHTS_FILE), config, state, summary)
+    `notes`. `preparation` is a table's (Dataset.preparation): the weight file keeps it, the
+    ONNX model applies it, the README shows it. Returns the names of the files. OSError if a
+    write fails."""
+    save_weights(run.file(WEIGHTS_FILE), config, state, summary, preparation)
     config.save(run.file("config.toml"))
     write_atomic(run.file("changes.csv"), changes_csv(changes).encode())
     write_atomic(run.file("summary.json"), json.dumps(summary, indent=1).encode())
     if onnx or (onnx is None and onnx_available()):
-        save_onnx(run.file("model.onnx"), config, state.parameters, input_scale)
+        save_onnx(run.file("model.onnx"), config, state.parameters, input_scale, preparation)
     files = sorted(p.name for p in run.staging.iterdir()) + ["README.md"]
-    readme = run_readme(started_with or config, summary, files, notes, changes)
+    readme = run_readme(started_with or config, summary, files, notes, changes, preparation)
     write_atomic(run.file("README.md"), readme.encode())
     return files
 
@@ -99,8 +102,9 @@ def summarised_metrics_note(until_step: int) -> list[str]:
 
 
 def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=(),
-               changes=()) -> str:
-    """The run folder's README; `config` is what the run started with, `changes` what changed."""
+               changes=(), preparation: Preparation | None = None) -> str:
+    """The run folder's README; `config` is what the run started with, `changes` what changed,
+    `preparation` a table's."""
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
     layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
@@ -123,7 +127,7 @@ Written {datetime.datetime.now():%Y-%m-%d %H:%M}.
 
 Network: hidden layers {layers}; output {arch.output} with {arch.loss} loss;
 {arch.init} initialisation{', no bias' if not arch.bias else ''}{f', dropout {arch.dropout}' if arch.dropout else ''}.
-Training: {opt.name}, learning rate {lr.value:g} ({lr.schedule}), {batch}, {config.dtype},
+{table_words(preparation, "model.onnx" in files)}Training: {opt.name}, learning rate {lr.value:g} ({lr.schedule}), {batch}, {config.dtype},
 seed {config.seed}.
 {during}
 | figure | value |
@@ -137,6 +141,25 @@ seed {config.seed}.
 Go on training: `gdplayground train --weights weights.npz --epochs 1`.
 Evaluate: `gdplayground evaluate weights.npz`. Open in the window: File ▸ Open weights….
 """
+
+
+def table_words(preparation: Preparation | None, onnx: bool) -> str:
+    """The README's paragraph on a table: its label, features and what was left out; for a
+    regression, the units of the figures; the ONNX model's inputs, in order."""
+    if preparation is None:
+        return ""
+    lines = "".join(f"- {line}\n" for line in preparation.describe())
+    units = (f"\nThe network learns the label standardised, (value − {preparation.target_mean:.6g}) "
+             f"/ {preparation.target_spread:.6g}: the losses in `metrics.csv` and the final train "
+             "loss are mean squared errors of that; the test loss below is in the label's own "
+             "units squared (its root, the RMSE, in its own units).\n"
+             if preparation.classes is None else "")
+    inputs = (f"\n`model.onnx` takes the raw inputs, in this order: "
+              f"{', '.join(f'`{name}`' for name in preparation.input_names)} (a one-hot column "
+              "is 1 for the row's value, else 0); it standardises them itself"
+              f"{' and gives the label in its own units' if preparation.classes is None else ''}.\n"
+              if onnx else "")
+    return f"\nData, prepared on the training rows:\n\n{lines}{units}{inputs}\n"
 
 
 def _number(value) -> str:

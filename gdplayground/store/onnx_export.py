@@ -1,8 +1,10 @@
 """The trained network as an ONNX model, for ONNX Runtime and the tools that read ONNX.
 
-The model takes raw inputs as the dataset stores them (for MNIST, pixels 0-255), scales them as
-the engine does, and returns what the engine's predict() returns: the output layer's
-activations (class probabilities for a softmax network). Needs the optional extra:
+The model takes raw inputs as the dataset stores them (for MNIST, pixels 0-255; for a table,
+its numeric features as written, then the one-hot columns of its text features: Preparation.
+input_names), scales them as the engine does, and returns what the engine's predict() returns:
+the output layer's activations (class probabilities for a softmax network), or for a table's
+regression the prediction in the label's own units. Needs the optional extra:
 pip install "gdplayground[onnx]".
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.data.table import Preparation
 from gdplayground.engine.activations import LeakyReLU
 from gdplayground.files import write_atomic
 
@@ -33,8 +36,10 @@ def onnx_available() -> bool:
     return True
 
 
-def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_scale: float):
-    """Build the ModelProto of a network from its configuration and parameters."""
+def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_scale: float,
+            preparation: Preparation | None = None):
+    """Build the ModelProto of a network from its configuration and parameters; a table's
+    network standardises its raw inputs as `preparation` says."""
     try:
         from onnx import TensorProto, checker, helper, numpy_helper
     except ImportError:
@@ -43,21 +48,34 @@ def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_s
     n_layers = len(arch.hidden) + 1
     n_in = parameters["layer1.weight"].shape[0]
     n_out = parameters[f"layer{n_layers}.weight"].shape[1]
-    nodes, weights = [], [numpy_helper.from_array(np.array(input_scale, np.float32), "input_scale")]
-    nodes.append(helper.make_node("Mul", ["input", "input_scale"], ["h0"]))
+    nodes, weights = [], []
+
+    def constant(name: str, value) -> str:
+        weights.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
+        return name
+    if preparation is None:
+        nodes.append(helper.make_node("Mul", ["input", constant("input_scale", input_scale)],
+                                      ["h0"]))
+    else:  # (x − offset) × scale, as Preparation.features
+        nodes += [helper.make_node("Sub", ["input", constant("offset", preparation.offset)], ["x0"]),
+                  helper.make_node("Mul", ["x0", constant("scale", preparation.scale)], ["h0"])]
     activations = [layer.activation for layer in arch.hidden] + [arch.output]
     current = "h0"
     for i, activation in enumerate(activations, start=1):
-        w = f"layer{i}.weight"
-        weights.append(numpy_helper.from_array(parameters[w].astype(np.float32), w))
+        w = constant(f"layer{i}.weight", parameters[f"layer{i}.weight"])
         nodes.append(helper.make_node("MatMul", [current, w], [f"z{i}"]))
         current = f"z{i}"
         if arch.bias:
-            b = f"layer{i}.bias"
-            weights.append(numpy_helper.from_array(parameters[b].astype(np.float32), b))
+            b = constant(f"layer{i}.bias", parameters[f"layer{i}.bias"])
             nodes.append(helper.make_node("Add", [current, b], [f"zb{i}"]))
             current = f"zb{i}"
         current = _activation(helper, nodes, activation, current, f"a{i}")
+    if preparation is not None and preparation.classes is None:  # the label in its own units
+        spread = constant("target_spread", preparation.target_spread)
+        nodes.append(helper.make_node("Mul", [current, spread], ["y0"]))
+        nodes.append(helper.make_node("Add", ["y0", constant("target_mean", preparation.target_mean)],
+                                      ["y1"]))
+        current = "y1"
     nodes.append(helper.make_node("Identity", [current], ["output"]))
     graph = helper.make_graph(
         nodes, "gdplayground",
@@ -72,8 +90,8 @@ def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_s
 
 
 def save_onnx(path: Path, config: ExperimentConfig, parameters: dict[str, np.ndarray],
-              input_scale: float) -> None:
-    write_atomic(Path(path), to_onnx(config, parameters, input_scale).SerializeToString())
+              input_scale: float, preparation: Preparation | None = None) -> None:
+    write_atomic(Path(path), to_onnx(config, parameters, input_scale, preparation).SerializeToString())
 
 
 def _activation(helper, nodes: list, activation: str, source: str, target: str) -> str:

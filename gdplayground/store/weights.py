@@ -8,7 +8,9 @@ training resumes exactly; the path the run kept (engine/path.py), when it has on
 path/rates (k,) float64, all three or none;
 and four text arrays: config (the experiment, TOML), summary (steps, epochs, final metrics,
 the coach's diagnoses, JSON), state (counters and random-generator states, JSON) and integrity (a SHA-256 of all
-the rest, so an edited file is refused rather than half-trusted).
+the rest, so an edited file is refused rather than half-trusted); a network trained on a table
+has a fifth, preparation (data/table.py's Preparation, JSON: its columns, categories, classes,
+means and spreads), so that whatever reads raw rows later prepares them as training did.
 
 The checksum is no signature: anyone can recompute it. So loading trusts nothing in the file:
 every array's header is checked against the file's own configuration before its data is read
@@ -38,6 +40,7 @@ import numpy as np
 import psutil
 
 from gdplayground.config import ConfigError, ExperimentConfig, shown
+from gdplayground.data.table import Preparation
 from gdplayground.engine import TrainingState
 from gdplayground.engine.path import PATH_POINTS, KeptPath
 from gdplayground.engine.trainer import OPTIMIZER_STATE
@@ -47,6 +50,7 @@ from gdplayground.store.npz import NotAnArchive, NpzArchive, NpzError
 FORMAT = "gdplayground-weights/1"
 WEIGHTS_FILE = "weights.npz"  # a run folder's (and a PyTorch export's) weight file
 TEXT_ARRAYS = ("config", "summary", "state", "integrity")
+PREPARATION = "preparation"  # a table's, and only a table's
 ORDER = "data/order"
 PATH_ARRAYS = STEPS, WEIGHTS, RATES = "path/steps", "path/weights", "path/rates"
 # the arrays each rule of engine/optimizers.py keeps, from its first step on
@@ -71,9 +75,12 @@ class WeightFile:
     config: ExperimentConfig
     state: TrainingState
     summary: dict
+    preparation: Preparation | None = None  # how a table's raw rows became the network's inputs
 
 
-def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, summary: dict) -> None:
+def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, summary: dict,
+                 preparation: Preparation | None = None) -> None:
+    """Write a weight file; `preparation` is a table's (the file of a table's network holds it)."""
     arrays = dict(state.parameters)
     counters = {}
     for name, memory in state.optimizer.items():
@@ -89,6 +96,8 @@ def save_weights(path: Path, config: ExperimentConfig, state: TrainingState, sum
     arrays["config"] = np.array(config.to_toml())
     arrays["summary"] = np.array(json.dumps(summary, indent=1))
     arrays["state"] = np.array(json.dumps(meta))
+    if preparation is not None:
+        arrays[PREPARATION] = np.array(preparation.to_json())
     arrays["integrity"] = np.array(_digest(arrays))
     with atomic_writer(Path(path)) as f:
         np.savez(f, **arrays)
@@ -103,6 +112,7 @@ def load_weights(path: Path) -> WeightFile:
     meta = _checked_state(path, arrays, config)
     kept = _checked_path(path, arrays, meta["step"])
     summary = _checked_summary(path, arrays["summary"])
+    preparation = _checked_preparation(path, arrays, config)
     memory = dict(meta["optimizer_counters"].get(OPTIMIZER_STATE, {}))
     memory.update({slot: arrays[name] for name, slot in _slots(config).items() if name in arrays})
     state = TrainingState(
@@ -111,7 +121,7 @@ def load_weights(path: Path) -> WeightFile:
         optimizer={OPTIMIZER_STATE: memory},
         order=arrays[ORDER].astype(np.int64), position=meta["position"],
         shuffle_rng=meta["shuffle_rng"], dropout_rng=meta["dropout_rng"], path=kept)
-    return WeightFile(config, state, summary)
+    return WeightFile(config, state, summary, preparation)
 
 
 def _path_arrays(kept: KeptPath | None) -> dict[str, np.ndarray]:
@@ -144,6 +154,8 @@ def _read(path: Path) -> tuple[ExperimentConfig, dict[str, np.ndarray]]:
         with open_regular(path, psutil.virtual_memory().available) as handle:
             archive = NpzArchive(handle)
             texts = {name: _read_text(path, archive, name) for name in TEXT_ARRAYS}
+            if PREPARATION in archive.names:
+                texts[PREPARATION] = _read_text(path, archive, PREPARATION)
             config = _parsed_config(path, texts["config"])
             _check_names(path, archive.names, config)
             _check_headers(path, archive, config)
@@ -180,6 +192,8 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
     written before runs kept one, or of a network too large to keep one, has none."""
     names, groups = set(names), (set(_slots(config)), set(PATH_ARRAYS))
     required = {*_parameter_names(config), ORDER, *TEXT_ARRAYS}
+    if config.data.is_table:
+        required.add(PREPARATION)
     unknown = sorted(names - required - set().union(*groups))
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -190,7 +204,8 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
         if group & names:
             missing += sorted(group - names)
     if missing:
-        raise WeightFileError(f"{path}: missing array {missing[0]}")
+        why = ": a table's network holds how its rows were prepared" if missing[0] == PREPARATION else ""
+        raise WeightFileError(f"{path}: missing array {missing[0]}{why}")
 
 
 def _check_headers(path: Path, archive: NpzArchive, config: ExperimentConfig) -> None:
@@ -346,6 +361,30 @@ def _checked_summary(path: Path, text: np.ndarray) -> dict:
             raise WeightFileError(f"{path}: {_key('summary', key)} must be a number, boolean, "
                                   f"string, null or list of numbers (got {shown(value)})")
     return summary
+
+
+def _checked_preparation(path: Path, arrays: dict[str, np.ndarray],
+                         config: ExperimentConfig) -> Preparation | None:
+    """A table's preparation, every field checked, and fitting the network: an input per raw
+    input, an output per class (one for two classes and binary cross-entropy, or a regression)."""
+    if PREPARATION not in arrays:
+        return None
+    try:
+        preparation = Preparation.from_json(str(arrays[PREPARATION]))
+    except ValueError as exc:
+        raise WeightFileError(f"{path}: {PREPARATION}: {exc}") from None
+    last = f"layer{len(config.architecture.hidden) + 1}.weight"
+    n_in, n_out = arrays["layer1.weight"].shape[0], arrays[last].shape[1]
+    classes = preparation.classes
+    outputs = (1,) if classes is None else (len(classes), 1) if len(classes) == 2 else (len(classes),)
+    if len(preparation.input_names) != n_in or n_out not in outputs:
+        made = (f"{len(classes)} classes" if classes else "a regression target")
+        raise WeightFileError(f"{path}: {PREPARATION} makes {len(preparation.input_names)} inputs "
+                              f"and {made}, but the network takes {n_in} and gives {n_out}")
+    if config.data.target and config.data.target != preparation.target:
+        raise WeightFileError(f"{path}: {PREPARATION}.target {shown(preparation.target)} is not "
+                              f"the configuration's data.target {shown(config.data.target)}")
+    return preparation
 
 
 def _check_diagnoses(path: Path, diagnoses) -> None:

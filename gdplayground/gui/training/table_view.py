@@ -1,0 +1,144 @@
+"""A table in the Data panel: read off the GUI thread (a 256 MB file takes a while), its columns
+listed (name, number or text with its categories, which is the label), and the output and loss
+its label calls for. The worker reads the file again to train on it: the panel's reading only
+describes it, and refuses a bad table before a run is touched."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import threading
+from typing import NamedTuple
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel
+
+from gdplayground.config import TABLE_FILES, DataConfig, ExperimentConfig
+from gdplayground.data import DataError
+from gdplayground.data.datasets import table_path
+from gdplayground.data.table import Preparation, read_table
+
+SHOWN_CATEGORIES = 6  # of a text column, listed before "…"
+
+
+def is_table(data: DataConfig) -> bool:
+    return data.name in TABLE_FILES or data.name == "table"
+
+
+def output_and_loss(classes: tuple[str, ...] | None) -> tuple[str, str]:
+    """The output activation and loss a label calls for: two classes one sigmoid probability
+    with binary cross-entropy, more a softmax with cross-entropy, a number (None) the identity
+    with mean squared error."""
+    if classes is None:
+        return "identity", "mse"
+    return ("sigmoid", "bce") if len(classes) == 2 else ("softmax", "cross_entropy")
+
+
+class TableSummary(NamedTuple):
+    """What the panel lists of a table read with `data`'s settings."""
+
+    data: DataConfig  # the settings it was read with (name, path, label column, missing)
+    columns: tuple[str, ...]  # in the file's order
+    rows: int
+    dropped_missing: int
+    preparation: Preparation  # fitted on every row: the kinds, categories and classes
+
+    def describes(self, data: DataConfig) -> bool:
+        """Whether this is the table `data` reads (the test fraction does not change it)."""
+        return _table_key(self.data) == _table_key(data)
+
+    @property
+    def words(self) -> str:
+        """The columns as rich text, one a line, the label's last."""
+        prep = self.preparation
+        categories = dict(prep.categories)
+        lines = []
+        for name in self.columns:
+            if name == prep.target:
+                continue
+            if name in prep.dropped:
+                kind = "<i>one constant value: left out</i>"
+            elif name in categories:
+                values = categories[name]
+                shown = ", ".join(values[:SHOWN_CATEGORIES]) + (" …" if len(values) > SHOWN_CATEGORIES else "")
+                kind = f"text, {len(values)} categories: {shown}"
+            else:
+                kind = "number"
+            lines.append(f"<b>{html.escape(name)}</b>: {html.escape(kind)}")
+        label = ("a number: regression" if prep.classes is None else
+                 f"{len(prep.classes)} classes: {', '.join(prep.classes)}")
+        lines.append(f"<b>{html.escape(prep.target)}</b> (label): {html.escape(label)}")
+        dropped = (f", {self.dropped_missing:,} with a missing value left out"
+                   if self.dropped_missing else "")
+        lines.append(f"<i>{self.rows:,} rows{dropped}</i>")
+        return "<br>".join(lines)
+
+
+def follow_table(old: ExperimentConfig, new: ExperimentConfig, table: TableSummary | None) -> None:
+    """A new table, or a new label column, brings the output and loss its label calls for
+    (output_and_loss); the panel read it before offering it (`table`)."""
+    if table is not None and table.describes(new.data) and not table.describes(old.data):
+        new.architecture.output, new.architecture.loss = output_and_loss(table.preparation.classes)
+
+
+def summarise(data: DataConfig) -> TableSummary:
+    """Read the table `data` names; DataError if it cannot be used."""
+    table = read_table(table_path(data), data.target, data.missing)
+    return TableSummary(dataclasses.replace(data), tuple(table.columns), len(table),
+                        table.dropped_missing, Preparation.fit(table))
+
+
+class TableReader(QObject):
+    """Reads tables on a thread of its own, one request at a time: a request made while one is
+    read supersedes it (the earlier answer is dropped). `read` brings (the request's DataConfig,
+    a TableSummary or the message of why it cannot be used)."""
+
+    read = Signal(object, object)
+    _done = Signal(int, object, object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._request = 0
+        self._done.connect(self._arrived, Qt.QueuedConnection)
+
+    def start(self, data: DataConfig) -> None:
+        self._request += 1
+        request, data = self._request, dataclasses.replace(data)
+        threading.Thread(target=self._work, args=(request, data), daemon=True,
+                         name="table reader").start()
+
+    def _work(self, request: int, data: DataConfig) -> None:
+        try:
+            answer = summarise(data)
+        except DataError as exc:
+            answer = str(exc)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the panel says it
+            answer = f"{table_path(data).name}: cannot be read ({type(exc).__name__}: {exc})"
+        self._done.emit(request, data, answer)
+
+    def _arrived(self, request: int, data: DataConfig, answer) -> None:
+        if request == self._request:
+            self.read.emit(data, answer)
+
+
+class ColumnList(QLabel):
+    """The columns of the table read, or what is happening to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.RichText)
+        self.setToolTip("The table's columns: numbers are standardised with the training rows' "
+                        "mean and spread, text columns become one input per category (one-hot), "
+                        "and the label's integers or words are the classes to learn (a real "
+                        "number: a regression).")
+
+    def show_table(self, table: TableSummary) -> None:
+        self.setText(table.words)
+
+    def say(self, words: str) -> None:
+        self.setText(f"<i>{html.escape(words)}</i>")
+
+
+def _table_key(data: DataConfig) -> tuple:
+    return data.name, data.path, data.target, data.missing

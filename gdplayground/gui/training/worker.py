@@ -332,7 +332,7 @@ class TrainingWorker(QObject):
             test_labels=data.test.y.copy() if two_d else None,
             solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
-            seconds=seconds)
+            seconds=seconds, preparation=data.preparation)
         self.started.emit(info)
         self._send_frame(running=False)
 

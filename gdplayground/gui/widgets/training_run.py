@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, StepReport, TrainingState
 from gdplayground.labs.diagnostics import Diagnosis
+from gdplayground.labs.diagram import BOUNDARY_EXTENT
 
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
 
@@ -37,6 +39,8 @@ class RunInfo:
     solution: np.ndarray | None = None  # the linear system's exact solution
     initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
     seconds: float = 0.0  # time spent training before: a reopened weight file's own record
+    preparation: Preparation | None = None  # a table's: its columns, classes or target's scale
+    extent: float = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
 
 
 @dataclass(frozen=True)

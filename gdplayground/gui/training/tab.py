@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
 from gdplayground.engine.history import History
 from gdplayground.gui.training.replay_bar import ReplayBar
-from gdplayground.gui.training.decision_boundary import DecisionBoundaryView
+from gdplayground.gui.training.decision_boundary import DecisionBoundaryView, plane_outputs
 from gdplayground.gui.training.linear_system_view import LinearSystemView
 from gdplayground.gui.widgets.overlays import Overlay
 from gdplayground.gui.widgets.plots import AccuracyView, ErrorView, GradientView, LossView
@@ -139,8 +139,7 @@ class TrainingView(QWidget):
                                    class_templates=len(info.sizes) == 2)
             self.data_view.setCurrentWidget(self.mosaic)
         elif info.points is not None:
-            if not _same_points(previous, info):
-                self.boundary.set_points(info.points, info.labels, info.test_points, info.test_labels)
+            self.boundary.show_run(info, same_points=_same_points(previous, info))
             self.data_view.setCurrentWidget(self.boundary)
         elif info.solution is not None:
             self.linear_view.set_solution(info.solution)
@@ -226,7 +225,8 @@ class TrainingView(QWidget):
             if current is self.mosaic:
                 self.mosaic.show_weights(stepper.first_layer())
             elif current is self.boundary:
-                self.boundary.show_boundary(stepper.boundary())
+                self.boundary.show_boundary(plane_outputs(stepper.predict, self.info.extent),
+                                            self.info.preparation)
                 self.boundary.show_step(step)
             elif current is self.linear_view:
                 self.linear_view.show_step(step, stepper.unknowns())
@@ -236,7 +236,7 @@ class TrainingView(QWidget):
         self.replay_step = step
         self.replay_bar.show_replay(step, self.live_step, len(self._path))
         if self.info is not None and self.info.sizes[0] == 2:
-            self.replayed_units.emit(stepper.units())
+            self.replayed_units.emit(stepper.units(self.info.extent))
         self.replayed.emit(step)
 
     def back_to_live(self) -> None:
@@ -353,7 +353,7 @@ class TrainingView(QWidget):
         if current is self.mosaic:
             self.mosaic.show_weights(frame.first_layer)
         elif current is self.boundary and frame.boundary is not None:
-            self.boundary.show_boundary(frame.boundary)
+            self.boundary.show_boundary(frame.boundary, self.info.preparation)
         elif current is self.linear_view:
             self.linear_view.draw(history)
 

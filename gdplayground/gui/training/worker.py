@@ -25,13 +25,14 @@ from gdplayground.data import DataError
 from gdplayground.engine import StepReport, Trainer
 from gdplayground.labs.diagnostics import Coach
 from gdplayground.labs.diagram import (
-    BOUNDARY_EXTENT, BOUNDARY_GRID, boundary, connection_weights, plane_grid, trainer_unit_outputs,
+    BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_grid, trainer_unit_outputs,
     unit_biases)
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
+from gdplayground.gui.training.decision_boundary import plane_extent, plane_outputs
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
 from gdplayground.store.weights import WeightFile
@@ -101,6 +102,7 @@ class TrainingWorker(QObject):
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
         self._coach: Coach | None = None  # each run has its own, made as it is announced
+        self._extent = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
         self._last_frame = self._last_picture = 0.0
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
@@ -281,7 +283,8 @@ class TrainingWorker(QObject):
             reports=tuple(self._pending),
             rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
-            boundary=boundary(trainer.predict) if picture and trainer.dataset.n_features == 2 else None,
+            boundary=plane_outputs(trainer.predict, self._extent)
+            if picture and trainer.dataset.n_features == 2 else None,
             units=self._units() if picture and trainer.dataset.n_features == 2 else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
@@ -305,7 +308,7 @@ class TrainingWorker(QObject):
         """What the network diagram draws: every unit's output over the boundary's grid, and
         copies of the weights and biases."""
         network = self.trainer.network
-        grid = plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID)
+        grid = plane_grid(self._extent, BOUNDARY_GRID)
         return (trainer_unit_outputs(self.trainer, grid), connection_weights(network),
                 unit_biases(network))
 
@@ -320,6 +323,8 @@ class TrainingWorker(QObject):
         self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
+        self._extent = BOUNDARY_EXTENT if data.preparation is None or not two_d else \
+            plane_extent([data.train.x, data.validation.x, data.test.x])
         info = RunInfo(
             run_id=self._run_id, config=copy.deepcopy(trainer.config),
             dataset=data.name, step=trainer.step_count, epoch=trainer.epochs_done + mid_epoch,
@@ -332,7 +337,7 @@ class TrainingWorker(QObject):
             test_labels=data.test.y.copy() if two_d else None,
             solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
-            seconds=seconds, preparation=data.preparation)
+            seconds=seconds, preparation=data.preparation, extent=self._extent)
         self.started.emit(info)
         self._send_frame(running=False)
 

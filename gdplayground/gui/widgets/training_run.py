@@ -66,7 +66,7 @@ class Frame:
     reports: tuple[StepReport, ...]
     rows: np.ndarray  # measured_rows(reports)
     first_layer: np.ndarray | None = None  # (n_in, units) weights
-    boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
+    boundary: np.ndarray | None = None  # (grid, grid, outputs) over the 2-D plane: plane_outputs
     path: np.ndarray | None = None  # linear system: (steps, 4) rows of (step, x1, x2, x3)
     samples_seen: int = 0
     running: bool = False

@@ -65,9 +65,9 @@ class DecisionBoundaryView(QWidget):
                       for colour in PALETTE]
         self.test = [self._points(pg.mkPen(colour, width=2), pg.mkBrush("w")) for colour in PALETTE]
         # A surface's points, one brush each (a table is small): training ones outlined, test
-        # ones ringed in white.
+        # ones larger, ringed in white (a thicker ring hid their colour).
         self.valued = (self._points(pg.mkPen(OUTLINE, width=0.8), None),
-                       self._points(pg.mkPen("w", width=2), None))
+                       self._points(pg.mkPen("w", width=1.2), None, size=10))
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=SURFACE_COLOURS, interactive=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -76,8 +76,8 @@ class DecisionBoundaryView(QWidget):
         self.regression, self.levels = False, (0.0, 1.0)  # a surface's, in the target's units
         self.set_plane(BOUNDARY_EXTENT, ("", ""), regression=False)
 
-    def _points(self, pen, brush) -> pg.ScatterPlotItem:
-        item = pg.ScatterPlotItem(size=7, pen=pen, brush=brush)
+    def _points(self, pen, brush, size: int = 7) -> pg.ScatterPlotItem:
+        item = pg.ScatterPlotItem(size=size, pen=pen, brush=brush)
         self.plot.addItem(item)
         return item
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import textwrap
 import threading
 from typing import NamedTuple
 
@@ -19,6 +20,7 @@ from gdplayground.data.datasets import table_path
 from gdplayground.data.table import Preparation, read_table
 
 SHOWN_CATEGORIES = 6  # of a text column, listed before "…"
+WRAP_CHARS = 40  # a line of the column list: the panel's width
 
 
 def is_table(data: DataConfig) -> bool:
@@ -49,28 +51,26 @@ class TableSummary(NamedTuple):
 
     @property
     def words(self) -> str:
-        """The columns as rich text, one a line, the label's last."""
+        """The columns as rich text, one a line (wrapped by hand: a word-wrapped label in the
+        panel's form was given too little height, and lost its last lines), the label's last."""
         prep = self.preparation
         categories = dict(prep.categories)
         lines = []
         for name in self.columns:
-            if name == prep.target:
-                continue
             if name in prep.dropped:
-                kind = "<i>one constant value: left out</i>"
+                lines += _lines(name, "one constant value: left out")
             elif name in categories:
                 values = categories[name]
-                shown = ", ".join(values[:SHOWN_CATEGORIES]) + (" …" if len(values) > SHOWN_CATEGORIES else "")
-                kind = f"text, {len(values)} categories: {shown}"
-            else:
-                kind = "number"
-            lines.append(f"<b>{html.escape(name)}</b>: {html.escape(kind)}")
+                listed = ", ".join(values[:SHOWN_CATEGORIES]) + (" …" if len(values) > SHOWN_CATEGORIES else "")
+                lines += _lines(name, f"text, {len(values)} categories: {listed}")
+            elif name != prep.target:
+                lines += _lines(name, "number")
         label = ("a number: regression" if prep.classes is None else
                  f"{len(prep.classes)} classes: {', '.join(prep.classes)}")
-        lines.append(f"<b>{html.escape(prep.target)}</b> (label): {html.escape(label)}")
+        lines += _lines(prep.target, label, " (label)")
         dropped = (f", {self.dropped_missing:,} with a missing value left out"
                    if self.dropped_missing else "")
-        lines.append(f"<i>{self.rows:,} rows{dropped}</i>")
+        lines.append(f"<i>{self.rows:,} rows{html.escape(dropped)}</i>")
         return "<br>".join(lines)
 
 
@@ -126,7 +126,6 @@ class ColumnList(QLabel):
 
     def __init__(self):
         super().__init__()
-        self.setWordWrap(True)
         self.setTextFormat(Qt.RichText)
         self.setToolTip("The table's columns: numbers are standardised with the training rows' "
                         "mean and spread, text columns become one input per category (one-hot), "
@@ -138,6 +137,14 @@ class ColumnList(QLabel):
 
     def say(self, words: str) -> None:
         self.setText(f"<i>{html.escape(words)}</i>")
+
+
+def _lines(name: str, words: str, role: str = "") -> list[str]:
+    """A column's name in bold and its words, wrapped at WRAP_CHARS, the rest indented."""
+    head = f"{name}{role}: "
+    first, *rest = textwrap.wrap(words, WRAP_CHARS, initial_indent=" " * len(head))
+    return ([f"<b>{html.escape(name)}</b>{html.escape(role)}: {html.escape(first.lstrip())}"]
+            + [f"&nbsp;&nbsp;&nbsp;{html.escape(line)}" for line in rest])
 
 
 def _table_key(data: DataConfig) -> tuple:

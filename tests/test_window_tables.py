@@ -1,5 +1,6 @@
 """Tables in the window: chosen in the Data panel (a shipped one, or a file), their columns
-listed, trained with the output and loss their label calls for; a regression's error in the
+listed, trained with the output and loss their label calls for, a classifier's confusion
+matrix by its classes' names; a regression's error in the
 target's units; a bad table refused with its message, the run as it was; two-feature tables
 with their decision boundary or fitted surface; and switching among every kind of data."""
 
@@ -49,7 +50,8 @@ def train(qtbot, window, steps: int) -> None:
     window.step(steps)
     qtbot.waitUntil(lambda: window.last_step >= steps, timeout=TIMEOUT)
     wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: not window.training._stale, timeout=TIMEOUT)  # every plot drawn
+    qtbot.waitUntil(lambda: not (window.training._dirty or window.training._stale),
+                    timeout=TIMEOUT)  # every plot drawn with the last frame
 
 
 def listed(panel) -> str:
@@ -91,6 +93,19 @@ def test_penguins_chosen_in_the_panel_lists_its_columns_and_learns_its_species(q
     train(qtbot, window, 120)  # 15 epochs of 8 batches
     assert last_point(window.training.accuracy_view.test) > 0.9
     assert not window.banner.isVisible() or "Could not" not in window.banner.text()
+
+    inside = window.inside  # its errors, by the species' names
+    window.tabs.setCurrentWidget(inside)
+    inside.pages.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: inside.classes.counts.sum() > 0, timeout=TIMEOUT)
+    test = window.session.worker.trainer.dataset.test
+    predicted = window.session.worker.trainer.predict(test.x).argmax(axis=1)
+    counts = np.zeros((3, 3), int)
+    np.add.at(counts, (test.y, predicted), 1)
+    assert np.array_equal(inside.classes.counts, counts)
+    names = [name for _, name in inside.classes.matrix_plot.getAxis("bottom")._tickLevels[0]]
+    assert names == ["Adelie", "Chinstrap", "Gentoo"] and inside.pages.tabText(0) == "Errors"
+    window.tabs.setCurrentIndex(0)
 
     panel.label_column.setCurrentText("sex")  # two classes: one sigmoid unit
     panel.label_column.activated.emit(panel.label_column.currentIndex())

@@ -32,6 +32,7 @@ from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
+from gdplayground.gui.inside.class_confusion import ClassReport
 from gdplayground.gui.training.decision_boundary import plane_extent, plane_outputs
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
@@ -53,7 +54,7 @@ GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
-               "inside": "look inside the network", "distributions": "measure the layers' values",
+               "inside": "look inside the network", "classes": "count the table's errors", "distributions": "measure the layers' values",
                "landscape": "copy the run for its landscape"}
 
 
@@ -158,8 +159,9 @@ class TrainingWorker(QObject):
     def query(self, query_id: int, what: str) -> None:
         """Answer between two steps: "snapshot" (a Snapshot), "kept" (the run's id, a Snapshot
         and the test set's (loss, accuracy) or None; None at step 0), "evaluate" (split ->
-        (loss, accuracy)), "probe" (copies for a gradient check: gradient_lab.Probe) or
-        "landscape" (copies for the landscape: labs.landscape.Terrain).
+        (loss, accuracy)), "probe" (copies for a gradient check: gradient_lab.Probe),
+        "landscape" (copies for the landscape: labs.landscape.Terrain), "inside" and "distributions"
+        (the Inside tab's) or "classes" (a table classifier's held-out rows: ClassReport).
         Training, if it runs, goes on right after. Every query is answered: one that fails,
         with why."""
         try:
@@ -192,6 +194,8 @@ class TrainingWorker(QObject):
             answer = Terrain.of(trainer)
         elif trainer is not None and what == "inside":
             answer = inside_report(trainer)
+        elif trainer is not None and what == "classes":
+            answer = ClassReport.of(trainer)
         elif trainer is not None and what == "distributions":
             batch = trainer.gradient_probe(DISTRIBUTION_EXAMPLES)
             answer = (trainer.step_count,

@@ -475,7 +475,7 @@ class MainWindow(QMainWindow):
         if not why:
             self.banner.clear(kind)
             return
-        asker = {"inside": self.inside, "distributions": self.inside,
+        asker = {"inside": self.inside, "distributions": self.inside, "classes": self.inside,
                  "probe": self.gradient_check, "landscape": self.landscape}.get(what)
         self.banner.say(why, kind, asker)
 

@@ -4,34 +4,10 @@ shows a cell's digits; a table's rows have no picture, so a cell shows nothing m
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from gdplayground.gui.inside.images import ConfusionView
-from gdplayground.labs.inside import INSIDE_EXAMPLES, class_probabilities
-
-
-class ClassReport(NamedTuple):
-    """A table classifier's held-out rows: their labels and the network's probabilities."""
-
-    labels: np.ndarray  # (n,)
-    probabilities: np.ndarray  # (n, classes)
-    names: tuple[str, ...]
-    step: int
-    images01: None = None  # a row has no picture
-
-    @classmethod
-    def of(cls, trainer) -> "ClassReport | None":
-        """The report of a Trainer on a table's classes (None for other data): its test rows,
-        or its validation rows if it keeps none for testing."""
-        data = trainer.dataset
-        if data.preparation is None or data.preparation.classes is None:
-            return None
-        split = data.test if len(data.test) else data.validation
-        x = split.x[:INSIDE_EXAMPLES]
-        return cls(split.y[:INSIDE_EXAMPLES].copy(), class_probabilities(trainer.predict(x)),
-                   data.preparation.classes, trainer.step_count)
+from gdplayground.gui.widgets.training_run import ClassReport
 
 
 class ClassConfusion(ConfusionView):

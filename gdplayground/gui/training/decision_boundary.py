@@ -72,8 +72,8 @@ class DecisionBoundaryView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self.info: RunInfo | None = None
         self.regression, self.levels = False, (0.0, 1.0)  # a surface's, in the target's units
+        self.preparation = None  # a table's: its target's units
         self.set_plane(BOUNDARY_EXTENT, ("", ""), regression=False)
 
     def _points(self, pen, brush, size: int = 7) -> pg.ScatterPlotItem:
@@ -120,32 +120,31 @@ class DecisionBoundaryView(QWidget):
     def show_run(self, info: RunInfo, same_points: bool = False) -> None:
         """Lay the plane out for a run of 2-D data: its square, its columns, what the picture
         is; its points, unless they are those on show (laying 100,000 out takes a moment)."""
-        prep = info.preparation
+        prep = self.preparation = info.preparation
         names = ("", "") if prep is None else tuple(
             f"{name} (standardised)" if name in prep.numeric else name for name in prep.input_names)
         self.set_plane(info.extent, names, regression=info.n_classes is None)
         if self.regression:
             targets = _in_units(info.labels[:, 0], prep)
-            self.levels = (float(targets.min()), float(targets.max())) if len(targets) else (0.0, 1.0)
+            self.levels = (float(targets.min()), float(targets.max()))
             self.bar.setLevels(self.levels)
             self.bar.axis.setLabel(prep.target if prep else "")
         if not same_points:
-            self.set_points(info.points, info.labels, info.test_points, info.test_labels, prep)
+            self.set_points(info.points, info.labels, info.test_points, info.test_labels)
 
-    def set_points(self, points, labels, test_points, test_labels, preparation=None) -> None:
+    def set_points(self, points, labels, test_points, test_labels) -> None:
         for item in (*self.train, *self.test, *self.valued):
             item.setData(pos=np.zeros((0, 2)))
         if self.regression:
-            self._colour_by_target(self.valued[0], points, labels[:, 0], preparation)
-            self._colour_by_target(self.valued[1], test_points, test_labels[:, 0], preparation)
+            self._colour_by_target(self.valued[0], points, labels[:, 0])
+            self._colour_by_target(self.valued[1], test_points, test_labels[:, 0])
             return
-        for c in range(min(int(max(labels.max(initial=0), test_labels.max(initial=0))) + 1,
-                           len(PALETTE))):
-            self.train[c].setData(pos=points[labels == c])
-            self.test[c].setData(pos=test_points[test_labels == c])
+        for c in range(len(PALETTE)):  # more classes share the colours round again
+            self.train[c].setData(pos=points[labels % len(PALETTE) == c])
+            self.test[c].setData(pos=test_points[test_labels % len(PALETTE) == c])
 
-    def _colour_by_target(self, item: pg.ScatterPlotItem, points, targets, preparation) -> None:
-        colours = self._surface_colours(_in_units(targets, preparation))
+    def _colour_by_target(self, item: pg.ScatterPlotItem, points, targets) -> None:
+        colours = self._surface_colours(_in_units(targets, self.preparation))
         item.setData(pos=points, brush=[pg.mkBrush(*c) for c in colours])
 
     def _surface_colours(self, values: np.ndarray) -> np.ndarray:
@@ -160,10 +159,10 @@ class DecisionBoundaryView(QWidget):
         key = f"<br><span style='font-size:8pt'>{KEY}</span>" if self.key_in_title else ""
         self.plot.setTitle(title + key)
 
-    def show_boundary(self, outputs: np.ndarray, preparation=None) -> None:
+    def show_boundary(self, outputs: np.ndarray) -> None:
         """Draw the network's outputs over the plane (plane_outputs)."""
         if self.regression:
-            surface = _in_units(outputs[..., 0], preparation)
+            surface = _in_units(outputs[..., 0], self.preparation)
             self.image.setImage(np.nan_to_num(surface, nan=self.levels[0]), levels=self.levels,
                                 lut=self.surface_lut, autoLevels=False)
         elif outputs.shape[-1] <= 2:

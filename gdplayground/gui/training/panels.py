@@ -14,10 +14,11 @@ from PySide6.QtWidgets import (
     QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from gdplayground.config import (
-    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TABLE_FILES, TOY_DATASETS, DataConfig,
+    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, DataConfig,
     ExperimentConfig, Layer, field_help, preset)
 from gdplayground.data.datasets import table_path
-from gdplayground.gui.training.table_view import ColumnList, TableReader, TableSummary, is_table
+from gdplayground.gui.training.table_view import (
+    ColumnList, TableReader, TableSummary, is_table, same_table)
 from gdplayground.gui.widgets.fields import FieldEditor, guard_field
 
 
@@ -109,7 +110,7 @@ class DataPanel(ConfigPanel):
         if name == "idx" and not self._ask_folder() or name == "table" and not self._ask_file():
             self.dataset.set_value(self._accepted.name)
             return
-        if name in TABLE_FILES or name == "table":
+        if is_table(name):
             fresh = preset(name).data  # the table as its data set comes: its label column
             self._offer(dataclasses.replace(fresh, path=self.file if name == "table" else ""))
             return
@@ -163,7 +164,11 @@ class DataPanel(ConfigPanel):
             self._reader.start(data)
 
     def _table_read(self, data: DataConfig, answer) -> None:
+        """A table read: offered (the panel shows it, then says it changed) or refused (the
+        panel back as it was, and why); or, read to be listed, listed if still on show."""
         offered, self._offering = self._offering, False
+        if not offered and not same_table(data, self._accepted):
+            return  # read to be listed, and no longer on show
         if isinstance(answer, str):
             self.columns.say(answer)
             if offered:
@@ -205,7 +210,8 @@ class DataPanel(ConfigPanel):
         elif config.data.name == "table":
             self.file = path
         self._accepted = dataclasses.replace(config.data)
-        if is_table(config.data):
+        self._offering = False  # a table being read is not offered over these settings
+        if is_table(config.data.name):
             self._list(config.data)
         self.refresh()
 
@@ -213,11 +219,11 @@ class DataPanel(ConfigPanel):
         super().store(config)
         name = config.data.name
         config.data.path = {"idx": self.folder, "table": self.file}.get(name, "")
-        config.data.target = self.target if is_table(config.data) else ""
+        config.data.target = self.target if is_table(name) else ""
 
     def refresh(self):
         name = self.dataset.value
-        toy, table = name in TOY_DATASETS, is_table(DataConfig(name))
+        toy, table = name in TOY_DATASETS, is_table(name)
         self.folder_button.setText(Path(self.folder).name or "Choose…")
         self.file_button.setText(Path(self.file).name or "Choose…")
         self.form.setRowVisible(self.folder_button, name == "idx")

@@ -225,8 +225,7 @@ class TrainingView(QWidget):
             if current is self.mosaic:
                 self.mosaic.show_weights(stepper.first_layer())
             elif current is self.boundary:
-                self.boundary.show_boundary(plane_outputs(stepper.predict, self.info.extent),
-                                            self.info.preparation)
+                self.boundary.show_boundary(plane_outputs(stepper.predict, self.info.extent))
                 self.boundary.show_step(step)
             elif current is self.linear_view:
                 self.linear_view.show_step(step, stepper.unknowns())
@@ -353,7 +352,7 @@ class TrainingView(QWidget):
         if current is self.mosaic:
             self.mosaic.show_weights(frame.first_layer)
         elif current is self.boundary and frame.boundary is not None:
-            self.boundary.show_boundary(frame.boundary, self.info.preparation)
+            self.boundary.show_boundary(frame.boundary)
         elif current is self.linear_view:
             self.linear_view.draw(history)
 

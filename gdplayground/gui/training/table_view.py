@@ -23,8 +23,13 @@ SHOWN_CATEGORIES = 6  # of a text column, listed before "…"
 WRAP_CHARS = 40  # a line of the column list: the panel's width
 
 
-def is_table(data: DataConfig) -> bool:
-    return data.name in TABLE_FILES or data.name == "table"
+def is_table(dataset: str) -> bool:
+    return dataset in TABLE_FILES or dataset == "table"
+
+
+def same_table(a: DataConfig, b: DataConfig) -> bool:
+    """Whether two data settings read the same table (the splits do not change it)."""
+    return (a.name, a.path, a.target, a.missing) == (b.name, b.path, b.target, b.missing)
 
 
 def output_and_loss(classes: tuple[str, ...] | None) -> tuple[str, str]:
@@ -47,7 +52,7 @@ class TableSummary(NamedTuple):
 
     def describes(self, data: DataConfig) -> bool:
         """Whether this is the table `data` reads (the test fraction does not change it)."""
-        return _table_key(self.data) == _table_key(data)
+        return same_table(self.data, data)
 
     @property
     def words(self) -> str:
@@ -61,7 +66,8 @@ class TableSummary(NamedTuple):
                 lines += _lines(name, "one constant value: left out")
             elif name in categories:
                 values = categories[name]
-                listed = ", ".join(values[:SHOWN_CATEGORIES]) + (" …" if len(values) > SHOWN_CATEGORIES else "")
+                more = " …" if len(values) > SHOWN_CATEGORIES else ""
+                listed = ", ".join(values[:SHOWN_CATEGORIES]) + more
                 lines += _lines(name, f"text, {len(values)} categories: {listed}")
             elif name != prep.target:
                 lines += _lines(name, "number")
@@ -145,7 +151,3 @@ def _lines(name: str, words: str, role: str = "") -> list[str]:
     first, *rest = textwrap.wrap(words, WRAP_CHARS, initial_indent=" " * len(head))
     return ([f"<b>{html.escape(name)}</b>{html.escape(role)}: {html.escape(first.lstrip())}"]
             + [f"&nbsp;&nbsp;&nbsp;{html.escape(line)}" for line in rest])
-
-
-def _table_key(data: DataConfig) -> tuple:
-    return data.name, data.path, data.target, data.missing

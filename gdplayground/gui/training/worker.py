@@ -32,10 +32,9 @@ from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
-from gdplayground.gui.inside.class_confusion import ClassReport
 from gdplayground.gui.training.decision_boundary import plane_extent, plane_outputs
 from gdplayground.gui.widgets.collector import GuiThreadCollector
-from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
+from gdplayground.gui.widgets.training_run import ClassReport, Frame, RunInfo, Snapshot, WindowWork
 from gdplayground.store.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
@@ -54,7 +53,8 @@ GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
-               "inside": "look inside the network", "classes": "count the table's errors", "distributions": "measure the layers' values",
+               "inside": "look inside the network", "classes": "count the table's errors",
+               "distributions": "measure the layers' values",
                "landscape": "copy the run for its landscape"}
 
 
@@ -282,14 +282,14 @@ class TrainingWorker(QObject):
         picture = picture or not running or now - self._last_picture >= PICTURE_INTERVAL
         if picture:
             self._measure_test()
+        plane = picture and trainer.dataset.n_features == 2  # a picture of 2-D data
         frame = Frame(
             run_id=self._run_id,
             reports=tuple(self._pending),
             rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
-            boundary=plane_outputs(trainer.predict, self._extent)
-            if picture and trainer.dataset.n_features == 2 else None,
-            units=self._units() if picture and trainer.dataset.n_features == 2 else None,
+            boundary=plane_outputs(trainer.predict, self._extent) if plane else None,
+            units=self._units() if plane else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,

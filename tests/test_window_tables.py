@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
+from gdplayground.gui.training.paces import default_pace
 from gdplayground.labs.diagram import BOUNDARY_GRID, plane_grid
 from test_window import TIMEOUT, open_window, spiral, wait_idle  # noqa: F401  (a fixture)
 
@@ -90,6 +91,7 @@ def test_penguins_chosen_in_the_panel_lists_its_columns_and_learns_its_species(q
     assert panel.label_column.currentText() == "species" and panel.label_column.isVisibleTo(panel)
     assert panel.editors["data.test_fraction"].widget.isVisibleTo(panel)
     assert (arch.output, arch.loss, window.info.sizes[-1]) == ("softmax", "cross_entropy", 3)
+    assert window.training_pace == default_pace("penguins") != default_pace("spiral")  # as said
     train(qtbot, window, 120)  # 15 epochs of 8 batches
     assert last_point(window.training.accuracy_view.test) > 0.9
     assert not window.banner.isVisible() or "Could not" not in window.banner.text()

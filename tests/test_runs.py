@@ -314,7 +314,7 @@ def test_run_names_are_text_wherever_they_are_shown(qtbot, window_on, tmp_path):
     assert tab.store.runs[0].name == "<b>bold</b> & co"
     tab.table.selectRow(0)
     escaped = html.escape("<b>bold</b> & co")
-    for view in window.training.plot_views:
+    for view in (overlay.view for overlay in window.training.overlays):  # the plots runs overlay
         assert escaped in key_of(view) and "<b>bold" not in key_of(view)
     assert escaped in tab.table.item(0, 0).toolTip()
     assert tab.compared.textFormat() == Qt.PlainText

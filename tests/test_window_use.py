@@ -17,6 +17,7 @@ from gdplayground.engine.history import History
 from gdplayground.engine.trainer import LayerStats, StepReport
 from gdplayground.gui.window.main_window import MainWindow, elapsed_words
 from gdplayground.gui.widgets.plots import LossView
+from gdplayground.gui.training.decision_boundary import PALETTE
 from gdplayground.gui.training.paces import default_pace
 
 TIMEOUT = 20_000
@@ -336,7 +337,8 @@ def test_test_points_stand_out_and_their_loss_is_plotted(qtbot, open_window):
     window = open_window(toy(), pace=None)
     boundary = window.training.boundary
     assert boundary.test[0].opts["brush"].color().name() == "#ffffff"  # white inside a ring
-    assert len(boundary.train) == len(boundary.test) == 2  # one item per class: fast to lay out
+    assert len(boundary.train) == len(boundary.test) == len(PALETTE)  # one item per class (not
+    # per point): fast to lay out
     key = boundary.plot.getPlotItem().getAxis("bottom").labelText
     assert "● training" in key and "◯ test" in key  # the key, where it covers no data
     window.step(300)

@@ -58,10 +58,11 @@ class StepNetwork:
         """The probability of class 1 over the decision boundary's grid (labs.diagram.boundary)."""
         return boundary(self.predict)
 
-    def units(self) -> tuple:
-        """What the network diagram draws: every unit's output over the boundary's grid, and
-        copies of the weights and biases (as the training worker sends them)."""
-        grid = plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID)
+    def units(self, extent: float = BOUNDARY_EXTENT) -> tuple:
+        """What the network diagram draws: every unit's output over the boundary's grid (of
+        ±extent: a table's is its data's), and copies of the weights and biases (as the
+        training worker sends them)."""
+        grid = plane_grid(extent, BOUNDARY_GRID)
         return (unit_outputs(self.network, grid, self._features),
                 connection_weights(self.network), unit_biases(self.network))
 

@@ -1,7 +1,8 @@
 """The Inside tab: what the Training tab's network does inside, on the engine's own numbers,
 live while training runs. A 2-D data set shows the network diagram (every unit's output over the
 plane, connections by weight); an image data set its errors and explanations (confusion matrix,
-misclassified digits, saliency, a digit you draw); every network the distributions of its
+misclassified digits, saliency, a digit you draw), a table's classifier its confusion matrix with
+the classes' names; every network the distributions of its
 layers over the steps. Pictures and distributions are two pages, each with the tab's height
 (one above the other, the distributions' plots were 20 pixels tall in a 1280×800 window).
 
@@ -16,6 +17,7 @@ from typing import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from gdplayground.gui.inside.class_confusion import ClassConfusion
 from gdplayground.gui.inside.distributions_view import DistributionsView
 from gdplayground.gui.inside.network_diagram import NetworkDiagram
 from gdplayground.gui.widgets.training_run import Frame, RunInfo
@@ -34,12 +36,12 @@ class InsideTab(QWidget):
         """`ask(what, callback)` is TrainingSession.ask; `images` the image-data views."""
         super().__init__()
         self._ask = ask
-        self.diagram, self.images = NetworkDiagram(), images
+        self.diagram, self.images, self.classes = NetworkDiagram(), images, ClassConfusion()
         self.placeholder = QLabel("This data set has no picture of its insides: see its "
                                   "distributions per layer.")
         self.placeholder.setAlignment(Qt.AlignCenter)
         self.views = QStackedWidget()
-        for view in (self.diagram, self.placeholder, *([images] if images else [])):
+        for view in (self.diagram, self.placeholder, self.classes, *([images] if images else [])):
             self.views.addWidget(view)
         self.distributions = DistributionsView(every_s=REPORT_INTERVAL_MS / 1000)
         self.pages = QTabWidget()
@@ -67,6 +69,9 @@ class InsideTab(QWidget):
         elif info.image_shape is not None and self.images is not None:
             self.views.setCurrentWidget(self.images)
             self.pages.setTabText(0, "Errors and explanations")
+        elif info.preparation is not None and info.n_classes is not None:  # a table's classes
+            self.views.setCurrentWidget(self.classes)
+            self.pages.setTabText(0, "Errors")
         else:
             self.views.setCurrentWidget(self.placeholder)
             self.pages.setTabText(0, "Pictures")
@@ -88,6 +93,8 @@ class InsideTab(QWidget):
                            lambda answer: answer and self.distributions.add(*answer))
         elif self.views.isVisible() and self.views.currentWidget() is self.images:
             self._ask_once("inside", lambda report: report and self.images.show_report(report))
+        elif self.views.isVisible() and self.views.currentWidget() is self.classes:
+            self._ask_once("classes", lambda report: report and self.classes.show_report(report))
 
     def _ask_once(self, what: str, use: Callable) -> None:
         if what in self._waiting:

@@ -4,6 +4,7 @@ into it, and `changed` fires after every edit. Panels never talk to each other o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from PySide6.QtWidgets import (
     QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from gdplayground.config import (
-    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, ExperimentConfig, Layer,
-    field_help)
+    ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, TOY_DATASETS, DataConfig,
+    ExperimentConfig, Layer, field_help, preset)
+from gdplayground.data.datasets import table_path
+from gdplayground.gui.training.table_view import (
+    ColumnList, TableReader, TableSummary, is_table, same_table)
 from gdplayground.gui.widgets.fields import FieldEditor, guard_field
 
 
@@ -57,35 +61,71 @@ class ConfigPanel(QGroupBox):
 
 
 class DataPanel(ConfigPanel):
+    """The data set and its splits. A table (a shipped one, or a CSV or TSV file chosen) is read
+    before it is offered (`changed`): its columns are listed, its label column can be chosen,
+    and a table that cannot be used is `refused` with why, the panel back as it was."""
+
+    refused = Signal(str)
+
     def __init__(self):
         super().__init__("Data")
         self.dataset = self.add("data.name")
-        self.folder = ""
+        self.folder, self.file = "", ""  # the IDX folder, the table file chosen
         self.folder_button = guard_field(QPushButton())
         self.folder_button.setToolTip("The folder of MNIST-format IDX files being learnt from; "
                                       "click to choose another (or the same one, re-read)")
         self.folder_button.clicked.connect(self._choose_folder)
         self.form.addRow("Folder", self.folder_button)
+        self.file_button = guard_field(QPushButton())
+        self.file_button.setToolTip("The CSV or TSV file being learnt from; click to choose "
+                                    "another (or the same one, re-read)")
+        self.file_button.clicked.connect(self._choose_file)
+        self.form.addRow("File", self.file_button)
+        self.label_column = guard_field(QComboBox())
+        self.label_column.setToolTip(field_help(DataConfig, "target"))
+        self.label_column.activated.connect(self._label_chosen)
+        self.form.addRow("Label column", self.label_column)
+        self.missing = self.add("data.missing")
+        self.columns = ColumnList()
+        self.form.addRow(self.columns)
         self.add("data.validation_split")
         self.add("data.samples")
         self.add("data.noise")
         self.add("data.test_fraction")
         self.add("batch.mode")
         self.add("batch.size")
-        self._previous = self.dataset.value
+        self.target = ""  # the label column chosen ("": the table's last)
+        self.table: TableSummary | None = None  # the table last read, as listed
+        self._accepted = DataConfig()  # the data settings last loaded: a refused table's undo
+        self._reader = TableReader(self)
+        self._reader.read.connect(self._table_read)
+        self._offering = False  # the table being read is to be offered once read
         self.dataset.changed.disconnect(self._edited)
         self.dataset.changed.connect(self._dataset_chosen)
+        self.missing.changed.disconnect(self._edited)
+        self.missing.changed.connect(lambda: self._offer(self._wanted()))
 
     def _dataset_chosen(self) -> None:
-        if self.dataset.value == "idx" and not self._ask_folder():
-            self.dataset.set_value(self._previous)
+        name = self.dataset.value
+        if name == "idx" and not self._ask_folder() or name == "table" and not self._ask_file():
+            self.dataset.set_value(self._accepted.name)
             return
-        self._previous = self.dataset.value
+        if is_table(name):
+            fresh = preset(name).data  # the table as its data set comes: its label column
+            self._offer(dataclasses.replace(fresh, path=self.file if name == "table" else ""))
+            return
         self._edited()
 
     def _choose_folder(self) -> None:
         if self._ask_folder():
             self._edited()
+
+    def _choose_file(self) -> None:
+        if self._ask_file():
+            self._offer(dataclasses.replace(self._wanted(), target=""))
+
+    def _label_chosen(self) -> None:
+        self._offer(dataclasses.replace(self._wanted(), target=self.label_column.currentText()))
 
     def _ask_folder(self) -> bool:
         """Ask for a folder of IDX files; True if one was chosen."""
@@ -95,20 +135,103 @@ class DataPanel(ConfigPanel):
             self.folder = folder
         return bool(folder)
 
+    def _ask_file(self) -> bool:
+        """Ask for a table file; True if one was chosen."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "A table: a header line, then a row per example (CSV or TSV)", self.file,
+            "Tables (*.csv *.tsv *.txt);;All files (*)")
+        if path:
+            self.file = path
+        return bool(path)
+
+    def _wanted(self) -> DataConfig:
+        """The table settings the panel shows now."""
+        return dataclasses.replace(
+            self._accepted, name=self.dataset.value, target=self.target, missing=self.missing.value,
+            path=self.file if self.dataset.value == "table" else "")
+
+    def _offer(self, data: DataConfig) -> None:
+        """Read the table `data` names, and offer it once read (or refuse it)."""
+        self._offering = True
+        self.columns.say(f"Reading {table_path(data).name} …")
+        self._reader.start(data)
+
+    def _list(self, data: DataConfig) -> None:
+        """Read the table `data` names to list its columns: it is offered already."""
+        if self.table is None or not self.table.describes(data):
+            self._offering = False
+            self.columns.say(f"Reading {table_path(data).name} …")
+            self._reader.start(data)
+
+    def _table_read(self, data: DataConfig, answer) -> None:
+        """A table read: offered (the panel shows it, then says it changed) or refused (the
+        panel back as it was, and why); or, read to be listed, listed if still on show."""
+        offered, self._offering = self._offering, False
+        if not offered and not same_table(data, self._accepted):
+            return  # read to be listed, and no longer on show
+        if isinstance(answer, str):
+            self.columns.say(answer)
+            if offered:
+                self._show_accepted()
+                self.refused.emit(answer)
+            return
+        self.table = answer
+        if offered:  # the panel shows the table it offers
+            self.dataset.set_value(data.name)
+            self.missing.set_value(data.missing)
+            self.target = data.target
+        self._show_table(answer)
+        if offered:
+            self._edited()
+
+    def _show_table(self, table: TableSummary) -> None:
+        self.columns.show_table(table)
+        self.label_column.clear()
+        self.label_column.addItems(table.columns)
+        self.label_column.setCurrentText(table.preparation.target)
+
+    def _show_accepted(self) -> None:
+        """Back to the settings last loaded, and their table's columns."""
+        accepted = self._accepted
+        self.dataset.set_value(accepted.name)
+        self.missing.set_value(accepted.missing)
+        self.target = accepted.target
+        if accepted.name == "table":
+            self.file = accepted.path
+        if self.table is not None and self.table.describes(accepted):
+            self._show_table(self.table)
+        self.refresh()
+
     def load(self, config):
         super().load(config)
-        self.folder, self._previous = config.data.path, config.data.name
+        path, self.target = config.data.path, config.data.target
+        if config.data.name == "idx":
+            self.folder = path
+        elif config.data.name == "table":
+            self.file = path
+        self._accepted = dataclasses.replace(config.data)
+        self._offering = False  # a table being read is not offered over these settings
+        if is_table(config.data.name):
+            self._list(config.data)
+        self.refresh()
 
     def store(self, config):
         super().store(config)
-        config.data.path = self.folder if config.data.name == "idx" else ""
+        name = config.data.name
+        config.data.path = {"idx": self.folder, "table": self.file}.get(name, "")
+        config.data.target = self.target if is_table(name) else ""
 
     def refresh(self):
         name = self.dataset.value
-        toy = name in TOY_DATASETS
+        toy, table = name in TOY_DATASETS, is_table(name)
         self.folder_button.setText(Path(self.folder).name or "Choose…")
+        self.file_button.setText(Path(self.file).name or "Choose…")
         self.form.setRowVisible(self.folder_button, name == "idx")
-        self.show_rows({"data.samples": toy, "data.noise": toy, "data.test_fraction": toy,
+        self.form.setRowVisible(self.file_button, name == "table")
+        for row in (self.label_column, self.columns):
+            self.form.setRowVisible(row, table)
+        self.show_rows({"data.samples": toy, "data.noise": toy, "data.test_fraction": toy or table,
+                        "data.missing": table,
                         "data.validation_split": name != "linear-system",
                         "batch.size": self.editors["batch.mode"].value == "mini"})
 

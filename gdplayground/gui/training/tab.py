@@ -20,10 +20,10 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
 from gdplayground.engine.history import History
 from gdplayground.gui.training.replay_bar import ReplayBar
-from gdplayground.gui.training.decision_boundary import DecisionBoundaryView
+from gdplayground.gui.training.decision_boundary import DecisionBoundaryView, plane_outputs
 from gdplayground.gui.training.linear_system_view import LinearSystemView
 from gdplayground.gui.widgets.overlays import Overlay
-from gdplayground.gui.widgets.plots import AccuracyView, GradientView, LossView
+from gdplayground.gui.widgets.plots import AccuracyView, ErrorView, GradientView, LossView
 from gdplayground.gui.training.weight_mosaic import WeightMosaic
 from gdplayground.gui.widgets.training_run import Frame, RunInfo
 from gdplayground.gui.widgets.tab_spec import TabSpec
@@ -54,6 +54,7 @@ class TrainingView(QWidget):
         super().__init__()
         self._work, self._ask = window_work, ask
         self.loss_view, self.accuracy_view = LossView(window_work), AccuracyView()
+        self.error_view = ErrorView()  # in the accuracy's place, for a regression table
         self.gradient_view = GradientView()
         self.mosaic, self.boundary = WeightMosaic(window_work), DecisionBoundaryView()
         self.linear_view = LinearSystemView()
@@ -66,6 +67,7 @@ class TrainingView(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.addWidget(self.loss_view, 0, 0)
         self.grid.addWidget(self.accuracy_view, 0, 1)
+        self.grid.addWidget(self.error_view, 0, 1)
         self.grid.addWidget(self.gradient_view, 1, 0)
         self.grid.addWidget(self.data_view, 1, 1)
         self.replay_bar = ReplayBar()
@@ -73,7 +75,7 @@ class TrainingView(QWidget):
         for i in (0, 1):
             self.grid.setRowStretch(i, 1)
             self.grid.setColumnStretch(i, 1)
-        self.plot_views = (self.loss_view, self.accuracy_view, self.gradient_view)
+        self.plot_views = (self.loss_view, self.accuracy_view, self.gradient_view, self.error_view)
         for view in self.findChildren(pg.GraphicsView):
             _paint_within(view, window_work)
         self.overlays = [
@@ -128,7 +130,7 @@ class TrainingView(QWidget):
             self.gradient_view.set_layers(info.sizes)
             for line in (self._marks[2], self._replay_marks[2]):  # cleared with them
                 self.gradient_view.plot.addItem(line, ignoreBounds=True)
-        self._show_accuracy(info.n_classes is not None)
+        self._show_measure(info)
         self.show_smoothed(noisy)
 
     def _show_data(self, info: RunInfo, previous: RunInfo | None) -> None:
@@ -137,8 +139,7 @@ class TrainingView(QWidget):
                                    class_templates=len(info.sizes) == 2)
             self.data_view.setCurrentWidget(self.mosaic)
         elif info.points is not None:
-            if not _same_points(previous, info):
-                self.boundary.set_points(info.points, info.labels, info.test_points, info.test_labels)
+            self.boundary.show_run(info, same_points=_same_points(previous, info))
             self.data_view.setCurrentWidget(self.boundary)
         elif info.solution is not None:
             self.linear_view.set_solution(info.solution)
@@ -224,7 +225,7 @@ class TrainingView(QWidget):
             if current is self.mosaic:
                 self.mosaic.show_weights(stepper.first_layer())
             elif current is self.boundary:
-                self.boundary.show_boundary(stepper.boundary())
+                self.boundary.show_boundary(plane_outputs(stepper.predict, self.info.extent))
                 self.boundary.show_step(step)
             elif current is self.linear_view:
                 self.linear_view.show_step(step, stepper.unknowns())
@@ -234,7 +235,7 @@ class TrainingView(QWidget):
         self.replay_step = step
         self.replay_bar.show_replay(step, self.live_step, len(self._path))
         if self.info is not None and self.info.sizes[0] == 2:
-            self.replayed_units.emit(stepper.units())
+            self.replayed_units.emit(stepper.units(self.info.extent))
         self.replayed.emit(step)
 
     def back_to_live(self) -> None:
@@ -311,6 +312,8 @@ class TrainingView(QWidget):
         items = {"loss": self.loss_view.plot.getPlotItem()}
         if self.accuracy_view.isVisibleTo(self):
             items["accuracy"] = self.accuracy_view.plot.getPlotItem()
+        if self.error_view.isVisibleTo(self):
+            items["error"] = self.error_view.plot.getPlotItem()
         items["gradients"] = self.gradient_view.plot.getPlotItem()
         current = self.data_view.currentWidget()
         if current is self.mosaic:
@@ -322,10 +325,16 @@ class TrainingView(QWidget):
             items["residual"] = self.linear_view.residual_view.plot.getPlotItem()
         return items
 
-    def _show_accuracy(self, classified: bool) -> None:
-        """Numbers as targets (the linear system) have no accuracy: the loss takes its place."""
+    def _show_measure(self, info: RunInfo) -> None:
+        """Classes have an accuracy; a table's number as target its error in the target's units;
+        the linear system's numbers neither: the loss takes their place."""
+        classified = info.n_classes is not None
+        in_units = not classified and info.preparation is not None
         self.accuracy_view.setVisible(classified)
-        self.grid.addWidget(self.loss_view, 0, 0, 1, 1 if classified else 2)
+        self.error_view.setVisible(in_units)
+        if in_units:
+            self.error_view.set_target(info.preparation.target, info.preparation.target_spread)
+        self.grid.addWidget(self.loss_view, 0, 0, 1, 1 if classified or in_units else 2)
 
     def _next_stale(self):
         """The next plot, in turn, that has data it has not drawn; None when all are current."""

@@ -25,15 +25,16 @@ from gdplayground.data import DataError
 from gdplayground.engine import StepReport, Trainer
 from gdplayground.labs.diagnostics import Coach
 from gdplayground.labs.diagram import (
-    BOUNDARY_EXTENT, BOUNDARY_GRID, boundary, connection_weights, plane_grid, trainer_unit_outputs,
+    BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_grid, trainer_unit_outputs,
     unit_biases)
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
+from gdplayground.gui.training.decision_boundary import plane_extent, plane_outputs
 from gdplayground.gui.widgets.collector import GuiThreadCollector
-from gdplayground.gui.widgets.training_run import Frame, RunInfo, Snapshot, WindowWork
+from gdplayground.gui.widgets.training_run import ClassReport, Frame, RunInfo, Snapshot, WindowWork
 from gdplayground.store.weights import WeightFile
 
 FRAME_INTERVAL = 1 / 30  # seconds between frames while training
@@ -52,7 +53,8 @@ GC_INTERVAL_S = 0.5  # between the GUI thread's garbage collections
 DISTRIBUTION_EXAMPLES = 256  # the fixed batch the Inside tab's distributions are measured on
 QUERY_WORDS = {"snapshot": "copy the run", "kept": "copy the run to keep it",
                "evaluate": "evaluate the network", "probe": "copy the network for the check",
-               "inside": "look inside the network", "distributions": "measure the layers' values",
+               "inside": "look inside the network", "classes": "count the table's errors",
+               "distributions": "measure the layers' values",
                "landscape": "copy the run for its landscape"}
 
 
@@ -101,6 +103,7 @@ class TrainingWorker(QObject):
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
         self._coach: Coach | None = None  # each run has its own, made as it is announced
+        self._extent = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
         self._last_frame = self._last_picture = 0.0
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
@@ -156,8 +159,9 @@ class TrainingWorker(QObject):
     def query(self, query_id: int, what: str) -> None:
         """Answer between two steps: "snapshot" (a Snapshot), "kept" (the run's id, a Snapshot
         and the test set's (loss, accuracy) or None; None at step 0), "evaluate" (split ->
-        (loss, accuracy)), "probe" (copies for a gradient check: gradient_lab.Probe) or
-        "landscape" (copies for the landscape: labs.landscape.Terrain).
+        (loss, accuracy)), "probe" (copies for a gradient check: gradient_lab.Probe),
+        "landscape" (copies for the landscape: labs.landscape.Terrain), "inside" and "distributions"
+        (the Inside tab's) or "classes" (a table classifier's held-out rows: ClassReport).
         Training, if it runs, goes on right after. Every query is answered: one that fails,
         with why."""
         try:
@@ -190,6 +194,8 @@ class TrainingWorker(QObject):
             answer = Terrain.of(trainer)
         elif trainer is not None and what == "inside":
             answer = inside_report(trainer)
+        elif trainer is not None and what == "classes":
+            answer = ClassReport.of(trainer)
         elif trainer is not None and what == "distributions":
             batch = trainer.gradient_probe(DISTRIBUTION_EXAMPLES)
             answer = (trainer.step_count,
@@ -276,13 +282,14 @@ class TrainingWorker(QObject):
         picture = picture or not running or now - self._last_picture >= PICTURE_INTERVAL
         if picture:
             self._measure_test()
+        plane = picture and trainer.dataset.n_features == 2  # a picture of 2-D data
         frame = Frame(
             run_id=self._run_id,
             reports=tuple(self._pending),
             rows=measured_rows(self._pending),
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
-            boundary=boundary(trainer.predict) if picture and trainer.dataset.n_features == 2 else None,
-            units=self._units() if picture and trainer.dataset.n_features == 2 else None,
+            boundary=plane_outputs(trainer.predict, self._extent) if plane else None,
+            units=self._units() if plane else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,
@@ -305,7 +312,7 @@ class TrainingWorker(QObject):
         """What the network diagram draws: every unit's output over the boundary's grid, and
         copies of the weights and biases."""
         network = self.trainer.network
-        grid = plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID)
+        grid = plane_grid(self._extent, BOUNDARY_GRID)
         return (trainer_unit_outputs(self.trainer, grid), connection_weights(network),
                 unit_biases(network))
 
@@ -320,6 +327,8 @@ class TrainingWorker(QObject):
         self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
+        self._extent = BOUNDARY_EXTENT if data.preparation is None or not two_d else \
+            plane_extent([data.train.x, data.validation.x, data.test.x])
         info = RunInfo(
             run_id=self._run_id, config=copy.deepcopy(trainer.config),
             dataset=data.name, step=trainer.step_count, epoch=trainer.epochs_done + mid_epoch,
@@ -332,7 +341,7 @@ class TrainingWorker(QObject):
             test_labels=data.test.y.copy() if two_d else None,
             solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
-            seconds=seconds)
+            seconds=seconds, preparation=data.preparation, extent=self._extent)
         self.started.emit(info)
         self._send_frame(running=False)
 

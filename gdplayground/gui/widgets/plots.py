@@ -1,4 +1,5 @@
-"""Curves over training steps: loss, accuracy and per-layer gradient magnitudes.
+"""Curves over training steps: loss, accuracy (or a regression's error in its own units) and
+per-layer gradient magnitudes.
 
 Each plot creates its curves once and redraws them from the run's History with setData; each
 curve's own peak decimation (PeakSeries) keeps a million-step run cheap to draw. Drawing shares
@@ -491,6 +492,36 @@ class AccuracyView(PlotView):
         self.plot_column(self.train, history, "smoothed_accuracy")
         self.plot_column(self.validation, history, "val_accuracy")
         self.plot_column(self.test, history, "test_accuracy")
+
+
+class ErrorView(PlotView):
+    """A regression's error in its target's own units: the root of the mean squared error of a
+    standardised target, times the target's spread (Dataset.error_in_units), for the smoothed
+    training batches and the held-out examples, as the Accuracy plot shows a classifier's."""
+
+    def __init__(self):
+        super().__init__(
+            "Error", "RMSE",
+            "Root-mean-square error of the predictions, in the target's own units: training "
+            "batches (moving average of their squared error) and the held-out examples "
+            "(validation, test). A widening gap between them means overfitting.")
+        self.train = self.curve(SMOOTH, "training (smoothed)")
+        self.validation = self.curve(VALIDATION, "validation", markers=True)
+        self.test = self.curve(TEST, "test", markers=True)
+        self.spread = 1.0
+
+    def set_target(self, name: str, spread: float) -> None:
+        """The target's name (its units, as far as the table says) and its spread."""
+        self.spread = spread
+        self.title = f"Error in {name}"
+        self.plot.setLabel("left", f"RMSE ({name})")
+        self._retitle()
+
+    def draw(self, history: History) -> None:
+        in_units = lambda mse: np.sqrt(mse) * self.spread  # noqa: E731 - Dataset.error_in_units, per value
+        self.plot_column(self.train, history, "smoothed_loss", in_units)
+        self.plot_column(self.validation, history, "val_loss", in_units)
+        self.plot_column(self.test, history, "test_loss", in_units)
 
 
 class GradientView(PlotView):

@@ -1,17 +1,22 @@
 """A training run as the tabs see it, whoever trains it: `RunInfo` when a run is built, a
-`Frame` of the steps taken since the last, a `Snapshot` of the run between two steps, and
-`WindowWork`, the window's work, which a thread that trains waits for before each step."""
+`Frame` of the steps taken since the last, a `Snapshot` of the run between two steps, a table
+classifier's `ClassReport` of its held-out rows, and `WindowWork`, the window's work, which a
+thread that trains waits for before each step."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, StepReport, TrainingState
 from gdplayground.labs.diagnostics import Diagnosis
+from gdplayground.labs.diagram import BOUNDARY_EXTENT
+from gdplayground.labs.inside import INSIDE_EXAMPLES, class_probabilities
 
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
 
@@ -37,6 +42,8 @@ class RunInfo:
     solution: np.ndarray | None = None  # the linear system's exact solution
     initial_first_layer: np.ndarray | None = None  # first-layer weights at step 0
     seconds: float = 0.0  # time spent training before: a reopened weight file's own record
+    preparation: Preparation | None = None  # a table's: its columns, classes or target's scale
+    extent: float = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
 
 
 @dataclass(frozen=True)
@@ -62,13 +69,35 @@ class Frame:
     reports: tuple[StepReport, ...]
     rows: np.ndarray  # measured_rows(reports)
     first_layer: np.ndarray | None = None  # (n_in, units) weights
-    boundary: np.ndarray | None = None  # (grid, grid) output probability over the 2-D plane
+    boundary: np.ndarray | None = None  # (grid, grid, outputs) over the 2-D plane: plane_outputs
     path: np.ndarray | None = None  # linear system: (steps, 4) rows of (step, x1, x2, x3)
     samples_seen: int = 0
     running: bool = False
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
     diagnoses: tuple[Diagnosis, ...] = ()  # what the coach newly saw in these reports
     units: tuple | None = None  # 2-D data, with a picture: (unit outputs, weights, biases)
+
+
+class ClassReport(NamedTuple):
+    """A table classifier's held-out rows: their labels and the network's probabilities."""
+
+    labels: np.ndarray  # (n,)
+    probabilities: np.ndarray  # (n, classes)
+    names: tuple[str, ...]
+    step: int
+    images01: None = None  # a row has no picture
+
+    @classmethod
+    def of(cls, trainer) -> "ClassReport | None":
+        """The report of a Trainer on a table's classes (None for other data): its test rows,
+        or its validation rows if it keeps none for testing."""
+        data = trainer.dataset
+        if data.preparation is None or data.preparation.classes is None:
+            return None
+        split = data.test if len(data.test) else data.validation
+        x = split.x[:INSIDE_EXAMPLES]
+        return cls(split.y[:INSIDE_EXAMPLES].copy(), class_probabilities(trainer.predict(x)),
+                   data.preparation.classes, trainer.step_count)
 
 
 class WindowWork:

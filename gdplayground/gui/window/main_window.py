@@ -46,6 +46,7 @@ from gdplayground.gui.runs.run_keeper import RunKeeper
 from gdplayground.gui.runs.tab import RunsTab
 from gdplayground.gui.runs.sweep_panel import SweepPanel
 from gdplayground.gui.training.tab import TrainingView, each
+from gdplayground.gui.training.table_view import follow_table
 from gdplayground.gui.window.window_size import OPENING, SMALLEST
 from gdplayground.gui.training.worker import TrainingSession
 from gdplayground.gui.widgets.training_run import Frame, RunInfo
@@ -143,6 +144,7 @@ class MainWindow(QMainWindow):
             panel.load(self.config)
             panel.changed.connect(self._on_panel_changed)
             layout.addWidget(panel)
+        self.data_panel.refused.connect(lambda why: self.banner.say(why, "run"))
         layout.addStretch()
         scroll = QScrollArea()
         scroll.setWidget(column)
@@ -329,6 +331,7 @@ class MainWindow(QMainWindow):
         """Make `new` the experiment: at once if training can go on, after asking if it starts a
         new run of one already under way. Returns False if it was refused or declined."""
         self.banner.clear("note")  # it spoke of the last edit
+        follow_table(self.config, new, self.data_panel.table)
         try:
             new.validate()
         except ConfigError as exc:
@@ -392,7 +395,7 @@ class MainWindow(QMainWindow):
         self.last_step, self.last_epoch = info.step, info.epoch
         self._elapsed, self._rate = info.seconds, 0.0
         self.banner.clear("run")
-        if self._pace_to_come is not None and self._pace_to_come[0] == info.dataset:
+        if self._pace_to_come is not None and self._pace_to_come[0] == info.config.data.name:
             self.set_pace(self._pace_to_come[1])
             self._pace_to_come = None
         self.coach.clear()
@@ -480,7 +483,7 @@ class MainWindow(QMainWindow):
         if not why:
             self.banner.clear(kind)
             return
-        asker = {"inside": self.inside, "distributions": self.inside,
+        asker = {"inside": self.inside, "distributions": self.inside, "classes": self.inside,
                  "probe": self.gradient_check, "landscape": self.landscape}.get(what)
         self.banner.say(why, kind, asker)
 

@@ -118,6 +118,30 @@ def test_penguins_chosen_in_the_panel_lists_its_columns_and_learns_its_species(q
     assert len(window.asked) == 1  # the new label ended a run under way: asked first
 
 
+def test_a_tables_weights_and_run_saved_from_the_window_reopen_with_its_preparation(
+        qtbot, table_window, tmp_path, capsys):
+    """The window's weight file and run folder keep the table's preparation (a table's weight
+    file without one is refused), so evaluate prepares the rows as training did."""
+    from gdplayground.cli import main
+
+    window = table_window()
+    choose(qtbot, window, "auto-mpg")
+    train(qtbot, window, 30)
+    for export, target in ((window.files.export_weights, tmp_path / "w.npz"),
+                           (window.files.export_run, tmp_path / "run")):
+        with qtbot.waitSignal(window.files.written, timeout=TIMEOUT) as signal:
+            export(target)
+        assert signal.args[0], signal.args[1]
+        capsys.readouterr()
+        assert main(["evaluate", str(target)]) == 0
+        trainer = window.session.worker.trainer  # idle: read between two steps
+        rmse = trainer.dataset.error_in_units(trainer.evaluate("test")[0])
+        assert f"RMSE {rmse:.3g}" in capsys.readouterr().out
+    with qtbot.waitSignal(window.files.written, timeout=TIMEOUT) as signal:
+        window.evaluate()  # Ctrl+T: the error in miles per gallon, beside the loss
+    assert f"test: loss {trainer.evaluate('test')[0]:.4f}, RMSE {rmse:.4g} (mpg)" in signal.args[1]
+
+
 def test_a_regression_table_plots_its_error_in_the_targets_units(qtbot, table_window):
     window = table_window()
     choose(qtbot, window, "auto-mpg")

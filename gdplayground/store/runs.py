@@ -246,7 +246,7 @@ def write_run_folder(run: KeptRun, history: History, snapshot) -> None:
         write_atomic(staged.file(RUN_FILE), json.dumps(record_of(run), indent=1).encode())
         write_run(staged, snapshot.config, snapshot.state, summary_of(run),
                   snapshot.input_scale, started_with=snapshot.started_with,
-                  changes=snapshot.changes, onnx=False,
+                  changes=snapshot.changes, onnx=False, preparation=snapshot.preparation,
                   notes=[*summarised_metrics_note(history.summarised_until),
                          *figure_notes(run.config)])
 

@@ -57,7 +57,7 @@ def write_torch_folder(target: Path, config: ExperimentConfig, state: TrainingSt
     and the test set it evaluates, written all or nothing. The target is new, empty or an
     earlier such folder (replaced whole); OSError otherwise, or if a write fails."""
     with StagedFolder(target, is_torch_folder, FOLDER_KIND) as out:
-        save_weights(out.file(WEIGHTS_FILE), config, state, summary)
+        save_weights(out.file(WEIGHTS_FILE), config, state, summary, dataset.preparation)
         write_torch(out.staging, out.file(WEIGHTS_FILE), config, sizes, dataset)
 
 

@@ -71,7 +71,7 @@ class RunKeeper(QObject):
                        figures_of(run.history, run.config, run.diverged_at_step or run.state.step,
                                   run.seconds, (run.test_loss, run.test_accuracy)),
                        curves_of(run.history, run.config), diverged=run.diverged, ended=now())
-        snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, ())
+        snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, (), run.preparation)
         self._store(kept, run.history, snapshot)
 
     def keep_before_closing(self) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
 
 from gdplayground.config import ConfigError, ExperimentConfig
-from gdplayground.data import DataError
+from gdplayground.data import DataError, load_dataset
 from gdplayground.engine import StepReport, Trainer
 from gdplayground.labs.diagnostics import Coach
 from gdplayground.labs.diagram import (
@@ -177,17 +177,18 @@ class TrainingWorker(QObject):
         if trainer is not None and what == "snapshot":
             answer = Snapshot(trainer.snapshot(path=True), copy.deepcopy(trainer.config),
                               trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
-                              tuple(trainer.changes))
+                              tuple(trainer.changes), trainer.dataset.preparation)
         elif trainer is not None and what == "kept" and trainer.step_count:  # a run leaving
             # for the run list: which run, the settings it trained with (not those set after its
             # last step), its test figures
             config, changed = trainer.trained_with()
             snapshot = Snapshot(trainer.snapshot(path=True), config, trainer.dataset.input_scale,
-                                copy.deepcopy(trainer.started_with), changed)
+                                copy.deepcopy(trainer.started_with), changed,
+                                trainer.dataset.preparation)
             answer = (self._run_id, snapshot,
                       trainer.evaluate("test") if len(trainer.dataset.test) else None)
         elif trainer is not None and what == "evaluate":
-            answer = {split: trainer.evaluate(split) for split in ("train", "validation", "test")}
+            answer = {split: _evaluated(trainer, split) for split in ("train", "validation", "test")}
         elif trainer is not None and what == "probe":
             answer = trainer.gradient_probe()
         elif trainer is not None and what == "landscape":
@@ -207,9 +208,11 @@ class TrainingWorker(QObject):
         """Go on from a weight file, with its configuration. The file's run is built beside the
         current one, which stays as it was if the file does not fit its data or network."""
         current = self.trainer
-        reuse = current is not None and same_data(current.config, saved.config)
+        reuse = current is not None and same_data(current.config, saved.config) \
+            and current.dataset.preparation == saved.preparation
         try:
-            trainer = Trainer(saved.config, current.dataset if reuse else None)
+            trainer = Trainer(saved.config, current.dataset if reuse else load_dataset(
+                saved.config.data, saved.config.seed, saved.preparation))
             initial = trainer.network.layers[0].W.copy()  # the run's step 0: the seed's weights
             trainer.restore(saved.state)
         except (ConfigError, DataError, ValueError) as exc:
@@ -500,3 +503,12 @@ class TrainingSession(QObject):
             self.thread.wait()
         self._collector.stop()  # only now: the training thread could have run a collection
         return ended
+
+
+def _evaluated(trainer: Trainer, split: str) -> tuple[float, float | None, float | None]:
+    """A split's (loss, accuracy, RMSE in the target's units): the RMSE for a table's regression
+    only, whose loss is on its standardised target."""
+    loss, accuracy = trainer.evaluate(split)
+    data = trainer.dataset
+    table_regression = data.preparation is not None and data.n_classes is None
+    return loss, accuracy, data.error_in_units(loss) if table_regression and loss == loss else None

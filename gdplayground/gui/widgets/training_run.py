@@ -56,6 +56,7 @@ class Snapshot:
     input_scale: float
     started_with: ExperimentConfig
     changes: tuple[SettingChange, ...]
+    preparation: Preparation | None = None  # a table's: how its raw rows became the inputs
 
 
 @dataclass(frozen=True)

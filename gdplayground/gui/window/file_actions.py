@@ -122,7 +122,8 @@ class FileActions(QObject):
                     save_pictures(pictures, run.staging, progress, cancelled)
                     write_run(run, snap.config, snap.state, summary, snap.input_scale,
                               started_with=snap.started_with, changes=snap.changes,
-                              notes=summarised_metrics_note(history.summarised_until))
+                              notes=summarised_metrics_note(history.summarised_until),
+                              preparation=snap.preparation)
                     if cancelled():
                         raise Cancelled
             return plots, write
@@ -131,12 +132,14 @@ class FileActions(QObject):
     def export_weights(self, path: Path) -> None:
         def prepare(snap: Snapshot):
             summary = self._summary(snap)
-            return {}, lambda *_: save_weights(path, snap.config, snap.state, summary)
+            return {}, lambda *_: save_weights(path, snap.config, snap.state, summary,
+                                                            snap.preparation)
         self._export(f"weights to {path}", prepare, snapshot=True)
 
     def export_onnx(self, path: Path) -> None:
         self._export(f"the ONNX model to {path}", lambda snap: ({}, lambda *_: save_onnx(
-            path, snap.config, snap.state.parameters, snap.input_scale)), snapshot=True)
+            path, snap.config, snap.state.parameters, snap.input_scale, snap.preparation)),
+            snapshot=True)
 
     def export_torch(self, folder: Path) -> None:
         def prepare(snap: Snapshot):
@@ -145,7 +148,7 @@ class FileActions(QObject):
             def write(_, progress, cancelled) -> None:
                 # The run's own data: the same settings and seed split and prepare it the same
                 # way; loaded here, off the window's thread (MNIST takes a second).
-                dataset = load_dataset(snap.config.data, snap.config.seed)
+                dataset = load_dataset(snap.config.data, snap.config.seed, snap.preparation)
                 if cancelled():
                     raise Cancelled
                 write_torch_folder(folder, snap.config, snap.state, summary, sizes, dataset)

@@ -378,8 +378,10 @@ class MainWindow(QMainWindow):
 
     def evaluate(self) -> None:
         def show(results) -> None:
+            target = self.info.preparation.target if self.info and self.info.preparation else ""
             lines = [f"{split}: loss {loss:.4f}" + (f", accuracy {acc:.2%}" if acc is not None else "")
-                     for split, (loss, acc) in (results or {}).items() if loss == loss]
+                     + (f", RMSE {rmse:.4g} ({target})" if rmse is not None else "")
+                     for split, (loss, acc, rmse) in (results or {}).items() if loss == loss]
             self.files.written.emit(True, "; ".join(lines))
             self.statusBar().showMessage(f"Step {self.last_step:,}: " + "; ".join(lines), 15000)
         self.session.ask("evaluate", show)

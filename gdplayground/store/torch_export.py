@@ -104,7 +104,7 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def torch_script(config: ExperimentConfig, sizes: list[int], dataset: Dataset, weights: str) -> str:
     """The text of model_torch.py for the network of `sizes`; `weights` is the weight file's path
     from the script's folder."""
-    arch, prep = config.architecture, dataset.preparation
+    arch = config.architecture
     split_words, split = evaluated_split(dataset)
     regression = dataset.n_classes is None
     hidden = ", ".join(f"{layer.units} {ACTIVATION_WORDS[layer.activation]}"

@@ -83,6 +83,7 @@ def window_rate(config: ExperimentConfig, seconds: float, prepare=None) -> tuple
     watcher = FrameWatcher(window, lambda f: frames.append((f.time, f.samples_seen)))
     ticks.clear()
     pause(seconds)
+    wait_for(lambda: len(frames) >= 2, 60)  # a rate needs two frames: a loaded machine drew one
     window.toggle_play()
     wait_for(lambda: not window.running, 60)
     window.close()

@@ -52,8 +52,8 @@ def test_long_run_section_reports_peak_and_growth(tmp_path, capsys):
     assert main(["bench", "--only", "long-run", "--long-seconds", "4", "--json", str(out)]) == 0
     assert "over the second half (target: flat)" in capsys.readouterr().out
     figures = json.loads(out.read_text())["long-run"]
-    # flat out: the spiral's own pace (100 steps a second) would give 400 steps
-    assert figures["steps"] > 2000 and 50 < figures["peak_mb"] < 1000
+    # flat out (3,000 steps or more alone): the spiral's own pace (100 steps a second) gives 400
+    assert figures["steps"] > 800 and 50 < figures["peak_mb"] < 1000
     assert figures["resident_mb_at_end"] - figures["resident_mb_at_half"] == \
         figures["growth_second_half_mb"]
     assert 2 <= figures["seconds_at_half"] < figures["seconds_at_end"] <= 4 + 1  # the second half

@@ -402,5 +402,5 @@ def test_a_teachers_table_is_found_beside_the_lesson(tmp_path):
                                           r"\(.*fish\.csv\) \(line 6\)"):
         load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'
                                            'data.path = "fish.csv"\n'))
-    with pytest.raises(LessonError, match=r"experiment\.data\.path '' is not there"):
+    with pytest.raises(LessonError, match=r"data\.path must name a CSV or TSV file"):
         load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'))

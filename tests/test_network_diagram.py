@@ -121,7 +121,8 @@ def test_a_spiral_frame_draws_quickly(diagram):
     start = time.perf_counter()
     for _ in range(10):
         diagram.draw(*args)
-    assert (time.perf_counter() - start) / 10 < 0.015
+    # about 10 ms here; the bound leaves room for a second test process on the other core
+    assert (time.perf_counter() - start) / 10 < 0.05
 
 
 def test_a_frame_of_another_network_lays_the_diagram_out_again(diagram):

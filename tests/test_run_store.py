@@ -30,7 +30,7 @@ def trained(name="spiral", steps=25):
 
 def snapshot_of(trainer):
     return SimpleNamespace(state=trainer.snapshot(), config=trainer.config, input_scale=1.0,
-                           started_with=trainer.config, changes=())
+                           started_with=trainer.config, changes=(), preparation=None)
 
 
 def keep(store, trainer, history, name="a run"):

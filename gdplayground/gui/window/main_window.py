@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
@@ -366,7 +367,9 @@ class MainWindow(QMainWindow):
         if pace != self.training_pace:
             brought.append(f"Pace: {PACES[self.training_pace]} → {PACES[pace]}")
         if brought:
-            self.banner.say(f"{DATASET_WORDS[fresh.data.name]} comes with its own settings: "
+            named = Path(fresh.data.path).name if fresh.data.name == "table" else \
+                DATASET_WORDS[fresh.data.name]
+            self.banner.say(f"{named} comes with its own settings: "
                             + "; ".join(brought) + ".", "note")
 
     def load_panels(self, config: ExperimentConfig) -> None:

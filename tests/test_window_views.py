@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QSpinBox
 
 from gdplayground.engine.history import History
 from gdplayground.engine.trainer import LayerStats, StepReport
@@ -293,3 +294,18 @@ def test_a_screenshot_the_window_cannot_be_laid_out_in_is_refused_saying_why(tmp
                                                  r"for 1024x640\)"):
         app.save_screenshot(preset("xor"), 1, out, size=(1024, 640))
     assert not out.exists()
+
+
+def test_new_hidden_layers_replace_the_old_rows_at_once(qtbot):
+    """A lesson's two layers over the run's two: the old rows left the layout only when the event
+    loop deleted them, and till then four rows showed (a screenshot taken meanwhile had them)."""
+    from gdplayground.config import Layer
+    from gdplayground.gui.training.panels import LayerList
+
+    rows = LayerList()
+    qtbot.addWidget(rows)
+    rows.set_layers([Layer(8, "tanh"), Layer(8, "tanh")])
+    rows.set_layers([Layer(64, "relu"), Layer(64, "relu")])  # no event loop between them
+    assert rows.rows_box.count() == 2
+    shown = [rows.rows_box.itemAt(i).widget() for i in range(rows.rows_box.count())]
+    assert [w.findChild(QSpinBox).value() for w in shown] == [64, 64]

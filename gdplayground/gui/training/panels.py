@@ -256,8 +256,11 @@ class LayerList(QWidget):
         self.rows: list[tuple[QWidget, QSpinBox, QComboBox]] = []
 
     def set_layers(self, layers: list[Layer]) -> None:
-        while self.rows:
-            self.rows.pop()[0].deleteLater()
+        while self.rows:  # out of the layout at once: a deleteLater alone waits for the event
+            row = self.rows.pop()[0]  # loop, and the old rows showed beside the new till then
+            row.hide()
+            self.rows_box.removeWidget(row)
+            row.deleteLater()
         for layer in layers:
             self._add_row(layer, announce=False)
 

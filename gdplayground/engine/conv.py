@@ -1,0 +1,296 @@
+"""Convolution and pooling layers: the kernels a convolutional network is made of.
+
+Activations are NCHW (batch, channels, height, width); a layer's `output_shape` speaks of one
+example, (channels, height, width). Convolution weights are (C_out, C_in, k, k), as PyTorch keeps
+them, so an export is a copy.
+
+A convolution is one BLAS product over im2col columns. The columns are laid out transposed,
+(C_in·k·k, batch·H_out·W_out): the gather then copies runs of W_out neighbouring values (the
+(batch·H_out·W_out, C_in·k·k) layout copies runs of k, and measured slower), and the forward
+product, dW and the input gradient are each a single 2-D np.dot. The price is a transpose of the
+output and of its gradient between (C_out, batch, …) and (batch, C_out, …): small arrays next to
+the columns. The padded input and its gradient are kept channel-major, (C_in, batch, H+2p, W+2p),
+so the gather and col2im walk memory in order.
+
+Every array a pass writes lives in the caller's `Workspace`, as a flat buffer that only grows
+(`_buffer`): a warm pass allocates nothing, and a smaller last batch or a larger evaluation
+batch reuses the same memory instead of swapping buffers.
+
+Flatten is a class, not left to the network, so that a stack of layers is walked one way: each
+has output_shape, forward and backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+PADDINGS = ("same", "valid")
+
+
+def _buffer(workspace, key, shape, dtype=None) -> np.ndarray:
+    """A C-contiguous array of `shape` from the workspace: the first prod(shape) elements of a
+    flat buffer that grows and never shrinks, so changing batch sizes never reallocate it."""
+    size = int(np.prod(shape))
+    return workspace.get(key, size, 1, dtype).reshape(shape)
+
+
+def conv_padding(k: int, padding: str) -> int:
+    """Zeros added on each side: k//2 for "same" (odd k only, so that the padding is the same on
+    both sides and PyTorch's conv2d(padding=k//2) reproduces it), 0 for "valid"."""
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, not {padding!r}")
+    if padding == "same" and k % 2 == 0:
+        raise ValueError(f"'same' padding needs an odd kernel size, not {k}")
+    return k // 2 if padding == "same" else 0
+
+
+def conv_output_shape(h: int, w: int, k: int, stride: int, padding: str) -> tuple[int, int]:
+    """(H_out, W_out): floor((H + 2p − k) / stride) + 1, as PyTorch computes it. "same" keeps the
+    size at stride 1 and gives ceil(H/2) at stride 2."""
+    p = conv_padding(k, padding)
+    h_out, w_out = (h + 2 * p - k) // stride + 1, (w + 2 * p - k) // stride + 1
+    if h_out < 1 or w_out < 1:
+        raise ValueError(f"a {k}x{k} kernel does not fit a {h}x{w} input with {padding!r} padding")
+    return h_out, w_out
+
+
+def conv_fans(c_in: int, c_out: int, k: int) -> tuple[int, int]:
+    """(fan_in, fan_out) for He and Xavier: each output sees C_in·k·k inputs, and each input
+    reaches C_out·k·k outputs (away from the borders)."""
+    return c_in * k * k, c_out * k * k
+
+
+def initial_std(scheme: str, sigma: float, fan_in: int, fan_out: int) -> float:
+    """The standard deviation of the initial weights, by the dense layers' rules."""
+    return {"zeros": 0.0, "normal": sigma, "xavier": np.sqrt(2 / (fan_in + fan_out)),
+            "he": np.sqrt(2 / fan_in)}[scheme]
+
+
+class Conv2D:
+    """k×k convolution, stride 1 or 2, "same" or "valid" padding, C_in → C_out channels.
+
+    W (C_out, C_in, k, k), b (C_out,) or None, and their gradients dW and db are views the
+    caller hands in (the Network's flat arrays, as for Dense), so an optimizer step sees them.
+    """
+
+    def __init__(self, c_in: int, c_out: int, k: int, W, b, dW, db, workspace, *,
+                 stride: int = 1, padding: str = "same", key=0):
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, not {stride}")
+        if W.shape != (c_out, c_in, k, k) or dW.shape != W.shape:
+            raise ValueError(f"weights must be {(c_out, c_in, k, k)}, not {W.shape}")
+        self.c_in, self.c_out, self.k, self.stride, self.padding = c_in, c_out, k, stride, padding
+        self.pad = conv_padding(k, padding)
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+        self.workspace, self.key = workspace, key
+        self._cols = None  # the last forward pass's columns, (C_in·k·k, batch·H_out·W_out)
+        self._x_shape = None
+
+    def output_shape(self, input_shape) -> tuple[int, int, int]:
+        c, h, w = input_shape
+        if c != self.c_in:
+            raise ValueError(f"expected {self.c_in} channels, got {c}")
+        return (self.c_out, *conv_output_shape(h, w, self.k, self.stride, self.padding))
+
+    def parameters(self):
+        """(parameter, gradient) pairs, weights first."""
+        yield self.W, self.dW
+        if self.b is not None:
+            yield self.b, self.db
+
+    @property
+    def fans(self) -> tuple[int, int]:
+        return conv_fans(self.c_in, self.c_out, self.k)
+
+    def initialise(self, scheme: str, sigma: float, rng: np.random.Generator) -> None:
+        """Draw the weights in float64 (both dtypes start from the same values); zero the bias."""
+        std = initial_std(scheme, sigma, *self.fans)
+        self.W[...] = rng.standard_normal(self.W.shape) * std if std else 0
+        if self.b is not None:
+            self.b[...] = 0
+
+    def _get(self, name, shape, dtype=None):
+        return _buffer(self.workspace, ("conv", self.key, name), shape, dtype)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        """(batch, C_out, H_out, W_out), in a workspace buffer the next pass overwrites. The
+        columns stay for backward whether or not `train`: they are built either way."""
+        n, c, h, w = x.shape
+        _, h_out, w_out = self.output_shape((c, h, w))
+        k, s, p = self.k, self.stride, self.pad
+        padded = self._get("padded", (c, n, h + 2 * p, w + 2 * p))
+        if p:  # the border only: the interior is overwritten just below
+            padded[:, :, :p], padded[:, :, -p:], padded[:, :, :, :p], padded[:, :, :, -p:] = 0, 0, 0, 0
+        padded[:, :, p:p + h, p:p + w] = x.transpose(1, 0, 2, 3)
+        sc, sn, sh, sw = padded.strides
+        windows = as_strided(padded, (c, k, k, n, h_out, w_out), (sc, sh, sw, sn, sh * s, sw * s),
+                             writeable=False)
+        cols = self._get("cols", (c, k, k, n, h_out, w_out))
+        np.copyto(cols, windows)
+        cols = cols.reshape(c * k * k, n * h_out * w_out)
+        out_t = np.dot(self.W.reshape(self.c_out, -1), cols,
+                       out=self._get("out_t", (self.c_out, n * h_out * w_out)))
+        if self.b is not None:
+            out_t += self.b[:, None]
+        out = self._get("out", (n, self.c_out, h_out, w_out))
+        np.copyto(out, out_t.reshape(self.c_out, n, h_out, w_out).transpose(1, 0, 2, 3))
+        self._cols, self._x_shape = cols, x.shape
+        return out
+
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Fill dW and db from dL/dout (batch, C_out, H_out, W_out); return dL/dx, or None when
+        not `need_input_grad` (the first layer: no parameter depends on it).
+
+        dL/dx is a view into the padded gradient's interior, in a workspace buffer."""
+        n, c, h, w = self._x_shape
+        _, _, h_out, w_out = grad_out.shape
+        grad_t = self._get("grad_t", (self.c_out, n, h_out, w_out))
+        np.copyto(grad_t, grad_out.transpose(1, 0, 2, 3))
+        grad_t = grad_t.reshape(self.c_out, -1)
+        np.dot(grad_t, self._cols.T, out=self.dW.reshape(self.c_out, -1))
+        if self.db is not None:
+            np.add.reduce(grad_t, axis=1, out=self.db)
+        if not need_input_grad:
+            return None
+        k, s, p = self.k, self.stride, self.pad
+        dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad_t,
+                       out=self._get("dcols", (c * k * k, n * h_out * w_out)))
+        return self._col2im(dcols.reshape(c, k, k, n, h_out, w_out), (n, c, h, w))
+
+    def _col2im(self, dcols: np.ndarray, x_shape) -> np.ndarray:
+        """Add each column back onto the input position it was read from: one slice add per
+        kernel offset (k² adds of whole (C, batch, H_out, W_out) blocks; np.add.at would take
+        one Python-free but unbuffered step per element and runs many times slower)."""
+        n, c, h, w = x_shape
+        k, s, p = self.k, self.stride, self.pad
+        h_out, w_out = dcols.shape[-2:]
+        dpadded = self._get("dpadded", (c, n, h + 2 * p, w + 2 * p))
+        dpadded[...] = 0
+        for i in range(k):
+            for j in range(k):
+                dpadded[:, :, i:i + s * h_out:s, j:j + s * w_out:s] += dcols[:, i, j]
+        dx = self._get("dx", (n, c, h, w))
+        np.copyto(dx, dpadded[:, :, p:p + h, p:p + w].transpose(1, 0, 2, 3))
+        return dx
+
+
+class _Pool2x2:
+    """2×2 windows at stride 2. An odd height or width drops its last row or column (floor, as
+    PyTorch's default ceil_mode=False): those inputs reach no output and get zero gradient."""
+
+    kind = ""
+
+    def __init__(self, workspace, *, key=0):
+        self.workspace, self.key = workspace, key
+        self._x_shape = None
+
+    def output_shape(self, input_shape) -> tuple[int, int, int]:
+        c, h, w = input_shape
+        if h < 2 or w < 2:
+            raise ValueError(f"2x2 pooling needs at least 2x2 inputs, not {h}x{w}")
+        return c, h // 2, w // 2
+
+    def _get(self, name, shape, dtype=None):
+        return _buffer(self.workspace, (self.kind, self.key, name), shape, dtype)
+
+    @staticmethod
+    def _quarters(a: np.ndarray, h_out: int, w_out: int):
+        """The four strided views (top-left, top-right, bottom-left, bottom-right) of each window."""
+        return [a[:, :, i:2 * h_out:2, j:2 * w_out:2] for i in (0, 1) for j in (0, 1)]
+
+    def _input_grad(self, x_shape) -> np.ndarray:
+        """The input-gradient buffer, its dropped odd row and column zeroed."""
+        n, c, h, w = x_shape
+        dx = self._get("dx", x_shape)
+        if h % 2:
+            dx[:, :, -1] = 0
+        if w % 2:
+            dx[:, :, :, -1] = 0
+        return dx
+
+
+class MaxPool2D(_Pool2x2):
+    """2×2 max-pooling. The gradient goes to each window's maximum; on a tie to ONE element,
+    the first in reading order, so the gradient is the derivative of the function computed."""
+
+    kind = "maxpool"
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        n, c, h, w = x.shape
+        _, h_out, w_out = self.output_shape((c, h, w))
+        quarters = self._quarters(x, h_out, w_out)
+        out = self._get("out", (n, c, h_out, w_out))
+        np.maximum(np.maximum(quarters[0], quarters[1], out=out), quarters[2], out=out)
+        np.maximum(out, quarters[3], out=out)
+        if train:
+            self._route(quarters, out)
+        self._x_shape = x.shape
+        return out
+
+    def _route(self, quarters, out) -> None:
+        """One boolean mask per quarter: where it holds its window's first maximum."""
+        masks = self._get("masks", (4, *out.shape), bool)
+        taken = self._get("taken", out.shape, bool)
+        taken[...] = False
+        for mask, quarter in zip(masks, quarters):
+            np.equal(quarter, out, out=mask)
+            np.greater(mask, taken, out=mask)  # equal and not taken already: mask & ~taken
+            np.logical_or(taken, mask, out=taken)
+        self._masks = masks
+
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """dL/dx (batch, C, H, W), in a workspace buffer. Needs a forward pass with train=True."""
+        if not need_input_grad:
+            return None
+        dx = self._input_grad(self._x_shape)
+        h_out, w_out = grad_out.shape[-2:]
+        for mask, quarter in zip(self._masks, self._quarters(dx, h_out, w_out)):
+            np.multiply(grad_out, mask, out=quarter)
+        return dx
+
+
+class AvgPool2D(_Pool2x2):
+    """2×2 average pooling: each input of a window gets a quarter of its gradient."""
+
+    kind = "avgpool"
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        n, c, h, w = x.shape
+        _, h_out, w_out = self.output_shape((c, h, w))
+        q = self._quarters(x, h_out, w_out)
+        out = self._get("out", (n, c, h_out, w_out))
+        np.add(q[0], q[1], out=out)
+        out += q[2]
+        out += q[3]
+        out *= out.dtype.type(0.25)
+        self._x_shape = x.shape
+        return out
+
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        if not need_input_grad:
+            return None
+        dx = self._input_grad(self._x_shape)
+        quarter_of = grad_out.dtype.type(0.25)
+        for quarter in self._quarters(dx, *grad_out.shape[-2:]):
+            np.multiply(grad_out, quarter_of, out=quarter)
+        return dx
+
+
+class Flatten:
+    """(batch, C, H, W) → (batch, C·H·W) for the dense layers after the convolutions, in C order
+    (as torch.flatten, so an exported network reads the same features). A view: the layers
+    above hand out contiguous buffers, so nothing is copied either way."""
+
+    def __init__(self):
+        self._x_shape = None
+
+    def output_shape(self, input_shape) -> tuple[int]:
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._x_shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        return grad_out.reshape(self._x_shape) if need_input_grad else None

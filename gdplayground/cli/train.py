@@ -267,11 +267,9 @@ def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict
     resumed = f", now at step {trainer.step_count:,}" if start[0] else ""
     print(f"trained {trainer.step_count - start[0]} steps in {seconds:.1f} s ({epochs}{resumed}), "
           f"{round(rate):,} samples/s")
+    summary.update(trainer.dataset.test_summary(test_loss, test_acc))
     if not math.isnan(test_loss):
         test_loss, in_units = label_units(trainer.dataset, test_loss)
-        summary.update(test_loss=test_loss, test_accuracy=test_acc)
-        if in_units:
-            summary["test_rmse"] = math.sqrt(test_loss)
         print(f"test loss {test_loss:.4f}{in_units}" +
               (f"  test accuracy {test_acc:.2%}" if test_acc is not None else ""))
     if trainer.dataset.name == "linear-system":

@@ -82,8 +82,8 @@ class DataConfig:
                        "labels make classes, real numbers a regression.")
     missing: str = choice(
         "drop", {"drop": "Drop the row", "error": "Refuse the table"}, "Missing values",
-        "What a table's row with a missing value (empty, NA, NaN, ?) does: left out (and counted), or an "
-        "error naming it.")
+        "What a table's row with a missing value (empty, NA, NaN, ?) does: left out (and "
+        "counted), or an error naming it.")
     validation_split: float = number(
         0.1, 0.0, 0.5, "Validation split",
         "Fraction of the training set held out to measure generalisation while training.")

@@ -96,6 +96,13 @@ class DataConfig:
         "Fraction of a 2-D toy dataset or a table kept aside as the test set.")
 
     @property
+    def words(self) -> str:
+        """The data set as the window names it: a file's or folder's name, or its words."""
+        if self.name in ("table", "idx") and self.path:
+            return Path(self.path).name
+        return DATASET_WORDS[self.name]
+
+    @property
     def is_table(self) -> bool:
         """A table's data: a shipped one, or a CSV or TSV file (data.path)."""
         return self.name in TABLE_FILES or self.name == "table"

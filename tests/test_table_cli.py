@@ -109,6 +109,10 @@ def test_evaluate_applies_the_stored_preparation_to_reordered_rows(tmp_path, cap
     assert main(["train", "--weights", str(tmp_path / "run"), "--steps", "1",
                  "--out", str(tmp_path / "resumed")]) == 0
     assert load_weights(tmp_path / "resumed" / "weights.npz").preparation == stored
+    path.write_text("\n".join([*lines, *lines[1:11]]) + "\n", encoding="utf-8")  # rows added
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 2
+    assert "when it was saved: has the file changed?" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("dataset", ["penguins", "auto-mpg"])

@@ -166,5 +166,5 @@ def test_train_help_says_how_to_train_on_a_table(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     for words in ["a table (CSV or TSV file", "integer or text labels make classes",
                   "--missing {drop,error}", "standardised with the training rows' mean",
-                  "empty field, NA or NaN", "a table's rows are prepared as the file says"]:
+                  "missing value (empty, NA, NaN, ?)", "a table's rows are prepared as the file says"]:
         assert words in help_text

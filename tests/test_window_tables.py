@@ -6,7 +6,6 @@ with their decision boundary or fitted surface; and switching among every kind o
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -139,9 +138,6 @@ def test_a_tables_weights_and_run_saved_from_the_window_reopen_with_its_preparat
         trainer = window.session.worker.trainer  # idle: read between two steps
         rmse = trainer.dataset.error_in_units(trainer.evaluate("test")[0])
         assert f"RMSE {rmse:.3g}" in capsys.readouterr().out
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["test_rmse"] == pytest.approx(rmse)  # the test figures, as train writes them
-    assert summary["test_loss"] == pytest.approx(rmse**2) and summary["test_accuracy"] is None
     with qtbot.waitSignal(window.files.written, timeout=TIMEOUT) as signal:
         window.evaluate()  # Ctrl+T: the error in miles per gallon, beside the loss
     assert f"test: loss {trainer.evaluate('test')[0]:.4f}, RMSE {rmse:.4g} (mpg)" in signal.args[1]

@@ -174,11 +174,9 @@ class TrainingWorker(QObject):
         if trainer is not None and self._pending:
             self._send_frame(running=self._job is not None)  # the window's history reaches this step
         if trainer is not None and what == "snapshot":
-            data = trainer.dataset
-            test = data.test_summary(*trainer.evaluate("test")) if len(data.test) else {}
             answer = Snapshot(trainer.snapshot(path=True), copy.deepcopy(trainer.config),
-                              data.input_scale, copy.deepcopy(trainer.started_with),
-                              tuple(trainer.changes), data.preparation, test)
+                              trainer.dataset.input_scale, copy.deepcopy(trainer.started_with),
+                              tuple(trainer.changes), trainer.dataset.preparation)
         elif trainer is not None and what == "kept" and trainer.step_count:  # a run leaving
             # for the run list: which run, the settings it trained with (not those set after its
             # last step), its test figures

@@ -6,7 +6,7 @@ thread that trains waits for before each step."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -57,7 +57,6 @@ class Snapshot:
     started_with: ExperimentConfig
     changes: tuple[SettingChange, ...]
     preparation: Preparation | None = None  # a table's: how its raw rows became the inputs
-    test_summary: dict = field(default_factory=dict)  # Dataset.test_summary, if any
 
 
 @dataclass(frozen=True)

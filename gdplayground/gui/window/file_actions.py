@@ -200,7 +200,7 @@ class FileActions(QObject):
         state = snap.state
         return {"steps": state.step, "epochs": state.epochs, "samples_seen": state.samples_seen,
                 "seconds": self.window.training_seconds(),
-                **self.window.history.latest(until_step=state.step), **snap.test_summary}
+                **self.window.history.latest(until_step=state.step)}
 
     def _say(self, message: str, kind: str) -> None:
         """A file's problem, on the tab it was met on (File ▸ Open weights on the Runs tab, say:

@@ -281,12 +281,11 @@ def label_units(dataset, loss: float) -> tuple[float, str]:
     """A regression table's loss in its label's units, the network's (the mean squared error
     of the standardised label) times the label's spread squared, and words that say so with
     its root; any other loss as it is, and no words."""
-    preparation = dataset.preparation
-    if preparation is None or preparation.classes is not None:
+    if not dataset.is_table_regression:
         return loss, ""
-    rmse = dataset.error_in_units(loss)
-    return dataset.loss_in_units(loss), (f" (mean squared error of {preparation.target!r}, in its units squared)  "
-                     f"RMSE {rmse:.4g} (in the units of {preparation.target!r})")
+    target, rmse = dataset.preparation.target, dataset.error_in_units(loss)
+    return dataset.loss_in_units(loss), (f" (mean squared error of {target!r}, in its units "
+                                         f"squared)  RMSE {rmse:.4g} (in the units of {target!r})")
 
 
 def _diagnoses(diagnoses) -> list[dict]:

@@ -508,5 +508,5 @@ def _evaluated(trainer: Trainer, split: str) -> tuple[float, float | None, float
     only, whose loss is on its standardised target."""
     loss, accuracy = trainer.evaluate(split)
     data = trainer.dataset
-    table_regression = data.preparation is not None and data.n_classes is None
-    return loss, accuracy, data.error_in_units(loss) if table_regression and loss == loss else None
+    in_units = data.is_table_regression and loss == loss
+    return loss, accuracy, data.error_in_units(loss) if in_units else None

@@ -55,8 +55,9 @@ def choice(default, options: dict[str, str], label, help):
                                             "label": label, "help": help})
 
 
-def text(default, label, help):
-    return field(default=default, metadata={"label": label, "help": help})
+def text(default, label, help, empty=""):
+    """A field of free text; `empty` is what the window calls it when it is empty."""
+    return field(default=default, metadata={"label": label, "help": help, "empty": empty})
 
 
 def flag(default, label, help):
@@ -76,14 +77,14 @@ ACTIVATION_WORDS = {"relu": "ReLU", "leaky_relu": "Leaky ReLU", "tanh": "tanh",
 class DataConfig:
     name: str = choice("mnist", DATASET_WORDS, "Dataset", "Which data to learn from.")
     path: str = text("", "File", "Folder holding MNIST-format IDX files, for the 'idx' dataset; "
-                     "the CSV or TSV file, for the 'table' dataset.")
+                     "the CSV or TSV file, for the 'table' dataset.", empty="none")
     target: str = text("", "Label column",
                        "A table's column to predict; empty = its last column. Integer or text "
-                       "labels make classes, real numbers a regression.")
+                       "labels make classes, real numbers a regression.", empty="the last column")
     missing: str = choice(
         "drop", {"drop": "Drop the row", "error": "Refuse the table"}, "Missing values",
-        "What a table's row with an empty field, NA or NaN does: left out (and counted), or an "
-        "error naming it.")
+        "What a table's row with a missing value (empty, NA, NaN, ?) does: left out (and "
+        "counted), or an error naming it.")
     validation_split: float = number(
         0.1, 0.0, 0.5, "Validation split",
         "Fraction of the training set held out to measure generalisation while training.")
@@ -93,6 +94,13 @@ class DataConfig:
     test_fraction: float = number(
         0.5, 0.05, 0.9, "Test fraction",
         "Fraction of a 2-D toy dataset or a table kept aside as the test set.")
+
+    @property
+    def words(self) -> str:
+        """The data set as the window names it: a file's or folder's name, or its words."""
+        if self.name in ("table", "idx") and self.path:
+            return Path(self.path).name
+        return DATASET_WORDS[self.name]
 
     @property
     def is_table(self) -> bool:
@@ -327,6 +335,8 @@ def value_words(path: str, value) -> str:
         return words[value]
     if isinstance(value, bool):
         return "on" if value else "off"
+    if value == "":
+        return _field(path).metadata.get("empty") or "none"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -143,3 +143,37 @@ def test_the_window_exports_the_runs_animation(qtbot, open_window, tmp_path):  #
     path = answers[0].state.path
     with Image.open(tmp_path / "replay.gif") as gif:
         assert gif.n_frames == len(path) + (path.steps[-1] < 80)
+
+
+def test_a_two_feature_tables_boundary_spans_its_own_square_and_three_classes_have_none(tmp_path):
+    """A table's standardised points can reach past the toy sets' ±4 square (here ±6), so its
+    frames span the run's square, as the window does; a picture of one probability cannot show
+    three classes, so such a table's frames have none rather than a wrong one."""
+    from gdplayground.config import preset
+    from gdplayground.labs.diagram import plane_extent
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 2))
+    x[0] = (6.0, -6.5)  # a far point: standardised, past 5
+    rows = "\n".join(f"{a:.4f},{b:.4f},{'yes' if a + b > 0 else 'no'}" for a, b in x)
+    (tmp_path / "two.csv").write_text("a,b,label\n" + rows + "\n")
+    config = preset("table")
+    config.data.path = str(tmp_path / "two.csv")
+    config.architecture.output, config.architecture.loss = "sigmoid", "bce"
+    trainer = Trainer(config)
+    data, extent = trainer.dataset, plane_extent(trainer.dataset)
+    assert extent > 4 and np.abs(data.train.x).max() < extent
+    stepper = StepNetwork(config, trainer.network.sizes, data.input_scale)
+    steps, weights = replay_points(trainer.path.kept(), 0, stepper.flat_of(
+        trainer.snapshot().parameters))
+    curve = LossCurve(np.arange(1.0), np.ones(1), "training loss")
+    scene = Scene(data.name, data.train.x, data.train.y, extent=extent, n_classes=2)
+    picture = Animation(stepper, scene, steps, weights, curve)._picture(0)
+    axis = np.linspace(-extent, extent, 80)
+    xx, yy = np.meshgrid(axis, axis)
+    probability = trainer.predict(np.column_stack([xx.ravel(), yy.ravel()]))[:, 0].reshape(80, 80)
+    colours = anim.BOUNDARY_COLOURS[np.rint(probability * (anim.LEVELS - 1)).astype(int)]
+    expected = np.repeat(np.repeat(colours[::-1], 4, axis=0), 4, axis=1)
+    no_point = Animation(stepper, scene, steps, weights, curve)._points[..., 3] == 0
+    assert np.array_equal(picture[no_point], expected[no_point])
+    assert Scene(data.name, data.train.x, data.train.y, n_classes=3).kind == ""

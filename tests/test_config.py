@@ -79,3 +79,13 @@ def test_differences_name_each_changed_setting():
                                         "Learning rate › Value: 0.001 → 0.01"]
     there.architecture.hidden += [Layer(8, "tanh"), Layer(4, "tanh")]
     assert "Architecture › Hidden layers: 2 → 3" in differences(here, there)
+
+
+def test_a_data_set_is_named_by_its_file_or_folder_where_it_has_one():
+    """The Runs tab and the banner tell tables apart by their files' names."""
+    from gdplayground.config import DataConfig
+
+    assert DataConfig("table", "/data/birds.csv").words == "birds.csv"
+    assert DataConfig("idx", "/data/fashion").words == "fashion"
+    assert DataConfig("penguins").words == "Palmer penguins (table)"
+    assert DataConfig("table").words == "Table file (CSV, TSV)…"  # none chosen yet

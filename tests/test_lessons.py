@@ -404,3 +404,25 @@ def test_a_teachers_table_is_found_beside_the_lesson(tmp_path):
                                            'data.path = "fish.csv"\n'))
     with pytest.raises(LessonError, match=r"data\.path must name a CSV or TSV file"):
         load_lesson(write(tmp_path, GOOD + '[experiment]\ndata.name = "table"\n'))
+
+
+def test_a_lessons_table_is_read_with_it_and_its_label_brings_output_and_loss(tmp_path):
+    """A teacher's table is read when the lesson is (a bad one refused naming the key, before
+    the window changes anything), and a two-class label gets one sigmoid unit with binary
+    cross-entropy, as the Data panel gives it, unless the lesson says otherwise."""
+    rows = "\n".join(f"{i},{i % 7},{'yes' if i % 2 else 'no'}" for i in range(40))
+    (tmp_path / "two.csv").write_text("a,b,kind\n" + rows + "\n")
+    (tmp_path / "ragged.csv").write_text("a,b,kind\n1,2,x\n3,4\n")
+    table = GOOD + '[experiment]\ndata.name = "table"\ndata.path = "two.csv"\n'
+    arch = load_lesson(write(tmp_path, table)).experiment.architecture
+    assert (arch.output, arch.loss) == ("sigmoid", "bce")
+    arch = load_lesson(write(tmp_path, table + 'architecture.output = "softmax"\n'
+                                              'architecture.loss = "cross_entropy"\n')
+                       ).experiment.architecture
+    assert (arch.output, arch.loss) == ("softmax", "cross_entropy")  # as the lesson says
+    with pytest.raises(LessonError, match=r"mine\.toml: two\.csv: no column named 'nosuch'.* "
+                                          r"\(line 7\)"):
+        load_lesson(write(tmp_path, table + 'data.target = "nosuch"\n'))
+    with pytest.raises(LessonError, match=r"mine\.toml: ragged\.csv, line 3: 2 fields where the "
+                                          r"header has 3 \(line 6\)"):
+        load_lesson(write(tmp_path, table.replace("two.csv", "ragged.csv")))

@@ -23,6 +23,9 @@ def test_installed_wheel_loads_mnist_from_its_own_copy(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "gdplayground/resources/mnist/train-images-idx3-ubyte.gz" in names
     assert "gdplayground/resources/mnist/README.md" in names  # provenance and licence travel too
+    for shipped in ("tables/penguins.csv", "tables/auto-mpg.csv", "tables/README.md",
+                    "lessons/your-own-table.toml", "lessons/your-own-table.md"):
+        assert f"gdplayground/resources/{shipped}" in names
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                     str(site), str(wheel)], check=True, capture_output=True)

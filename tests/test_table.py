@@ -136,8 +136,9 @@ BAD = {  # name -> (file contents, read_table's keywords, the message)
                       "class '7' has a single row, too few to both train on and test with (for a "
                       "quantity, not classes, write the label with a decimal point"),
     "missing refused": ("a,b,c\n1,2,x\n3,NA,y\n5,6,x\n", {"missing": "error"},
-                        "t.csv, line 3, column 'b': a missing value (an empty field, NA or NaN; "
-                        "--missing drop leaves such rows out)"),
+                        "t.csv, line 3, column 'b': a missing value (empty, NA, NaN, N/A, null, "
+                        "none or ?), which missing values set to error refuse (drop leaves such "
+                        "rows out)"),
     "all missing": ("a,b,c\n1,,x\n3,,y\n", {}, "t.csv: every row has a missing value (column 'b' "
                                               "lacks 2 of 2)"),
 }

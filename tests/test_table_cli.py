@@ -109,6 +109,10 @@ def test_evaluate_applies_the_stored_preparation_to_reordered_rows(tmp_path, cap
     assert main(["train", "--weights", str(tmp_path / "run"), "--steps", "1",
                  "--out", str(tmp_path / "resumed")]) == 0
     assert load_weights(tmp_path / "resumed" / "weights.npz").preparation == stored
+    path.write_text("\n".join([*lines, *lines[1:11]]) + "\n", encoding="utf-8")  # rows added
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 2
+    assert "when it was saved: has the file changed?" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("dataset", ["penguins", "auto-mpg"])
@@ -162,5 +166,5 @@ def test_train_help_says_how_to_train_on_a_table(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     for words in ["a table (CSV or TSV file", "integer or text labels make classes",
                   "--missing {drop,error}", "standardised with the training rows' mean",
-                  "empty field, NA or NaN", "a table's rows are prepared as the file says"]:
+                  "missing value (empty, NA, NaN, ?)", "a table's rows are prepared as the file says"]:
         assert words in help_text

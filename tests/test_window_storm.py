@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import field_at, preset
 from gdplayground.gui.window.main_window import MainWindow
-from gdplayground.resources import resource_path
 from gdplayground.store.runs import RunStore
 
 ACTIONS_PER_SEED = int(os.environ.get("STORM_ACTIONS", 800))
@@ -251,8 +250,7 @@ class Dialogs:
 
     def __init__(self, monkeypatch, folder, rng):
         self.unexpected: list[str] = []
-        names = ["weights.npz", "run0", "run1/config.toml", "plots", "new.toml", "missing.npz",
-                 "table.csv", ""]
+        names = ["weights.npz", "run0", "run1/config.toml", "plots", "new.toml", "missing.npz", ""]
 
         def path(*_args, **_kwargs):
             name = names[rng.integers(len(names))]
@@ -343,7 +341,6 @@ def own_heap():
 def test_a_storm_of_clicks_over_every_tab_leaves_window_trainer_and_history_agreeing(
         qtbot, tmp_path, monkeypatch, seed, own_heap):
     rng = np.random.default_rng(seed)
-    (tmp_path / "table.csv").write_bytes(resource_path("tables", "penguins.csv").read_bytes())
     dialogs = Dialogs(monkeypatch, tmp_path, rng)
     config = preset("spiral")
     config.data.samples = 200

@@ -18,7 +18,7 @@ from test_window import TIMEOUT, open_window, spiral, wait_idle  # noqa: F401  (
 
 
 @pytest.fixture
-def table_window(open_window):
+def table_window(open_window):  # noqa: F811  (the fixture imported above)
     """A window on a toy set whose every new run goes ahead unasked (the confirmations are
     counted) and whose file chooser answers `window.chosen`."""
     def make(config=None):

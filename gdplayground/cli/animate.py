@@ -34,6 +34,7 @@ def register(commands) -> None:
 
 def run_animate(args) -> int:
     from gdplayground.cli.train import trained_from
+    from gdplayground.labs.diagram import plane_extent
     from gdplayground.labs.replay import StepNetwork, exact_solution
     from gdplayground.store.animation import (
         MP4_HINT, SUFFIXES, Animation, AnimationError, Scene, evaluated_curve, mp4_available,
@@ -62,7 +63,7 @@ def run_animate(args) -> int:
                                     data.train.y[picked])
         two_d = data.n_features == 2
         scene = Scene(data.name, data.train.x if two_d else None, data.train.y if two_d else None,
-                      data.image_shape, exact_solution(data))
+                      data.image_shape, exact_solution(data), plane_extent(data), data.n_classes)
         animation = Animation(stepper, scene, steps, weights, curve)
         write_animation(out, animation)
     except AnimationError as exc:

@@ -267,11 +267,9 @@ def _summarise(trainer, seconds: float, history, start: tuple[int, int]) -> dict
     resumed = f", now at step {trainer.step_count:,}" if start[0] else ""
     print(f"trained {trainer.step_count - start[0]} steps in {seconds:.1f} s ({epochs}{resumed}), "
           f"{round(rate):,} samples/s")
+    summary.update(trainer.dataset.test_summary(test_loss, test_acc))
     if not math.isnan(test_loss):
         test_loss, in_units = label_units(trainer.dataset, test_loss)
-        summary.update(test_loss=test_loss, test_accuracy=test_acc)
-        if in_units:
-            summary["test_rmse"] = math.sqrt(test_loss)
         print(f"test loss {test_loss:.4f}{in_units}" +
               (f"  test accuracy {test_acc:.2%}" if test_acc is not None else ""))
     if trainer.dataset.name == "linear-system":
@@ -283,12 +281,11 @@ def label_units(dataset, loss: float) -> tuple[float, str]:
     """A regression table's loss in its label's units, the network's (the mean squared error
     of the standardised label) times the label's spread squared, and words that say so with
     its root; any other loss as it is, and no words."""
-    preparation = dataset.preparation
-    if preparation is None or preparation.classes is not None:
+    if not dataset.is_table_regression:
         return loss, ""
-    rmse = dataset.error_in_units(loss)
-    return dataset.loss_in_units(loss), (f" (mean squared error of {preparation.target!r}, in its units squared)  "
-                     f"RMSE {rmse:.4g} (in the units of {preparation.target!r})")
+    target, rmse = dataset.preparation.target, dataset.error_in_units(loss)
+    return dataset.loss_in_units(loss), (f" (mean squared error of {target!r}, in its units "
+                                         f"squared)  RMSE {rmse:.4g} (in the units of {target!r})")
 
 
 def _diagnoses(diagnoses) -> list[dict]:

@@ -55,6 +55,23 @@ class Dataset:
         spread = self.preparation.target_spread if self.preparation else 1.0
         return mse * spread**2
 
+    @property
+    def is_table_regression(self) -> bool:
+        """A table with a real-valued label: trained on its standardised label, so its errors
+        are told in the label's units."""
+        return self.preparation is not None and self.n_classes is None
+
+    def test_summary(self, loss: float, accuracy: float | None) -> dict:
+        """summary.json's test figures from the network's test loss and accuracy (none for a
+        NaN loss: no test split): a regression table's loss in its label's units squared, its
+        root (test_rmse) beside it."""
+        if loss != loss:
+            return {}
+        figures = {"test_loss": self.loss_in_units(loss), "test_accuracy": accuracy}
+        if self.is_table_regression:
+            figures["test_rmse"] = self.error_in_units(loss)
+        return figures
+
     def error_in_units(self, mse: float) -> float:
         """The root-mean-square error in the target's own units of a regression whose mean
         squared error (the loss, on the standardised target of a table) is `mse`."""

@@ -398,8 +398,9 @@ def _without_missing(table: Table, missing: str) -> Table:
     if any_gap.any() and missing == "error":
         row = int(np.argmax(any_gap))
         name = next(name for name, gap in gaps.items() if gap[row])
-        raise DataError(f"{table.where(row, name)}: a missing value (an empty field, NA or NaN; "
-                        "--missing drop leaves such rows out)")
+        raise DataError(f"{table.where(row, name)}: a missing value (empty, NA, NaN, N/A, null, "
+                        "none or ?), which missing values set to error refuse (drop leaves such "
+                        "rows out)")
     if any_gap.all():
         name = max(gaps, key=lambda n: gaps[n].sum())
         raise DataError(f"{table.source}: every row has a missing value (column {name!r} lacks "

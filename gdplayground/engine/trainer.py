@@ -412,8 +412,10 @@ class Trainer:
             raise ValueError("the saved optimizer state does not fit this network")
         n, order = len(self.dataset.train), state.order
         if len(order) and (len(order) != n or not np.array_equal(np.sort(order), np.arange(n))):
+            changed = f" ({len(order):,} when it was saved: has the file changed?)" \
+                if self.config.data.is_table and len(order) != n else ""
             raise ValueError(f"the saved data order is not an order of this dataset's {n} "
-                             f"training examples")
+                             f"training examples{changed}")
         if state.path is not None:
             _check_path(state.path, self.network.flat, state.step)
         if not 0 <= state.position <= len(order):

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from gdplayground.data import Dataset
 from gdplayground.engine.network import Network
 
 Features = Callable[[np.ndarray], np.ndarray]
@@ -28,12 +29,21 @@ def plane_grid(extent: float, size: int) -> np.ndarray:
     return np.column_stack([xx.ravel(), yy.ravel()])
 
 
-def boundary(predict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Probability of class 1 over the plane_grid of the decision boundary, (G, G) rows along y;
-    `predict` maps raw points to the output layer's activations (Trainer.predict)."""
-    out = predict(plane_grid(BOUNDARY_EXTENT, BOUNDARY_GRID))
-    probability = out[:, 0] if out.shape[1] == 1 else out[:, 1]
-    return probability.reshape(BOUNDARY_GRID, BOUNDARY_GRID).astype(np.float32)
+def plane_outputs(predict: Callable[[np.ndarray], np.ndarray], extent: float) -> np.ndarray:
+    """(G, G, outputs) float32: the output layer's activations over the plane_grid of ±extent,
+    rows along y; `predict` maps raw points to them (Trainer.predict, StepNetwork.predict)."""
+    out = predict(plane_grid(extent, BOUNDARY_GRID))
+    return out.reshape(BOUNDARY_GRID, BOUNDARY_GRID, -1).astype(np.float32)
+
+
+def plane_extent(data: Dataset) -> float:
+    """The half side of the square a 2-D data set's pictures span: the toy sets' fixed one, or
+    a table's standardised points' farthest coordinate and a margin, to the half unit."""
+    points = [p for p in (data.train.x, data.validation.x, data.test.x) if len(p)]
+    if data.preparation is None or not points:
+        return BOUNDARY_EXTENT
+    farthest = max(float(np.abs(p).max()) for p in points)
+    return float(np.ceil(farthest * 1.1 * 2) / 2)
 
 
 def unit_outputs(network: Network, grid_points: np.ndarray,

@@ -33,6 +33,9 @@ import tomli_w
 
 from gdplayground.config import (
     DATASETS, ConfigError, ExperimentConfig, OptimizerConfig, preset, shown, validate_fields)
+from gdplayground.data import DataError
+from gdplayground.data.datasets import table_path
+from gdplayground.data.table import read_table
 from gdplayground.files import open_regular
 from gdplayground.labs.expression import ExpressionError
 from gdplayground.labs.race import MAX_RACERS, Race, Racer, check_racer
@@ -205,7 +208,21 @@ def _experiment(raw: dict, folder: Path) -> ExperimentConfig:
             raise _Problem(f"experiment.data.path {shown(config.data.path)} is not there "
                            f"({found})", "experiment.data.path")
         config.data.path = str(found)
+    if config.data.is_table:
+        _fit_table(config, raw.get("architecture", {}))
     return config
+
+
+def _fit_table(config: ExperimentConfig, architecture: dict) -> None:
+    """Read the lesson's table now, so a bad one is refused with the lesson, not after the tabs
+    changed; its label brings its output and loss unless the lesson sets them."""
+    try:
+        table = read_table(table_path(config.data), config.data.target, config.data.missing)
+    except DataError as exc:
+        key = "target" if "no column named" in str(exc) else "path"
+        raise _Problem(str(exc), f"experiment.data.{key}") from None
+    if not {"output", "loss"} & set(architecture if isinstance(architecture, dict) else ()):
+        config.architecture.output, config.architecture.loss = table.output_and_loss
 
 
 def _over(base: dict, given: dict) -> dict:

@@ -12,8 +12,7 @@ from gdplayground.config import ExperimentConfig
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
 from gdplayground.labs.diagram import (
-    BOUNDARY_EXTENT, BOUNDARY_GRID, boundary, connection_weights, plane_grid, unit_biases,
-    unit_outputs)
+    BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_grid, unit_biases, unit_outputs)
 
 
 class StepNetwork:
@@ -53,10 +52,6 @@ class StepNetwork:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Output-layer activations for raw inputs, as Trainer.predict gives them."""
         return self.loss.predict(self.network.forward(self._features(x))).copy()
-
-    def boundary(self) -> np.ndarray:
-        """The probability of class 1 over the decision boundary's grid (labs.diagram.boundary)."""
-        return boundary(self.predict)
 
     def units(self, extent: float = BOUNDARY_EXTENT) -> tuple:
         """What the network diagram draws: every unit's output over the boundary's grid (of

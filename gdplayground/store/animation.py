@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from gdplayground.colours import CLASS_COLOURS, LAYER_COLOURS
 from gdplayground.engine.path import KeptPath
 from gdplayground.files import atomic_path
-from gdplayground.labs.diagram import BOUNDARY_EXTENT
+from gdplayground.labs.diagram import BOUNDARY_EXTENT, plane_outputs
 from gdplayground.labs.replay import StepNetwork
 
 FRAME_MS = 100  # each frame's time on screen: a full path of 128 points takes 13 s
@@ -66,18 +66,22 @@ class LossCurve(NamedTuple):
 @dataclass(frozen=True)
 class Scene:
     """What a run's frames show besides its weights: its data set's name, and the 2-D training
-    points with their labels, the images' shape, or the linear system's exact solution."""
+    points of two classes with their labels (and the half side of their square), the images'
+    shape, or the linear system's exact solution."""
 
     dataset: str
     points: np.ndarray | None = None
     labels: np.ndarray | None = None
     image_shape: tuple[int, int] | None = None
     solution: np.ndarray | None = None
+    extent: float = BOUNDARY_EXTENT
+    n_classes: int | None = 2  # the boundary's picture is the probability of one of two classes
 
     @property
     def kind(self) -> str:
         return "mosaic" if self.image_shape is not None else "boundary" \
-            if self.points is not None else "linear" if self.solution is not None else ""
+            if self.points is not None and self.n_classes == 2 else "linear" \
+            if self.solution is not None else ""
 
 
 def mp4_available() -> bool:
@@ -227,7 +231,8 @@ class Animation:
     def _picture(self, i: int) -> np.ndarray:
         kind, stepper = self.scene.kind, self.stepper.at(self.weights[i])
         if kind == "boundary":
-            picture = boundary_picture(stepper.boundary())
+            outputs = plane_outputs(stepper.predict, self.scene.extent)
+            picture = boundary_picture(outputs[..., -1])  # a sigmoid's, or class 1 of two
             picture[self._points[..., 3] > 0] = self._points[self._points[..., 3] > 0, :3]
             return picture
         if kind == "mosaic":
@@ -261,8 +266,8 @@ class Animation:
         """The training points, drawn once: (PICTURE, PICTURE, 4), alpha 255 where a point is."""
         layer = Image.new("RGBA", (PICTURE, PICTURE), (0, 0, 0, 0))
         draw = ImageDraw.Draw(layer)
-        pixels = (np.asarray(self.scene.points, np.float64) + BOUNDARY_EXTENT) * \
-            (PICTURE / (2 * BOUNDARY_EXTENT))
+        extent = self.scene.extent
+        pixels = (np.asarray(self.scene.points, np.float64) + extent) * (PICTURE / (2 * extent))
         for (x, y), label in zip(pixels, self.scene.labels):
             draw.ellipse((x - 3, PICTURE - y - 3, x + 3, PICTURE - y + 3),
                          fill=(*CLASS_COLOURS[int(label) % 2], 255), outline=(*OUTLINE, 255))

@@ -278,7 +278,7 @@ class Prepare(nn.Module):
     def forward(self, x):
         return (x - self.offset) * self.scale
 ''')
-    if dataset.preparation is not None and dataset.n_classes is None:
+    if dataset.is_table_regression:
         parts.append('''
 
 class ToTargetUnits(nn.Module):

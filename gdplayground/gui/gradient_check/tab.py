@@ -274,9 +274,10 @@ def _legend() -> str:
              ("cannot resolve", "within round-off"))
     swatches = " ".join(f"<span style='background:{VERDICT_COLOURS[word]}'>&nbsp;{word} "
                         f"{band}&nbsp;</span>" for word, band in bands)
-    return (f"{swatches}<br>CS231n's bands, for float64; an error round-off alone can make "
-            f"(ε|{NO_BREAK}L|{NO_BREAK}/h) is not held against backprop. float32 keeps about 7 "
-            f"digits: above {power(UNCOMFORTABLE)} it is inconclusive, and float64 decides.")
+    return (f"{swatches}<br>CS231n's bands, for float64. An error no larger than round-off "
+            f"alone can make (ε|{NO_BREAK}L|{NO_BREAK}/h) is not held against backprop. float32 "
+            f"keeps about 7 digits: above {power(UNCOMFORTABLE)} it is inconclusive, and float64 "
+            "decides.")
 
 
 def _caption() -> str:

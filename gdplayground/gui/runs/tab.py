@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
     QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from gdplayground.config import DATASET_WORDS, differences
+from gdplayground.config import differences
 from gdplayground.gui.widgets.overlays import run_colour
 from gdplayground.store.runs import KeptRun, RunStore, exact_loss
 from gdplayground.gui.widgets.tab_spec import TabSpec
@@ -167,7 +167,7 @@ class RunsTab(QWidget):
         name.setData(Qt.UserRole, run)
         name.setToolTip(name_tip(run))
         cells = [name, NumberItem(int(run.pinned), "pinned" if run.pinned else ""),
-                 NumberItem(None, DATASET_WORDS.get(run.config.data.name, run.config.data.name))]
+                 NumberItem(None, run.config.data.words)]
         cells[2].value = cells[2].text()
         exact = exact_loss(run.config)
         for column, key in FIGURE_COLUMNS.items():

@@ -14,7 +14,6 @@ data reach (RunInfo.extent), its axes named after its columns."""
 
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,7 +21,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gdplayground.colours import LAYER_COLOURS
-from gdplayground.labs.diagram import BOUNDARY_EXTENT, BOUNDARY_GRID, plane_grid
+from gdplayground.labs.diagram import BOUNDARY_EXTENT
 from gdplayground.gui.widgets.plots import CLASS_COLOURS
 from gdplayground.gui.widgets.training_run import RunInfo
 
@@ -31,20 +30,6 @@ PALETTE = [*CLASS_COLOURS, *LAYER_COLOURS[2:]]  # class 0 orange, 1 blue, then g
 WHITE = np.array([255, 255, 255], np.float32)
 SURFACE_COLOURS = pg.colormap.get("viridis")
 KEY = "● training points &nbsp;&nbsp; ◯ test points"
-
-
-def plane_outputs(predict: Callable[[np.ndarray], np.ndarray], extent: float) -> np.ndarray:
-    """(G, G, outputs) float32: the output layer's activations over the plane_grid of ±extent,
-    rows along y; `predict` maps raw points to them (Trainer.predict, StepNetwork.predict)."""
-    out = predict(plane_grid(extent, BOUNDARY_GRID))
-    return out.reshape(BOUNDARY_GRID, BOUNDARY_GRID, -1).astype(np.float32)
-
-
-def plane_extent(points: list[np.ndarray]) -> float:
-    """The half side of the square a table's standardised points are drawn in: their farthest
-    coordinate and a margin, to the half unit."""
-    farthest = max((float(np.abs(p).max()) for p in points if len(p)), default=BOUNDARY_EXTENT)
-    return float(np.ceil(farthest * 1.1 * 2) / 2)
 
 
 class DecisionBoundaryView(QWidget):

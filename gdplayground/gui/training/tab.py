@@ -20,13 +20,14 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 
 from gdplayground.engine.history import History
 from gdplayground.gui.training.replay_bar import ReplayBar
-from gdplayground.gui.training.decision_boundary import DecisionBoundaryView, plane_outputs
+from gdplayground.gui.training.decision_boundary import DecisionBoundaryView
 from gdplayground.gui.training.linear_system_view import LinearSystemView
 from gdplayground.gui.widgets.overlays import Overlay
 from gdplayground.gui.widgets.plots import AccuracyView, ErrorView, GradientView, LossView
 from gdplayground.gui.training.weight_mosaic import WeightMosaic
 from gdplayground.gui.widgets.training_run import Frame, RunInfo
 from gdplayground.gui.widgets.tab_spec import TabSpec
+from gdplayground.labs.diagram import plane_outputs
 from gdplayground.labs.replay import StepNetwork
 
 REPLAY_PEN = pg.mkPen((120, 60, 170), width=2)  # the replayed step on every plot

@@ -32,15 +32,6 @@ def same_table(a: DataConfig, b: DataConfig) -> bool:
     return (a.name, a.path, a.target, a.missing) == (b.name, b.path, b.target, b.missing)
 
 
-def output_and_loss(classes: tuple[str, ...] | None) -> tuple[str, str]:
-    """The output activation and loss a label calls for: two classes one sigmoid probability
-    with binary cross-entropy, more a softmax with cross-entropy, a number (None) the identity
-    with mean squared error."""
-    if classes is None:
-        return "identity", "mse"
-    return ("sigmoid", "bce") if len(classes) == 2 else ("softmax", "cross_entropy")
-
-
 class TableSummary(NamedTuple):
     """What the panel lists of a table read with `data`'s settings."""
 
@@ -49,6 +40,7 @@ class TableSummary(NamedTuple):
     rows: int
     dropped_missing: int
     preparation: Preparation  # fitted on every row: the kinds, categories and classes
+    output_and_loss: tuple[str, str]  # what its label calls for (Table.output_and_loss)
 
     def describes(self, data: DataConfig) -> bool:
         """Whether this is the table `data` reads (the test fraction does not change it)."""
@@ -82,16 +74,16 @@ class TableSummary(NamedTuple):
 
 def follow_table(old: ExperimentConfig, new: ExperimentConfig, table: TableSummary | None) -> None:
     """A new table, or a new label column, brings the output and loss its label calls for
-    (output_and_loss); the panel read it before offering it (`table`)."""
+    (Table.output_and_loss); the panel read it before offering it (`table`)."""
     if table is not None and table.describes(new.data) and not table.describes(old.data):
-        new.architecture.output, new.architecture.loss = output_and_loss(table.preparation.classes)
+        new.architecture.output, new.architecture.loss = table.output_and_loss
 
 
 def summarise(data: DataConfig) -> TableSummary:
     """Read the table `data` names; DataError if it cannot be used."""
     table = read_table(table_path(data), data.target, data.missing)
     return TableSummary(dataclasses.replace(data), tuple(table.columns), len(table),
-                        table.dropped_missing, Preparation.fit(table))
+                        table.dropped_missing, Preparation.fit(table), table.output_and_loss)
 
 
 class TableReader(QObject):

@@ -25,14 +25,13 @@ from gdplayground.data import DataError, load_dataset
 from gdplayground.engine import StepReport, Trainer
 from gdplayground.labs.diagnostics import Coach
 from gdplayground.labs.diagram import (
-    BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_grid, trainer_unit_outputs,
-    unit_biases)
+    BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_extent, plane_grid, plane_outputs,
+    trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
 from gdplayground.engine.trainer import needs_reset, same_data
-from gdplayground.gui.training.decision_boundary import plane_extent, plane_outputs
 from gdplayground.gui.widgets.collector import GuiThreadCollector
 from gdplayground.gui.widgets.training_run import ClassReport, Frame, RunInfo, Snapshot, WindowWork
 from gdplayground.store.weights import WeightFile
@@ -330,8 +329,7 @@ class TrainingWorker(QObject):
         self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
         two_d = data.n_features == 2
-        self._extent = BOUNDARY_EXTENT if data.preparation is None or not two_d else \
-            plane_extent([data.train.x, data.validation.x, data.test.x])
+        self._extent = plane_extent(data) if two_d else BOUNDARY_EXTENT
         info = RunInfo(
             run_id=self._run_id, config=copy.deepcopy(trainer.config),
             dataset=data.name, step=trainer.step_count, epoch=trainer.epochs_done + mid_epoch,
@@ -510,5 +508,5 @@ def _evaluated(trainer: Trainer, split: str) -> tuple[float, float | None, float
     only, whose loss is on its standardised target."""
     loss, accuracy = trainer.evaluate(split)
     data = trainer.dataset
-    table_regression = data.preparation is not None and data.n_classes is None
-    return loss, accuracy, data.error_in_units(loss) if table_regression and loss == loss else None
+    in_units = data.is_table_regression and loss == loss
+    return loss, accuracy, data.error_in_units(loss) if in_units else None

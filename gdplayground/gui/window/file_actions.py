@@ -180,7 +180,8 @@ class FileActions(QObject):
             stepper = StepNetwork(snap.config, info.sizes, snap.input_scale)
             steps, weights = replay_points(snap.state.path, snap.state.step,
                                            stepper.flat_of(snap.state.parameters))
-            scene = Scene(info.dataset, info.points, info.labels, info.image_shape, info.solution)
+            scene = Scene(info.dataset, info.points, info.labels, info.image_shape, info.solution,
+                          info.extent, info.n_classes)
             animation = Animation(stepper, scene, steps, weights, curve)
 
             def write(_, progress, cancelled) -> None:

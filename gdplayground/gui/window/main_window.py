@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
@@ -367,9 +366,7 @@ class MainWindow(QMainWindow):
         if pace != self.training_pace:
             brought.append(f"Pace: {PACES[self.training_pace]} → {PACES[pace]}")
         if brought:
-            named = Path(fresh.data.path).name if fresh.data.name == "table" else \
-                DATASET_WORDS[fresh.data.name]
-            self.banner.say(f"{named} comes with its own settings: "
+            self.banner.say(f"{fresh.data.words} comes with its own settings: "
                             + "; ".join(brought) + ".", "note")
 
     def load_panels(self, config: ExperimentConfig) -> None:

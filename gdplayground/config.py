@@ -32,6 +32,8 @@ TOY_DATASETS = ("spiral", "xor", "circles", "gaussians")
 TABLE_FILES = {"penguins": "penguins.csv", "auto-mpg": "auto-mpg.csv"}  # shipped in resources/tables
 MAX_FILE_BYTES = 1 << 20  # an experiment file is a few hundred bytes
 MAX_LAYERS = 32
+LAYER_KINDS = {"dense": "Dense", "conv": "Convolution", "maxpool": "Max-pool 2×2",
+               "avgpool": "Average pool 2×2"}
 SHOWN_CHARS = 60  # of a value echoed in a message
 
 
@@ -110,11 +112,73 @@ class DataConfig:
 
 @dataclass
 class Layer:
-    units: int = number(64, 1, 8192, "units", "Neurons in this hidden layer.")
+    """A hidden layer: dense, or (before the dense ones, on images) a convolution or a pool."""
+
+    units: int = number(64, 1, 8192, "units",
+                        "Neurons in this hidden layer; a convolution's filters (output channels).")
     activation: str = choice(
         "relu", {name: ACTIVATION_WORDS[name] for name in HIDDEN_ACTIVATIONS}, "activation",
         "Non-linearity after the layer. Sigmoid and tanh saturate and can starve deep layers "
         "of gradient; ReLU does not saturate for positive inputs.")
+    kind: str = choice(
+        "dense", LAYER_KINDS, "kind",
+        "Dense: every unit sees every input. Convolution: each filter slides over the image and "
+        "sees a kernel×kernel patch, so it learns one local pattern (an edge, a stroke) used "
+        "everywhere. Pooling keeps the largest (or the mean) of each 2×2 block, halving height "
+        "and width. Convolutions and pools come before the dense layers, on images only.")
+    kernel: int = number(5, 1, 15, "kernel", "A convolution's filter size: kernel×kernel pixels.")
+    stride: int = number(1, 1, 2, "stride",
+                         "A convolution's step between patches: 2 halves height and width.")
+    padding: str = choice(
+        "same", {"same": "Same (zeros around)", "valid": "Valid (no padding)"}, "padding",
+        "Same pads the image with zeros so the output keeps its size (odd kernels only); "
+        "valid reads only whole patches and shrinks it by kernel − 1.")
+
+    def settings(self) -> dict:
+        """The fields that matter for its kind, as a file keeps them: a dense layer's units and
+        activation, a convolution's kernel, stride and padding too, a pool's kind and activation."""
+        names = {"dense": ("units", "activation"),
+                 "conv": ("units", "activation", "kind", "kernel", "stride", "padding")}
+        return {name: getattr(self, name) for name in names.get(self.kind, ("kind", "activation"))}
+
+    @property
+    def is_feature(self) -> bool:
+        """A convolution or a pool: a layer that works on images, before the dense ones."""
+        return self.kind != "dense"
+
+    @property
+    def has_weights(self) -> bool:
+        return self.kind in ("dense", "conv")
+
+
+LAYERS_GRAMMAR = ("comma-separated, input side first: 256 (a dense layer of 256 units), 64:tanh "
+                  "(with its activation), conv8x5 (8 filters of 5x5, 'same' padding, stride 1), "
+                  "conv16x3s2valid (stride 2, no padding), pool (2x2 max-pooling), avgpool; "
+                  "convolutions and pools first, on images; 'none' for a linear model")
+
+
+def layer_words(layer: Layer) -> str:
+    """A layer in the --layers grammar (LAYERS_GRAMMAR): 128, conv8x5, conv16x3s2valid, pool.
+    The activation is left to the caller."""
+    if layer.kind == "dense":
+        return str(layer.units)
+    if layer.kind != "conv":
+        return {"maxpool": "pool", "avgpool": "avgpool"}[layer.kind]
+    stride = f"s{layer.stride}" if layer.stride != 1 else ""
+    return f"conv{layer.units}x{layer.kernel}{stride}{'valid' if layer.padding == 'valid' else ''}"
+
+
+def parse_layer(word: str) -> Layer | None:
+    """The layer a word of the --layers grammar names (activation aside), or None."""
+    if re.fullmatch("[0-9]+", word):
+        return Layer(int(word))
+    if word in ("pool", "maxpool", "avgpool"):
+        return Layer(activation="identity", kind="avgpool" if word == "avgpool" else "maxpool")
+    conv = re.fullmatch(r"conv([0-9]+)x([0-9]+)(?:s([0-9]+))?(valid|same)?", word)
+    if conv is None:
+        return None
+    filters, kernel, stride, padding = conv.groups()
+    return Layer(int(filters), "relu", "conv", int(kernel), int(stride or 1), padding or "same")
 
 
 @dataclass
@@ -142,7 +206,22 @@ class ArchitectureConfig:
                                "Standard deviation of the 'normal' initialisation.")
     dropout: float = number(
         0.0, 0.0, 0.9, "Dropout",
-        "Probability of silencing each hidden unit on a training step; fights overfitting.")
+        "Probability of silencing each hidden unit on a training step (a convolution's too); "
+        "fights overfitting.")
+
+    @property
+    def features(self) -> list[Layer]:
+        """The convolutions and pools, which come first."""
+        return [layer for layer in self.hidden if layer.is_feature]
+
+    @property
+    def dense(self) -> list[Layer]:
+        return [layer for layer in self.hidden if not layer.is_feature]
+
+    @property
+    def weighted(self) -> list[Layer]:
+        """The hidden layers with weights, as the network numbers its layers (pools have none)."""
+        return [layer for layer in self.hidden if layer.has_weights]
 
 
 @dataclass
@@ -233,7 +312,9 @@ class ExperimentConfig:
 
     # --- files -------------------------------------------------------------------------------
     def to_toml(self) -> str:
-        return tomli_w.dumps(dataclasses.asdict(self))
+        settings = dataclasses.asdict(self)
+        settings["architecture"]["hidden"] = [layer.settings() for layer in self.architecture.hidden]
+        return tomli_w.dumps(settings)
 
     @classmethod
     def from_toml(cls, text: str, source: str = "configuration",
@@ -392,6 +473,12 @@ def _check_layers(name: str, layers) -> None:
         raise ConfigError(f"{name} allows at most {MAX_LAYERS} layers (got {len(layers)})", name)
     for i, layer in enumerate(layers):
         validate_fields(layer, f"{name}[{i}].")
+    kinds = [layer.is_feature for layer in layers]
+    if kinds != sorted(kinds, reverse=True):
+        first_dense, misplaced = kinds.index(False), len(kinds) - 1 - kinds[::-1].index(True)
+        raise ConfigError(f"{name}[{misplaced}] ({LAYER_KINDS[layers[misplaced].kind].lower()}) "
+                          f"comes after the dense layer {name}[{first_dense}]: convolutions and "
+                          "pools work on images, so they come first", name)
 
 
 def _check_text(name: str, value) -> None:

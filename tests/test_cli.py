@@ -73,7 +73,7 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--seed", "\u0663"], "argument --seed: must be a whole number (got '\u0663')"),
     (["--batch-size", "1_0"], "argument --batch-size: must be a whole number (got '1_0')"),
     (["--steps", "1000000000000000000000"], "at most 1,000,000,000,000"),
-    (["--layers", ""], "--layers: '' is not a layer; write sizes like 256,128, 64:tanh,32:relu, or none"),
+    (["--layers", ""], "--layers: '' is not a layer; write comma-separated, input side first: 256 (a dense layer of 256 units)"),
     (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
     (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder, a table file (CSV, TSV) nor one of"),
     (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
@@ -84,7 +84,7 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
     (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100,000 (got 0)"),
     (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder, a table file (CSV, TSV) nor one of: mnist, mnist-binary"),
-    (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
+    (["--layers", "12x"], "--layers: '12x' is not a layer; write comma-separated"),
     (["--out", "o", "--outp"], "unrecognized arguments: --outp"),  # never taken for --output
     (["--layers", "8:swish"], "architecture.hidden[0].activation 'swish' is not one of"),
     (["--config", "no-such.toml"], "cannot read configuration no-such.toml"),
@@ -141,7 +141,7 @@ def test_diverging_run_stops_with_the_message_and_still_saves(tmp_path, capsys):
 def test_gradcheck_prints_a_table_and_passes(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "175 of 175 checks passed" in out
+    assert "350 of 350 checks passed" in out
     assert re.search(r"sigmoid\s+softmax\+cross_entropy(\s+\d\.\de-\d\d){5}", out)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gdplayground.engine.conv import (
-    AvgPool2D, Conv2D, Flatten, MaxPool2D, conv_fans, conv_output_shape)
+    AvgPool2D, Conv2D, MaxPool2D, conv_fans, conv_output_shape)
 from gdplayground.engine.network import Workspace, _carver
 
 needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
@@ -84,7 +84,6 @@ def test_output_shape_is_floor_of_the_padded_size_over_the_stride():
     assert conv_output_shape(9, 10, 5, 2, "valid") == (3, 3)
     assert make_conv(3, 8, 3, 2, "same").output_shape((3, 7, 8)) == (8, 4, 4)
     assert MaxPool2D(Workspace(np.float32)).output_shape((8, 7, 9)) == (8, 3, 4)  # floor
-    assert Flatten().output_shape((16, 7, 7)) == (784,)
     assert conv_fans(8, 16, 5) == (200, 400)
 
 
@@ -185,14 +184,6 @@ def test_max_pool_routes_a_tie_to_the_first_maximum_only():
     dx = pool.backward(np.array([[[[10.0, 20.0]]]]))
     np.testing.assert_array_equal(dx, [[[[0, 10, 20, 0],
                                          [0, 0, 0, 0]]]])
-
-
-def test_flatten_is_a_view_both_ways():
-    x = np.arange(24.0).reshape(2, 3, 2, 2)
-    flatten = Flatten()
-    flat = flatten.forward(x)
-    assert flat.shape == (2, 12) and np.shares_memory(flat, x)
-    np.testing.assert_array_equal(flatten.backward(flat), x)
 
 
 # --- against PyTorch ----------------------------------------------------------------------

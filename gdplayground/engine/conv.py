@@ -22,14 +22,17 @@ Every array a pass writes lives in the caller's `Workspace`, as a flat buffer th
 (`_buffer`): a warm pass allocates nothing, and a smaller last batch or a larger evaluation
 batch reuses the same memory instead of swapping buffers.
 
-Flatten is a class, not left to the network, so that a stack of layers is walked one way: each
-has output_shape, forward and backward.
+The network (network.py) flattens the last feature map for the dense layers with a reshape, in
+C order (as torch.flatten, so an exported network reads the same features): the layers hand out
+contiguous buffers, so nothing is copied either way.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from gdplayground.engine.activations import ACTIVATIONS, Activation
 
 PADDINGS = ("same", "valid")
 
@@ -75,13 +78,15 @@ def initial_std(scheme: str, sigma: float, fan_in: int, fan_out: int) -> float:
 
 class Conv2D:
     """k×k convolution, stride 1 or 2, "same" or "valid" padding, C_in → C_out channels.
+    `activation` is the one applied after it in a network (the layer itself computes none).
 
     W (C_out, C_in, k, k), b (C_out,) or None, and their gradients dW and db are views the
     caller hands in (the Network's flat arrays, as for Dense), so an optimizer step sees them.
     """
 
     def __init__(self, c_in: int, c_out: int, k: int, W, b, dW, db, workspace, *,
-                 stride: int = 1, padding: str = "same", key=0):
+                 stride: int = 1, padding: str = "same", key=0,
+                 activation: Activation = ACTIVATIONS["identity"]):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, not {stride}")
         if W.shape != (c_out, c_in, k, k) or dW.shape != W.shape:
@@ -89,7 +94,7 @@ class Conv2D:
         self.c_in, self.c_out, self.k, self.stride, self.padding = c_in, c_out, k, stride, padding
         self.pad = conv_padding(k, padding)
         self.W, self.b, self.dW, self.db = W, b, dW, db
-        self.workspace, self.key = workspace, key
+        self.workspace, self.key, self.activation = workspace, key, activation
         self._cols = None  # the last forward pass's columns, (C_in·k·k, batch·H_out·W_out)
         self._x_shape = None
 
@@ -191,8 +196,8 @@ class _Pool2x2:
 
     kind = ""
 
-    def __init__(self, workspace, *, key=0):
-        self.workspace, self.key = workspace, key
+    def __init__(self, workspace, *, key=0, activation: Activation = ACTIVATIONS["identity"]):
+        self.workspace, self.key, self.activation = workspace, key, activation
         self._x_shape = None
 
     def output_shape(self, input_shape) -> tuple[int, int, int]:
@@ -238,15 +243,15 @@ class MaxPool2D(_Pool2x2):
         pairs = np.maximum(left, right, out=self._get("pairs", (n, c, 2 * h_out, w_out)))
         top, bottom = pairs[:, :, 0::2], pairs[:, :, 1::2]
         out = np.maximum(top, bottom, out=self._get("out", (n, c, h_out, w_out)))
-        if train:
-            self._right = np.greater(right, left, out=self._get("right won", pairs.shape, bool))
-            self._lower = np.greater(bottom, top, out=self._get("lower won", out.shape, bool))
+        # The masks are kept after every pass, not only training's: saliency and the feature
+        # maps backpropagate from an evaluation pass.
+        self._right = np.greater(right, left, out=self._get("right won", pairs.shape, bool))
+        self._lower = np.greater(bottom, top, out=self._get("lower won", out.shape, bool))
         self._x_shape = x.shape
         return out
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """dL/dx (batch, C, H, W), in a workspace buffer. Needs a forward pass with train=True.
-        The loser of each pair gets g − g·1 = 0 or g − g·0 = g: exact, no second mask."""
+        """dL/dx (batch, C, H, W), in a workspace buffer, for the last forward pass. The loser of each pair gets g − g·1 = 0 or g − g·0 = g: exact, no second mask."""
         if not need_input_grad:
             return None
         n, c, h, w = self._x_shape
@@ -287,20 +292,23 @@ class AvgPool2D(_Pool2x2):
         return dx
 
 
-class Flatten:
-    """(batch, C, H, W) → (batch, C·H·W) for the dense layers after the convolutions, in C order
-    (as torch.flatten, so an exported network reads the same features). A view: the layers
-    above hand out contiguous buffers, so nothing is copied either way."""
+POOLS = {"maxpool": MaxPool2D, "avgpool": AvgPool2D}
 
-    def __init__(self):
-        self._x_shape = None
 
-    def output_shape(self, input_shape) -> tuple[int]:
-        return (int(np.prod(input_shape)),)
-
-    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        self._x_shape = x.shape
-        return x.reshape(len(x), -1)
-
-    def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        return grad_out.reshape(self._x_shape) if need_input_grad else None
+def feature_shapes(features, input_shape) -> list[tuple[int, int, int]]:
+    """Each feature layer's output (channels, height, width) on inputs of `input_shape`.
+    `features` are layer settings (config.Layer: kind "conv" with units filters of kernel×kernel
+    at stride and padding, or a pool). ValueError names the first layer that does not fit."""
+    shapes, (c, h, w) = [], input_shape
+    for number, spec in enumerate(features, start=1):
+        try:
+            if spec.kind == "conv":
+                c, (h, w) = spec.units, conv_output_shape(h, w, spec.kernel, spec.stride, spec.padding)
+            elif h < 2 or w < 2:
+                raise ValueError(f"2x2 pooling needs at least a 2x2 input, not {h}x{w}")
+            else:
+                h, w = h // 2, w // 2
+        except ValueError as exc:
+            raise ValueError(f"layer {number} does not fit: {exc}") from None
+        shapes.append((c, h, w))
+    return shapes

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gdplayground.config import layer_words
 from gdplayground.engine.activations import ACTIVATIONS, Activation
 from gdplayground.engine.conv import POOLS, Conv2D, _buffer, feature_shapes, initial_std
 
@@ -164,6 +165,12 @@ class Network:
     @property
     def n_parameters(self) -> int:
         return sum(param.size for _, param, _ in self.parameters())
+
+    def describe(self) -> str:
+        """784-256-128-10; with feature layers, in the --layers grammar first:
+        conv8x5,pool,conv16x5,pool,784-128-10 (the dense part from the flattened maps)."""
+        features = "".join(f"{layer_words(spec)}," for spec in self.features)
+        return features + "-".join(map(str, self.sizes))
 
     @property
     def n_inputs(self) -> int:

@@ -1,0 +1,72 @@
+"""The Inside tab's computations on a convolutional network: saliency against central
+differences of the class score, SmoothGrad as the mean of its noisy maps."""
+
+import numpy as np
+import pytest
+
+from gdplayground.cli.flags import parse_layers
+from gdplayground.engine.conv import feature_shapes
+from gdplayground.engine.network import Network
+from gdplayground.labs.inside import saliency, smoothgrad
+
+SHAPE = (1, 8, 7)  # an odd width: the max-pool drops a column
+
+
+def conv_network(stack="conv4x3:tanh,pool,conv3x3s2valid:tanh", outputs=3, activation="tanh"):
+    """`stack`, a dense layer of 5 and `outputs` on 1x8x7 images, float64; tanh by default, so
+    that central differences see no kinks (a max-pool's switch is as unlikely as a tie)."""
+    features = parse_layers(stack, activation)
+    flat = int(np.prod(feature_shapes(features, SHAPE)[-1]))
+    network = Network([flat, 5, outputs], ["tanh"], dtype=np.float64, features=features,
+                      input_shape=SHAPE)
+    rng = np.random.default_rng(5)
+    network.initialise("xavier", 0.0, rng)
+    for layer in network.layers:
+        layer.b[...] = rng.normal(0, 0.2, layer.b.shape)
+    return network
+
+
+def class_score(network, image, column, sign, scale):
+    return sign * network.forward((image * scale)[None, :])[0, column]
+
+
+@pytest.mark.parametrize("stack", ["conv4x3:tanh,pool,conv3x3s2valid:tanh",
+                                   "conv3x3:tanh,avgpool,conv2x3:sigmoid,pool"])
+@pytest.mark.parametrize("outputs", [3, 1])
+def test_a_conv_networks_saliency_is_the_class_scores_gradient_by_central_differences(stack, outputs):
+    network, scale, h = conv_network(stack, outputs), 0.6, 1e-6
+    x = np.random.default_rng(1).uniform(0, 1, (2, 56))
+    classes = np.array([2, 0]) if outputs == 3 else np.array([1, 0])
+    got = saliency(network, x, classes, scale)
+    assert got.shape == (2, 56)
+    for i, c in enumerate(classes):
+        column, sign = (c, 1.0) if outputs == 3 else (0, 1.0 if c == 1 else -1.0)
+        expected = np.empty(56)
+        for j in range(56):
+            step = np.zeros(56)
+            step[j] = h
+            expected[j] = (class_score(network, x[i] + step, column, sign, scale)
+                           - class_score(network, x[i] - step, column, sign, scale)) / (2 * h)
+        np.testing.assert_allclose(got[i], expected, rtol=1e-6, atol=1e-8)
+        assert np.abs(expected).max() > 1e-3  # the pixels do move the score
+
+
+def test_a_conv_networks_saliency_leaves_its_gradients_alone_and_uses_chunks(monkeypatch):
+    network = conv_network()
+    network.flat_grad[...] = 7.0
+    x = np.random.default_rng(2).uniform(0, 1, (5, 56))
+    whole = saliency(network, x, np.arange(5) % 3, 1.0)
+    monkeypatch.setattr("gdplayground.labs.inside.SALIENCY_ROWS", 2)  # 2 + 2 + 1 rows
+    np.testing.assert_allclose(saliency(network, x, np.arange(5) % 3, 1.0), whole, rtol=1e-12)
+    assert np.all(network.flat_grad == 7.0)
+
+
+def test_smoothgrad_is_the_mean_saliency_of_the_noisy_copies_in_the_order_drawn():
+    network, x = conv_network(), np.random.default_rng(3).uniform(0, 1, (2, 56))
+    classes = np.array([1, 2])
+    rng = np.random.default_rng(9)
+    sigma = 0.2 * np.ptp(x)
+    one_by_one = np.mean([saliency(network, x + rng.normal(0, sigma, x.shape), classes, 0.5)
+                          for _ in range(6)], axis=0)
+    got = smoothgrad(network, x, classes, 0.5, noise=0.2, samples=6, rng=np.random.default_rng(9))
+    np.testing.assert_allclose(got, one_by_one, rtol=1e-10, atol=1e-14)

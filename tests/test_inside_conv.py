@@ -1,13 +1,16 @@
 """The Inside tab's computations on a convolutional network: saliency against central
-differences of the class score, SmoothGrad as the mean of its noisy maps."""
+differences of the class score, SmoothGrad as the mean of its noisy maps, and the per-layer
+distributions against direct computations of a convolution's outputs and its dead filters."""
 
 import numpy as np
 import pytest
 
 from gdplayground.cli.flags import parse_layers
 from gdplayground.engine.conv import feature_shapes
+from gdplayground.engine.losses import SoftmaxCrossEntropy
 from gdplayground.engine.network import Network
-from gdplayground.labs.inside import saliency, smoothgrad
+from gdplayground.labs.inside import (PERCENTILES, layer_distributions, layer_names, saliency,
+                                      smoothgrad)
 
 SHAPE = (1, 8, 7)  # an odd width: the max-pool drops a column
 
@@ -70,3 +73,36 @@ def test_smoothgrad_is_the_mean_saliency_of_the_noisy_copies_in_the_order_drawn(
                           for _ in range(6)], axis=0)
     got = smoothgrad(network, x, classes, 0.5, noise=0.2, samples=6, rng=np.random.default_rng(9))
     np.testing.assert_allclose(got, one_by_one, rtol=1e-10, atol=1e-14)
+
+
+def convolve_by_hand(images, W, b):
+    """'same' cross-correlation, as PyTorch's conv2d: (n, C_out, H, W) by explicit sums."""
+    k = W.shape[-1]
+    padded = np.pad(images, ((0, 0), (0, 0), (k // 2, k // 2), (k // 2, k // 2)))
+    n, _, h, w = images.shape
+    out = np.empty((n, W.shape[0], h, w))
+    for r in range(h):
+        for c in range(w):
+            patch = padded[:, :, r:r + k, c:c + k]
+            out[:, :, r, c] = np.einsum("nikl,oikl->no", patch, W) + b
+    return out
+
+
+def test_a_conv_layers_distributions_are_its_filters_and_feature_maps_and_dead_filters_counted():
+    network = conv_network("conv4x3,pool,conv3x3s2valid", activation="relu")
+    conv = network.layers[0]
+    conv.b[:2] = -100  # two filters that never fire on images in [0, 1]
+    x = np.random.default_rng(4).uniform(0, 1, (6, 56))
+    network.flat_grad[...] = 3.0
+    layers = layer_distributions(network, x, SoftmaxCrossEntropy(), np.arange(6) % 3)
+    assert len(layers) == 4  # two convolutions, the dense layer, the output: no pools
+    maps = np.maximum(convolve_by_hand(x.reshape(6, *SHAPE), conv.W, conv.b), 0)
+    np.testing.assert_allclose(layers[0].activations, np.percentile(maps, PERCENTILES), atol=1e-12)
+    np.testing.assert_allclose(layers[0].weights, np.percentile(conv.W, PERCENTILES))
+    never_fire = sum(not (maps[:, f] > 0).any() for f in range(4))
+    assert never_fire == 2 and layers[0].dead == pytest.approx(never_fire / 4)
+    assert np.all(network.flat_grad == 3.0)
+    assert [layer.name for layer in layers] == [
+        "layer 1: conv, 4 filters 3×3 → 4×8×7", "layer 2: conv, 3 filters 3×3, stride 2 → 3×1×1",
+        "layer 3: dense, 5 units", "layer 4: output, 3 units"]
+    assert layer_names(network) == [layer.name for layer in layers]

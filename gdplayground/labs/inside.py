@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gdplayground.engine.conv import Conv2D
 from gdplayground.engine.network import Network
 
 INSIDE_EXAMPLES = 10_000  # held-out digits a report covers
@@ -194,6 +195,7 @@ def _place(image: np.ndarray, offset: tuple[float, float]) -> np.ndarray:
 class LayerDistribution(NamedTuple):
     """One layer's spread of values, as percentiles at PERCENTILES."""
 
+    name: str  # what the layer is (layer_names)
     weights: np.ndarray
     activations: np.ndarray  # hidden: after the activation function; output: the logits
     weight_gradients: np.ndarray | None  # of the batch's mean loss; None when not asked for
@@ -217,11 +219,29 @@ def layer_distributions(network: Network, x: np.ndarray, loss=None,
     activations = [a.copy() for a in network.hidden_activations] + [logits.copy()]
     stats = network.unit_stats()
     gradients = _weight_gradients(network, logits, loss, targets) if loss is not None else None
-    return [LayerDistribution(_percentiles(layer.W), _percentiles(a),
+    return [LayerDistribution(name, _percentiles(layer.W), _percentiles(a),
                               None if gradients is None else _percentiles(gradients[i]),
                               dead, saturated)
-            for i, (layer, a, (dead, saturated)) in enumerate(zip(network.layers, activations, stats))]
+            for i, (name, layer, a, (dead, saturated))
+            in enumerate(zip(layer_names(network), network.layers, activations, stats))]
 
+
+def layer_names(network: Network) -> list[str]:
+    """Each layer with weights in words, numbered as its parameters are (layer1.weight …):
+    "layer 1: conv, 8 filters 5×5 → 8×28×28", "layer 3: dense, 128 units", "layer 4: output,
+    10 units"."""
+    names = []
+    for number, layer in enumerate(network.layers, start=1):
+        if isinstance(layer, Conv2D):
+            shape = "×".join(map(str, network.feature_shapes[layer.key]))
+            stride = ", stride 2" if layer.stride == 2 else ""
+            what = f"conv, {layer.c_out} filters {layer.k}×{layer.k}{stride} → {shape}"
+        else:
+            units = layer.W.shape[1]
+            kind = "output" if number == len(network.layers) else "dense"
+            what = f"{kind}, {units:,} unit{'s' * (units != 1)}"
+        names.append(f"layer {number}: {what}")
+    return names
 
 
 def _weight_gradients(network: Network, logits: np.ndarray, loss, targets) -> list[np.ndarray]:

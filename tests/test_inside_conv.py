@@ -2,6 +2,8 @@
 differences of the class score, SmoothGrad as the mean of its noisy maps, and the per-layer
 distributions against direct computations of a convolution's outputs and its dead filters."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,41 @@ def test_a_conv_layers_distributions_are_its_filters_and_feature_maps_and_dead_f
         "layer 1: conv, 4 filters 3×3 → 4×8×7", "layer 2: conv, 3 filters 3×3, stride 2 → 3×1×1",
         "layer 3: dense, 5 units", "layer 4: output, 3 units"]
     assert layer_names(network) == [layer.name for layer in layers]
+
+
+def digit_network(stack="conv2x5:tanh,avgpool"):
+    """`stack`, then 10 classes, on 28x28 digits in float64: 2x14x14 = 392 values reach the
+    dense layer, not the image's 784. An average pool: on a drawn digit's blank background a
+    max-pool's window is a tie, where the max has no derivative for differences to measure."""
+    features = parse_layers(stack, "tanh")
+    flat = int(np.prod(feature_shapes(features, (1, 28, 28))[-1]))
+    network = Network([flat, 10], [], dtype=np.float64, features=features, input_shape=(1, 28, 28))
+    rng = np.random.default_rng(6)
+    network.initialise("xavier", 0.0, rng)
+    for layer in network.layers:
+        layer.b[...] = rng.normal(0, 0.2, layer.b.shape)
+    return network
+
+
+def test_a_drawn_digit_is_read_by_a_conv_network_with_its_saliency(qtbot):
+    from gdplayground.gui.inside.drawing import DrawingView
+    from gdplayground.gui.inside.pictures import network_probabilities
+
+    network, scale = digit_network(), 0.8
+    view = DrawingView()
+    qtbot.addWidget(view)
+    view.show_report(SimpleNamespace(network=network, input_scale=scale))
+    view.canvas.stroke_to(40, 100, start=True)
+    view.canvas.stroke_to(240, 180)  # a slanted bar, stamped along its length
+    view.refresh()
+    x = view.stages.centred.reshape(-1)
+    logits = network.forward(x[None] * scale)[0].copy()
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(view.probabilities, expected, rtol=1e-12)
+    np.testing.assert_allclose(network_probabilities(network, x[None] * scale)[0], expected)
+    predicted, h = int(np.argmax(expected)), 1e-6
+    steps = np.eye(784)[::3] * h  # every third pixel nudged up and down, in one batch
+    up = network.forward((x + steps) * scale)[:, predicted].copy()
+    down = network.forward((x - steps) * scale)[:, predicted]
+    np.testing.assert_allclose(view.map.ravel()[::3], (up - down) / (2 * h), rtol=1e-5, atol=1e-9)
+    assert f"reads a {predicted}" in view.caption.text()

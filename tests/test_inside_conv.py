@@ -146,3 +146,20 @@ def test_a_drawn_digit_is_read_by_a_conv_network_with_its_saliency(qtbot):
     down = network.forward((x - steps) * scale)[:, predicted]
     np.testing.assert_allclose(view.map.ravel()[::3], (up - down) / (2 * h), rtol=1e-5, atol=1e-9)
     assert f"reads a {predicted}" in view.caption.text()
+
+
+def test_an_image_sets_conv_network_ending_in_two_values_gets_the_image_views_not_the_diagram(qtbot):
+    """conv2x5,pool,pool,pool,pool leaves 2x1x1 values for the dense layers: the tab took
+    sizes[0] == 2 for 2-D points and laid out the diagram of a plane the digits are not on."""
+    from gdplayground.config import preset
+    from gdplayground.gui.inside.images import ImageInside
+    from gdplayground.gui.inside.tab import InsideTab
+    from gdplayground.gui.widgets.training_run import RunInfo
+
+    tab = InsideTab(lambda what, callback: None, ImageInside())
+    qtbot.addWidget(tab)
+    tab.start(RunInfo(run_id=1, config=preset("mnist"), dataset="mnist", step=0, epoch=0,
+                      sizes=(2, 10), n_parameters=0, steps_per_epoch=1, image_shape=(28, 28),
+                      n_classes=10))
+    assert tab.views.currentWidget() is tab.images
+    assert tab.pages.tabText(0) == "Errors and explanations"

@@ -163,3 +163,24 @@ def test_an_image_sets_conv_network_ending_in_two_values_gets_the_image_views_no
                       n_classes=10))
     assert tab.views.currentWidget() is tab.images
     assert tab.pages.tabText(0) == "Errors and explanations"
+
+
+def test_a_conv_networks_inside_report_covers_fewer_digits_counted_as_trainer_predicts():
+    """On MNIST itself (loading it is most of the test's 2-3 s): the report the window asks for."""
+    from gdplayground.config import preset
+    from gdplayground.engine.trainer import Trainer
+    from gdplayground.labs.inside import CONV_INSIDE_EXAMPLES, confusion_matrix, inside_report
+
+    config = preset("mnist")
+    config.architecture.hidden = parse_layers("conv2x5,pool", "relu")
+    trainer = Trainer(config)
+    trainer.step()
+    report = inside_report(trainer)
+    test = trainer.dataset.test
+    assert len(report.labels) == report.images01.shape[0] == CONV_INSIDE_EXAMPLES < len(test)
+    predicted = trainer.predict(test.x[:CONV_INSIDE_EXAMPLES]).argmax(axis=1)
+    direct = np.zeros((10, 10), int)
+    for true, guess in zip(test.y[:CONV_INSIDE_EXAMPLES], predicted):
+        direct[true, guess] += 1
+    assert np.array_equal(confusion_matrix(report.labels, report.probabilities.argmax(1), 10), direct)
+    assert report.network is not trainer.network and report.network.stages  # a copy, conv and all

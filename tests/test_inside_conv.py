@@ -183,4 +183,22 @@ def test_a_conv_networks_inside_report_covers_fewer_digits_counted_as_trainer_pr
     for true, guess in zip(test.y[:CONV_INSIDE_EXAMPLES], predicted):
         direct[true, guess] += 1
     assert np.array_equal(confusion_matrix(report.labels, report.probabilities.argmax(1), 10), direct)
-    assert report.network is not trainer.network and report.network.stages  # a copy, conv and all
+    x = test.x[:5] * trainer.dataset.input_scale
+    np.testing.assert_array_equal(report.network.forward(x), trainer.network.forward(x))
+    assert not report.network.workspace._buffers  # the weights, not the evaluation's 150 MB
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_weights_copy_computes_as_the_network_and_shares_nothing(bias):
+    from gdplayground.labs.inside import weights_copy
+
+    features = parse_layers("conv3x3:tanh,pool,conv2x3s2valid", "relu")
+    network = Network([2 * 1 * 1, 4, 3], ["sigmoid"], bias=bias, dropout=0.3, dtype=np.float32,
+                      features=features, input_shape=SHAPE)
+    network.initialise("he", 0.0, np.random.default_rng(7))
+    x = np.random.default_rng(8).uniform(0, 1, (4, 56)).astype(np.float32)
+    twin = weights_copy(network)
+    np.testing.assert_array_equal(twin.forward(x), network.forward(x))
+    assert twin.describe() == network.describe() and twin.dtype == network.dtype
+    twin.flat[...] = 0
+    assert np.abs(network.flat).max() > 0

@@ -183,9 +183,9 @@ def test_a_conv_networks_inside_report_covers_fewer_digits_counted_as_trainer_pr
     for true, guess in zip(test.y[:CONV_INSIDE_EXAMPLES], predicted):
         direct[true, guess] += 1
     assert np.array_equal(confusion_matrix(report.labels, report.probabilities.argmax(1), 10), direct)
+    assert not report.network.workspace._buffers  # the weights, not the evaluation's 150 MB
     x = test.x[:5] * trainer.dataset.input_scale
     np.testing.assert_array_equal(report.network.forward(x), trainer.network.forward(x))
-    assert not report.network.workspace._buffers  # the weights, not the evaluation's 150 MB
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -202,3 +202,41 @@ def test_a_weights_copy_computes_as_the_network_and_shares_nothing(bias):
     assert twin.describe() == network.describe() and twin.dtype == network.dtype
     twin.flat[...] = 0
     assert np.abs(network.flat).max() > 0
+
+
+def test_smoothgrad_is_computed_off_the_gui_thread_and_only_the_latest_request_is_shown(qtbot, monkeypatch):
+    import threading
+
+    from gdplayground.gui.inside import saliency as view_module
+    from gdplayground.gui.inside.pictures import network_probabilities
+    from gdplayground.gui.inside.saliency import SaliencyView
+
+    network = digit_network("conv2x5:relu,pool")
+    images = np.random.default_rng(9).uniform(0, 1, (4, 28, 28)).astype(np.float32)
+    report = SimpleNamespace(network=network, input_scale=1.0, images01=images,
+                             labels=np.array([0, 1, 2, 3]), step=3,
+                             probabilities=network_probabilities(network, images.reshape(4, -1)))
+    computed_on = []
+
+    def recorded(*args, **kwargs):
+        computed_on.append(threading.current_thread())
+        return smoothgrad(*args, **kwargs)
+    monkeypatch.setattr(view_module, "smoothgrad", recorded)
+    view = SaliencyView()
+    qtbot.addWidget(view)
+    view.show_report(report)
+    view.choose(1)
+    plain = view.map.copy()
+    view.smooth.setChecked(True)
+    assert "averaging the gradient" in view.caption.text() and np.array_equal(view.map, plain)
+    view.choose(2)  # while digit 1's is computed: digit 1's is never shown
+    qtbot.waitUntil(lambda: view._smoothed is not None, timeout=10_000)
+    assert view._smoothed[1] == 2 and "Digit #2" in view.caption.text()
+    cls = int(report.probabilities[2].argmax())
+    expected = smoothgrad(network, images[2].reshape(1, -1), np.array([cls]), 1.0).reshape(28, 28)
+    np.testing.assert_allclose(view.map, expected, rtol=1e-10)
+    assert computed_on and threading.main_thread() not in computed_on
+    asked = len(computed_on)
+    view.percentile.setValue(90.0)  # only the colours change: nothing is computed again
+    qtbot.wait(50)
+    assert len(computed_on) == asked and np.array_equal(view.map, expected)

@@ -240,3 +240,27 @@ def test_smoothgrad_is_computed_off_the_gui_thread_and_only_the_latest_request_i
     view.percentile.setValue(90.0)  # only the colours change: nothing is computed again
     qtbot.wait(50)
     assert len(computed_on) == asked and np.array_equal(view.map, expected)
+
+
+def test_a_map_finished_after_its_view_closed_is_dropped_quietly(qtbot):
+    """The thread's answer to a deleted view raised 'Signal source has been deleted' in the
+    thread (an error under pytest's warnings, a traceback in the window's terminal)."""
+    import threading
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from gdplayground.gui.inside.saliency import MapMaker
+
+    go, failures = threading.Event(), []
+    maker = MapMaker()
+    maker.start("key", lambda: go.wait(5) and np.zeros(2))
+    worker = next(t for t in threading.enumerate() if t.name == "saliency maps")
+    maker.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    hook, threading.excepthook = threading.excepthook, lambda args: failures.append(args.exc_value)
+    try:
+        go.set()
+        worker.join(5)
+    finally:
+        threading.excepthook = hook
+    assert not worker.is_alive() and failures == []

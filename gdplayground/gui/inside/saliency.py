@@ -55,7 +55,10 @@ class MapMaker(QObject):
             answer = compute()
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the view says it
             answer = f"could not compute it ({type(exc).__name__}: {exc})"
-        self._done.emit(request, key, answer)
+        try:
+            self._done.emit(request, key, answer)
+        except RuntimeError:  # the view was closed meanwhile: nobody to show it to
+            pass
 
     def _arrived(self, request: int, key, answer) -> None:
         self._busy = False

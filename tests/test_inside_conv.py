@@ -230,8 +230,8 @@ def test_smoothgrad_is_computed_off_the_gui_thread_and_only_the_latest_request_i
     view.smooth.setChecked(True)
     assert "averaging the gradient" in view.caption.text() and np.array_equal(view.map, plain)
     view.choose(2)  # while digit 1's is computed: digit 1's is never shown
-    qtbot.waitUntil(lambda: view._smoothed is not None, timeout=10_000)
-    assert view._smoothed[1] == 2 and "Digit #2" in view.caption.text()
+    qtbot.waitUntil(lambda: view._smoothed[0] is not None, timeout=10_000)
+    assert view._smoothed[0][1] == 2 and "Digit #2" in view.caption.text()
     cls = int(report.probabilities[2].argmax())
     expected = smoothgrad(network, images[2].reshape(1, -1), np.array([cls]), 1.0).reshape(28, 28)
     np.testing.assert_allclose(view.map, expected, rtol=1e-10)
@@ -240,6 +240,17 @@ def test_smoothgrad_is_computed_off_the_gui_thread_and_only_the_latest_request_i
     view.percentile.setValue(90.0)  # only the colours change: nothing is computed again
     qtbot.wait(50)
     assert len(computed_on) == asked and np.array_equal(view.map, expected)
+    view.choose(3)  # two redraws (the index box's and choose's own), one map
+    qtbot.waitUntil(lambda: view._smoothed[0][1] == 3, timeout=10_000)
+    qtbot.wait(50)
+    assert len(computed_on) == asked + 1
+    view.choose(1)
+    view.smooth.setChecked(False)  # off while digit 1's is computed, and on again
+    plain = view.map.copy()
+    qtbot.waitUntil(lambda: view._smoothed[0][1] == 1, timeout=10_000)
+    assert np.array_equal(view.map, plain)  # not shown while SmoothGrad is off …
+    view.smooth.setChecked(True)
+    assert view.map_box.title.text.startswith("SmoothGrad") and len(computed_on) == asked + 2
 
 
 def test_a_map_finished_after_its_view_closed_is_dropped_quietly(qtbot):

@@ -74,7 +74,7 @@ class SaliencyView(QWidget):
 
     def __init__(self):
         super().__init__()
-        self.report = None
+        self.report, self.reports = None, 0  # the report shown, and how many came
         self.map: np.ndarray | None = None
         self.index = guard_field(QSpinBox())
         self.index.setToolTip("The digit's index in the data set (or click one in another view).")
@@ -98,7 +98,8 @@ class SaliencyView(QWidget):
         self.caption = caption("Choose a digit: click one in another view, or type its index.")
         self.maker = MapMaker(self)
         self.maker.made.connect(self._smoothed_map)
-        self._smoothed: tuple | None = None  # the key of the SmoothGrad map shown
+        self._smoothed: tuple = (None, None)  # the last SmoothGrad map come: (key, map) …
+        self._asked: tuple | None = None  # … and the key of the last one asked for
         self._build_graphics()
         self._lay_out()
         for box in (self.index, self.samples):
@@ -138,7 +139,7 @@ class SaliencyView(QWidget):
         layout.addWidget(self.caption)
 
     def show_report(self, report) -> None:
-        self.report = report
+        self.report, self.reports = report, self.reports + 1
         n, n_classes = report.probabilities.shape
         self.index.blockSignals(True)
         self.index.setRange(0, max(0, n - 1))
@@ -174,16 +175,18 @@ class SaliencyView(QWidget):
             gradient = saliency(self.report.network, image.reshape(1, -1), np.array([cls]),
                                 self.report.input_scale)
             self._show(i, cls, gradient.reshape(image.shape), smoothed=False)
-        elif self._smooth_key() == self._smoothed:  # the same map, in other colours
-            self._show(i, cls, self.map, smoothed=True)
-        else:
-            self.maker.start(self._smooth_key(), self._smoothgrad(image, cls))
+        elif self._smoothed[0] == self._smooth_key():  # computed already (recoloured, say)
+            self._show(i, cls, self._smoothed[1], smoothed=True)
+        elif self._smooth_key() != self._asked:  # (asked already: it is on its way)
+            self._asked = self._smooth_key()
+            self.maker.start(self._asked, self._smoothgrad(image, cls))
             self.caption.setText(f"Digit #{i}: averaging the gradient of class {cls}'s logit "
                                  f"over {self.samples.value()} noisy copies …")
 
     def _smooth_key(self) -> tuple:
-        """What a SmoothGrad map is of: the report, the digit, the class and the settings."""
-        return (self.report, self.index.value(), self.chosen_class(), self.noise.value(),
+        """What a SmoothGrad map is of: the report (its number: reports compare their arrays),
+        the digit, the class and the settings."""
+        return (self.reports, self.index.value(), self.chosen_class(), self.noise.value(),
                 self.samples.value())
 
     def _smoothgrad(self, image: np.ndarray, cls: int) -> Callable[[], np.ndarray]:
@@ -195,14 +198,16 @@ class SaliencyView(QWidget):
                                   samples=samples).reshape(image.shape)
 
     def _smoothed_map(self, key: tuple, answer) -> None:
-        """A SmoothGrad map from its thread: shown if it is of what is chosen now."""
-        if not self.smooth.isChecked() or key != self._smooth_key():
-            return
+        """A SmoothGrad map from its thread, kept, and shown if it is of what is chosen now."""
+        wanted = self.smooth.isChecked() and key == self._smooth_key()
         if isinstance(answer, str):
-            self.caption.setText(f"SmoothGrad of digit #{key[1]}: {answer}")
+            self._asked = None  # asked again, it is tried again
+            if wanted:
+                self.caption.setText(f"SmoothGrad of digit #{key[1]}: {answer}")
             return
-        self._smoothed = key
-        self._show(key[1], key[2], answer, smoothed=True)
+        self._smoothed = (key, answer)
+        if wanted:
+            self._show(key[1], key[2], answer, smoothed=True)
 
     def _show(self, i: int, cls: int, gradient: np.ndarray, smoothed: bool) -> None:
         self.map = gradient

@@ -72,7 +72,8 @@ def saliency(network: Network, x: np.ndarray, classes: np.ndarray, input_scale: 
     backward writes are put back as they were, so a trainer's network is not disturbed.
     """
     x, classes = np.asarray(x), np.asarray(classes)
-    chunks = [slice(start, start + SALIENCY_ROWS) for start in range(0, max(len(x), 1), SALIENCY_ROWS)]
+    starts = range(0, max(len(x), 1), SALIENCY_ROWS)
+    chunks = [slice(start, start + SALIENCY_ROWS) for start in starts]
     kept = network.flat_grad.copy()
     try:
         return np.concatenate([_input_gradient(network, x[rows] * input_scale, classes[rows])
@@ -209,9 +210,9 @@ def layer_distributions(network: Network, x: np.ndarray, loss=None,
                         targets: np.ndarray | None = None) -> list[LayerDistribution]:
     """Percentiles per layer with weights (convolutions, dense layers, the output layer; pools
     have none) on the batch of features x (eval mode): a convolution's over all its filters'
-    weights and over every place of every feature map. With a loss (losses.Loss)
-    and its encoded targets, the weight gradients too; the network's stored gradients are put
-    back as they were, so a running trainer is not disturbed. Inputs and real-valued targets
+    weights and over every place of every feature map. With a loss (losses.Loss) and its
+    encoded targets, the weight gradients too; the network's stored gradients are put back as
+    they were, so a running trainer is not disturbed. Inputs and real-valued targets
     are taken in the network's dtype: a float64 probe's MSE gradient cannot flow back through
     a float32 network's buffers."""
     x = np.asarray(x, network.dtype)

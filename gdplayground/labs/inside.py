@@ -69,7 +69,9 @@ def saliency(network: Network, x: np.ndarray, classes: np.ndarray, input_scale: 
 
     The network's own forward pass in eval mode (no dropout) and its own backward pass, through
     convolutions and pools too, in chunks of SALIENCY_ROWS; the parameter gradients that
-    backward writes are put back as they were, so a trainer's network is not disturbed.
+    backward writes are put back as they were, so a trainer's network is not disturbed. Where a
+    max-pool's window holds equal values (on a digit's blank paper they often do), the max has
+    no derivative: its gradient goes to the first of them, as PyTorch's does.
     """
     x, classes = np.asarray(x), np.asarray(classes)
     starts = range(0, max(len(x), 1), SALIENCY_ROWS)

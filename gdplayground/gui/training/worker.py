@@ -311,7 +311,7 @@ class TrainingWorker(QObject):
             self._pending[-1] = self.trainer.with_test_figures(self._pending[-1])
 
     def _units(self) -> tuple:
-        """What the network diagram draws: every unit's output over the boundary's grid, and
+        """What the network diagram draws: the shown units' outputs over the boundary's grid, and
         copies of the weights and biases."""
         network = self.trainer.network
         grid = plane_grid(self._extent, BOUNDARY_GRID)

@@ -98,6 +98,17 @@ def test_a_wide_layer_shows_at_most_sixteen_units_and_says_so(diagram):
     assert any(f"{MAX_SHOWN_UNITS} of 40 shown" in title for title in titles)
 
 
+def test_a_wide_layers_pictures_are_only_those_the_diagram_shows():
+    """A layer of thousands: every unit's picture made 195 MB and 1.9 s of the training thread's
+    time a frame (2-7604-1), and the storm's edits queued behind it."""
+    network = random_network(["tanh"], [2, 3000, 1])
+    grid = plane_grid(BOUNDARY_EXTENT, 6)
+    hidden, logit = unit_outputs(network, grid)
+    assert hidden.shape == (MAX_SHOWN_UNITS, 6, 6) and logit.shape == (1, 6, 6)
+    expected = by_hand(network, grid, ["tanh"])[0][:, :MAX_SHOWN_UNITS]
+    np.testing.assert_allclose(hidden, expected.T.reshape(MAX_SHOWN_UNITS, 6, 6), atol=1e-12)
+
+
 def test_hover_names_a_connections_weight_and_a_units_bias(diagram):
     network = random_network(["tanh", "tanh"], [2, 8, 8, 1])
     diagram.set_network(network.sizes)

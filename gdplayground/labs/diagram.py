@@ -1,8 +1,10 @@
-"""What the network diagram of a 2-D data set draws: every unit's output over the plane.
+"""What the network diagram of a 2-D data set draws: each unit's output over the plane.
 
 One forward pass over a square grid of points gives each hidden layer's activations (kept by
 the forward pass) and the output layer's logits; reshaped, each unit becomes a (G, G) picture
-on the same grid as the decision boundary, rows along y from -extent up.
+on the same grid as the decision boundary, rows along y from -extent up. A layer's first
+MAX_SHOWN_UNITS units are drawn, so only theirs are copied out: a layer of thousands would
+otherwise make hundreds of megabytes a picture (seconds of the training thread's time).
 
 The output layer is shown as logits, before the output activation: their sign is the decision
 (a sigmoid's 0.5 is a logit's 0), so a colour map centred on 0 puts its white on the boundary.
@@ -20,6 +22,7 @@ from gdplayground.engine.network import Network
 Features = Callable[[np.ndarray], np.ndarray]
 BOUNDARY_GRID = 80  # points per side of the decision-boundary grid for 2-D data
 BOUNDARY_EXTENT = 4.0  # the grid spans [-extent, extent] on both axes, around toy data in ±3
+MAX_SHOWN_UNITS = 16  # the diagram draws at most this many units a layer; more are unreadable
 
 
 def plane_grid(extent: float, size: int) -> np.ndarray:
@@ -49,7 +52,8 @@ def plane_extent(data: Dataset) -> float:
 def unit_outputs(network: Network, grid_points: np.ndarray,
                  features: Features | None = None) -> list[np.ndarray]:
     """Per layer after the input (hidden layers, then the output layer's logits), an array
-    (units, G, G) of every unit's output at the points of a square grid from `plane_grid`.
+    (shown units, G, G) of the output of each of its first MAX_SHOWN_UNITS units at the points
+    of a square grid from `plane_grid`.
 
     `features` turns raw points into what the network was trained on (for a Trainer:
     `lambda x: x * trainer.dataset.input_scale`, which `trainer_unit_outputs` passes); without
@@ -61,9 +65,9 @@ def unit_outputs(network: Network, grid_points: np.ndarray,
     inputs = features(grid_points) if features else grid_points
     logits = network.forward(np.asarray(inputs, network.dtype), train=False)
     # The forward pass keeps each hidden layer's activations, in buffers the next pass reuses:
-    # copied out, one unit per row.
-    layers = [*network.hidden_activations, logits]
-    return [a.T.copy().reshape(a.shape[1], side, side) for a in layers]
+    # copied out, one shown unit per row.
+    shown = [a[:, :MAX_SHOWN_UNITS] for a in (*network.hidden_activations, logits)]
+    return [a.T.copy().reshape(a.shape[1], side, side) for a in shown]
 
 
 def trainer_unit_outputs(trainer, grid_points: np.ndarray) -> list[np.ndarray]:

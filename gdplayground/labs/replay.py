@@ -1,6 +1,6 @@
 """A run at any step it kept: a network of the run's shape set to the kept weights (a KeptPath row),
 and what the Training tab draws of it: the first layer's weights, the decision boundary of 2-D
-data, every unit's output for the network diagram, the linear system's x; and its loss on a
+data, the shown units' outputs for the network diagram, the linear system's x; and its loss on a
 sample. The replay slider and the animation both draw from it, so the two agree with the live
 views, which draw the same things of the training network (gui/training/worker.py)."""
 
@@ -54,7 +54,7 @@ class StepNetwork:
         return self.loss.predict(self.network.forward(self._features(x))).copy()
 
     def units(self, extent: float = BOUNDARY_EXTENT) -> tuple:
-        """What the network diagram draws: every unit's output over the boundary's grid (of
+        """What the network diagram draws: the shown units' outputs over the boundary's grid (of
         ±extent: a table's is its data's), and copies of the weights and biases (as the
         training worker sends them)."""
         grid = plane_grid(extent, BOUNDARY_GRID)

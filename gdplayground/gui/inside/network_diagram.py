@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsScene, QGraphicsVie
                                QToolTip, QVBoxLayout, QWidget)
 
 from gdplayground.gui.widgets.plots import CLASS_COLOURS
-
-MAX_SHOWN_UNITS = 16  # a layer shows at most this many units; more would be unreadable
+from gdplayground.labs.diagram import MAX_SHOWN_UNITS
 CELL = 40  # side of a unit's heatmap, in scene units
 ROW_GAP = 10
 COLUMN_GAP = 80  # room for the connections between columns

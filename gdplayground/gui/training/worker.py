@@ -87,13 +87,15 @@ class TrainingWorker(QObject):
     _tick = Signal(int)
 
     def __init__(self, config: ExperimentConfig, gate: PauseGate, frame_out: threading.Event,
-                 window_work: WindowWork):
+                 window_work: WindowWork, superseded: set[int]):
         """`frame_out` is set while a frame is on its way to the window: the worker sends no
         other until the window has taken it, so frames never queue up faster than it draws.
-        Steps wait while the window works (`window_work`)."""
+        Steps wait while the window works (`window_work`). `superseded` holds the requests
+        (apply) the session followed with another before any other command: see `apply`."""
         super().__init__()
         self._config, self._gate, self._frame_out = config, gate, frame_out
-        self._window_work = window_work
+        self._window_work, self._superseded = window_work, superseded
+        self._unannounced = False  # a run was built by a superseded apply: the next announces it
         self.trainer: Trainer | None = None
         self._job: Job | None = None
         self._pace: float | None = None  # steps a second; None: as fast as it can
@@ -143,16 +145,26 @@ class TrainingWorker(QObject):
 
     @Slot(object, int)
     def apply(self, config: ExperimentConfig, request: int) -> None:
-        """Take `config`, request number `request` of the session (failures name it)."""
+        """Take `config`, request number `request` of the session (failures name it). A new run
+        is announced unless the request is superseded: edits queued while the worker was busy
+        (a picture of a wide network takes a second) would otherwise each start a run in the
+        window, one after another, for seconds; the run that stands is announced once."""
         if self.trainer is None:
             self._config = config
             self.build(request)
             return
+        refused = ""
         try:
-            if self.trainer.apply(config):
-                self._announce()
+            self._unannounced |= self.trainer.apply(config)
         except (ConfigError, DataError) as exc:
-            self.failed.emit(str(exc), copy.deepcopy(self.trainer.config), request)
+            refused = str(exc)
+        superseded = request in self._superseded
+        # done with: this request, and any the session marked after the worker had taken it
+        self._superseded.difference_update([r for r in tuple(self._superseded) if r <= request])
+        if self._unannounced and not superseded:
+            self._announce()  # before the refusal: a run start clears the window's last words
+        if refused:
+            self.failed.emit(refused, copy.deepcopy(self.trainer.config), request)
 
     @Slot(int, str)
     def query(self, query_id: int, what: str) -> None:
@@ -311,7 +323,7 @@ class TrainingWorker(QObject):
             self._pending[-1] = self.trainer.with_test_figures(self._pending[-1])
 
     def _units(self) -> tuple:
-        """What the network diagram draws: every unit's output over the boundary's grid, and
+        """What the network diagram draws: the shown units' outputs over the boundary's grid, and
         copies of the weights and biases."""
         network = self.trainer.network
         grid = plane_grid(self._extent, BOUNDARY_GRID)
@@ -325,6 +337,7 @@ class TrainingWorker(QObject):
         trainer, data = self.trainer, self.trainer.dataset
         mid_epoch = trainer.steps_to_epoch_end < trainer.steps_per_epoch
         self._run_id += 1
+        self._unannounced = False
         self._pending, self._path = [], []
         self._coach = Coach(trainer)
         self._record_path()  # the path of x starts at step 0
@@ -395,13 +408,15 @@ class TrainingSession(QObject):
         self.gate = PauseGate()
         self.frame_out = threading.Event()  # a frame is on its way: see TrainingWorker
         self.window_work = WindowWork()
+        self._open_apply: int | None = None  # the last apply, while no other command followed
+        self._superseded: set[int] = set()  # applies followed by another: see TrainingWorker.apply
         # Garbage is collected by the GUI thread alone, as window work: see GuiThreadCollector.
         self._collector = GuiThreadCollector(GC_INTERVAL_S, self.window_work, self)
         self._collector.start()
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(copy.deepcopy(config), self.gate, self.frame_out,
-                                     self.window_work)
+                                     self.window_work, self._superseded)
         self.worker.moveToThread(self.thread)
         for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
                                (self._apply, self.worker.apply), (self._build, self.worker.build),
@@ -420,11 +435,13 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         """Build the first run: once the caller has connected to the signals that report it."""
+        self._open_apply = None
         self._build.emit(self._requests)
 
     def play(self) -> int:
         """Train until paused; returns the job's ticket."""
         ticket = self.gate.ticket()
+        self._open_apply = None
         self._run.emit(0, ticket)
         return ticket
 
@@ -434,10 +451,12 @@ class TrainingSession(QObject):
     def step(self, steps: int = 1) -> None:
         """Pause whatever runs, then train exactly `steps` more iterations (-1: to epoch end)."""
         self.gate.pause()
+        self._open_apply = None
         self._run.emit(steps, self.gate.ticket())
 
     def reset(self) -> None:
         self.gate.pause()
+        self._open_apply = None
         self._reset.emit()
 
     def apply(self, config: ExperimentConfig) -> None:
@@ -445,6 +464,9 @@ class TrainingSession(QObject):
             self.gate.pause()
         self.config = copy.deepcopy(config)
         self._requests += 1
+        if self._open_apply is not None:  # queries between the two change no settings
+            self._superseded.add(self._open_apply)
+        self._open_apply = self._requests
         self._apply.emit(copy.deepcopy(config), self._requests)
 
     def set_pace(self, steps_per_second: float | None) -> None:
@@ -488,6 +510,7 @@ class TrainingSession(QObject):
         self.gate.pause()
         self.config = copy.deepcopy(saved.config)
         self._requests += 1
+        self._open_apply = None
         self._resume.emit(saved, self._requests)
 
     def shutdown(self, within_ms: int = 1000) -> bool:

@@ -82,6 +82,12 @@ def parameter_shapes(sizes, bias: bool, features=(), channels: int = 1) -> list[
                      for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
+def describe_network(features, sizes) -> str:
+    """784-256-128-10; with feature layers, in the --layers grammar first:
+    conv8x5,pool,conv16x5,pool,784-128-10 (the dense part from the flattened maps)."""
+    return "".join(f"{layer_words(spec)}," for spec in features) + "-".join(map(str, sizes))
+
+
 def _carver(flat: np.ndarray, flat_grad: np.ndarray):
     """A function handing out consecutive (parameter, gradient) views of a shape, or Nones."""
     offset = [0]
@@ -175,10 +181,7 @@ class Network:
         return sum(param.size for _, param, _ in self.parameters())
 
     def describe(self) -> str:
-        """784-256-128-10; with feature layers, in the --layers grammar first:
-        conv8x5,pool,conv16x5,pool,784-128-10 (the dense part from the flattened maps)."""
-        features = "".join(f"{layer_words(spec)}," for spec in self.features)
-        return features + "-".join(map(str, self.sizes))
+        return describe_network(self.features, self.sizes)
 
     @property
     def n_inputs(self) -> int:

@@ -658,7 +658,8 @@ CONV = '{ units = 3, activation = "relu", kind = "conv", kernel = 3, stride = 2,
     (lambda a: a.update({"layer3.bias": a["layer3.bias"][:4]}),
      r"layer3.bias has shape \(4,\), but its configuration makes it \(8,\)"),
     (edited_config(CONV, '{ kind = "maxpool", activation = "identity" }'),  # a pool given weights
-     "unexpected array 'layer4.bias'"),
+     r"unexpected array 'layer4.bias' \(and 1 more\): not part of a weight file for its "
+     r"configuration, whose network has 3 layers with weights \(a pool has none\)"),
     (edited_config(CONV, CONV.replace("kernel = 3", "kernel = 5")),
      r"layer2.weight has shape \(3, 2, 3, 3\), but its configuration makes it \(3, 2, 5, 5\)"),
     (edited_config('kind = "maxpool"', 'kind = "minpool"'),

@@ -203,8 +203,12 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
     unknown = sorted(names - required - set().union(*groups))
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        layers = len(config.architecture.weighted) + 1
+        counted = (f", whose network has {layers} layers with weights"
+                   f"{' (a pool has none)' if config.architecture.features else ''}"
+                   if unknown[0].startswith("layer") else "")
         raise WeightFileError(f"{path}: unexpected array {shown(unknown[0])}{more}: not part of "
-                              "a weight file for its configuration")
+                              f"a weight file for its configuration{counted}")
     missing = sorted(required - names)
     for group in groups:
         if group & names:

@@ -269,13 +269,17 @@ def test_images_are_written_as_their_raw_pixels(exported, small_mnist):
 
 
 # --- the commands ------------------------------------------------------------------------------
-def test_train_torch_writes_the_script_beside_the_weights_and_lists_it(tmp_path, capsys):
+@pytest.mark.parametrize("flags, module", [(["--dataset", "xor"], "nn.Linear(8, 8)"), (
+    ["--dataset", "mnist", "--layers", "conv2x3s2valid,pool,8"], "nn.Conv2d(1, 2, 3, stride=2)")])
+def test_train_torch_writes_the_script_beside_the_weights_and_lists_it(tmp_path, capsys, flags,
+                                                                       module):
     out = tmp_path / "run"
-    assert main(["train", "--dataset", "xor", "--steps", "3", "--torch", "--out", str(out)]) == 0
+    assert main(["train", *flags, "--steps", "3", "--torch", "--out", str(out)]) == 0
     readme = (out / "README.md").read_text(encoding="utf-8")
     for name in (SCRIPT_FILE, TEST_SET_FILE):
         assert f"- `{name}`: " in readme
-    assert "WEIGHTS = HERE / 'weights.npz'" in (out / SCRIPT_FILE).read_text(encoding="utf-8")
+    script = (out / SCRIPT_FILE).read_text(encoding="utf-8")
+    assert "WEIGHTS = HERE / 'weights.npz'" in script and f"        {module}," in script
 
 
 def test_export_torch_writes_into_the_run_folder_or_out(tmp_path, capsys):

@@ -26,7 +26,8 @@ DESCRIBED = {
     "metrics.csv": "loss, accuracy, learning rate, per-layer gradient norms, by step",
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
-    "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
+    "model.onnx": "the network for ONNX Runtime: raw inputs in (a convolutional network's as "
+                  "images, (batch, channels, height, width)), output activations out",
     SCRIPT_FILE: "the network as a standalone PyTorch script (it needs only NumPy and "
                  f"PyTorch): `python {SCRIPT_FILE}` evaluates it on `{TEST_SET_FILE}`",
     TEST_SET_FILE: f"the test set `{SCRIPT_FILE}` evaluates: raw inputs x, targets y",

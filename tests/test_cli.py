@@ -207,7 +207,9 @@ def test_mnist_784_256_128_10_adam_reaches_97_percent_in_three_epochs(tmp_path, 
     assert summary["epochs"] == 3 and summary["test_accuracy"] >= 0.970
 
 
-def test_a_convolutional_runs_readme_and_summary_name_its_layers(tmp_path, capsys):
+def test_a_convolutional_run_names_its_layers_and_inspect_reads_it(tmp_path, capsys):
+    """The run folder's README and summary.json; then inspect's accuracy per class and
+    confusion matrix from the file's own network (saliency is labs/inside.py's)."""
     assert train(tmp_path, "--dataset", "mnist", "--layers", "conv2x3:tanh,pool,conv3x3s2valid,"
                  "avgpool,8", "--steps", "2") == 0
     network = "conv2x3,pool,conv3x3s2valid,avgpool,27-8-10"
@@ -217,6 +219,15 @@ def test_a_convolutional_runs_readme_and_summary_name_its_layers(tmp_path, capsy
     assert (f"Network {network}: hidden layers conv2x3 tanh, pool, conv3x3s2valid relu, "
             "avgpool, 8 relu; output softmax") in readme
     assert "| network |" not in readme  # in its own line, not among the figures
+    assert main(["inspect", str(tmp_path / "run"), "--saliency", "0",
+                 "--out", str(tmp_path / "inside")]) == 0
+    out = capsys.readouterr().out
+    assert f"network {network}, trained 2 steps" in out
+    evaluated = float(re.search(r"test accuracy (\S+)%", out).group(1))
+    rows = (tmp_path / "inside" / "confusion.csv").read_text().splitlines()[1:]
+    matrix = np.array([[int(v) for v in row.split(",")[1:]] for row in rows])
+    assert matrix.sum() == 10_000
+    assert 100 * np.trace(matrix) / 10_000 == pytest.approx(evaluated, abs=0.005)
 
 
 def test_out_must_name_a_folder_and_never_one_of_other_files(tmp_path, capsys, monkeypatch):
@@ -434,3 +445,4 @@ def test_a_resumed_run_reports_the_steps_and_speed_of_this_run(tmp_path, capsys)
     assert summary["steps"] == 4000
     # The speed of this run's 16,000 samples, not of all 64,000 since step 0.
     assert summary["samples_per_second"] * summary["seconds"] == pytest.approx(16_000, rel=0.2)
+

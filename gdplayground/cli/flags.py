@@ -274,7 +274,8 @@ def _check_layer(word: str, layer: Layer) -> None:
     except ConfigError as exc:
         what = {"units": "a convolution's filters" if layer.kind == "conv" else "a layer's units",
                 "kernel": "a kernel's size", "stride": "a stride"}.get(exc.field, exc.field)
-        raise UsageError(f"--layers: {shown(word)}: {what}{str(exc).removeprefix(exc.field)}") from None
+        problem = str(exc).removeprefix(exc.field)  # " must be from 1 to 15 (got 99)"
+        raise UsageError(f"--layers: {shown(word)}: {what}{problem}") from None
     except ValueError as exc:
         valid = word.partition(":")[0].removesuffix("same") + "valid"
         raise UsageError(f"--layers: {shown(word)}: {exc} ({valid} pads nothing)") from None

@@ -76,7 +76,8 @@ def parameter_shapes(sizes, bias: bool, features=(), channels: int = 1) -> list[
     shapes, c = [], channels
     for spec in features:
         if spec.kind == "conv":  # a pool keeps its input's channels
-            shapes.append(((spec.units, c, spec.kernel, spec.kernel), (spec.units,) if bias else None))
+            bias_shape = (spec.units,) if bias else None
+            shapes.append(((spec.units, c, spec.kernel, spec.kernel), bias_shape))
             c = spec.units
     return shapes + [((n_in, n_out), (n_out,) if bias else None)
                      for n_in, n_out in zip(sizes[:-1], sizes[1:])]

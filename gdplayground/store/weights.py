@@ -1,7 +1,9 @@
 """Weight files: a run's trained weights as a self-describing .npz that numpy.load reads with
 allow_pickle=False, and that gdplayground reopens to evaluate or to go on training.
 
-Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer's memory over
+Inside: one array per parameter (layer1.weight, layer1.bias, …, over the layers with weights
+as the Network numbers them: a convolution's weight (filters, channels, k, k), a dense layer's
+(inputs, outputs); a pool has none), the optimizer's memory over
 all of them as one flat array (optimizer/all/m, …) and the data order (data/order), so
 training resumes exactly; the path the run kept (engine/path.py), when it has one: path/steps
 (k,) int64, path/weights (k, n_parameters) in the run's dtype, rows laid out as Network.flat, and

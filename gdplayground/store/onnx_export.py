@@ -79,7 +79,8 @@ def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_s
             pad = conv_padding(spec.kernel, spec.padding)
             current = node("Conv", [current, *layer_constants(next(numbers))],
                            kernel_shape=[spec.kernel] * 2, strides=[spec.stride] * 2, pads=[pad] * 4)
-        else:  # 2x2 windows at stride 2, the last odd row and column dropped (ceil_mode 0)
+        else:  # 2x2 windows at stride 2, an odd last row and column dropped (ceil_mode 0); a
+            # tie of a max-pool has one value, whichever element the engine sends the gradient to
             current = node(POOL_OPS[spec.kind], [current], kernel_shape=[2, 2], strides=[2, 2])
         current = _activation(node, spec.activation, current)
     if arch.features:

@@ -635,6 +635,27 @@ def test_a_convolutional_network_round_trips_and_goes_on_bit_for_bit(conv_traine
     assert resumed.network.flat.tobytes() == trainer.network.flat.tobytes()
 
 
+def test_a_network_of_pools_without_convolutions_round_trips_and_exports(tmp_path):
+    """Its first weights are a dense layer's: 2-D, not a convolution's 4-D; its ONNX model
+    takes images all the same."""
+    from gdplayground.cli.flags import parse_layers
+    config = preset("mnist")
+    config.architecture.hidden = parse_layers("pool,avgpool:tanh,8", "relu")
+    trainer = Trainer(config)
+    trainer.step()
+    save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(), {})
+    saved = load_weights(tmp_path / "w.npz")
+    assert saved.state.parameters["layer1.weight"].shape == (7 * 7, 8)
+    assert saved.state.parameters["layer2.weight"].tobytes() == trainer.network.layers[1].W.tobytes()
+    ort = pytest.importorskip("onnxruntime")
+    from gdplayground.store.onnx_export import to_onnx
+    model = to_onnx(config, saved.state.parameters, trainer.dataset.input_scale)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    digits = trainer.dataset.test.x[:200]
+    got = session.run(None, {"input": digits.reshape(-1, 1, 28, 28).astype(np.float32)})[0]
+    np.testing.assert_allclose(got, trainer.predict(digits), atol=1e-5, rtol=0)
+
+
 def edited_config(old, new):
     def spoil(arrays):
         assert old in str(arrays["config"])

@@ -110,10 +110,12 @@ def to_onnx(config: ExperimentConfig, parameters: dict[str, np.ndarray], input_s
 def _input_shape(arch, parameters: dict[str, np.ndarray]) -> list:
     """Rows of raw inputs; a convolutional network's images, (batch, channels, height, width),
     of any height and width its layers fit (its weights do not say the size it was trained on;
-    the first dense layer's weights then take only that size's features)."""
-    if arch.features:
-        return ["batch", parameters["layer1.weight"].shape[1], "height", "width"]
-    return ["batch", parameters["layer1.weight"].shape[0]]
+    the first dense layer's weights then take only that size's features); the channels are
+    the first convolution's, when there is one (pools alone have no weights to say)."""
+    first = parameters["layer1.weight"]
+    if not arch.features:
+        return ["batch", first.shape[0]]
+    return ["batch", first.shape[1] if first.ndim == 4 else "channels", "height", "width"]
 
 
 def save_onnx(path: Path, config: ExperimentConfig, parameters: dict[str, np.ndarray],

@@ -260,16 +260,15 @@ def _parameter_shapes(path: Path, archive: NpzArchive, config: ExperimentConfig)
     """expected_shapes for the sizes the file's own weights give: the image channels of its
     first convolution's, the inputs of its first dense layer's, the outputs of its last."""
     first_dense, last = _dense_ends(config)
-    ends = {first_dense: 2, last: 2}
-    if config.architecture.features:
-        ends["layer1.weight"] = 4
+    convolutional = first_dense != "layer1.weight"  # (pools alone have no weights)
+    ends = {first_dense: 2, last: 2, **({"layer1.weight": 4} if convolutional else {})}
     for name, dimensions in ends.items():
         shape = archive.header(name).shape
         if len(shape) != dimensions:
             kind = ("a convolution's weight is 4-D (filters, channels, height, width)"
                     if dimensions == 4 else "a dense layer's weight is 2-D (inputs, outputs)")
             raise WeightFileError(f"{path}: {name} has shape {shape}, but {kind}")
-    channels = archive.header("layer1.weight").shape[1] if config.architecture.features else 1
+    channels = archive.header("layer1.weight").shape[1] if convolutional else 1
     return expected_shapes(config, archive.header(first_dense).shape[0],
                            archive.header(last).shape[1], channels)
 

@@ -13,7 +13,8 @@ from typing import Callable, Iterator
 
 from gdplayground.config import (
     DATASETS, LAYERS_GRAMMAR, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS,
-    Layer, field_at, owner, parse_layer, preset, shown)
+    Layer, field_at, owner, parse_layer, preset, shown, validate_fields)
+from gdplayground.engine.conv import conv_padding
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES
 from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
@@ -258,8 +259,26 @@ def parse_layers(text: str, default_activation: str) -> list[Layer]:
                              f"{LAYERS_GRAMMAR}")
         if activation or layer.kind in ("dense", "conv"):
             layer.activation = activation or default_activation
+        _check_layer(item.strip(), layer)
         layers.append(layer)
     return layers
+
+
+def _check_layer(word: str, layer: Layer) -> None:
+    """A word's own numbers, said in its terms: --layers conv8x99 is refused as a kernel, not as
+    architecture.hidden[0].kernel; and 'same' padding (the default) needs an odd kernel."""
+    try:
+        validate_fields(layer, "")
+        if layer.kind == "conv":
+            conv_padding(layer.kernel, layer.padding)
+    except ConfigError as exc:
+        what = {"units": "a convolution's filters" if layer.kind == "conv" else "a layer's units",
+                "kernel": "a kernel's size", "stride": "a stride"}.get(exc.field, exc.field)
+        problem = str(exc).removeprefix(exc.field)  # " must be from 1 to 15 (got 99)"
+        raise UsageError(f"--layers: {shown(word)}: {what}{problem}") from None
+    except ValueError as exc:
+        valid = word.partition(":")[0].removesuffix("same") + "valid"
+        raise UsageError(f"--layers: {shown(word)}: {exc} ({valid} pads nothing)") from None
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -68,6 +68,27 @@ class Dense:
             self.b[...] = 0
 
 
+def parameter_shapes(sizes, bias: bool, features=(), channels: int = 1) -> list[tuple]:
+    """(weight shape, bias shape or None) of each layer with weights, input side first: the
+    convolutions among `features`, (filters, channels in, k, k) on images of `channels`, then
+    the dense layers of `sizes`, (inputs, outputs). The one statement of these rules: the
+    Network carves its parameters by it, and a weight file is checked by it."""
+    shapes, c = [], channels
+    for spec in features:
+        if spec.kind == "conv":  # a pool keeps its input's channels
+            bias_shape = (spec.units,) if bias else None
+            shapes.append(((spec.units, c, spec.kernel, spec.kernel), bias_shape))
+            c = spec.units
+    return shapes + [((n_in, n_out), (n_out,) if bias else None)
+                     for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
+def describe_network(features, sizes) -> str:
+    """784-256-128-10; with feature layers, in the --layers grammar first:
+    conv8x5,pool,conv16x5,pool,784-128-10 (the dense part from the flattened maps)."""
+    return "".join(f"{layer_words(spec)}," for spec in features) + "-".join(map(str, sizes))
+
+
 def _carver(flat: np.ndarray, flat_grad: np.ndarray):
     """A function handing out consecutive (parameter, gradient) views of a shape, or Nones."""
     offset = [0]
@@ -95,11 +116,11 @@ class Network:
         if features and sizes[0] != np.prod(self.feature_shapes[-1]):
             raise ValueError(f"the feature layers give {np.prod(self.feature_shapes[-1])} "
                              f"values, not {sizes[0]}")
-        conv_shapes = self._conv_parameter_shapes(bias)
-        dense_shapes = [((n_in, n_out), (n_out,) if bias else None)
-                        for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        total = sum(int(np.prod(shape)) for pair in [*conv_shapes, *dense_shapes]
-                    for shape in pair if shape)
+        channels = self.input_shape[0] if features else 1
+        shapes = parameter_shapes(sizes, bias, self.features, channels)
+        n_conv = len(shapes) - (len(sizes) - 1)
+        conv_shapes, dense_shapes = shapes[:n_conv], shapes[n_conv:]
+        total = sum(int(np.prod(shape)) for pair in shapes for shape in pair if shape)
         # All parameters live in one flat array and all gradients in another, so an optimizer
         # step is a handful of NumPy calls over one array rather than a handful per layer.
         self.flat, self.flat_grad = np.zeros(total, dtype), np.zeros(total, dtype)
@@ -128,12 +149,6 @@ class Network:
         self._saturation = {name: (self.dtype.type((low + high) / 2),
                                    self.dtype.type((high - low) * (0.5 - SATURATION_MARGIN)))
                             for name, (low, high) in OUTPUT_LIMITS.items()}
-
-    def _conv_parameter_shapes(self, bias: bool) -> list[tuple]:
-        """(weight shape, bias shape) of each convolution, in order."""
-        channels_in = [self.input_shape[:1], *(shape[:1] for shape in self.feature_shapes)]
-        return [((spec.units, *c_in, spec.kernel, spec.kernel), (spec.units,) if bias else None)
-                for spec, c_in in zip(self.features, channels_in) if spec.kind == "conv"]
 
     def _build_stages(self, carve, conv_shapes: list[tuple]) -> list:
         shapes, stages = iter(conv_shapes), []
@@ -167,10 +182,7 @@ class Network:
         return sum(param.size for _, param, _ in self.parameters())
 
     def describe(self) -> str:
-        """784-256-128-10; with feature layers, in the --layers grammar first:
-        conv8x5,pool,conv16x5,pool,784-128-10 (the dense part from the flattened maps)."""
-        features = "".join(f"{layer_words(spec)}," for spec in self.features)
-        return features + "-".join(map(str, self.sizes))
+        return describe_network(self.features, self.sizes)
 
     @property
     def n_inputs(self) -> int:

@@ -251,3 +251,22 @@ def test_a_warm_pass_makes_no_array_sized_temporary():
     finally:
         tracemalloc.stop()
     assert conv.forward(x).nbytes == 512 * 1024 and peak < 100_000
+
+
+def test_maps_are_stored_batch_last_and_flatten_in_c_order_without_a_copy():
+    """The layout the speed rests on (conv.py's docstring): each map is a (batch, C, H, W) view
+    of a (C, H, W, batch) buffer, and the dense layers read the last one flattened in place."""
+    from gdplayground.engine.network import _flattened
+
+    conv = make_conv(2, 3, 3, 1, "same", dtype=np.float32)
+    pool = MaxPool2D(conv.workspace)
+    x = np.random.default_rng(10).normal(size=(4, 2, 6, 6)).astype(np.float32)
+    out = conv.forward(x, True)
+    pooled = pool.forward(out, True)
+    assert out.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert pooled.transpose(1, 2, 3, 0).flags.c_contiguous
+    dx = conv.backward(pool.backward(np.ones_like(pooled)))  # the padded gradient's interior
+    assert dx.strides[0] == dx.itemsize  # neighbouring examples neighbours in memory
+    flat = _flattened(pooled)
+    assert np.shares_memory(flat, pooled)
+    np.testing.assert_array_equal(flat, np.ascontiguousarray(pooled).reshape(4, -1))

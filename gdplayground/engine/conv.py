@@ -4,15 +4,23 @@ Activations have NCHW shape (batch, channels, height, width); a layer's `output_
 example, (channels, height, width). Convolution weights are (C_out, C_in, k, k), as PyTorch keeps
 them, so an export is a copy.
 
-A convolution is one BLAS product over im2col columns. The feature maps are stored batch-last,
-(C, H, W, batch) in memory, and handed out as (batch, C, H, W) views (`_maps`): the columns are
-then (C_in·k·k, H_out·W_out·batch), so the gather copies and col2im adds runs of W_out·batch
-values (896 for conv16x5 on 14x14 maps at batch 64, against runs of W_out = 14 in NCHW), the
-forward product writes the next map's layout directly, and the gradient arrives in the layout
-dW and the input gradient read it in. No array is transposed between layers; the input image
-(the padded copy) and the flattened last map are, and they are the smallest. On the bench row
-(e) this took the whole step from 0.61 to 0.83 of PyTorch's rate; the NCHW layout before it
-spent a fifth of the kernels' time in transposes and short runs.
+A convolution is BLAS products over im2col columns, one output row at a time. The feature maps
+are stored by rows, (H, C, W, batch) in memory, and handed out as (batch, C, H, W) views
+(`_maps`). An output row's columns are then a (C_in·k·k, W_out·batch) matrix whose gather copies
+runs of W_out·batch values (896 for conv16x5 on 14x14 maps at batch 64, against runs of W_out = 14
+in NCHW), and its product writes that row of the next map in place: gathered and multiplied row
+by row, the columns are multiplied while in the cache (the whole (C_in·k·k, H_out·W_out·batch)
+matrix is 10 MB for conv16x5, and gathering it all first took twice as long). The gradient
+arrives in the same layout, so dW and the input gradient are batched products with no
+transpose; the input image (into the padded copy) and the flattened last map are the only
+arrays transposed, and they are the smallest.
+
+Measured on the bench row (e), whole training steps against PyTorch's, in turns: NCHW with one
+gather and transposes around each product 0.61; maps stored batch-last (C, H, W, batch), no
+transposes, 0.83; by rows, gathered and multiplied row by row, see the README. Per part (CPU
+time, the kernels of the bench stack): conv16x5's forward 3.85 → 2.8 ms, conv8x5's 1.65 → 1.25 ms
+from the rows; the backward pass row by row (dcols and col2im per row, in the cache) was slower
+than whole batched products and k² whole adds (6.2 against 5.9 ms), and stays whole.
 
 Measured on the bench stack (benchmarks/conv_speed.py) and set aside: a batched np.matmul over
 (batch, C_in·k·k, H_out·W_out) columns, which needs no transposes but takes dW as a sum of
@@ -25,8 +33,7 @@ Every array a pass writes lives in the caller's `Workspace`, as a flat buffer th
 batch reuses the same memory instead of swapping buffers.
 
 The network (network.py) flattens the last feature map for the dense layers in C order (as
-torch.flatten, so an exported network reads the same features) without a copy: batch-last,
-(C·H·W, batch) is the transpose of the flat (batch, C·H·W), and BLAS reads either.
+torch.flatten, so an exported network reads the same features): a copy, of the smallest map.
 """
 
 from __future__ import annotations
@@ -47,10 +54,10 @@ def _buffer(workspace, key, shape, dtype=None) -> np.ndarray:
 
 
 def _maps(workspace, key, shape, dtype=None) -> np.ndarray:
-    """A (batch, C, H, W) array from the workspace, stored batch-last, (C, H, W, batch) in
-    memory: the layout the convolutions read and write (see the module's docstring)."""
+    """A (batch, C, H, W) array from the workspace, stored by rows, (H, C, W, batch) in memory:
+    the layout the convolutions read and write (see the module's docstring)."""
     n, c, h, w = shape
-    return _buffer(workspace, key, (c, h, w, n), dtype).transpose(3, 0, 1, 2)
+    return _buffer(workspace, key, (h, c, w, n), dtype).transpose(3, 1, 0, 2)
 
 
 def _copy(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -139,64 +146,62 @@ class Conv2D:
         return _buffer(self.workspace, ("conv", self.key, name), shape, dtype)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """(batch, C_out, H_out, W_out), stored batch-last (`_maps`), in a workspace buffer the
+        """(batch, C_out, H_out, W_out), stored by rows (`_maps`), in a workspace buffer the
         next pass overwrites. The columns stay for backward whether or not `train`: they are
         built either way."""
         n, c, h, w = x.shape
         _, h_out, w_out = self.output_shape((c, h, w))
         k, s, p = self.k, self.stride, self.pad
-        padded = self._get("padded", (c, h + 2 * p, w + 2 * p, n))
+        padded = self._get("padded", (h + 2 * p, c, w + 2 * p, n))
         if p:  # the border only: the interior is overwritten just below
-            padded[:, :p], padded[:, -p:], padded[:, :, :p], padded[:, :, -p:] = 0, 0, 0, 0
-        padded[:, p:p + h, p:p + w] = x.transpose(1, 2, 3, 0)
-        sc, sh, sw, sn = padded.strides
-        windows = as_strided(padded, (c, k, k, h_out, w_out, n), (sc, sh, sw, sh * s, sw * s, sn),
+            padded[:p], padded[-p:], padded[:, :, :p], padded[:, :, -p:] = 0, 0, 0, 0
+        padded[p:p + h, :, p:p + w] = x.transpose(2, 1, 3, 0)
+        sh, sc, sw, sn = padded.strides
+        windows = as_strided(padded, (h_out, c, k, k, w_out, n), (sh * s, sc, sh, sw, sw * s, sn),
                              writeable=False)
-        cols = self._get("cols", (c * k * k, h_out * w_out * n))
-        np.copyto(cols.reshape(c, k, k, h_out, w_out, n), windows)
-        out = np.dot(self.W.reshape(self.c_out, -1), cols,
-                     out=self._get("out", (self.c_out, h_out * w_out * n)))
+        cols = self._get("cols", (h_out, c * k * k, w_out * n))
+        out = self._get("out", (h_out, self.c_out, w_out * n))
+        weights = self.W.reshape(self.c_out, -1)
+        for y in range(h_out):  # each row's columns multiplied while they are in the cache
+            np.copyto(cols[y].reshape(c, k, k, w_out, n), windows[y])
+            np.dot(weights, cols[y], out=out[y])
         if self.b is not None:
             out += self.b[:, None]
         self._cols, self._x_shape = cols, x.shape
-        return out.reshape(self.c_out, h_out, w_out, n).transpose(3, 0, 1, 2)
+        return out.reshape(h_out, self.c_out, w_out, n).transpose(3, 1, 0, 2)
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Fill dW and db from dL/dout (batch, C_out, H_out, W_out); return dL/dx, or None when
         not `need_input_grad` (the first layer: no parameter depends on it). dL/dx is
-        (batch, C_in, H, W), stored batch-last, in a workspace buffer."""
+        (batch, C_in, H, W), stored by rows, in a workspace buffer."""
         n, c, h, w = self._x_shape
-        k = self.k
-        grad = grad_out.transpose(1, 2, 3, 0)  # (C_out, H_out, W_out, batch): as forward wrote it
+        k, s, p = self.k, self.stride, self.pad
+        h_out, w_out = grad_out.shape[2:]
+        grad = grad_out.transpose(2, 1, 3, 0)  # (H_out, C_out, W_out, batch): as forward wrote it
         if not grad.flags.c_contiguous:  # a gradient from outside the feature layers
             grad = _copy(grad, self._get("grad", grad.shape))
-        grad = grad.reshape(self.c_out, -1)
-        # cols·gradᵀ, then a transpose of the small result: the product with the long inner
-        # dimension on both sides' rows ran twice as fast as grad·colsᵀ.
-        dW_t = np.dot(self._cols, grad.T, out=self._get("dW_t", (len(self._cols), self.c_out)))
-        np.copyto(self.dW.reshape(self.c_out, -1), dW_t.T)
-        if self.db is not None:  # a product with ones: 10 times faster than a sum along a row
-            ones = self._get("ones", (grad.shape[1],))
+        grad = grad.reshape(h_out, self.c_out, w_out * n)
+        if self.db is not None:  # products with ones: 10 times faster than sums along rows
+            ones = self._get("ones", (w_out * n,))
             ones[...] = 1
-            np.dot(grad, ones, out=self.db)
+            np.add.reduce(np.dot(grad, ones, out=self._get("db rows", (h_out, self.c_out))),
+                          axis=0, out=self.db)
+        # colsᵀ·grad row by row, summed, then one transpose of the small result: the product
+        # with the long inner dimension on both sides' rows ran twice as fast as grad·colsᵀ
+        dW_rows = np.matmul(self._cols, grad.transpose(0, 2, 1),
+                            out=self._get("dW rows", (h_out, self._cols.shape[1], self.c_out)))
+        np.copyto(self.dW.reshape(self.c_out, -1), np.add.reduce(dW_rows, axis=0).T)
         if not need_input_grad:
             return None
-        dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad, out=self._get("dcols", self._cols.shape))
-        return self._col2im(dcols.reshape(c, k, k, *grad_out.shape[2:], n), (n, c, h, w))
-
-    def _col2im(self, dcols: np.ndarray, x_shape) -> np.ndarray:
-        """Add each column back onto the input position it was read from: one slice add per
-        kernel offset, k² adds of whole (C, H_out, W_out, batch) blocks (np.add.at would go
-        element by element). dL/dx is the padded gradient's interior: a view, no copy."""
-        n, c, h, w = x_shape
-        k, s, p = self.k, self.stride, self.pad
-        h_out, w_out = dcols.shape[3:5]
-        dpadded = self._get("dpadded", (c, h + 2 * p, w + 2 * p, n))
+        dcols = np.matmul(self.W.reshape(self.c_out, -1).T, grad,
+                          out=self._get("dcols", self._cols.shape))
+        dpadded = self._get("dpadded", (h + 2 * p, c, w + 2 * p, n))
         dpadded[...] = 0
-        for i in range(k):
+        dcols = dcols.reshape(h_out, c, k, k, w_out, n)
+        for i in range(k):  # k² slice adds of whole blocks (np.add.at would go element by element)
             for j in range(k):
-                dpadded[:, i:i + s * h_out:s, j:j + s * w_out:s] += dcols[:, i, j]
-        return dpadded[:, p:p + h, p:p + w].transpose(3, 0, 1, 2)
+                dpadded[i:i + s * h_out:s, :, j:j + s * w_out:s] += dcols[:, :, i, j]
+        return dpadded[p:p + h, :, p:p + w].transpose(3, 1, 0, 2)
 
 
 class _Pool2x2:

@@ -195,7 +195,8 @@ class Network:
         return self._affine(len(self.dense) - 1, a)
 
     def _features_forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        """The feature layers' last output, flattened (a view, `_flattened`)."""
+        """The feature layers' last output flattened in C order of (C, H, W), as torch.flatten
+        reads it: a copy out of the maps' row layout (conv.py) into a workspace buffer."""
         self._stage_outputs, self._stage_masks = [], []
         a = x.reshape(len(x), *self.input_shape)
         for key, stage in enumerate(self.stages):
@@ -207,7 +208,9 @@ class Network:
             self._stage_masks.append(mask)
             if mask is not None:
                 a = np.multiply(a, mask, out=_buffer(self.workspace, ("stage dropped", key), a.shape))
-        return _flattened(a)
+        flat = _buffer(self.workspace, "flattened", (len(a), a[0].size))
+        np.copyto(flat.reshape(a.shape), a)
+        return flat
 
     def backward(self, dz: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Fill every layer's dW and db from dL/dlogits; return dL/dx (batch, n_inputs) if
@@ -315,16 +318,6 @@ class Network:
         np.less(mask, keep, out=mask, casting="unsafe")  # 1.0 where kept, 0.0 where dropped
         mask /= keep
         return mask
-
-
-def _flattened(maps: np.ndarray) -> np.ndarray:
-    """(batch, C·H·W) in C order of (C, H, W), as torch.flatten reads it, without a copy: maps
-    stored batch-last (conv.py) give the transpose of a C-contiguous (C·H·W, batch) array, which
-    BLAS multiplies as it is."""
-    batch_last = maps.transpose(1, 2, 3, 0)
-    if batch_last.flags.c_contiguous:
-        return batch_last.reshape(-1, len(maps)).T
-    return maps.reshape(len(maps), -1)
 
 
 def _units(layer) -> int:

@@ -165,7 +165,7 @@ class Conv2D:
         for y in range(h_out):  # each row's columns multiplied while they are in the cache
             np.copyto(cols[y].reshape(c, k, k, w_out, n), windows[y])
             np.dot(weights, cols[y], out=out[y])
-        if self.b is not None:
+        if self.b is not None:  # after the rows: adding it row by row, in the cache, was no faster
             out += self.b[:, None]
         self._cols, self._x_shape = cols, x.shape
         return out.reshape(h_out, self.c_out, w_out, n).transpose(3, 1, 0, 2)
@@ -174,8 +174,7 @@ class Conv2D:
         """Fill dW and db from dL/dout (batch, C_out, H_out, W_out); return dL/dx, or None when
         not `need_input_grad` (the first layer: no parameter depends on it). dL/dx is
         (batch, C_in, H, W), stored by rows, in a workspace buffer."""
-        n, c, h, w = self._x_shape
-        k, s, p = self.k, self.stride, self.pad
+        n = len(grad_out)
         h_out, w_out = grad_out.shape[2:]
         grad = grad_out.transpose(2, 1, 3, 0)  # (H_out, C_out, W_out, batch): as forward wrote it
         if not grad.flags.c_contiguous:  # a gradient from outside the feature layers
@@ -188,17 +187,29 @@ class Conv2D:
                           axis=0, out=self.db)
         # colsᵀ·grad row by row, summed, then one transpose of the small result: the product
         # with the long inner dimension on both sides' rows ran twice as fast as grad·colsᵀ
+        dW_shape = (self._cols.shape[1], self.c_out)
         dW_rows = np.matmul(self._cols, grad.transpose(0, 2, 1),
-                            out=self._get("dW rows", (h_out, self._cols.shape[1], self.c_out)))
-        np.copyto(self.dW.reshape(self.c_out, -1), np.add.reduce(dW_rows, axis=0).T)
+                            out=self._get("dW rows", (h_out, *dW_shape)))
+        dW_t = np.add.reduce(dW_rows, axis=0, out=self._get("dW_t", dW_shape))
+        np.copyto(self.dW.reshape(self.c_out, -1), dW_t.T)
         if not need_input_grad:
             return None
         dcols = np.matmul(self.W.reshape(self.c_out, -1).T, grad,
                           out=self._get("dcols", self._cols.shape))
+        return self._col2im(dcols)
+
+    def _col2im(self, dcols: np.ndarray) -> np.ndarray:
+        """dL/dx from the columns' gradient (H_out, C_in·k·k, W_out·batch): each column added
+        back onto the input position it was read from, k² slice adds of whole (H_out, C_in,
+        W_out, batch) blocks (np.add.at would go element by element)."""
+        n, c, h, w = self._x_shape
+        k, s, p = self.k, self.stride, self.pad
+        h_out = len(dcols)
+        dcols = dcols.reshape(h_out, c, k, k, -1, n)
+        w_out = dcols.shape[4]
         dpadded = self._get("dpadded", (h + 2 * p, c, w + 2 * p, n))
         dpadded[...] = 0
-        dcols = dcols.reshape(h_out, c, k, k, w_out, n)
-        for i in range(k):  # k² slice adds of whole blocks (np.add.at would go element by element)
+        for i in range(k):
             for j in range(k):
                 dpadded[i:i + s * h_out:s, :, j:j + s * w_out:s] += dcols[:, :, i, j]
         return dpadded[p:p + h, :, p:p + w].transpose(3, 1, 0, 2)

@@ -15,12 +15,15 @@ arrives in the same layout, so dW and the input gradient are batched products wi
 transpose; the input image (into the padded copy) and the flattened last map are the only
 arrays transposed, and they are the smallest.
 
-Measured on the bench row (e), whole training steps against PyTorch's, in turns: NCHW with one
-gather and transposes around each product 0.61; maps stored batch-last (C, H, W, batch), no
-transposes, 0.83; by rows, gathered and multiplied row by row, see the README. Per part (CPU
-time, the kernels of the bench stack): conv16x5's forward 3.85 → 2.8 ms, conv8x5's 1.65 → 1.25 ms
-from the rows; the backward pass row by row (dcols and col2im per row, in the cache) was slower
-than whole batched products and k² whole adds (6.2 against 5.9 ms), and stays whole.
+Measured on the bench row (e), whole training steps against PyTorch's on one thread each, in
+turns (in CPU time, which the machine's other jobs do not inflate, in brackets): NCHW with one
+gather and transposes around each product 0.61 (0.66); maps stored batch-last (C, H, W, batch),
+no transposes, 0.83 (0.76); by rows, gathered and multiplied row by row, 0.87–0.92 (0.92). Per
+part, in CPU time: the rows took conv16x5's forward from 3.85 to 2.8 ms and conv8x5's from 1.65
+to 1.25 ms. Set aside: the backward pass row by row too (dcols and col2im per row, in the
+cache: 6.2 ms against 5.9 for whole batched products and k² whole adds: 350 small adds); one
+2-D product each for dW and dcols over a (C_in·k·k, H_out·W_out·batch) matrix, after copying
+the gradient to channels first (5.2 ms against 4.1); the bias added row by row (no faster).
 
 Measured on the bench stack (benchmarks/conv_speed.py) and set aside: a batched np.matmul over
 (batch, C_in·k·k, H_out·W_out) columns, which needs no transposes but takes dW as a sum of

@@ -6,7 +6,7 @@ The stack of the issue's bench row (e) without its dense layer and optimizer: co
 ReLU → pool → conv16x5 (same) → ReLU → pool, forward and backward, on a batch of 64 MNIST-size
 1×28×28 inputs, the first layer's input gradient skipped on both sides. Engine and torch run in
 turns (a slow spell of the machine hits both) with as many torch threads as OpenBLAS has; then
-one more engine turn under timers says where the engine's time goes.
+one more engine turn under timers says where the engine's CPU time goes.
 """
 
 from __future__ import annotations
@@ -121,19 +121,20 @@ def conv_speed(repeats: int = 7, seconds: float = 1.0, out=print) -> dict:
 
 
 def breakdown(step, seconds: float) -> dict[str, float]:
-    """Milliseconds a step in the products (np.dot), in col2im's slice adds, in the other copies
-    (im2col's gather, the padding, the NCHW transposes: np.copyto) and in the rest (pooling,
-    ReLU, bias, sums). Timers cost a little; the parts are for proportions."""
-    parts = {(np, "dot"): "products", (np, "copyto"): "copies", (Conv2D, "_col2im"): "col2im",
-             (MaxPool2D, "forward"): "pool fwd", (MaxPool2D, "backward"): "pool bwd"}
-    with timed(parts) as (spent, _):
-        start, steps = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds:
+    """Milliseconds of this thread's CPU time a step (the machine's other jobs do not count) in
+    the products (np.dot, np.matmul), in col2im's slice adds, in the other copies (im2col's
+    gather, the padding: np.copyto) and in the pools; the rest is ReLU, bias, sums and glue.
+    Timers cost a little; the parts are for proportions."""
+    parts = {(np, "dot"): "products", (np, "matmul"): "products", (np, "copyto"): "copies",
+             (Conv2D, "_col2im"): "col2im", (MaxPool2D, "forward"): "pool fwd",
+             (MaxPool2D, "backward"): "pool bwd"}
+    with timed(parts, clock=time.thread_time) as (spent, _):
+        start, steps = time.thread_time(), 0
+        while time.thread_time() - start < seconds:
             step()
             steps += 1
-        total = time.perf_counter() - start
+        total = time.thread_time() - start
     result = {label: 1e3 * spent[label] / steps for label in parts.values()}
-    # col2im's own copy (dx back to NCHW) was counted under copies too: keep the adds alone
     result["total"] = 1e3 * total / steps
     return result
 

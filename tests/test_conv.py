@@ -232,7 +232,7 @@ def test_a_warm_pass_allocates_no_buffer_and_a_smaller_batch_reuses_them():
 def test_a_warm_pass_makes_no_array_sized_temporary():
     """tracemalloc sees NumPy's arrays: a hidden copy (np.dot copying a badly laid-out operand,
     a mask built by a comparison) would show as a peak the size of an activation, 0.5 MB and up
-    here. What remains is NumPy's iterator buffer for strided and casting loops (64 KB)."""
+    here. What remains is NumPy's iterator buffers for strided and casting loops (64–102 KB)."""
     import tracemalloc
 
     conv = make_conv(4, 8, 5, 1, "same", dtype=np.float32)
@@ -250,4 +250,19 @@ def test_a_warm_pass_makes_no_array_sized_temporary():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert conv.forward(x).nbytes == 512 * 1024 and peak < 100_000
+    assert conv.forward(x).nbytes == 512 * 1024 and peak < 120_000
+
+
+def test_maps_are_stored_by_rows_and_handed_out_as_views():
+    """The layout the speed rests on (conv.py's docstring): each map is a (batch, C, H, W) view
+    of an (H, C, W, batch) buffer, the forward pass's rows and the input gradient alike."""
+    conv = make_conv(2, 3, 3, 1, "same", dtype=np.float32)
+    pool = MaxPool2D(conv.workspace)
+    x = np.random.default_rng(10).normal(size=(4, 2, 6, 6)).astype(np.float32)
+    out = conv.forward(x, True)
+    pooled = pool.forward(out, True)
+    dx = conv.backward(pool.backward(np.ones_like(pooled)))  # the padded gradient's interior
+    for maps in (out, pooled, dx):
+        rows = maps.transpose(2, 1, 3, 0)
+        assert rows.strides[-1] == rows.itemsize and list(rows.strides) == sorted(rows.strides)[::-1]
+    assert out.transpose(2, 1, 3, 0).flags.c_contiguous

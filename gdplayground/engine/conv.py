@@ -1,16 +1,29 @@
 """Convolution and pooling layers: the kernels a convolutional network is made of.
 
-Activations are NCHW (batch, channels, height, width); a layer's `output_shape` speaks of one
+Activations have NCHW shape (batch, channels, height, width); a layer's `output_shape` speaks of one
 example, (channels, height, width). Convolution weights are (C_out, C_in, k, k), as PyTorch keeps
 them, so an export is a copy.
 
-A convolution is one BLAS product over im2col columns. The columns are laid out transposed,
-(C_in·k·k, batch·H_out·W_out): the gather then copies runs of W_out neighbouring values (the
-(batch·H_out·W_out, C_in·k·k) layout copies runs of k, and measured slower), and the forward
-product, dW and the input gradient are each a single 2-D np.dot. The price is a transpose of the
-output from (C_out, batch, …) to (batch, C_out, …) and of its gradient to channels last: small
-arrays next to the columns. The padded input and its gradient are kept channel-major, (C_in, batch, H+2p, W+2p),
-so the gather and col2im walk memory in order.
+A convolution is BLAS products over im2col columns, one output row at a time. The feature maps
+are stored by rows, (H, C, W, batch) in memory, and handed out as (batch, C, H, W) views
+(`_maps`). An output row's columns are then a (C_in·k·k, W_out·batch) matrix whose gather copies
+runs of W_out·batch values (896 for conv16x5 on 14x14 maps at batch 64, against runs of W_out = 14
+in NCHW), and its product writes that row of the next map in place: gathered and multiplied row
+by row, the columns are multiplied while in the cache (the whole (C_in·k·k, H_out·W_out·batch)
+matrix is 10 MB for conv16x5, and gathering it all first took twice as long). The gradient
+arrives in the same layout, so dW and the input gradient are batched products with no
+transpose; the input image (into the padded copy) and the flattened last map are the only
+arrays transposed, and they are the smallest.
+
+Measured on the bench row (e), whole training steps against PyTorch's on one thread each, in
+turns (in CPU time, which the machine's other jobs do not inflate, in brackets): NCHW with one
+gather and transposes around each product 0.61 (0.66); maps stored batch-last (C, H, W, batch),
+no transposes, 0.83 (0.76); by rows, gathered and multiplied row by row, 0.87–0.92 (0.92). Per
+part, in CPU time: the rows took conv16x5's forward from 3.85 to 2.8 ms and conv8x5's from 1.65
+to 1.25 ms. Set aside: the backward pass row by row too (dcols and col2im per row, in the
+cache: 6.2 ms against 5.9 for whole batched products and k² whole adds: 350 small adds); one
+2-D product each for dW and dcols over a (C_in·k·k, H_out·W_out·batch) matrix, after copying
+the gradient to channels first (5.2 ms against 4.1); the bias added row by row (no faster).
 
 Measured on the bench stack (benchmarks/conv_speed.py) and set aside: a batched np.matmul over
 (batch, C_in·k·k, H_out·W_out) columns, which needs no transposes but takes dW as a sum of
@@ -22,9 +35,8 @@ Every array a pass writes lives in the caller's `Workspace`, as a flat buffer th
 (`_buffer`): a warm pass allocates nothing, and a smaller last batch or a larger evaluation
 batch reuses the same memory instead of swapping buffers.
 
-The network (network.py) flattens the last feature map for the dense layers with a reshape, in
-C order (as torch.flatten, so an exported network reads the same features): the layers hand out
-contiguous buffers, so nothing is copied either way.
+The network (network.py) flattens the last feature map for the dense layers in C order (as
+torch.flatten, so an exported network reads the same features): a copy, of the smallest map.
 """
 
 from __future__ import annotations
@@ -42,6 +54,18 @@ def _buffer(workspace, key, shape, dtype=None) -> np.ndarray:
     flat buffer that grows and never shrinks, so changing batch sizes never reallocate it."""
     size = int(np.prod(shape))
     return workspace.get(key, size, 1, dtype).reshape(shape)
+
+
+def _maps(workspace, key, shape, dtype=None) -> np.ndarray:
+    """A (batch, C, H, W) array from the workspace, stored by rows, (H, C, W, batch) in memory:
+    the layout the convolutions read and write (see the module's docstring)."""
+    n, c, h, w = shape
+    return _buffer(workspace, key, (h, c, w, n), dtype).transpose(3, 1, 0, 2)
+
+
+def _copy(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    np.copyto(target, source)
+    return target
 
 
 def conv_padding(k: int, padding: str) -> int:
@@ -125,69 +149,73 @@ class Conv2D:
         return _buffer(self.workspace, ("conv", self.key, name), shape, dtype)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """(batch, C_out, H_out, W_out), in a workspace buffer the next pass overwrites. The
-        columns stay for backward whether or not `train`: they are built either way."""
+        """(batch, C_out, H_out, W_out), stored by rows (`_maps`), in a workspace buffer the
+        next pass overwrites. The columns stay for backward whether or not `train`: they are
+        built either way."""
         n, c, h, w = x.shape
         _, h_out, w_out = self.output_shape((c, h, w))
         k, s, p = self.k, self.stride, self.pad
-        padded = self._get("padded", (c, n, h + 2 * p, w + 2 * p))
+        padded = self._get("padded", (h + 2 * p, c, w + 2 * p, n))
         if p:  # the border only: the interior is overwritten just below
-            padded[:, :, :p], padded[:, :, -p:], padded[:, :, :, :p], padded[:, :, :, -p:] = 0, 0, 0, 0
-        padded[:, :, p:p + h, p:p + w] = x.transpose(1, 0, 2, 3)
-        sc, sn, sh, sw = padded.strides
-        windows = as_strided(padded, (c, k, k, n, h_out, w_out), (sc, sh, sw, sn, sh * s, sw * s),
+            padded[:p], padded[-p:], padded[:, :, :p], padded[:, :, -p:] = 0, 0, 0, 0
+        padded[p:p + h, :, p:p + w] = x.transpose(2, 1, 3, 0)
+        sh, sc, sw, sn = padded.strides
+        windows = as_strided(padded, (h_out, c, k, k, w_out, n), (sh * s, sc, sh, sw, sw * s, sn),
                              writeable=False)
-        cols = self._get("cols", (c, k, k, n, h_out, w_out))
-        np.copyto(cols, windows)
-        cols = cols.reshape(c * k * k, n * h_out * w_out)
-        out_t = np.dot(self.W.reshape(self.c_out, -1), cols,
-                       out=self._get("out_t", (self.c_out, n * h_out * w_out)))
-        if self.b is not None:
-            out_t += self.b[:, None]
-        out = self._get("out", (n, self.c_out, h_out, w_out))
-        np.copyto(out, out_t.reshape(self.c_out, n, h_out, w_out).transpose(1, 0, 2, 3))
+        cols = self._get("cols", (h_out, c * k * k, w_out * n))
+        out = self._get("out", (h_out, self.c_out, w_out * n))
+        weights = self.W.reshape(self.c_out, -1)
+        for y in range(h_out):  # each row's columns multiplied while they are in the cache
+            np.copyto(cols[y].reshape(c, k, k, w_out, n), windows[y])
+            np.dot(weights, cols[y], out=out[y])
+        if self.b is not None:  # after the rows: adding it row by row, in the cache, was no faster
+            out += self.b[:, None]
         self._cols, self._x_shape = cols, x.shape
-        return out
+        return out.reshape(h_out, self.c_out, w_out, n).transpose(3, 1, 0, 2)
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Fill dW and db from dL/dout (batch, C_out, H_out, W_out); return dL/dx, or None when
         not `need_input_grad` (the first layer: no parameter depends on it). dL/dx is
-        (batch, C_in, H, W), in a workspace buffer."""
-        n, c, h, w = self._x_shape
-        _, _, h_out, w_out = grad_out.shape
-        # Channels last, (batch·H_out·W_out, C_out): dW then comes from a product with a long
-        # inner dimension on both sides, twice as fast here as (C_out, batch·H_out·W_out).
-        grad_t = self._get("grad_t", (n, h_out, w_out, self.c_out))
-        np.copyto(grad_t, grad_out.transpose(0, 2, 3, 1))
-        grad_t = grad_t.reshape(-1, self.c_out)
-        dW_t = np.dot(self._cols, grad_t, out=self._get("dW_t", (self._cols.shape[0], self.c_out)))
-        np.copyto(self.dW.reshape(self.c_out, -1), dW_t.T)
-        if self.db is not None:  # a product with ones: 10 times faster than a sum down axis 0
-            ones = self._get("ones", (len(grad_t),))
+        (batch, C_in, H, W), stored by rows, in a workspace buffer."""
+        n = len(grad_out)
+        h_out, w_out = grad_out.shape[2:]
+        grad = grad_out.transpose(2, 1, 3, 0)  # (H_out, C_out, W_out, batch): as forward wrote it
+        if not grad.flags.c_contiguous:  # a gradient from outside the feature layers
+            grad = _copy(grad, self._get("grad", grad.shape))
+        grad = grad.reshape(h_out, self.c_out, w_out * n)
+        if self.db is not None:  # products with ones: 10 times faster than sums along rows
+            ones = self._get("ones", (w_out * n,))
             ones[...] = 1
-            np.dot(ones, grad_t, out=self.db)
+            np.add.reduce(np.dot(grad, ones, out=self._get("db rows", (h_out, self.c_out))),
+                          axis=0, out=self.db)
+        # colsᵀ·grad row by row, summed, then one transpose of the small result: the product
+        # with the long inner dimension on both sides' rows ran twice as fast as grad·colsᵀ
+        dW_shape = (self._cols.shape[1], self.c_out)
+        dW_rows = np.matmul(self._cols, grad.transpose(0, 2, 1),
+                            out=self._get("dW rows", (h_out, *dW_shape)))
+        dW_t = np.add.reduce(dW_rows, axis=0, out=self._get("dW_t", dW_shape))
+        np.copyto(self.dW.reshape(self.c_out, -1), dW_t.T)
         if not need_input_grad:
             return None
-        k = self.k
-        dcols = np.dot(self.W.reshape(self.c_out, -1).T, grad_t.T,
-                       out=self._get("dcols", (c * k * k, n * h_out * w_out)))
-        return self._col2im(dcols.reshape(c, k, k, n, h_out, w_out), (n, c, h, w))
+        dcols = np.matmul(self.W.reshape(self.c_out, -1).T, grad,
+                          out=self._get("dcols", self._cols.shape))
+        return self._col2im(dcols)
 
-    def _col2im(self, dcols: np.ndarray, x_shape) -> np.ndarray:
-        """Add each column back onto the input position it was read from: one slice add per
-        kernel offset, k² adds of whole (C, batch, H_out, W_out) blocks (np.add.at would go
-        element by element)."""
-        n, c, h, w = x_shape
+    def _col2im(self, dcols: np.ndarray) -> np.ndarray:
+        """dL/dx from the columns' gradient (H_out, C_in·k·k, W_out·batch): each column added
+        back onto the input position it was read from, k² slice adds of whole (H_out, C_in,
+        W_out, batch) blocks (np.add.at would go element by element)."""
+        n, c, h, w = self._x_shape
         k, s, p = self.k, self.stride, self.pad
-        h_out, w_out = dcols.shape[-2:]
-        dpadded = self._get("dpadded", (c, n, h + 2 * p, w + 2 * p))
+        h_out = len(dcols)
+        dcols = dcols.reshape(h_out, c, k, k, -1, n)
+        w_out = dcols.shape[4]
+        dpadded = self._get("dpadded", (h + 2 * p, c, w + 2 * p, n))
         dpadded[...] = 0
         for i in range(k):
             for j in range(k):
-                dpadded[:, :, i:i + s * h_out:s, j:j + s * w_out:s] += dcols[:, i, j]
-        dx = self._get("dx", (n, c, h, w))
-        np.copyto(dx, dpadded[:, :, p:p + h, p:p + w].transpose(1, 0, 2, 3))
-        return dx
+                dpadded[i:i + s * h_out:s, :, j:j + s * w_out:s] += dcols[:, :, i, j]
+        return dpadded[p:p + h, :, p:p + w].transpose(3, 1, 0, 2)
 
 
 class _Pool2x2:
@@ -207,7 +235,7 @@ class _Pool2x2:
         return c, h // 2, w // 2
 
     def _get(self, name, shape, dtype=None):
-        return _buffer(self.workspace, (self.kind, self.key, name), shape, dtype)
+        return _maps(self.workspace, (self.kind, self.key, name), shape, dtype)
 
     @staticmethod
     def _quarters(a: np.ndarray, h_out: int, w_out: int):

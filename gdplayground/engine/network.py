@@ -207,7 +207,8 @@ class Network:
         return self._affine(len(self.dense) - 1, a)
 
     def _features_forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        """The feature layers' last output, flattened (a view: the buffers are contiguous)."""
+        """The feature layers' last output flattened in C order of (C, H, W), as torch.flatten
+        reads it: a copy out of the maps' row layout (conv.py) into a workspace buffer."""
         self._stage_outputs, self._stage_masks = [], []
         a = x.reshape(len(x), *self.input_shape)
         for key, stage in enumerate(self.stages):
@@ -219,7 +220,9 @@ class Network:
             self._stage_masks.append(mask)
             if mask is not None:
                 a = np.multiply(a, mask, out=_buffer(self.workspace, ("stage dropped", key), a.shape))
-        return a.reshape(len(a), -1)
+        flat = _buffer(self.workspace, "flattened", (len(a), a[0].size))
+        np.copyto(flat.reshape(a.shape), a)
+        return flat
 
     def backward(self, dz: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Fill every layer's dW and db from dL/dlogits; return dL/dx (batch, n_inputs) if

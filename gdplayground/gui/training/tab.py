@@ -180,7 +180,8 @@ class TrainingView(QWidget):
             return  # failed (the window says why), or a new run came meanwhile
         self._path, self._path_step = snap.state.path, snap.state.step
         self.live_step = max(self.live_step, snap.state.step)
-        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale)
+        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale,
+                                    self.info.image_shape)
         if not len(self._path):
             self.back_to_live()
             self.replay_bar.show_nothing("this network is too large to keep the steps it took "

@@ -374,9 +374,13 @@ class Change(NamedTuple):
 
 
 def changes(here, there, prefix: str = "") -> list[Change]:
-    """Each setting that differs between two configurations."""
+    """Each setting that differs between two configurations; of two layers, the settings that
+    matter to both (Layer.settings: not a pool's units, nor a dense layer's kernel) and the kind."""
     found = []
     for f in dataclasses.fields(here):
+        if isinstance(here, Layer) and f.name not in {"kind"} | (here.settings().keys()
+                                                                & there.settings().keys()):
+            continue
         name, a, b = prefix + f.name, getattr(here, f.name), getattr(there, f.name)
         if dataclasses.is_dataclass(a):
             found += changes(a, b, name + ".")

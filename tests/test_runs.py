@@ -581,3 +581,24 @@ def test_a_convolutional_run_is_kept_overlaid_and_compared_with_a_dense_one(qtbo
     assert "kernel" not in compared and "64 → 8" not in compared  # a dense layer's, a pool's
     again = RunStore(tmp_path / "runs")
     assert again.load() == [] and [run.figures["steps"] for run in again.runs] == [12, 9]
+
+
+def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qtbot, window_on,
+                                                                            tmp_path, monkeypatch):
+    from gdplayground.gui.training.weight_mosaic import WeightMosaic
+    from tiny_images import conv_config, image_folder
+    monkeypatch.setattr(WeightMosaic, "show_weights", lambda self, weights: None)  # as above
+    window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
+    sweep = window.sweep
+    sweep.param.setCurrentIndex(sweep.param.findData("filters"))
+    sweep.values.setText("2,4,8")
+    sweep.steps.setValue(4)
+    sweep.start_button.click()
+    qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
+    runs = window.runs_tab.store.runs
+    assert sweep.status.text() == "Sweep done: 3 runs."
+    assert [run.name for run in runs] == ["filters 2", "filters 4", "filters 8"]
+    assert [run.config.architecture.hidden[0].units for run in runs] == [2, 4, 8]
+    assert [run.figures["steps"] for run in runs] == [4, 4, 4]
+    assert len(sweep.view.loss.plot.getPlotItem().listDataItems()) > 0
+    assert RunStore(tmp_path / "runs").load() == []  # each read back at the next start

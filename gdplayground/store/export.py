@@ -10,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from gdplayground.config import ExperimentConfig, setting_words, value_words
+from gdplayground.config import ExperimentConfig, layer_words, setting_words, value_words
 from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, TrainingState
 from gdplayground.files import StagedFolder, holds_only, write_atomic
@@ -106,7 +106,7 @@ def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=
     """The run folder's README; `config` is what the run started with, `changes` what changed,
     `preparation` a table's."""
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
-    layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
+    layers = ", ".join(f"{layer_words(layer)} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
     metrics = "\n".join(f"| {name.replace('_', ' ')} | {_number(value)} |"
                         for name, value in summary.items() if name not in ("solution", "diagnoses"))

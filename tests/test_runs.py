@@ -575,6 +575,10 @@ def test_a_convolutional_run_is_kept_overlaid_and_compared_with_a_dense_one(qtbo
     for curve, name in overlays:
         run = next(r for r in tab.store.runs if r.name == name)
         assert len(curve.getData()[0]) == np.isfinite(run.curves["loss"]).sum()
+    gradients = window.training.overlays[2]  # a curve per network layer: the pool has none
+    assert sorted(name for _, name in gradients.items) == sorted(
+        f"{run.name} · layer {i}" for run in tab.store.runs for i in (1, 2, 3))
+    assert not any(drawn.problem for drawn in gradients.drawn.values())
     compared = tab.compared.text()  # a layer's settings that matter to both layers, and its kind
     assert "Hidden layer 1 kind: Convolution → Dense; Architecture › Hidden layer 2 activation: " \
            "identity → ReLU; Architecture › Hidden layer 2 kind: Max-pool 2×2 → Dense." in compared

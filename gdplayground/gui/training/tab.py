@@ -84,7 +84,7 @@ class TrainingView(QWidget):
             Overlay(self.accuracy_view, lambda run: [("", run.curves["accuracy"])]),
             Overlay(self.gradient_view, lambda run: [
                 (f" · layer {i}", run.curves[f"layer{i}_grad_norm"])
-                for i in range(1, len(run.config.architecture.hidden) + 2)])]
+                for i in range(1, len(run.config.architecture.weighted) + 2)])]
         self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
         self._marks = [pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), style=Qt.DashLine))
                        for _ in self.plot_views]

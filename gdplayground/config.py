@@ -374,9 +374,13 @@ class Change(NamedTuple):
 
 
 def changes(here, there, prefix: str = "") -> list[Change]:
-    """Each setting that differs between two configurations."""
+    """Each setting that differs between two configurations; of two layers, the settings that
+    matter to both (Layer.settings: not a pool's units, nor a dense layer's kernel) and the kind."""
     found = []
     for f in dataclasses.fields(here):
+        if isinstance(here, Layer) and f.name not in {"kind"} | (here.settings().keys()
+                                                                & there.settings().keys()):
+            continue
         name, a, b = prefix + f.name, getattr(here, f.name), getattr(there, f.name)
         if dataclasses.is_dataclass(a):
             found += changes(a, b, name + ".")
@@ -392,21 +396,32 @@ def changes(here, there, prefix: str = "") -> list[Change]:
 
 def differences(here, there) -> list[str]:
     """Each setting that differs, in the window's words: "Optimizer › Algorithm: Adam → SGD"."""
-    return [f"{setting_words(c.path)}: {value_words(c.path, c.old)} → {value_words(c.path, c.new)}"
-            for c in changes(here, there)]
+    return [f"{setting_words(c.path, there)}: {value_words(c.path, c.old)} → "
+            f"{value_words(c.path, c.new)}" for c in changes(here, there)]
 
 
 SECTION_WORDS = {"data": "Data", "batch": "Data", "architecture": "Architecture",
                  "optimizer": "Optimizer", "learning_rate": "Learning rate"}
 
 
-def setting_words(path: str) -> str:
-    """A setting's name as the window shows it: "Architecture › Hidden layer 2 units"."""
+def setting_words(path: str, config: ExperimentConfig | None = None) -> str:
+    """A setting's name as the window shows it: "Architecture › Hidden layer 2 units"; a
+    convolution's or pool's of `config` by its kind: "Architecture › Convolution 1 filters"."""
     section, _, rest = path.rpartition(".") if "[" not in path else path.partition(".")
     layer = re.fullmatch(r"hidden\[(\d+)\]\.(\w+)", rest)
-    label = (f"Hidden layer {int(layer.group(1)) + 1} {layer.group(2)}" if layer
+    label = (_layer_setting_words(int(layer.group(1)), layer.group(2), config) if layer
              else _field(path).metadata["label"])
     return f"{SECTION_WORDS[section]} › {label}" if section else label
+
+
+def _layer_setting_words(index: int, name: str, config: ExperimentConfig | None) -> str:
+    hidden = config.architecture.hidden if config is not None else []
+    kind = hidden[index].kind if index < len(hidden) else "dense"
+    if kind == "dense":
+        return f"Hidden layer {index + 1} {name}"
+    conv = kind == "conv"
+    number = sum(layer.is_feature and (layer.kind == "conv") == conv for layer in hidden[:index + 1])
+    return f"{'Convolution' if conv else 'Pool'} {number} {'filters' if name == 'units' else name}"
 
 
 def value_words(path: str, value) -> str:

@@ -84,7 +84,7 @@ class TrainingView(QWidget):
             Overlay(self.accuracy_view, lambda run: [("", run.curves["accuracy"])]),
             Overlay(self.gradient_view, lambda run: [
                 (f" · layer {i}", run.curves[f"layer{i}_grad_norm"])
-                for i in range(1, len(run.config.architecture.hidden) + 2)])]
+                for i in range(1, len(run.config.architecture.weighted) + 2)])]
         self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
         self._marks = [pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), style=Qt.DashLine))
                        for _ in self.plot_views]
@@ -180,7 +180,8 @@ class TrainingView(QWidget):
             return  # failed (the window says why), or a new run came meanwhile
         self._path, self._path_step = snap.state.path, snap.state.step
         self.live_step = max(self.live_step, snap.state.step)
-        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale)
+        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale,
+                                    self.info.image_shape)
         if not len(self._path):
             self.back_to_live()
             self.replay_bar.show_nothing("this network is too large to keep the steps it took "

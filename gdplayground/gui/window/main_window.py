@@ -393,7 +393,7 @@ class MainWindow(QMainWindow):
         was sent since; the views lay themselves out again, each whatever becomes of the
         others (a view left on the last run's layout breaks on every frame of this one)."""
         previous, self.info = self.info, info
-        self.history = History(len(info.sizes) - 1)
+        self.history = History(len(info.config.architecture.weighted) + 1)  # Network.layers
         self.last_step, self.last_epoch = info.step, info.epoch
         self._elapsed, self._rate = info.seconds, 0.0
         self.banner.clear("run")

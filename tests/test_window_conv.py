@@ -146,7 +146,7 @@ def test_the_small_cnn_button_lays_out_the_issues_network(qtbot):
 
 
 # --- the pictures -----------------------------------------------------------------------------
-def test_feature_maps_are_the_networks_and_the_first_is_the_filters_correlation(qtbot):
+def test_feature_maps_are_the_networks_and_the_first_is_the_filters_correlation():
     network = tiny_network("conv3x3,pool,conv4x3,5")
     rng = np.random.default_rng(1)
     x = rng.random(64).astype(np.float32)

@@ -408,11 +408,11 @@ class LayerList(QWidget):
             activation.addItem(ACTIVATION_WORDS[name], name)
         activation.setCurrentIndex(activation.findData(layer.activation))
         activation.setToolTip(field_help(Layer, "activation"))
-        for combo in (activation, padding):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
-        for name, words in PADDING_WORDS.items():
-            padding.addItem(words, name)
+        activation.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        activation.setMinimumContentsLength(6)
+        for name, words in PADDING_WORDS.items():  # "Same", its words in its tooltip
+            padding.addItem(words.split(" (")[0], name)
+            padding.setItemData(padding.count() - 1, words, Qt.ToolTipRole)
         padding.setCurrentIndex(padding.findData(layer.padding))
         padding.setToolTip(field_help(Layer, "padding"))
         fields.shape.setToolTip("What this layer makes: its output (channels × height × width "
@@ -437,6 +437,7 @@ class LayerList(QWidget):
         below.addWidget(fields.shape, stretch=1)
         below.addWidget(remove)
         grid.addLayout(below, 2, 1, 1, 3)
+        grid.setColumnStretch(1, 1)  # the kind's list takes the room a pool's hidden fields leave
         fields.show_kind()
         self.rows_box.addWidget(row)
         self.rows.append(fields)

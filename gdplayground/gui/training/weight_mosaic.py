@@ -101,7 +101,8 @@ class WeightMosaic(QWidget):
             f"{self.n_units} filters of {tile_shape[0]}×{tile_shape[1]}" if filters else \
             f"{self.n_units} hidden units"
         self.setToolTip(FILTER_TIP if filters else UNIT_TIP)
-        self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
+        # a unit named for the last network means nothing here
+        self.caption.setText(HOVER_HINT.replace("unit", "filter") if filters else HOVER_HINT)
         self._redraw()
 
     def show_weights(self, weights: np.ndarray) -> None:

@@ -289,3 +289,23 @@ def test_a_storm_of_controls_on_a_conv_network_raises_nothing(qtbot, conv_window
     window.redraw()
     assert window.training.data_view.currentWidget() is window.training.conv_view
     assert window.training.conv_view.filters.n_units == 8
+
+
+def test_a_conv_network_on_points_is_refused_with_why_and_the_run_goes_on(qtbot):
+    config = preset("spiral")
+    config.data.samples = 200
+    window = MainWindow(config)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=TIMEOUT)
+    kind = window.architecture_panel.layers.rows[0].kind
+    assert not kind.model().item(kind.findData("conv")).isEnabled()
+    conv = preset("spiral")
+    conv.data.samples = 200
+    conv.architecture.hidden = layers("conv4x3,8")  # as a lesson or a settings file could ask
+    window.propose(conv)
+    qtbot.waitUntil(lambda: "need images" in window.banner.text(), timeout=TIMEOUT)
+    assert window.config.architecture.hidden == config.architecture.hidden  # the run's own back
+    assert [row.layer() for row in window.architecture_panel.layers.rows] == config.architecture.hidden
+    window.step(2)
+    qtbot.waitUntil(lambda: window.last_step == 2, timeout=TIMEOUT)

@@ -17,7 +17,7 @@ from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.labs.feature_maps import FeatureMaps, filter_tiles, map_grid
 
 MAP_COLUMNS = 8  # maps per row of a layer's grid: 8 filters read as one strip
-TITLE_SPACE = 0.9  # room above each grid for its title, in input heights
+TITLE_SPACE = 1.0  # room above each grid for its title, in input heights
 INK = np.repeat(np.linspace(255, 0, 256).astype(np.uint8)[:, None], 3, axis=1)  # dark on white
 MAPS_TIP = ("What each layer makes of one test image. Each small image is one channel: a "
             "convolution's filter applied all over the image (red where the filter finds its "
@@ -115,6 +115,9 @@ class FeatureMapView(QWidget):
         self.box.addItem(image)
         self._rects.append(rect)
         text = pg.TextItem("", color="k", anchor=(0, 1))
+        font = text.textItem.font()
+        font.setPointSize(8)  # a title a screen size whatever the zoom: small, so it fits its room
+        text.setFont(font)
         text.setPos(rect.left(), rect.top())
         self.box.addItem(text)
         self.titles.append(text)

@@ -289,6 +289,9 @@ def test_a_storm_of_controls_on_a_conv_network_raises_nothing(qtbot, conv_window
     window.redraw()
     assert window.training.data_view.currentWidget() is window.training.conv_view
     assert window.training.conv_view.filters.n_units == 8
+    window.training.replay_bar.touched.emit()  # the replay asks for the path, and draws step 0
+    window.training.replay_bar.moved.emit(0)
+    qtbot.waitUntil(lambda: not window.training._asking, timeout=TIMEOUT)
 
 
 def test_a_conv_network_on_points_is_refused_with_why_and_the_run_goes_on(qtbot):

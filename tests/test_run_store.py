@@ -295,7 +295,7 @@ def test_a_convolutional_run_is_named_by_its_layers_and_read_back_as_kept(tmp_pa
     store = RunStore(tmp_path / "runs")
     run = keep(store, trainer, history, name=default_name(trainer.config))
     assert run.name == "adam, lr 0.01, conv3x3-pool-conv4x3s2-8"
-    assert ("Network: hidden layers conv3x3 relu, pool identity, conv4x3s2 relu, 8 relu;"
+    assert ("Network conv3x3,pool,conv4x3s2,16-8-3: hidden layers conv3x3 relu, pool, conv4x3s2 relu, 8 relu;"
             in (run.folder / "README.md").read_text())
     again = RunStore(tmp_path / "runs")  # as the window starts: every folder read back
     assert again.load() == [] and [kept.name for kept in again.runs] == [run.name]

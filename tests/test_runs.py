@@ -548,13 +548,9 @@ def test_two_kept_runs_alike_in_name_settings_and_figures_are_told_apart(qtbot, 
 
 
 def test_a_convolutional_run_is_kept_overlaid_and_compared_with_a_dense_one(qtbot, window_on,
-                                                                           tmp_path, monkeypatch):
+                                                                           tmp_path):
     from gdplayground.cli.flags import parse_layers
-    from gdplayground.gui.training.weight_mosaic import WeightMosaic
     from tiny_images import conv_config, image_folder
-    # The Training tab's picture of a convolution's filters comes with another part of issue 21
-    # (branch i21-gui); until it is merged, the dense mosaic breaks on them: left out here.
-    monkeypatch.setattr(WeightMosaic, "show_weights", lambda self, weights: None)
     window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
     train(qtbot, window, 12)
     window.confirm = lambda *args: True
@@ -588,10 +584,8 @@ def test_a_convolutional_run_is_kept_overlaid_and_compared_with_a_dense_one(qtbo
 
 
 def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qtbot, window_on,
-                                                                            tmp_path, monkeypatch):
-    from gdplayground.gui.training.weight_mosaic import WeightMosaic
+                                                                            tmp_path):
     from tiny_images import conv_config, image_folder
-    monkeypatch.setattr(WeightMosaic, "show_weights", lambda self, weights: None)  # as above
     window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
     sweep = window.sweep
     sweep.param.setCurrentIndex(sweep.param.findData("filters"))

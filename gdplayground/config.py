@@ -32,6 +32,8 @@ TOY_DATASETS = ("spiral", "xor", "circles", "gaussians")
 TABLE_FILES = {"penguins": "penguins.csv", "auto-mpg": "auto-mpg.csv"}  # shipped in resources/tables
 MAX_FILE_BYTES = 1 << 20  # an experiment file is a few hundred bytes
 MAX_LAYERS = 32
+LAYER_KINDS = {"dense": "Dense", "conv": "Convolution", "maxpool": "Max-pool 2×2",
+               "avgpool": "Average pool 2×2"}
 SHOWN_CHARS = 60  # of a value echoed in a message
 
 
@@ -110,11 +112,73 @@ class DataConfig:
 
 @dataclass
 class Layer:
-    units: int = number(64, 1, 8192, "units", "Neurons in this hidden layer.")
+    """A hidden layer: dense, or (before the dense ones, on images) a convolution or a pool."""
+
+    units: int = number(64, 1, 8192, "units",
+                        "Neurons in this hidden layer; a convolution's filters (output channels).")
     activation: str = choice(
         "relu", {name: ACTIVATION_WORDS[name] for name in HIDDEN_ACTIVATIONS}, "activation",
         "Non-linearity after the layer. Sigmoid and tanh saturate and can starve deep layers "
         "of gradient; ReLU does not saturate for positive inputs.")
+    kind: str = choice(
+        "dense", LAYER_KINDS, "kind",
+        "Dense: every unit sees every input. Convolution: each filter slides over the image and "
+        "sees a kernel×kernel patch, so it learns one local pattern (an edge, a stroke) used "
+        "everywhere. Pooling keeps the largest (or the mean) of each 2×2 block, halving height "
+        "and width. Convolutions and pools come before the dense layers, on images only.")
+    kernel: int = number(5, 1, 15, "kernel", "A convolution's filter size: kernel×kernel pixels.")
+    stride: int = number(1, 1, 2, "stride",
+                         "A convolution's step between patches: 2 halves height and width.")
+    padding: str = choice(
+        "same", {"same": "Same (zeros around)", "valid": "Valid (no padding)"}, "padding",
+        "Same pads the image with zeros so the output keeps its size (odd kernels only); "
+        "valid reads only whole patches and shrinks it by kernel − 1.")
+
+    def settings(self) -> dict:
+        """The fields that matter for its kind, as a file keeps them: a dense layer's units and
+        activation, a convolution's kernel, stride and padding too, a pool's kind and activation."""
+        names = {"dense": ("units", "activation"),
+                 "conv": ("units", "activation", "kind", "kernel", "stride", "padding")}
+        return {name: getattr(self, name) for name in names.get(self.kind, ("kind", "activation"))}
+
+    @property
+    def is_feature(self) -> bool:
+        """A convolution or a pool: a layer that works on images, before the dense ones."""
+        return self.kind != "dense"
+
+    @property
+    def has_weights(self) -> bool:
+        return self.kind in ("dense", "conv")
+
+
+LAYERS_GRAMMAR = ("comma-separated, input side first: 256 (a dense layer of 256 units), 64:tanh "
+                  "(with its activation), conv8x5 (8 filters of 5x5, 'same' padding, stride 1), "
+                  "conv16x3s2valid (stride 2, no padding), pool (2x2 max-pooling), avgpool; "
+                  "convolutions and pools first, on images; 'none' for a linear model")
+
+
+def layer_words(layer: Layer) -> str:
+    """A layer in the --layers grammar (LAYERS_GRAMMAR): 128, conv8x5, conv16x3s2valid, pool.
+    The activation is left to the caller."""
+    if layer.kind == "dense":
+        return str(layer.units)
+    if layer.kind != "conv":
+        return {"maxpool": "pool", "avgpool": "avgpool"}[layer.kind]
+    stride = f"s{layer.stride}" if layer.stride != 1 else ""
+    return f"conv{layer.units}x{layer.kernel}{stride}{'valid' if layer.padding == 'valid' else ''}"
+
+
+def parse_layer(word: str) -> Layer | None:
+    """The layer a word of the --layers grammar names (activation aside), or None."""
+    if re.fullmatch("[0-9]+", word):
+        return Layer(int(word))
+    if word in ("pool", "maxpool", "avgpool"):
+        return Layer(activation="identity", kind="avgpool" if word == "avgpool" else "maxpool")
+    conv = re.fullmatch(r"conv([0-9]+)x([0-9]+)(?:s([0-9]+))?(valid|same)?", word)
+    if conv is None:
+        return None
+    filters, kernel, stride, padding = conv.groups()
+    return Layer(int(filters), "relu", "conv", int(kernel), int(stride or 1), padding or "same")
 
 
 @dataclass
@@ -142,7 +206,22 @@ class ArchitectureConfig:
                                "Standard deviation of the 'normal' initialisation.")
     dropout: float = number(
         0.0, 0.0, 0.9, "Dropout",
-        "Probability of silencing each hidden unit on a training step; fights overfitting.")
+        "Probability of silencing each hidden unit on a training step (a convolution's too); "
+        "fights overfitting.")
+
+    @property
+    def features(self) -> list[Layer]:
+        """The convolutions and pools, which come first."""
+        return [layer for layer in self.hidden if layer.is_feature]
+
+    @property
+    def dense(self) -> list[Layer]:
+        return [layer for layer in self.hidden if not layer.is_feature]
+
+    @property
+    def weighted(self) -> list[Layer]:
+        """The hidden layers with weights, as the network numbers its layers (pools have none)."""
+        return [layer for layer in self.hidden if layer.has_weights]
 
 
 @dataclass
@@ -233,7 +312,9 @@ class ExperimentConfig:
 
     # --- files -------------------------------------------------------------------------------
     def to_toml(self) -> str:
-        return tomli_w.dumps(dataclasses.asdict(self))
+        settings = dataclasses.asdict(self)
+        settings["architecture"]["hidden"] = [layer.settings() for layer in self.architecture.hidden]
+        return tomli_w.dumps(settings)
 
     @classmethod
     def from_toml(cls, text: str, source: str = "configuration",
@@ -293,9 +374,13 @@ class Change(NamedTuple):
 
 
 def changes(here, there, prefix: str = "") -> list[Change]:
-    """Each setting that differs between two configurations."""
+    """Each setting that differs between two configurations; of two layers, the settings that
+    matter to both (Layer.settings: not a pool's units, nor a dense layer's kernel) and the kind."""
     found = []
     for f in dataclasses.fields(here):
+        if isinstance(here, Layer) and f.name not in {"kind"} | (here.settings().keys()
+                                                                & there.settings().keys()):
+            continue
         name, a, b = prefix + f.name, getattr(here, f.name), getattr(there, f.name)
         if dataclasses.is_dataclass(a):
             found += changes(a, b, name + ".")
@@ -311,21 +396,32 @@ def changes(here, there, prefix: str = "") -> list[Change]:
 
 def differences(here, there) -> list[str]:
     """Each setting that differs, in the window's words: "Optimizer › Algorithm: Adam → SGD"."""
-    return [f"{setting_words(c.path)}: {value_words(c.path, c.old)} → {value_words(c.path, c.new)}"
-            for c in changes(here, there)]
+    return [f"{setting_words(c.path, there)}: {value_words(c.path, c.old)} → "
+            f"{value_words(c.path, c.new)}" for c in changes(here, there)]
 
 
 SECTION_WORDS = {"data": "Data", "batch": "Data", "architecture": "Architecture",
                  "optimizer": "Optimizer", "learning_rate": "Learning rate"}
 
 
-def setting_words(path: str) -> str:
-    """A setting's name as the window shows it: "Architecture › Hidden layer 2 units"."""
+def setting_words(path: str, config: ExperimentConfig | None = None) -> str:
+    """A setting's name as the window shows it: "Architecture › Hidden layer 2 units"; a
+    convolution's or pool's of `config` by its kind: "Architecture › Convolution 1 filters"."""
     section, _, rest = path.rpartition(".") if "[" not in path else path.partition(".")
     layer = re.fullmatch(r"hidden\[(\d+)\]\.(\w+)", rest)
-    label = (f"Hidden layer {int(layer.group(1)) + 1} {layer.group(2)}" if layer
+    label = (_layer_setting_words(int(layer.group(1)), layer.group(2), config) if layer
              else _field(path).metadata["label"])
     return f"{SECTION_WORDS[section]} › {label}" if section else label
+
+
+def _layer_setting_words(index: int, name: str, config: ExperimentConfig | None) -> str:
+    hidden = config.architecture.hidden if config is not None else []
+    kind = hidden[index].kind if index < len(hidden) else "dense"
+    if kind == "dense":
+        return f"Hidden layer {index + 1} {name}"
+    conv = kind == "conv"
+    number = sum(layer.is_feature and (layer.kind == "conv") == conv for layer in hidden[:index + 1])
+    return f"{'Convolution' if conv else 'Pool'} {number} {'filters' if name == 'units' else name}"
 
 
 def value_words(path: str, value) -> str:
@@ -392,6 +488,12 @@ def _check_layers(name: str, layers) -> None:
         raise ConfigError(f"{name} allows at most {MAX_LAYERS} layers (got {len(layers)})", name)
     for i, layer in enumerate(layers):
         validate_fields(layer, f"{name}[{i}].")
+    kinds = [layer.is_feature for layer in layers]
+    if kinds != sorted(kinds, reverse=True):
+        first_dense, misplaced = kinds.index(False), len(kinds) - 1 - kinds[::-1].index(True)
+        raise ConfigError(f"{name}[{misplaced}] ({LAYER_KINDS[layers[misplaced].kind].lower()}) "
+                          f"comes after the dense layer {name}[{first_dense}]: convolutions and "
+                          "pools work on images, so they come first", name)
 
 
 def _check_text(name: str, value) -> None:

@@ -177,3 +177,23 @@ def test_a_two_feature_tables_boundary_spans_its_own_square_and_three_classes_ha
     no_point = Animation(stepper, scene, steps, weights, curve)._points[..., 3] == 0
     assert np.array_equal(picture[no_point], expected[no_point])
     assert Scene(data.name, data.train.x, data.train.y, n_classes=3).kind == ""
+
+
+def test_a_convolutional_runs_frames_show_its_first_filters_change(tmp_path):
+    from tiny_images import conv_config, image_folder
+    trainer = Trainer(conv_config(image_folder(tmp_path / "images"), "conv3x3,pool,8"))
+    for _ in range(6):
+        trainer.step()
+    state, data = trainer.snapshot(path=True), trainer.dataset
+    stepper = StepNetwork(trainer.config, trainer.network.sizes, data.input_scale, data.image_shape)
+    steps, weights = replay_points(state.path, state.step, stepper.flat_of(state.parameters))
+    curve = LossCurve(np.arange(1.0, 7.0), np.linspace(1.1, 1.0, 6), "training loss")
+    animation = Animation(stepper, Scene(data.name, image_shape=data.image_shape), steps, weights,
+                          curve)
+    # the filters (3, 1, 3, 3) lead the flat weights: each a tile of its 3 × 3 change
+    change = (weights[-1][:27] - weights[0][:27]).reshape(3, 9).T
+    assert animation.scale == pytest.approx(np.percentile(np.abs(change), 99.5))
+    expected = anim.mosaic_picture(change, (3, 3), animation.scale)
+    np.testing.assert_array_equal(picture_of(Image.fromarray(animation.frame(len(steps) - 1))),
+                                  expected)
+    assert animation._picture_words().startswith("first-layer weights of 3 filters")

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gdplayground.cli import main
@@ -94,6 +95,28 @@ DAMAGED_PATHS = {
     "path-rates-short": lambda a: a.update({"path/rates": a["path/rates"][:2]}),
     "path-no-rates": _drop("path/rates"),
     "path-only-rates": _drop("path/steps", "path/weights"),
+}
+
+# Weight files of a convolutional network (conv2x3,pool,4: weights layer1 to layer3), each
+# damaged in one way and resealed: name -> what is done to its arrays.
+def _config(old, new):
+    def spoil(arrays):
+        assert old in str(arrays["config"])
+        arrays["config"] = np.array(str(arrays["config"]).replace(old, new, 1))
+    return spoil
+
+
+CONV_LAYER = '{ units = 2, activation = "relu", kind = "conv", kernel = 3, stride = 1, padding = "same" }'
+DAMAGED_CONVOLUTIONS = {
+    "conv-kernel": lambda a: a.update({"layer1.weight": a["layer1.weight"][:, :, :2, :2]}),
+    "conv-flat": lambda a: a.update({"layer1.weight": a["layer1.weight"].reshape(2, 9)}),
+    "conv-channels": lambda a: a.update({"layer1.weight": np.repeat(a["layer1.weight"], 3, 1)}),
+    "conv-bias": lambda a: a.update({"layer1.bias": a["layer1.bias"][:1]}),
+    "conv-as-pool": _config(CONV_LAYER, '{ kind = "maxpool", activation = "identity" }'),
+    "conv-kind": _config('kind = "conv"', 'kind = "conv3d"'),
+    "conv-padding": _config('padding = "same"', 'padding = "full"'),
+    "conv-after-dense": _config("hidden = [\n    " + CONV_LAYER + ",",
+                                "hidden = [\n    { units = 5 },\n    " + CONV_LAYER + ","),
 }
 
 # (command line, a fragment of the one line it must print). {out} is --out; {spiral},
@@ -274,7 +297,32 @@ CASES = [
                                         "holds real numbers, a regression"),
     ("inspect {mnist} --dataset {table:good}", "does not fit good.csv: layer1.weight has shape "
                                                "(784, 8), this data needs (2, 8)"),
+    # convolutions where there are no images
+    ("train --dataset spiral --layers conv4x3,8 --steps 1", "--layers: convolution and pooling "
+     "layers need images, and spiral holds none: use dense layers only"),
+    ("train --weights {conv} --dataset spiral --steps 1", "error: convolution and pooling "
+     "layers need images, and spiral holds none"),
+    ("inspect {conv} --dataset {table:good}", "convolution and pooling layers need images, and "
+                                              "good.csv holds none: use dense layers only"),
 ]
+CONV_CASES = [(f"train --weights {{conv:{name}}} --steps 1", f"{{conv:{name}}}: {message}")
+              for name, message in {
+    "conv-kernel": "layer1.weight has shape (2, 1, 2, 2), but its configuration makes it (2, 1, 3, 3)",
+    "conv-flat": "layer1.weight has shape (2, 9), but a convolution's weight is 4-D (filters, "
+                 "channels, height, width)",
+    # three channels throughout, as if for colour images: the optimizer's memory does not fit
+    "conv-channels": "optimizer/all/m has shape (1642,), but its configuration makes it (1678,)",
+    "conv-bias": "layer1.bias has shape (1,), but its configuration makes it (2,)",
+    "conv-as-pool": "unexpected array 'layer3.bias' (and 1 more): not part of a weight file for "
+                    "its configuration, whose network has 2 layers with weights (a pool has none)",
+    "conv-kind": "its configuration: architecture.hidden[0].kind 'conv3d' is not one of: dense, "
+                 "conv, maxpool, avgpool",
+    "conv-padding": "its configuration: architecture.hidden[0].padding 'full' is not one of: "
+                    "same, valid",
+    "conv-after-dense": "its configuration: architecture.hidden[2] (max-pool 2×2) comes after "
+                        "the dense layer architecture.hidden[0]: convolutions and pools work on "
+                        "images, so they come first",
+}.items()]
 PATH_CASES = [(f"train --weights {{path:{name}}} --steps 1", f"{{path:{name}}}: {message}")
               for name, message in {
     "path-steps-fall": "path/steps must rise from 0 to at most step 3",
@@ -359,6 +407,11 @@ def inputs(tmp_path_factory):
         paths[f"table:{name}"] = path
     for name, spoil in DAMAGED_PATHS.items():
         paths[f"path:{name}"] = damaged(paths["spiral"], folder / f"{name}.npz", spoil)
+    assert main(["train", "--dataset", "mnist", "--steps", "2", "--layers", "conv2x3,pool,4",
+                 "--out", str(folder / "conv")]) == 0
+    paths["conv"] = folder / "conv" / "weights.npz"
+    for name, spoil in DAMAGED_CONVOLUTIONS.items():
+        paths[f"conv:{name}"] = damaged(paths["conv"], folder / f"{name}.npz", spoil)
     for name, contents in TOML.items():
         path = folder / f"{name}.toml"
         path.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
@@ -369,7 +422,6 @@ def inputs(tmp_path_factory):
 def damaged(source, path, spoil):
     """A copy of the weight file `source` that `spoil` changed, resealed: well-formed but for
     what was changed."""
-    import numpy as np
 
     from gdplayground.store.weights import _digest
     with np.load(source, allow_pickle=False) as npz:
@@ -404,7 +456,7 @@ def place(out, files: dict) -> None:
 
 
 @pytest.mark.parametrize("earlier", [False, True], ids=["out-missing", "out-earlier"])
-@pytest.mark.parametrize("line, message", CASES + PATH_CASES + CONFIG_CASES)
+@pytest.mark.parametrize("line, message", CASES + PATH_CASES + CONV_CASES + CONFIG_CASES)
 def test_bad_input_is_one_line_and_leaves_out_untouched(tmp_path, capsys, inputs, line, message,
                                                         earlier):
     out = tmp_path / "nested" / "out"  # the folder above --out is missing too

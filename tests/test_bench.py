@@ -20,8 +20,10 @@ def test_bench_prints_a_table_and_writes_json(tmp_path, capsys):
                  "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "threads" in printed and "(d) 784-1024-1024-10" in printed and "GFLOP/s" in printed
+    assert "(e) conv8x5,pool,conv16x5,pool,10 adam" in printed
     figures = json.loads(out.read_text())
-    assert set(figures["engine"]) == {"a", "b", "c", "d"} and figures["engine"]["a"] > 0
+    assert set(figures["engine"]) == {"a", "b", "c", "d", "e"} and figures["engine"]["e"] > 0
+    assert set(figures["gemm"]) == {"a", "b", "c", "d"}  # dense products only
     assert 0 < figures["gemm"]["a"]["fraction"] < 1.5
 
 
@@ -130,3 +132,30 @@ def test_bench_times_the_landscapes_plane_and_line(tmp_path, capsys, monkeypatch
                      r"\(target <= 2 s\)", printed)
     figures = json.loads(out.read_text())["landscape"]
     assert figures["plane_grid"] == 3 and 0 < figures["line_s"] and 0 < figures["plane_s"]
+
+
+def test_row_e_races_the_same_network_in_torch_on_as_many_threads(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    from gdplayground.bench import engine
+    from gdplayground.engine.network import Network
+
+    setup = engine.SETUPS["e"]
+    model = torch.nn.Sequential(*engine._torch_features(setup, torch), *engine._torch_dense(setup, torch))
+    ours = Network(setup.sizes, [], features=setup.feature_layers, input_shape=engine.IMAGE)
+    assert ours.describe() == "conv8x5,pool,conv16x5,pool,784-10"
+    assert [p.numel() for p in model.parameters()] == [param.size for _, param, _ in ours.parameters()]
+    assert model(torch.zeros(2, *engine.IMAGE)).shape == (2, 10)
+
+    # The race itself, with runners that report the threads torch has while they run (real
+    # ones import torch._dynamo with the optimizer: seconds, for a figure no test may judge).
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(engine, "SETUPS", {"e": setup})
+    monkeypatch.setattr(engine, "blas_threads", lambda: threads + 1)
+    monkeypatch.setattr(engine, "engine_runner", lambda config: lambda seconds: 3.0)
+    monkeypatch.setattr(engine, "_torch_runner", lambda s: lambda seconds: torch.get_num_threads())
+    rates = engine.torch_section({}, 3, 0.05, print)
+    printed = capsys.readouterr().out
+    assert f"{threads + 1} thread(s) each side" in printed and "(conv8x5,pool,conv16x5,pool,10" in printed
+    assert rates["e"] == {"samples_per_second": threads + 1, "engine_over_torch": 3 / (threads + 1),
+                          "threads": threads + 1}
+    assert torch.get_num_threads() == threads  # put back for the rest of the bench

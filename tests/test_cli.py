@@ -73,7 +73,7 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--seed", "\u0663"], "argument --seed: must be a whole number (got '\u0663')"),
     (["--batch-size", "1_0"], "argument --batch-size: must be a whole number (got '1_0')"),
     (["--steps", "1000000000000000000000"], "at most 1,000,000,000,000"),
-    (["--layers", ""], "--layers: '' is not a layer; write sizes like 256,128, 64:tanh,32:relu, or none"),
+    (["--layers", ""], "--layers: '' is not a layer; write comma-separated, input side first: 256 (a dense layer of 256 units)"),
     (["--layers", "8\n9"], "--layers: '8\\n9' is not a layer"),  # one line, whatever was typed
     (["--dataset", "x\ny"], "--dataset 'x\\ny' is neither a folder, a table file (CSV, TSV) nor one of"),
     (["--dataset", "a" * 5000], "--dataset 'aaaaaaaaaaaaaaaa"),  # too long a name for a folder
@@ -84,9 +84,9 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
     (["--batch-size", "0"], "--batch-size: batch.size must be from 1 to 100,000 (got 0)"),
     (["--dataset", "cifar"], "--dataset 'cifar' is neither a folder, a table file (CSV, TSV) nor one of: mnist, mnist-binary"),
-    (["--layers", "12x"], "--layers: '12x' is not a layer; write sizes like 256,128"),
+    (["--layers", "12x"], "--layers: '12x' is not a layer; write comma-separated"),
     (["--out", "o", "--outp"], "unrecognized arguments: --outp"),  # never taken for --output
-    (["--layers", "8:swish"], "architecture.hidden[0].activation 'swish' is not one of"),
+    (["--layers", "8:swish"], "--layers: '8:swish': activation 'swish' is not one of: relu, "),
     (["--config", "no-such.toml"], "cannot read configuration no-such.toml"),
     (["--steps", "0"], "argument --steps: must be a whole number of at least 1 and at most 1,000,000,000,000 (got '0')"),
     (["--epochs", "0"], "argument --epochs: must be a whole number of at least 1 and at most 1,000,000,000,000 (got '0')"),
@@ -100,6 +100,21 @@ def test_run_folder_holds_metrics_weights_and_config(tmp_path, capsys):
     (["--dataset", "linear-system", "--loss", "cross_entropy", "--output", "softmax"],
      "does not suit linear-system"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--dataset", "spiral", "--layers", "conv4x3,8"], "--layers: convolution and pooling "
+     "layers need images, and spiral holds none: use dense layers only"),
+    (["--layers", "conv0x5"], "--layers: 'conv0x5': a convolution's filters must be from 1 to "
+                              "8,192 (got 0)"),
+    (["--layers", "conv8x4,pool"], "--layers: 'conv8x4': 'same' padding needs an odd kernel "
+                                   "size, not 4 (conv8x4valid pads nothing)"),
+    (["--layers", "conv8x4same:tanh"], "--layers: 'conv8x4same:tanh': 'same' padding needs an "
+                                       "odd kernel size, not 4 (conv8x4valid pads nothing)"),
+    (["--layers", "conv8x99"], "--layers: 'conv8x99': a kernel's size must be from 1 to 15 (got 99)"),
+    (["--layers", "conv8x5s3"], "--layers: 'conv8x5s3': a stride must be from 1 to 2 (got 3)"),
+    (["--layers", "8,0"], "--layers: '0': a layer's units must be from 1 to 8,192 (got 0)"),
+    (["--layers", "8,conv8x5"], "--layers: architecture.hidden[1] (convolution) comes after the "
+                                "dense layer architecture.hidden[0]"),
+    (["--layers", "pool,pool,pool,pool,pool"], "--layers: architecture.hidden: layer 5 does not "
+     "fit: 2x2 pooling needs at least a 2x2 input, not 1x1 (the images are 28x28)"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, flags, message):
     assert train(tmp_path, *flags) == 2
@@ -141,7 +156,7 @@ def test_diverging_run_stops_with_the_message_and_still_saves(tmp_path, capsys):
 def test_gradcheck_prints_a_table_and_passes(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "175 of 175 checks passed" in out
+    assert "350 of 350 checks passed" in out
     assert re.search(r"sigmoid\s+softmax\+cross_entropy(\s+\d\.\de-\d\d){5}", out)
 
 
@@ -190,6 +205,29 @@ def test_mnist_784_256_128_10_adam_reaches_97_percent_in_three_epochs(tmp_path, 
     assert len(re.findall(r"^epoch\s+\d", out, re.M)) == 3
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["epochs"] == 3 and summary["test_accuracy"] >= 0.970
+
+
+def test_a_convolutional_run_names_its_layers_and_inspect_reads_it(tmp_path, capsys):
+    """The run folder's README and summary.json; then inspect's accuracy per class and
+    confusion matrix from the file's own network (saliency is labs/inside.py's)."""
+    assert train(tmp_path, "--dataset", "mnist", "--layers", "conv2x3:tanh,pool,conv3x3s2valid,"
+                 "avgpool,8", "--steps", "2") == 0
+    network = "conv2x3,pool,conv3x3s2valid,avgpool,27-8-10"
+    assert f"network {network} (" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["network"] == network
+    readme = (tmp_path / "run" / "README.md").read_text()
+    assert (f"Network {network}: hidden layers conv2x3 tanh, pool, conv3x3s2valid relu, "
+            "avgpool, 8 relu; output softmax") in readme
+    assert "| network |" not in readme  # in its own line, not among the figures
+    assert main(["inspect", str(tmp_path / "run"), "--saliency", "0",
+                 "--out", str(tmp_path / "inside")]) == 0
+    out = capsys.readouterr().out
+    assert f"network {network}, trained 2 steps" in out
+    evaluated = float(re.search(r"test accuracy (\S+)%", out).group(1))
+    rows = (tmp_path / "inside" / "confusion.csv").read_text().splitlines()[1:]
+    matrix = np.array([[int(v) for v in row.split(",")[1:]] for row in rows])
+    assert matrix.sum() == 10_000
+    assert 100 * np.trace(matrix) / 10_000 == pytest.approx(evaluated, abs=0.005)
 
 
 def test_out_must_name_a_folder_and_never_one_of_other_files(tmp_path, capsys, monkeypatch):
@@ -407,3 +445,4 @@ def test_a_resumed_run_reports_the_steps_and_speed_of_this_run(tmp_path, capsys)
     assert summary["steps"] == 4000
     # The speed of this run's 16,000 samples, not of all 64,000 since step 0.
     assert summary["samples_per_second"] * summary["seconds"] == pytest.approx(16_000, rel=0.2)
+

@@ -334,7 +334,7 @@ def test_unit_stats_count_dead_relu_and_saturated_sigmoid_units():
     sigmoid.b[...] = [-10, 10, 0, -3.5, 3.5]  # below 0.02, above 0.98, 0.5, 0.029, 0.971
     network.forward(x, train=True)
     stats = network.unit_stats()
-    hidden = network._activated
+    hidden = network.hidden_activations
     assert stats[0] == (np.mean(hidden[0].max(axis=0) <= 0), None) == (0.5, None)
     near = (hidden[1] <= 0.02) | (hidden[1] >= 0.98)
     assert stats[1] == (None, near.mean()) == (None, 0.4)
@@ -358,5 +358,5 @@ def test_reports_carry_unit_stats_every_few_steps():
     assert measured == [UNIT_STATS_EVERY, 2 * UNIT_STATS_EVERY]
     assert all(s.dead is None for r in reports for s in r.layers)
     assert all(r.layers[-1].saturated is None for r in reports)
-    last = trainer.network._activated[0]
+    last = trainer.network.hidden_activations[0]
     assert reports[-1].layers[0].saturated == np.mean(np.abs(last) >= 0.96)

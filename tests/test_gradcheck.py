@@ -18,8 +18,9 @@ from gdplayground.labs.numpy_gradient import gradient_of_one_loss, numpy_gradien
 
 def test_every_activation_loss_and_variant_passes_in_float64():
     results = check_all()
-    # 5 hidden activations x 7 output/loss pairs x 5 variants (plain, no bias, L1, L2, dropout)
-    assert len(results) == 175
+    # 5 hidden activations x 7 output/loss pairs x 10 variants (plain, no bias, L1, L2, dropout,
+    # and five of convolutions and pools)
+    assert len(results) == 350
     worst = max(results, key=lambda r: r.worst)
     assert worst.worst < TOLERANCE, worst
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontMetricsF
 
 from gdplayground.config import preset
-from gdplayground.labs.inside import confusion_matrix, saliency
+from gdplayground.labs.inside import confusion_matrix, saliency, smoothgrad
 from gdplayground.engine.trainer import Trainer
 from gdplayground.gui.inside.images import (
     CELL_DIGITS, COUNT_COLOURS, MISCLASSIFIED_SHOWN, ImageInside, share_in_words)
@@ -61,7 +61,7 @@ def test_misclassified_list(inside, report):
     assert inside.misclassified.digits.count() == min(MISCLASSIFIED_SHOWN, wrong)
 
 
-def test_saliency_of_a_chosen_digit(inside, report):
+def test_saliency_of_a_chosen_digit(qtbot, inside, report):
     inside.choose_digit(5)
     assert inside.tabs.currentWidget() is inside.saliency
     predicted = int(report.probabilities[5].argmax())
@@ -72,8 +72,11 @@ def test_saliency_of_a_chosen_digit(inside, report):
     expected = saliency(report.network, report.images01[5].reshape(1, -1), np.array([3]),
                         report.input_scale).reshape(28, 28)
     np.testing.assert_allclose(inside.saliency.map, expected, rtol=1e-6)
-    inside.saliency.smooth.setChecked(True)
-    assert inside.saliency.map.shape == (28, 28)
+    inside.saliency.smooth.setChecked(True)  # computed on a thread of its own, then shown
+    smoothed = smoothgrad(report.network, report.images01[5].reshape(1, -1), np.array([3]),
+                          report.input_scale).reshape(28, 28)
+    qtbot.waitUntil(lambda: np.allclose(inside.saliency.map, smoothed, rtol=1e-6), timeout=10_000)
+    assert inside.saliency.map_box.title.text.startswith("SmoothGrad of d(logit of 3)")
 
 
 def test_drawing_a_digit_and_clearing(inside):

@@ -216,3 +216,55 @@ def test_samples_must_be_at_least_one():
     probe = _trained("spiral", steps=1).probe
     with pytest.raises(ValueError, match="samples must be at least 1"):
         plane(replace(probe), grid=3, samples=0)
+
+
+# --- convolutional networks -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def conv_run(tmp_path_factory):
+    """A trained conv3x3,pool,conv4x3s2,8 network on 8x8 images, float64, with an L2 penalty,
+    and its objective (loss + penalty) at steps 0 and 5, as the trainer measures them."""
+    from tiny_images import conv_config, image_folder
+    config = conv_config(image_folder(tmp_path_factory.mktemp("images")), "conv3x3,pool,conv4x3s2,8")
+    config.dtype, config.optimizer.l2 = "float64", 0.01
+    trainer = Trainer(config)
+    measured = [trainer.evaluate("train")[0] + trainer.network.penalty(0, 0.01)]
+    for _ in range(5):
+        trainer.step()
+    measured.append(trainer.evaluate("train")[0] + trainer.network.penalty(0, 0.01))
+    return trainer, Terrain.of(trainer), measured
+
+
+def test_a_convolutional_landscape_is_the_trainers_objective_at_each_point(conv_run):
+    trainer, terrain, (start, now) = conv_run
+    probe = terrain.probe
+    everyone = len(probe.x)
+    surface = plane(probe, grid=3, extent=0.5, samples=everyone)
+    assert surface.loss[1, 1] == pytest.approx(now, rel=1e-12)
+    rng = np.random.default_rng((0, landscape.DIRECTIONS))
+    d1, d2 = (normalised_direction(probe, rng) for _ in range(2))
+    corner = Trainer(trainer.config)  # an independent network at the corner a = b = 0.5
+    corner.network.flat[...] = probe.flat() + 0.5 * d1 + 0.5 * d2
+    expected = corner.evaluate("train")[0] + corner.network.penalty(0, 0.01)
+    assert surface.loss[2, 2] == pytest.approx(expected, rel=1e-12)
+    assert abs(surface.loss[2, 2] - now) > 1e-3  # the corner is elsewhere
+    along = line(probe, terrain.path.weights[0], probe.flat(), np.array([0.0, 1.0]), everyone)
+    np.testing.assert_allclose(along.loss, [start, now], rtol=1e-12)
+
+
+def test_a_convolutions_direction_is_normalised_per_filter(conv_run):
+    probe = conv_run[1].probe
+    direction = normalised_direction(probe, np.random.default_rng(1))
+    weights = probe.parameters["layer1.weight"]  # (3, 1, 3, 3)
+    part = direction[:weights.size].reshape(len(weights), -1)
+    np.testing.assert_allclose(np.linalg.norm(part, axis=1),
+                               np.linalg.norm(weights.reshape(len(weights), -1), axis=1), rtol=1e-12)
+    assert np.linalg.norm(part[0]) != pytest.approx(np.linalg.norm(part[1]))  # each its own
+
+
+def test_a_convolutional_plane_counts_each_point_and_can_be_cancelled(conv_run):
+    probe = conv_run[1].probe
+    counted = []
+    plane(probe, grid=3, samples=20, progress=lambda done, total: counted.append((done, total)))
+    assert counted == [(i, 9) for i in range(1, 10)]
+    with pytest.raises(Cancelled):
+        plane(probe, grid=3, samples=20, cancelled=lambda: True)

@@ -299,3 +299,22 @@ def test_an_empty_view_keeps_its_range_however_often_it_fits_it(qtbot):
             qtbot.wait(1)
         (x0, x1), (y0, y1) = box.viewRange()
         assert x1 - x0 > 0.1 and y1 - y0 > 0.1, box.viewRange()
+
+
+def test_a_convolutional_runs_plane_and_sharpness_are_computed_in_the_tab(qtbot, tmp_path):
+    from tiny_images import conv_config, image_folder
+    trainer = Trainer(conv_config(image_folder(tmp_path / "images"), "conv3x3,pool,8"))
+    for _ in range(12):
+        trainer.step()
+    conv = Terrain.of(trainer)
+    tab = make_tab(qtbot, conv)
+    tab.grid.setValue(5)
+    tab.samples.setValue(len(conv.probe.x))
+    plane = compute(qtbot, tab, tab.plane)
+    assert isinstance(plane, Plane) and plane.loss.shape == (5, 5)
+    centre = loss_at(conv.probe, conv.probe.flat())
+    assert plane.loss[2, 2] == pytest.approx(centre, rel=1e-9)
+    assert plane.loss[2, 2] == pytest.approx(trainer.evaluate("train")[0], rel=1e-5)  # float32
+    run = compute(qtbot, tab, tab.sharpness)
+    assert len(run.largest) == min(len(conv.path), 32) and run.now.largest > 0
+    assert f"λ_max = <b>{run.now.largest:.4g}</b>" in tab.sharpness.caption.text()

@@ -5,6 +5,7 @@ release; on a paused run, a running one and a reopened weight file."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from gdplayground.config import preset
@@ -166,3 +167,23 @@ def test_the_mosaic_replays_the_first_layer_of_the_step(qtbot, open_window):  # 
     window.training.back_to_live()
     qtbot.waitUntil(lambda: np.array_equal(mosaic.weights, snap.state.parameters["layer1.weight"]),
                     timeout=TIMEOUT)
+
+
+def test_a_convolutional_runs_replayed_weights_give_the_losses_the_run_had(tmp_path):
+    from gdplayground.labs.replay import StepNetwork
+    from tiny_images import conv_config, image_folder
+
+    trainer = Trainer(conv_config(image_folder(tmp_path / "images"), "conv3x3,pool,conv4x3s2,8"))
+    measured = {0: trainer.evaluate("train")[0]}
+    for _ in range(6):
+        step = trainer.step().step
+        measured[step] = trainer.evaluate("train")[0]
+    data, path = trainer.dataset, trainer.path.kept()
+    stepper = StepNetwork(trainer.config, trainer.network.sizes, data.input_scale,
+                          data.image_shape)
+    stepper.rows = 5  # in chunks, as a large sample is measured
+    assert len(path) == 7
+    for step, weights in zip(path.steps, path.weights):
+        replayed = stepper.at(weights).loss_on(data.train.x, data.train.y)
+        assert replayed == pytest.approx(measured[int(step)], rel=1e-6)
+    assert len(set(measured.values())) == 7  # the steps' losses differ: each is its own

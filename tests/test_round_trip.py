@@ -12,7 +12,9 @@ from gdplayground.cli.flags import config_from_args
 from gdplayground.engine import Trainer
 from gdplayground.store.weights import load_weights
 
-DATASETS = ["mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx"]
+# "idx-conv": the IDX folder's 10x10 images through a convolution and a pool
+DATASETS = ["mnist", "mnist-binary", "linear-system", "spiral", "xor", "circles", "gaussians", "idx",
+            "idx-conv"]
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +31,10 @@ def idx_folder(tmp_path_factory):
 
 
 def flags_for(dataset, idx_folder):
-    name = str(idx_folder) if dataset == "idx" else dataset
+    name = str(idx_folder) if dataset.startswith("idx") else dataset
     flags = ["--dataset", name, "--validation-split", "0", "--seed", "3"]
-    return flags + ([] if dataset == "linear-system" else ["--layers", "8"])
+    layers = {"linear-system": [], "idx-conv": ["--layers", "conv2x3,pool,8"]}
+    return flags + layers.get(dataset, ["--layers", "8"])
 
 
 def batch_and_steps(flags, ending):

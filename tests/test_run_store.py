@@ -16,7 +16,8 @@ from gdplayground.config import preset
 from gdplayground.engine import Trainer
 from gdplayground.engine.history import History
 from gdplayground.store.runs import (
-    CURVE_BINS, MAX_METRICS_ROWS, MAX_NAME, KeptRun, RunStore, curves_of, figures_of, now,
+    CURVE_BINS, MAX_METRICS_ROWS, MAX_NAME, KeptRun, RunStore, curves_of, default_name,
+    figures_of, now,
     read_run, run_name)
 
 
@@ -284,3 +285,19 @@ def test_randomly_damaged_runs_never_stop_the_store_from_loading(tmp_path, good)
         skipped = store.load()
         assert len(store.runs) + len(skipped) == 1 and all("\n" not in line for line in skipped)
         shutil.rmtree(folder)
+
+
+def test_a_convolutional_run_is_named_by_its_layers_and_read_back_as_kept(tmp_path):
+    from tiny_images import conv_config, image_folder
+    trainer = Trainer(conv_config(image_folder(tmp_path / "images"), "conv3x3,pool,conv4x3s2,8"))
+    history = History(len(trainer.network.layers))  # two convolutions, two dense layers
+    history.add([trainer.step() for _ in range(10)])
+    store = RunStore(tmp_path / "runs")
+    run = keep(store, trainer, history, name=default_name(trainer.config))
+    assert run.name == "adam, lr 0.01, conv3x3-pool-conv4x3s2-8"
+    assert ("Network conv3x3,pool,conv4x3s2,16-8-3: hidden layers conv3x3 relu, pool, conv4x3s2 relu, 8 relu;"
+            in (run.folder / "README.md").read_text())
+    again = RunStore(tmp_path / "runs")  # as the window starts: every folder read back
+    assert again.load() == [] and [kept.name for kept in again.runs] == [run.name]
+    for name, curve in run.curves.items():
+        np.testing.assert_allclose(again.runs[0].curves[name], curve, rtol=1e-6)

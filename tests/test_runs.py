@@ -545,3 +545,58 @@ def test_two_kept_runs_alike_in_name_settings_and_figures_are_told_apart(qtbot, 
     assert icons == [False, True]
     tab = window.runs_tab
     assert [run for run, _ in tab._overlaid] == [tab._run_at(1)] and tab._run_at(0) is not tab._run_at(1)
+
+
+def test_a_convolutional_run_is_kept_overlaid_and_compared_with_a_dense_one(qtbot, window_on,
+                                                                           tmp_path):
+    from gdplayground.cli.flags import parse_layers
+    from tiny_images import conv_config, image_folder
+    window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
+    train(qtbot, window, 12)
+    window.confirm = lambda *args: True
+    dense = copy.deepcopy(window.config)
+    dense.architecture.hidden = parse_layers("16,8", "relu")
+    window.propose(dense)  # keeps the convolutional run
+    qtbot.waitUntil(lambda: window.info.sizes == (64, 16, 8, 3), timeout=TIMEOUT)
+    train(qtbot, window, 9)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs_tab.store.runs) == 2, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    tab = window.runs_tab
+    assert [run.name for run in tab.store.runs] == ["adam, lr 0.01, conv3x3-pool-8",
+                                                    "adam, lr 0.01, 16-8"]
+    tab.table.selectAll()
+    overlays = window.training.overlays[0].items
+    assert sorted(name for _, name in overlays) == sorted(run.name for run in tab.store.runs)
+    for curve, name in overlays:
+        run = next(r for r in tab.store.runs if r.name == name)
+        assert len(curve.getData()[0]) == np.isfinite(run.curves["loss"]).sum()
+    gradients = window.training.overlays[2]  # a curve per network layer: the pool has none
+    assert sorted(name for _, name in gradients.items) == sorted(
+        f"{run.name} · layer {i}" for run in tab.store.runs for i in (1, 2, 3))
+    assert not any(drawn.problem for drawn in gradients.drawn.values())
+    compared = tab.compared.text()  # a layer's settings that matter to both layers, and its kind
+    assert "Hidden layer 1 kind: Convolution → Dense; Architecture › Hidden layer 2 activation: " \
+           "identity → ReLU; Architecture › Hidden layer 2 kind: Max-pool 2×2 → Dense." in compared
+    assert "kernel" not in compared and "64 → 8" not in compared  # a dense layer's, a pool's
+    again = RunStore(tmp_path / "runs")
+    assert again.load() == [] and [run.figures["steps"] for run in again.runs] == [12, 9]
+
+
+def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qtbot, window_on,
+                                                                            tmp_path):
+    from tiny_images import conv_config, image_folder
+    window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
+    sweep = window.sweep
+    sweep.param.setCurrentIndex(sweep.param.findData("filters"))
+    sweep.values.setText("2,4,8")
+    sweep.steps.setValue(4)
+    sweep.start_button.click()
+    qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
+    runs = window.runs_tab.store.runs
+    assert sweep.status.text() == "Sweep done: 3 runs."
+    assert [run.name for run in runs] == ["filters 2", "filters 4", "filters 8"]
+    assert [run.config.architecture.hidden[0].units for run in runs] == [2, 4, 8]
+    assert [run.figures["steps"] for run in runs] == [4, 4, 4]
+    assert len(sweep.view.loss.plot.getPlotItem().listDataItems()) > 0
+    assert RunStore(tmp_path / "runs").load() == []  # each read back at the next start

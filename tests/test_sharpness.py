@@ -12,7 +12,7 @@ from gdplayground.cli.train import trained_from
 from gdplayground.config import preset
 from gdplayground.data.datasets import LINEAR_SYSTEM_A
 from gdplayground.engine import Trainer
-from gdplayground.engine.gradcheck import objective
+from gdplayground.engine.gradcheck import backprop, objective
 from gdplayground.engine.losses import make_loss
 from gdplayground.engine.network import Network
 from gdplayground.engine.path import KeptPath
@@ -207,3 +207,28 @@ def test_weights_where_the_loss_overflows_give_no_estimate_and_say_so():
     probe = tiny_probe()
     result = sharpness(probe.at(probe.flat() * 1e306))
     assert np.isnan(result.largest) and not result.converged and result.products == 1
+
+
+def test_a_convolutional_networks_curvature_is_measured_in_chunks_of_examples(tmp_path, monkeypatch):
+    from gdplayground.engine import memory
+    from gdplayground.labs.sharpness import _Curvature
+    from tiny_images import conv_config, image_folder
+    config = conv_config(image_folder(tmp_path / "images"), "conv3x3,pool,conv4x3s2,8")
+    config.optimizer.l2 = 0.01
+    trainer = Trainer(config)
+    for _ in range(5):
+        trainer.step()
+    probe = trainer.gradient_probe(96)
+    whole = _Curvature(probe)
+    monkeypatch.setattr(memory, "FEATURE_EVAL_BYTES", 1)  # as if an example's maps filled memory
+    chunked = _Curvature(probe)
+    assert whole.rows >= 96 and chunked.rows == 1
+    v = np.random.default_rng(0).standard_normal(probe.flat().size)
+    np.testing.assert_allclose(chunked.product(v), whole.product(v), rtol=1e-6, atol=1e-9)
+    model = whole.model  # the gradient itself, penalty included, against one pass of backprop
+    model.network.flat[...] = probe.flat()
+    backprop(model.network, model.loss, model.x, model.targets, model.l1, model.l2)
+    np.testing.assert_allclose(chunked.gradient(probe.flat()), model.network.flat_grad, rtol=1e-9,
+                               atol=1e-12)
+    found = sharpness(probe)
+    assert found.converged and found.largest > 0

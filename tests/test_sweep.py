@@ -9,7 +9,7 @@ import pytest
 
 from gdplayground.cli import main
 from gdplayground.cli.flags import SETTINGS
-from gdplayground.config import field_at, preset
+from gdplayground.config import ExperimentConfig, differences, field_at, layer_words, preset
 from gdplayground.labs.sweep import (
     PARAMS, SweepError, SweepPlan, parse_bounds, run_sweep, sweep_param, sweep_values)
 
@@ -424,3 +424,39 @@ def test_a_sweeps_steps_wait_while_the_window_works(qtbot, monkeypatch):
     with qtbot.waitSignal(runner.finished, timeout=30_000):
         pass
     assert len(steps) == 2_000
+
+
+# --- convolutional networks ------------------------------------------------------------------
+def test_filters_and_kernel_set_the_convolutions_width_the_dense_layers_and_layers_keeps_the_rest(tmp_path):
+    from tiny_images import conv_config
+    base = conv_config(tmp_path, "conv8x5,pool,conv16x5,pool,128,64")
+
+    def words(name, value):
+        return ",".join(map(layer_words, sweep_param(name).configure(base, value).architecture.hidden))
+    assert words("filters", 4) == "conv4x5,pool,conv4x5,pool,128,64"
+    assert words("kernel", 3) == "conv8x3,pool,conv16x3,pool,128,64"
+    assert words("width", 32) == "conv8x5,pool,conv16x5,pool,32,32"
+    assert words("layers", 1) == "conv8x5,pool,conv16x5,pool,128"
+    assert words("layers", 0) == "conv8x5,pool,conv16x5,pool"
+    assert differences(base, sweep_param("filters").configure(base, 4)) == [
+        "Architecture › Convolution 1 filters: 8 → 4", "Architecture › Convolution 2 filters: 16 → 4"]
+    assert differences(base, sweep_param("width").configure(base, 32))[0] == \
+        "Architecture › Hidden layer 5 units: 128 → 32"
+    with pytest.raises(SweepError, match="filters 4: the network has no convolution"):
+        sweep_param("filters").configure(preset("spiral"), 4)
+
+
+def test_a_sweep_of_filters_trains_a_convolutional_network_per_value(tmp_path, capsys):
+    from tiny_images import image_folder
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--dataset", str(image_folder(tmp_path / "images")), "--layers",
+                 "conv2x3,pool,8", "--validation-split", "0", "--param", "filters", "--values",
+                 "2,4,8", "--steps", "3", "--out", str(out)]) == 0
+    assert "sweep of filters (filters per convolution) over 2, 4, 8" in capsys.readouterr().out
+    rows = list(csv.DictReader((out / "sweep.csv").read_text().splitlines()))
+    assert [row["value"] for row in rows] == ["2", "4", "8"]
+    for filters in (2, 4, 8):
+        run = out / "runs" / f"{filters}-0"
+        hidden = ExperimentConfig.load(run / "config.toml").architecture.hidden
+        assert ",".join(map(layer_words, hidden)) == f"conv{filters}x3,pool,8"
+        assert json.loads((run / "summary.json").read_text())["steps"] == 3

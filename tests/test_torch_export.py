@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from gdplayground.cli import main
+from gdplayground.cli.flags import parse_layers
 from gdplayground.config import Layer, preset
 from gdplayground.data.datasets import Split, load_dataset, table_path
 from gdplayground.data.table import read_table
@@ -37,7 +38,7 @@ MNIST_EXAMPLES = 300  # training examples of the MNIST case, and 200 test images
 
 class Case(NamedTuple):
     dataset: str
-    hidden: tuple = ((5, "tanh"), (3, "tanh"))
+    hidden: tuple | str = ((5, "tanh"), (3, "tanh"))  # a string: in the --layers grammar
     output: str | None = None  # None: the preset's, with its loss
     loss: str | None = None
     bias: bool = True
@@ -71,6 +72,16 @@ CASES = {
     "mnist": Case("mnist", ((8, "relu"),), dropout=0.3, layers=(
         "Prepare(offset=0.0, scale=1 / 255)", "nn.Linear(784, 8)", "nn.ReLU()",
         "nn.Dropout(0.3)", "nn.Linear(8, 10)", "nn.Softmax(dim=1)")),
+    "conv": Case("mnist", "conv3x5,pool,conv4x3:tanh,pool,8", dropout=0.2, layers=(
+        "Prepare(offset=0.0, scale=1 / 255)", "nn.Unflatten(1, (1, 28, 28))",
+        "nn.Conv2d(1, 3, 5, padding=2)", "nn.ReLU()", "nn.Dropout(0.2)", "nn.MaxPool2d(2)",
+        "nn.Conv2d(3, 4, 3, padding=1)", "nn.Tanh()", "nn.Dropout(0.2)", "nn.MaxPool2d(2)",
+        "nn.Flatten()", "nn.Linear(196, 8)", "nn.ReLU()", "nn.Dropout(0.2)", "nn.Linear(8, 10)",
+        "nn.Softmax(dim=1)")),
+    "conv-stride-valid": Case("mnist", "conv3x4s2valid,avgpool:sigmoid", bias=False, layers=(
+        "Prepare(offset=0.0, scale=1 / 255)", "nn.Unflatten(1, (1, 28, 28))",
+        "nn.Conv2d(1, 3, 4, stride=2, bias=False)", "nn.ReLU()", "nn.AvgPool2d(2)",
+        "nn.Sigmoid()", "nn.Flatten()", "nn.Linear(108, 10, bias=False)", "nn.Softmax(dim=1)")),
     "linear-system": Case("linear-system", (), bias=False,
                           layers=("nn.Linear(3, 1, bias=False)",)),
     "penguins": Case("penguins", ((6, "relu"),), layers=(
@@ -109,7 +120,8 @@ def exported(tmp_path_factory, small_mnist) -> dict[str, Exported]:
 def _export(case: Case, folder: Path, small_mnist) -> Exported:
     config = preset(case.dataset)
     arch = config.architecture
-    arch.hidden = [Layer(units, activation) for units, activation in case.hidden]
+    arch.hidden = (parse_layers(case.hidden, "relu") if isinstance(case.hidden, str) else
+                   [Layer(units, activation) for units, activation in case.hidden])
     arch.output, arch.loss = case.output or arch.output, case.loss or arch.loss
     arch.bias, arch.dropout = case.bias, case.dropout
     trainer = Trainer(config, small_mnist if case.dataset == "mnist" else None)
@@ -214,7 +226,16 @@ def test_the_script_is_python_building_the_layers_in_order(exported, name):
     assert tuple(ast.unparse(arg) for arg in sequential.args) == CASES[name].layers
 
 
-@pytest.mark.parametrize("name", ["relu-bias", "mnist", "penguins", "auto-mpg"])
+def test_the_script_describes_a_convolutional_network_layer_by_layer(exported):
+    text = (exported["conv"].folder / SCRIPT_FILE).read_text(encoding="utf-8")
+    assert " ".join(text.split()).startswith(
+        '"""A network trained by gdplayground on mnist, as a PyTorch model. Network '
+        "conv3x5,pool,conv4x3,pool,196-8-10: hidden layers conv3x5 ReLU, pool, conv4x3 tanh, "
+        "pool, 8 ReLU; output softmax (cross_entropy loss), dropout 0.2 while training;")
+    assert "model(torch.tensor(inputs, dtype=DTYPE))  # inputs: (examples, 784)" in text
+
+
+@pytest.mark.parametrize("name", ["relu-bias", "mnist", "penguins", "auto-mpg", "conv"])
 def test_the_script_imports_only_numpy_torch_and_pathlib(exported, name):
     tree = ast.parse((exported[name].folder / SCRIPT_FILE).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
@@ -248,13 +269,17 @@ def test_images_are_written_as_their_raw_pixels(exported, small_mnist):
 
 
 # --- the commands ------------------------------------------------------------------------------
-def test_train_torch_writes_the_script_beside_the_weights_and_lists_it(tmp_path, capsys):
+@pytest.mark.parametrize("flags, module", [(["--dataset", "xor"], "nn.Linear(8, 8)"), (
+    ["--dataset", "mnist", "--layers", "conv2x3s2valid,pool,8"], "nn.Conv2d(1, 2, 3, stride=2)")])
+def test_train_torch_writes_the_script_beside_the_weights_and_lists_it(tmp_path, capsys, flags,
+                                                                       module):
     out = tmp_path / "run"
-    assert main(["train", "--dataset", "xor", "--steps", "3", "--torch", "--out", str(out)]) == 0
+    assert main(["train", *flags, "--steps", "3", "--torch", "--out", str(out)]) == 0
     readme = (out / "README.md").read_text(encoding="utf-8")
     for name in (SCRIPT_FILE, TEST_SET_FILE):
         assert f"- `{name}`: " in readme
-    assert "WEIGHTS = HERE / 'weights.npz'" in (out / SCRIPT_FILE).read_text(encoding="utf-8")
+    script = (out / SCRIPT_FILE).read_text(encoding="utf-8")
+    assert "WEIGHTS = HERE / 'weights.npz'" in script and f"        {module}," in script
 
 
 def test_export_torch_writes_into_the_run_folder_or_out(tmp_path, capsys):

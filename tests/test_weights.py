@@ -599,3 +599,110 @@ def test_a_damaged_preparation_is_refused_in_one_line_naming_it(penguins, tmp_pa
 def test_a_preparation_is_no_part_of_an_image_networks_file(trained, tmp_path):
     spoil = lambda a: a.update(preparation=arrays_of(trained[1])["config"])  # noqa: E731
     assert "unexpected array 'preparation'" in refusal(trained[1], tmp_path, spoil)
+
+
+# --- a convolutional network's file ------------------------------------------------------------
+CONV_LAYERS = "conv2x3,pool,conv3x3s2valid,avgpool,8"  # weights: 2 convolutions, 2 dense layers
+
+
+@pytest.fixture(scope="module")
+def conv_trained(tmp_path_factory):
+    from gdplayground.cli.flags import parse_layers
+    config = preset("mnist")
+    config.architecture.hidden = parse_layers(CONV_LAYERS, "relu")
+    trainer = Trainer(config)
+    for _ in range(4):
+        trainer.step()
+    path = tmp_path_factory.mktemp("w") / "weights.npz"
+    save_weights(path, trainer.config, trainer.snapshot(path=True), {"steps": 4})
+    return trainer, path
+
+
+def test_a_convolutional_network_round_trips_and_goes_on_bit_for_bit(conv_trained):
+    trainer, path = conv_trained
+    saved = load_weights(path)
+    assert {name: w.shape for name, w in saved.state.parameters.items()} == {
+        "layer1.weight": (2, 1, 3, 3), "layer1.bias": (2,), "layer2.weight": (3, 2, 3, 3),
+        "layer2.bias": (3,), "layer3.weight": (3 * 3 * 3, 8), "layer3.bias": (8,),
+        "layer4.weight": (8, 10), "layer4.bias": (10,)}
+    resumed = Trainer(saved.config)
+    resumed.restore(saved.state)
+    x = trainer.dataset.test.x[:100]
+    assert resumed.predict(x).tobytes() == trainer.predict(x).tobytes()
+    for _ in range(2):
+        trainer.step()  # the original run goes on
+        resumed.step()
+    assert resumed.network.flat.tobytes() == trainer.network.flat.tobytes()
+
+
+def test_a_network_of_pools_without_convolutions_round_trips_and_exports(tmp_path):
+    """Its first weights are a dense layer's: 2-D, not a convolution's 4-D; its ONNX model
+    takes images all the same."""
+    from gdplayground.cli.flags import parse_layers
+    config = preset("mnist")
+    config.architecture.hidden = parse_layers("pool,avgpool:tanh,8", "relu")
+    trainer = Trainer(config)
+    trainer.step()
+    save_weights(tmp_path / "w.npz", trainer.config, trainer.snapshot(), {})
+    saved = load_weights(tmp_path / "w.npz")
+    assert saved.state.parameters["layer1.weight"].shape == (7 * 7, 8)
+    assert saved.state.parameters["layer2.weight"].tobytes() == trainer.network.layers[1].W.tobytes()
+    ort = pytest.importorskip("onnxruntime")
+    from gdplayground.store.onnx_export import to_onnx
+    model = to_onnx(config, saved.state.parameters, trainer.dataset.input_scale)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    digits = trainer.dataset.test.x[:200]
+    got = session.run(None, {"input": digits.reshape(-1, 1, 28, 28).astype(np.float32)})[0]
+    np.testing.assert_allclose(got, trainer.predict(digits), atol=1e-5, rtol=0)
+
+
+def edited_config(old, new):
+    def spoil(arrays):
+        assert old in str(arrays["config"])
+        arrays["config"] = np.array(str(arrays["config"]).replace(old, new, 1))
+    return spoil
+
+
+CONV = '{ units = 3, activation = "relu", kind = "conv", kernel = 3, stride = 2, padding = "valid" }'
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda a: a.update({"layer2.weight": a["layer2.weight"][:, :, :2, :2]}),
+     r"layer2.weight has shape \(3, 2, 2, 2\), but its configuration makes it \(3, 2, 3, 3\)"),
+    (lambda a: a.update({"layer2.weight": a["layer2.weight"][:, :1]}),
+     r"layer2.weight has shape \(3, 1, 3, 3\), but its configuration makes it \(3, 2, 3, 3\)"),
+    (lambda a: a.update({"layer1.weight": a["layer1.weight"].reshape(2, 9)}),
+     r"layer1.weight has shape \(2, 9\), but a convolution's weight is 4-D \(filters, channels, "
+     r"height, width\)"),
+    (lambda a: a.update({"layer3.weight": a["layer3.weight"].reshape(3, 3, 3, 8)}),
+     r"layer3.weight has shape \(3, 3, 3, 8\), but a dense layer's weight is 2-D"),
+    (lambda a: a.update({"layer3.bias": a["layer3.bias"][:4]}),
+     r"layer3.bias has shape \(4,\), but its configuration makes it \(8,\)"),
+    (edited_config(CONV, '{ kind = "maxpool", activation = "identity" }'),  # a pool given weights
+     r"unexpected array 'layer4.bias' \(and 1 more\): not part of a weight file for its "
+     r"configuration, whose network has 3 layers with weights \(a pool has none\)"),
+    (edited_config(CONV, CONV.replace("kernel = 3", "kernel = 5")),
+     r"layer2.weight has shape \(3, 2, 3, 3\), but its configuration makes it \(3, 2, 5, 5\)"),
+    (edited_config('kind = "maxpool"', 'kind = "minpool"'),
+     r"architecture.hidden\[1\].kind 'minpool' is not one of: dense, conv, maxpool, avgpool"),
+    (edited_config('kind = "conv", kernel = 3, stride = 2', 'kind = "conv", kernel = 3, stride = 3'),
+     r"architecture.hidden\[2\].stride must be from 1 to 2 \(got 3\)"),
+])
+def test_a_convolutional_networks_file_is_checked_layer_by_layer(conv_trained, tmp_path, spoil,
+                                                                 problem):
+    assert re.search(problem, refusal(conv_trained[1], tmp_path, spoil))
+
+
+def test_onnx_runtime_agrees_with_the_engine_on_convolutions_and_pools(conv_trained):
+    """conv same, max-pool, conv stride 2 valid, average pool, dense: on the test digits as
+    images, within 1e-5 (the engine's and ONNX Runtime's sums differ in order only)."""
+    ort = pytest.importorskip("onnxruntime")
+    from gdplayground.store.onnx_export import to_onnx
+    trainer, _ = conv_trained
+    model = to_onnx(trainer.config, trainer.snapshot().parameters, trainer.dataset.input_scale)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    digits = trainer.dataset.test.x[:500]
+    got = session.run(None, {"input": digits.reshape(-1, 1, 28, 28).astype(np.float32)})[0]
+    np.testing.assert_allclose(got, trainer.predict(digits), atol=1e-5, rtol=0)
+    assert [node.op_type for node in model.graph.node][:9] == [
+        "Mul", "Conv", "Relu", "MaxPool", "Conv", "Relu", "AveragePool", "Flatten", "MatMul"]

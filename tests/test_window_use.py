@@ -413,7 +413,7 @@ def test_the_title_stays_within_the_view_when_an_axis_widens_for_its_labels(qtbo
     from gdplayground.gui.widgets.plots import GradientView
     view = GradientView()
     qtbot.addWidget(view)
-    view.set_layers([2, 8, 8, 1])
+    view.set_layers(("2→8", "8→8", "8→1"))
     view.resize(300, 260)
     view.show()
     history = History(3)
@@ -437,7 +437,7 @@ def test_a_new_run_starts_on_empty_axes_not_the_last_runs(qtbot):
     from gdplayground.gui.widgets.plots import GradientView
     view = GradientView()
     qtbot.addWidget(view)
-    view.set_layers([2, 8, 8, 1])
+    view.set_layers(("2→8", "8→8", "8→1"))
     assert view.plot.getPlotItem().vb.viewRange()[1] == pytest.approx([-1.04, 1.04])  # 0.1 to 10
     history = History(3)
     history.add([report(step, 1.0)._replace(layers=(LayerStats(1e-40, 0.5, 2.0),) * 3)

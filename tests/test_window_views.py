@@ -28,7 +28,7 @@ def test_exactly_zero_gradients_are_said_not_drawn_as_a_fall_to_1e_300(qtbot):
     curves into its top few pixels."""
     view = GradientView()
     qtbot.addWidget(view)
-    view.set_layers((2, 8, 8, 1))
+    view.set_layers(("2→8", "8→8", "8→1"))
     history = History(3)
     rng = np.random.default_rng(0)
     history.add([gradient_report(step, (rng.uniform(0.1, 0.3), 0.0 if step >= 40 else 0.05,

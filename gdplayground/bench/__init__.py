@@ -1,10 +1,11 @@
 """`gdplayground bench`: how fast the engine and the window are, measured side by side.
 
 Sections (all by default; --only picks some):
-  engine      training samples/s of configurations (a)-(d) on float32 MNIST-shaped data
-  torch       the same network, loss, optimizer, batch and data in PyTorch on the CPU
-  gemm        NumPy's own matrix-multiply rate on each configuration's exact shapes, and the
-              fraction of it the engine reaches
+  engine      training samples/s of configurations (a)-(e) on float32 MNIST-shaped data
+  torch       the same network, loss, optimizer, batch and data in PyTorch on the CPU, on as
+              many threads as OpenBLAS has
+  gemm        NumPy's own matrix-multiply rate on each dense configuration's exact shapes, and
+              the fraction of it the engine reaches
   gui         the default MNIST configuration with the window live (offscreen) next to the same
               headless, and the gaps between the window's frames; and those gaps while the
               fastest model (no hidden layer, full batch: ~20,000 steps a second) trains

@@ -1,6 +1,6 @@
 """`gdplayground bench` sections engine, torch and gemm: the engine's training rate on
-configurations (a)-(d), against PyTorch's and against NumPy's own matrix products; and the
-configurations, which the other sections train too."""
+configurations (a)-(e), against PyTorch's and (dense (a)-(d)) against NumPy's own matrix products;
+and the configurations, which the other sections train too."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdplayground.config import ExperimentConfig, Layer, preset
+from gdplayground.config import ExperimentConfig, Layer, parse_layer, preset
+from gdplayground.engine.conv import feature_shapes
+
+IMAGE = (1, 28, 28)
 
 
 @dataclass(frozen=True)
@@ -19,18 +22,31 @@ class Setup:
     optimizer: str
     lr: float
     batch: int
+    features: tuple[str, ...] = ()  # convolutions and pools first, in the --layers grammar
 
     def config(self) -> ExperimentConfig:
         config = preset("mnist")
         config.data.validation_split = 0.0
-        config.architecture.hidden = [Layer(units, "relu") for units in self.hidden]
+        config.architecture.hidden = [*self.feature_layers,
+                                      *(Layer(units, "relu") for units in self.hidden)]
         config.optimizer.name, config.learning_rate.value = self.optimizer, self.lr
         config.batch.mode, config.batch.size = "mini", self.batch
         return config
 
     @property
+    def feature_layers(self) -> list[Layer]:
+        return [parse_layer(word) for word in self.features]
+
+    @property
     def sizes(self) -> list[int]:
-        return [784, *self.hidden, 10]
+        """The dense layers' sizes, from the flattened last feature map or the image."""
+        inputs = np.prod(feature_shapes(self.feature_layers, IMAGE)[-1] if self.features else IMAGE)
+        return [int(inputs), *self.hidden, 10]
+
+    @property
+    def label(self) -> str:
+        """784-256-128-10; conv8x5,pool,conv16x5,pool,10 with feature layers."""
+        return ",".join([*self.features, "-".join(map(str, self.sizes[bool(self.features):]))])
 
     def flops_per_sample(self) -> int:
         """6 per weight (forward, weight gradient, input gradient), less the first layer's
@@ -44,7 +60,9 @@ SETUPS = {
     "b": Setup((64, 32), "momentum", 1e-2, 32),
     "c": Setup((), "sgd", 1e-2, 1),
     "d": Setup((1024, 1024), "adam", 1e-3, 512),
+    "e": Setup((), "adam", 1e-3, 64, ("conv8x5", "pool", "conv16x5", "pool")),
 }
+DENSE = [key for key, setup in SETUPS.items() if not setup.features]  # what the gemm section multiplies
 
 
 def engine_section(figures, repeats, seconds, out) -> dict:
@@ -52,7 +70,7 @@ def engine_section(figures, repeats, seconds, out) -> dict:
     rates = {}
     for key, setup in SETUPS.items():
         rates[key] = _median_rate(engine_runner(setup.config()), repeats, seconds)
-        out(f"  ({key}) {'-'.join(map(str, setup.sizes)):<16} {setup.optimizer:<8} batch "
+        out(f"  ({key}) {setup.label:<16} {setup.optimizer:<8} batch "
             f"{setup.batch:<4} {rates[key]:12,.0f} samples/s")
     return rates
 
@@ -75,18 +93,35 @@ def engine_runner(config: ExperimentConfig, trainer=None):
 
 def torch_section(figures, repeats, seconds, out) -> dict:
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         out("torch: skipped, PyTorch is not installed (pip install torch)")
         return {"skipped": "PyTorch is not installed"}
-    out("torch: the same training in PyTorch on the CPU; engine/torch from alternating runs")
+    threads, torch_threads = blas_threads(), torch.get_num_threads()
+    torch.set_num_threads(threads)  # as many as the engine's BLAS: a fair race
+    out(f"torch: the same training in PyTorch on the CPU, {threads} thread(s) each side; "
+        "engine/torch from alternating runs of whole training steps (batch gathered, forward, "
+        "backward, optimizer update)")
     results = {}
-    for key, setup in SETUPS.items():
-        _, rate, ratio = _alternate(engine_runner(setup.config()), _torch_runner(setup),
-                                    repeats, seconds)
-        results[key] = {"samples_per_second": rate, "engine_over_torch": ratio}
-        out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}")
+    try:
+        for key, setup in SETUPS.items():
+            _, rate, ratio = _alternate(engine_runner(setup.config()), _torch_runner(setup),
+                                        repeats, seconds)
+            results[key] = {"samples_per_second": rate, "engine_over_torch": ratio,
+                            "threads": threads}
+            out(f"  ({key}) {rate:12,.0f} samples/s    engine/torch {ratio:5.2f}"
+                + (f"    ({setup.label}, {setup.optimizer}, batch {setup.batch})"
+                   if setup.features else ""))
+    finally:
+        torch.set_num_threads(torch_threads)
     return results
+
+
+def blas_threads() -> int:
+    """The threads OpenBLAS runs NumPy's products on (OPENBLAS_NUM_THREADS, else the cores)."""
+    from threadpoolctl import threadpool_info
+
+    return next((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), 1)
 
 
 def _torch_runner(setup: Setup):
@@ -95,12 +130,11 @@ def _torch_runner(setup: Setup):
     from gdplayground.data.mnist import load_bundled_mnist
 
     images, labels = load_bundled_mnist()[:2]
-    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255)
-    y = torch.from_numpy(labels.copy())  # the cached MNIST arrays are read-only
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(setup.sizes[:-1], setup.sizes[1:])):
-        layers += [torch.nn.Linear(n_in, n_out)] + ([torch.nn.ReLU()] if i < len(setup.sizes) - 2 else [])
-    model = torch.nn.Sequential(*layers)
+    # uint8, each batch converted as it is drawn, as the engine does: 60,000 digits in float32
+    # took seconds to build for every row. Copies: the cached MNIST arrays are read-only.
+    x = torch.from_numpy(images.reshape(len(images), *(IMAGE if setup.features else (-1,))).copy())
+    y = torch.from_numpy(labels.copy())
+    model = torch.nn.Sequential(*_torch_features(setup, torch), *_torch_dense(setup, torch))
     optimizer = {"adam": lambda p: torch.optim.Adam(p, setup.lr),
                  "momentum": lambda p: torch.optim.SGD(p, setup.lr, momentum=0.9),
                  "sgd": lambda p: torch.optim.SGD(p, setup.lr)}[setup.optimizer](model.parameters())
@@ -113,7 +147,7 @@ def _torch_runner(setup: Setup):
         batch = order[position[0]:position[0] + setup.batch]
         position[0] += setup.batch
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x[batch]), y[batch]).backward()
+        loss_fn(model(x[batch].float() / 255), y[batch]).backward()
         optimizer.step()
         return len(batch)
 
@@ -125,11 +159,33 @@ def _torch_runner(setup: Setup):
     return train_for
 
 
+def _torch_features(setup: Setup, torch) -> list:
+    """The convolutions (each with its ReLU) and pools, then the flatten."""
+    layers, channels = [], IMAGE[0]
+    for spec in setup.feature_layers:
+        if spec.kind == "conv":
+            padding = spec.kernel // 2 if spec.padding == "same" else 0
+            layers += [torch.nn.Conv2d(channels, spec.units, spec.kernel, spec.stride, padding),
+                       torch.nn.ReLU()]
+            channels = spec.units
+        else:
+            layers.append(torch.nn.MaxPool2d(2) if spec.kind == "maxpool" else torch.nn.AvgPool2d(2))
+    return layers + [torch.nn.Flatten()] if layers else []
+
+
+def _torch_dense(setup: Setup, torch) -> list:
+    layers, sizes = [], setup.sizes
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [torch.nn.Linear(n_in, n_out)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
+    return layers
+
+
 def gemm_section(figures, repeats, seconds, out) -> dict:
-    out("gemm: NumPy's products (np.dot, as the engine calls them) on each configuration's "
+    out("gemm: NumPy's products (np.dot, as the engine calls them) on each dense configuration's "
         "shapes, and the engine's share of their rate, from alternating runs")
     results = {}
-    for key, setup in SETUPS.items():
+    for key in DENSE:
+        setup = SETUPS[key]
         engine, rate, share = _alternate(engine_runner(setup.config()), _gemm_runner(setup),
                                          repeats, seconds)
         achieved = engine * setup.flops_per_sample()

@@ -50,7 +50,8 @@ def run_animate(args) -> int:
     trainer = trained_from(args.source)
     state = trainer.snapshot(path=True)
     data = trainer.dataset
-    stepper = StepNetwork(trainer.config, trainer.network.sizes, data.input_scale)
+    stepper = StepNetwork(trainer.config, trainer.network.sizes, data.input_scale,
+                          data.image_shape)
     steps, weights = replay_points(state.path, state.step, stepper.flat_of(state.parameters))
     metrics = Path(args.source) / "metrics.csv"
     try:

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gdplayground.config import (
-    DATASETS, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer, field_at,
-    owner, preset, shown)
+    DATASETS, LAYERS_GRAMMAR, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS,
+    Layer, field_at, owner, parse_layer, preset, shown, validate_fields)
+from gdplayground.engine.conv import conv_padding
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES
 from gdplayground.gui.window.window_size import LARGEST, OPENING, SMALLEST
@@ -86,8 +87,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
                              "one-hot encoded; integer or text labels make classes (sigmoid and "
                              "bce for two, softmax and cross_entropy for more), real numbers a "
                              "regression (identity and mse), unless --loss says otherwise")
-    parser.add_argument("--layers", help="hidden layers, e.g. 256,128 or 64:tanh,32:relu; "
-                        "'none' for a linear model")
+    parser.add_argument("--layers", help=f"hidden layers, {LAYERS_GRAMMAR}; e.g. 256,128 or "
+                        "conv8x5,pool,conv16x5,pool,128")
     parser.add_argument("--activation", choices=HIDDEN_ACTIVATIONS,
                         help="activation of every hidden layer without its own")
     parser.add_argument("--no-bias", dest="bias", action="store_false", default=None,
@@ -199,7 +200,7 @@ def config_from_args(args, base: ExperimentConfig | None = None) -> ExperimentCo
     if args.layers is not None:
         config.architecture.hidden = parse_layers(args.layers, args.activation or "relu")
     elif args.activation:
-        for layer in config.architecture.hidden:
+        for layer in config.architecture.weighted:  # a pool keeps its own (none)
             layer.activation = args.activation
     if args.bias is not None:
         config.architecture.bias = args.bias
@@ -245,16 +246,39 @@ def _suit_table(config: ExperimentConfig, loss: str | None) -> None:
 
 
 def parse_layers(text: str, default_activation: str) -> list[Layer]:
+    """Layers from the --layers grammar (config.LAYERS_GRAMMAR). A dense layer or a convolution
+    without its own activation takes `default_activation`; a pool none (identity)."""
     if text.strip().lower() == "none":
         return []
     layers = []
     for item in text.split(","):
-        units, _, activation = item.strip().partition(":")
-        if not re.fullmatch("[0-9]+", units):
-            raise UsageError(f"--layers: {shown(item)} is not a layer; write sizes like 256,128, "
-                             "64:tanh,32:relu, or none")
-        layers.append(Layer(int(units), activation or default_activation))
+        word, _, activation = item.strip().lower().partition(":")
+        layer = parse_layer(word)
+        if layer is None:
+            raise UsageError(f"--layers: {shown(item)} is not a layer; write "
+                             f"{LAYERS_GRAMMAR}")
+        if activation or layer.kind in ("dense", "conv"):
+            layer.activation = activation or default_activation
+        _check_layer(item.strip(), layer)
+        layers.append(layer)
     return layers
+
+
+def _check_layer(word: str, layer: Layer) -> None:
+    """A word's own numbers, said in its terms: --layers conv8x99 is refused as a kernel, not as
+    architecture.hidden[0].kernel; and 'same' padding (the default) needs an odd kernel."""
+    try:
+        validate_fields(layer, "")
+        if layer.kind == "conv":
+            conv_padding(layer.kernel, layer.padding)
+    except ConfigError as exc:
+        what = {"units": "a convolution's filters" if layer.kind == "conv" else "a layer's units",
+                "kernel": "a kernel's size", "stride": "a stride"}.get(exc.field, exc.field)
+        problem = str(exc).removeprefix(exc.field)  # " must be from 1 to 15 (got 99)"
+        raise UsageError(f"--layers: {shown(word)}: {what}{problem}") from None
+    except ValueError as exc:
+        valid = word.partition(":")[0].removesuffix("same") + "valid"
+        raise UsageError(f"--layers: {shown(word)}: {exc} ({valid} pads nothing)") from None
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def run_gradcheck(args) -> int:
         return run_h_sweep(args)
     if args.weights:
         return check_weight_file(args.weights)
-    from gdplayground.engine.gradcheck import TOLERANCE, VARIANTS, check_all
+    from gdplayground.engine.gradcheck import TOLERANCE, VARIANT_WORDS, VARIANTS, check_all
 
     results = check_all()
     rows: dict[tuple[str, str], dict[str, float]] = {}
@@ -60,6 +60,8 @@ def run_gradcheck(args) -> int:
     print(f"{'hidden':<11}{'output+loss':<24}" + "".join(f"{v:>11}" for v in VARIANTS))
     for (activation, pair), errors in rows.items():
         print(f"{activation:<11}{pair:<24}" + "".join(f"{errors[v]:>11.1e}" for v in VARIANTS))
+    for variant, words in VARIANT_WORDS.items():
+        print(f"  {variant}: {words}, on 1x7x7 images")
     failed = [r for r in results if r.worst > TOLERANCE]
     print(f"{len(results) - len(failed)} of {len(results)} checks passed")
     for r in failed:

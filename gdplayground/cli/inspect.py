@@ -70,7 +70,7 @@ def run_inspect(args) -> int:
         probabilities = _probabilities(trainer, data.test.x)
         predicted = probabilities.argmax(axis=1)
         matrix = confusion_matrix(data.test.y, predicted, probabilities.shape[1])
-        print(f"{args.weights}: {data.name}, network {'-'.join(map(str, trainer.network.sizes))}, "
+        print(f"{args.weights}: {data.name}, network {trainer.network.describe()}, "
               f"trained {steps:,} steps")
         names = data.preparation.classes if data.preparation else None
         _print_accuracy(matrix, per_class_accuracy(matrix), names)

@@ -32,7 +32,7 @@ def register(commands) -> None:
         description="The loss landscape of a trained network (Li et al., 2018), as the "
                     "Landscape tab shows it: along the line from its initial weights θ₀ to its "
                     "current ones θ (θ₀ + α(θ − θ₀)), on a plane through θ along two random "
-                    "directions normalised per unit, or on the plane of its kept path's first "
+                    "directions normalised per unit (per filter in a convolution), or on the plane of its kept path's first "
                     "two principal components with the path drawn on it. The loss is the one "
                     "training minimises (penalties included, dropout off), on training examples.")
     land.add_argument("weights", type=path_given, metavar="WEIGHTS_OR_RUN",

@@ -13,6 +13,7 @@ from gdplayground.cli.flags import (
     UsageError, add_train_flags, config_from_args, path_given, staged_output, text_given,
     whole_number)
 from gdplayground.cli.train import total_steps
+from gdplayground.config import layer_words
 from gdplayground.cli.window import preflight
 from gdplayground.console import stops_as_interrupts
 from gdplayground.files import holds_only, write_atomic
@@ -140,7 +141,7 @@ def _run_length(plan) -> str:
 
 def _setup_words(base, swept: str) -> str:
     """The starting configuration in brief, but for the setting swept."""
-    hidden = "-".join(str(layer.units) for layer in base.architecture.hidden) or "none"
+    hidden = "-".join(map(layer_words, base.architecture.hidden)) or "none"
     parts = {"data.name": base.data.name, "architecture.hidden": f"hidden {hidden}",
              "optimizer.name": base.optimizer.name,
              "learning_rate.value": f"lr {base.learning_rate.value:g}",

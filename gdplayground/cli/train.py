@@ -172,12 +172,11 @@ class MetricsLog:
 
 def _describe(trainer) -> None:
     cfg, data = trainer.config, trainer.dataset
-    sizes = "-".join(map(str, trainer.network.sizes))
     print(f"{data.name}: {len(data.train)} training, {len(data.validation)} validation, "
           f"{len(data.test)} test examples")
     if data.preparation:
         print("\n".join(data.preparation.describe(" (--missing error refuses them)")))
-    print(f"network {sizes} ({trainer.network.n_parameters:,} parameters), "
+    print(f"network {trainer.network.describe()} ({trainer.network.n_parameters:,} parameters), "
           f"{cfg.optimizer.name} lr {cfg.learning_rate.value:g} ({cfg.learning_rate.schedule}), "
           f"batch {cfg.batch.mode} {trainer._batch_size()}, {cfg.dtype}, seed {cfg.seed}")
 
@@ -309,7 +308,7 @@ def _print_linear_system(trainer) -> list[float]:
 def run_evaluate(args) -> int:
     trainer = trained_from(args.weights)
     print(f"{args.weights}: {trainer.dataset.name}, network "
-          f"{'-'.join(map(str, trainer.network.sizes))}, trained {trainer.step_count} steps")
+          f"{trainer.network.describe()}, trained {trainer.step_count} steps")
     held_out = [split for split in ("validation", "test") if len(getattr(trainer.dataset, split))]
     for split in held_out or ["train"]:  # a set with nothing held out (the linear system)
         loss, accuracy = trainer.evaluate(split)

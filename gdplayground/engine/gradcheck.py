@@ -7,13 +7,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdplayground.config import HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS
+from gdplayground.config import HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, parse_layer
+from gdplayground.engine.conv import feature_shapes
 from gdplayground.engine.losses import Loss, make_loss
 from gdplayground.engine.network import Network
 
 TOLERANCE = 1e-6
 VARIANTS = {"plain": {}, "no bias": {"bias": False}, "L1": {"l1": 0.01}, "L2": {"l2": 0.01},
-            "dropout": {"dropout": 0.3}}
+            "dropout": {"dropout": 0.3},
+            # Each layer kind before the dense layers, on 1x7x7 images (pools after a conv, so
+            # that the activation under test comes between them); VARIANT_WORDS say which.
+            "conv": {"features": "conv2x3"}, "stride 2": {"features": "conv2x3s2valid"},
+            "max-pool": {"features": "conv2x3,pool"}, "avg-pool": {"features": "conv2x3,avgpool"},
+            "conv+drop": {"features": "conv2x3,pool", "dropout": 0.3}}
+VARIANT_WORDS = {
+    "conv": "two 3x3 filters ('same' padding) before the dense layers",
+    "stride 2": "the same at stride 2 without padding ('valid')",
+    "max-pool": "a 3x3 convolution, then 2x2 max-pooling", "avg-pool": "the same, average pooling",
+    "conv+drop": "convolution and max-pooling with dropout 0.3 (one fixed mask)"}
+IMAGE = (1, 7, 7)  # the check's images: odd sides, so pooling drops a row and a column
 
 
 @dataclass(frozen=True)
@@ -82,15 +94,18 @@ def _check_one(activation, output, loss_name, variant, seed) -> CheckResult:
     options = VARIANTS[variant]
     rng = np.random.default_rng(seed)
     n, n_in, hidden, n_out = 6, 4, 5, 3
+    features, input_shape = _features(options.get("features", ""), activation)
+    if features:
+        n_in = int(np.prod(feature_shapes(features, IMAGE)[-1]))
     network = Network([n_in, hidden, hidden, n_out], [activation, activation],
                       bias=options.get("bias", True), dropout=options.get("dropout", 0.0),
-                      dtype=np.float64)
+                      dtype=np.float64, features=features, input_shape=input_shape)
     network.initialise("xavier", 0.0, rng)
     for layer in network.layers:  # non-zero biases, so their gradients are exercised
         if layer.b is not None:
             layer.b[...] = rng.normal(0, 0.1, layer.b.shape)
     loss = make_loss(loss_name, output)
-    x = rng.normal(0, 1, (n, n_in))
+    x = rng.normal(0, 1, (n, network.n_inputs))
     labels = rng.integers(0, n_out, n)
     targets = (loss.encode(labels, n_out, np.float64) if loss_name != "mse"
                else rng.uniform(-1, 1, (n, n_out)))
@@ -98,3 +113,14 @@ def _check_one(activation, output, loss_name, variant, seed) -> CheckResult:
                              l2=options.get("l2", 0.0))
     return CheckResult(activation, output, loss_name, variant, errors)
 
+
+def _features(words: str, activation: str):
+    """The feature layers a variant names, with the activation under test after each
+    convolution, and the image shape they read; ((), None) for a dense variant."""
+    if not words:
+        return (), None
+    layers = [parse_layer(word) for word in words.split(",")]
+    for layer in layers:
+        if layer.kind == "conv":
+            layer.activation = activation
+    return layers, IMAGE

@@ -4,10 +4,12 @@ and never touches the run. The trainer makes one (`Trainer.gradient_probe`); the
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gdplayground.config import layer_words
 from gdplayground.engine.network import Network
 
 
@@ -19,8 +21,8 @@ class Probe:
     Dropout is left out of every check: a fresh mask at every evaluation would make the loss a
     different function each time. `dropout` only records what training uses."""
 
-    sizes: tuple[int, ...]
-    activations: tuple[str, ...]  # one per hidden layer
+    sizes: tuple[int, ...]  # the dense layers', input to output
+    activations: tuple[str, ...]  # one per hidden dense layer
     bias: bool
     loss: str
     output: str
@@ -30,6 +32,16 @@ class Probe:
     l1: float = 0.0
     l2: float = 0.0
     dropout: float = 0.0
+    features: tuple = ()  # convolutions and pools before the dense layers (config.Layer copies)
+    input_shape: tuple[int, ...] = ()  # the images they read
+
+    def network(self, dtype) -> Network:
+        """A network of the probe's shape in `dtype`, dropout off, at the probe's weights."""
+        network = Network(list(self.sizes), list(self.activations), bias=self.bias, dtype=dtype,
+                          features=self.features, input_shape=self.input_shape)
+        for name, param, _ in network.parameters():
+            param[...] = self.parameters[name]
+        return network
 
     @classmethod
     def of(cls, network: Network, loss: str, output: str, x: np.ndarray, targets: np.ndarray,
@@ -38,10 +50,11 @@ class Probe:
         targets = np.array(targets, copy=True)
         if targets.dtype.kind == "f":
             targets = targets.astype(np.float64)
-        hidden = tuple(layer.activation.name for layer in network.layers[:-1])
+        hidden = tuple(layer.activation.name for layer in network.dense[:-1])
         return cls(tuple(network.sizes), hidden, network.layers[0].b is not None, loss, output,
                    {name: param.astype(np.float64) for name, param, _ in network.parameters()},
-                   np.array(x, dtype=np.float64), targets, l1, l2, network.dropout)
+                   np.array(x, dtype=np.float64), targets, l1, l2, network.dropout,
+                   copy.deepcopy(network.features), network.input_shape)
 
     def rounded(self, dtype) -> Probe:
         """The same probe with weights and inputs rounded to `dtype` (and kept in float64): the
@@ -68,8 +81,11 @@ class Probe:
 
     def describe(self) -> str:
         """784-256-128-10 relu, softmax + cross_entropy, 32 examples; 2-8-16-1 tanh,relu, …:
-        the hidden layers' activations in their order, once when they are all the same."""
+        the hidden layers' activations in their order, once when they are all the same;
+        convolutions and pools first: conv8x5 relu,pool,784-128-10 relu, …"""
         same = len(set(self.activations)) == 1
         hidden = (self.activations[0] if same else ",".join(self.activations)) or "no hidden layer"
-        return (f"{'-'.join(map(str, self.sizes))} {hidden}, {self.output} + {self.loss}, "
-                f"{len(self.x)} examples")
+        features = "".join(f"{layer_words(layer)}{'' if layer.activation == 'identity' else ' ' + layer.activation},"
+                           for layer in self.features)
+        return (f"{features}{'-'.join(map(str, self.sizes))} {hidden}, {self.output} + "
+                f"{self.loss}, {len(self.x)} examples")

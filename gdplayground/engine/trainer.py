@@ -14,11 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdplayground.config import ConfigError, ExperimentConfig, changes
+from gdplayground.config import ConfigError, ExperimentConfig, changes, layer_words
 from gdplayground.data import Dataset, Split, load_dataset
 from gdplayground.engine.probe import Probe
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss
-from gdplayground.engine.memory import check_fits, training_bytes
+from gdplayground.engine.conv import feature_shapes
+from gdplayground.engine.memory import check_fits, evaluation_rows, feature_floats, training_bytes
 from gdplayground.engine.network import NOT_MEASURED, Network
 from gdplayground.engine.optimizers import Optimizer
 from gdplayground.engine.path import KeptPath, WeightPath
@@ -34,7 +35,6 @@ CHECKPOINT_EVERY = 100  # steps between the snapshots a diverged run rolls back 
 # is 32 times the start) and a single loss of 160 times it does (SGD 10 on MNIST: 565 times).
 DIVERGENCE_FACTOR = 10
 DIVERGENCE_STEPS = 16
-EVAL_CHUNK = 4096  # examples per forward pass when evaluating a whole split
 TEST_LIMIT = 5000  # test sets up to this size (the toy sets' half) are measured while training
 PROBE_EXAMPLES, PROBE_SEED = 32, 0x6C4B  # a gradient check's batch, drawn from the run's seed
 # Steps between measurements of dead and saturated units. They change slowly, and measuring
@@ -134,10 +134,13 @@ class Trainer:
         if data.n_classes is None:
             _check_reachable(targets["train"], arch.output, data.name)
         init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.seed).spawn(3)
-        sizes = [data.n_features, *(layer.units for layer in arch.hidden), n_out]
-        self._check_memory(sizes, cfg)
-        network = Network(sizes, [layer.activation for layer in arch.hidden],
-                          bias=arch.bias, dropout=arch.dropout, dtype=dtype)
+        layout = network_layout(cfg, data, n_out)
+        self._check_memory(layout, cfg)
+        network = Network(layout.sizes, [layer.activation for layer in arch.dense],
+                          bias=arch.bias, dropout=arch.dropout, dtype=dtype,
+                          features=arch.features, input_shape=layout.input_shape)
+        self._eval_rows = evaluation_rows(feature_floats(arch.features, layout.input_shape)[0],
+                                          dtype.itemsize)
         network.initialise(arch.init, arch.init_sigma, np.random.default_rng(init_seed))
         network.dropout_rng = np.random.default_rng(dropout_seed)
         self.dtype, self.loss, self._targets, self.network = dtype, loss, targets, network
@@ -184,7 +187,7 @@ class Trainer:
                 self.config, self.dataset = old_config, old_dataset
                 raise
             return True
-        self._check_memory(self.network.sizes, config)  # a bigger batch, say
+        self._check_memory(self._layout(), config)  # a bigger batch, say
         if not any(change.step == self.step_count for change in self.changes):
             self._stepped_with = copy.deepcopy(old_config)  # the settings of the steps so far
         self.changes += [SettingChange(self.step_count, *change) for change in changes(old_config, config)]
@@ -241,8 +244,8 @@ class Trainer:
         if not len(data):
             return math.nan, None
         total_loss, correct = 0.0, 0.0
-        for start in range(0, len(data), EVAL_CHUNK):
-            chunk = slice(start, start + EVAL_CHUNK)
+        for start in range(0, len(data), self._eval_rows):
+            chunk = slice(start, start + self._eval_rows)
             logits = self.network.forward(self._features(data.x[chunk]))
             loss, out = self.loss.forward(logits, targets[chunk])
             total_loss += loss * len(out)
@@ -272,7 +275,9 @@ class Trainer:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Output-layer activations (probabilities for classifiers) for raw inputs x."""
-        return self.loss.predict(self.network.forward(self._features(x))).copy()
+        return np.concatenate([self.loss.predict(self.network.forward(
+            self._features(x[start:start + self._eval_rows]))).copy()
+            for start in range(0, max(len(x), 1), self._eval_rows)])
 
     @property
     def steps_per_epoch(self) -> int:
@@ -299,11 +304,18 @@ class Trainer:
         n = len(self.dataset.train)
         return {"full": n, "stochastic": 1}.get(batch.mode, min(batch.size, n))
 
-    def _check_memory(self, sizes: list[int], config: ExperimentConfig) -> None:
+    def _layout(self) -> Layout:
+        network = self.network
+        return Layout(network.sizes, network.input_shape or None)
+
+    def _check_memory(self, layout: Layout, config: ExperimentConfig) -> None:
         """ConfigError, before anything is allocated, if the run would not fit in memory."""
-        needed = training_bytes(sizes, np.dtype(config.dtype).itemsize, self._batch_size(config),
-                                len(self.dataset.train), config.architecture.dropout)
-        check_fits(needed, f"A {_shape_name(sizes)} network", "architecture.hidden")
+        arch = config.architecture
+        needed = training_bytes(layout.sizes, np.dtype(config.dtype).itemsize,
+                                self._batch_size(config), len(self.dataset.train), arch.dropout,
+                                arch.features, layout.input_shape)
+        what = ",".join(map(layer_words, arch.features)) + "," if arch.features else ""
+        check_fits(needed, f"A {what}{_shape_name(layout.sizes)} network", "architecture.hidden")
 
     def _next_batch(self) -> tuple[np.ndarray | None, bool]:
         """Indices of the next batch (None for the whole set) and whether it ends the epoch.
@@ -515,6 +527,33 @@ def _check_reachable(targets: np.ndarray, output: str, dataset: str) -> None:
             f"architecture.output '{output}' reaches only {low:g} to {high:g}, but {dataset}'s "
             f"targets run from {targets.min():g} to {targets.max():g}: choose identity with mean "
             f"squared error", "architecture.output")
+
+
+class Layout(NamedTuple):
+    """The sizes of a network's dense layers, input to output, and the image shape its feature
+    layers read (None without any)."""
+
+    sizes: list[int]
+    input_shape: tuple[int, int, int] | None
+
+
+def network_layout(config: ExperimentConfig, data: Dataset, n_out: int) -> Layout:
+    """The network a configuration makes on `data`: ConfigError if its convolutions and pools
+    find no images, or do not fit them."""
+    arch = config.architecture
+    dense = [layer.units for layer in arch.dense]
+    if not arch.features:
+        return Layout([data.n_features, *dense, n_out], None)
+    if data.image_shape is None:
+        raise ConfigError(f"convolution and pooling layers need images, and {data.name} holds "
+                          "none: use dense layers only", "architecture.hidden")
+    input_shape = (1, *data.image_shape)
+    try:
+        last = feature_shapes(arch.features, input_shape)[-1]
+    except ValueError as exc:
+        raise ConfigError(f"architecture.hidden: {exc} (the images are "
+                          f"{input_shape[1]}x{input_shape[2]})", "architecture.hidden") from None
+    return Layout([int(np.prod(last)), *dense, n_out], input_shape)
 
 
 def _shape_name(sizes: list[int]) -> str:

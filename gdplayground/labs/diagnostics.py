@@ -126,8 +126,7 @@ class Coach:
     again) and its start loss, and is made again when the trainer starts a new run."""
 
     def __init__(self, trainer: Trainer):
-        sizes = trainer.network.sizes
-        self._weights = np.array([n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])], float)
+        self._weights = np.array([layer.W.size for layer in trainer.network.layers], float)
         self._trainer = trainer
         self.diagnoses: list[Diagnosis] = []
         self._last_seen: dict[str, int] = {}  # the last step each name's condition held
@@ -411,7 +410,7 @@ class Coach:
         return self._trainer.config
 
     def _activation(self, layer: int) -> str | None:
-        hidden = self._config.architecture.hidden
+        hidden = self._config.architecture.weighted  # as the network numbers its layers
         return hidden[layer].activation if layer < len(hidden) else None
 
     def _lower_rate(self, how: str = "") -> str | None:

@@ -25,7 +25,6 @@ import numpy as np
 
 from gdplayground.engine.gradcheck import backprop, objective
 from gdplayground.engine.losses import make_loss
-from gdplayground.engine.network import Network
 from gdplayground.engine.probe import Probe
 from gdplayground.labs.progress import Cancel, Cancelled, Progress  # noqa: F401 (callers')
 from gdplayground.labs.progress import Meter as _Meter
@@ -109,12 +108,8 @@ class _Model:
     with one entry moved, and backprop's gradient, all computed in that dtype."""
 
     def __init__(self, probe: Probe, dtype):
-        self.network = Network(list(probe.sizes), list(probe.activations), bias=probe.bias,
-                               dtype=dtype)
-        self.params = {}
-        for name, param, _ in self.network.parameters():
-            param[...] = probe.parameters[name]
-            self.params[name] = param
+        self.network = probe.network(dtype)
+        self.params = {name: param for name, param, _ in self.network.parameters()}
         self.loss = make_loss(probe.loss, probe.output)
         self.x = np.ascontiguousarray(probe.x, dtype=dtype)
         floats = probe.targets.dtype.kind == "f"

@@ -18,6 +18,7 @@ import numpy as np
 from gdplayground.engine import Trainer
 from gdplayground.engine.activations import ACTIVATIONS
 from gdplayground.engine.losses import accuracy, make_loss
+from gdplayground.engine.memory import evaluation_rows, feature_floats
 from gdplayground.engine.network import Workspace
 from gdplayground.engine.path import KeptPath
 from gdplayground.engine.probe import Probe
@@ -153,7 +154,9 @@ def path_plane(probe: Probe, path: KeptPath, grid: int = 21, samples: int = 2000
 
 def normalised_direction(probe: Probe, rng: np.random.Generator, bias: bool = False) -> np.ndarray:
     """A random direction, each unit's incoming weights scaled to the norm of that unit's
-    weights in the probe (a column of W (n_in, n_out)); biases zero unless `bias`.
+    weights in the probe (a column of a dense W (n_in, n_out); a convolution's unit is a filter,
+    as Li et al. take it: a row of W (C_out, C_in, k, k) reshaped to (C_out, C_in·k·k)); biases
+    zero unless `bias`.
 
     With `bias`, a layer's biases are scaled together, to the norm of the layer's bias vector
     (Li et al.'s code copies the biases themselves into the direction; a per-unit scale of a
@@ -164,6 +167,10 @@ def normalised_direction(probe: Probe, rng: np.random.Generator, bias: bool = Fa
         direction = rng.standard_normal(param.shape)
         if param.ndim == 2:
             direction *= _ratio(np.linalg.norm(param, axis=0), np.linalg.norm(direction, axis=0))
+        elif param.ndim == 4:
+            filters = direction.reshape(len(direction), -1)  # a view: scaled in place
+            filters *= _ratio(np.linalg.norm(param.reshape(len(param), -1), axis=1),
+                              np.linalg.norm(filters, axis=1))[:, None]
         elif bias:
             direction *= _ratio(np.linalg.norm(param), np.linalg.norm(direction))
         else:
@@ -219,7 +226,8 @@ def losses(probe: Probe, centre: np.ndarray, directions: np.ndarray, coefficient
 def _losses(probe: Probe, centre: np.ndarray, directions: np.ndarray, coefficients: np.ndarray,
             meter: Meter) -> tuple[np.ndarray, np.ndarray | None]:
     """`losses` on the probe's own examples, counted on `meter` a chunk of points at a time."""
-    grid = _Grid(probe, np.asarray(centre, np.float64), np.asarray(directions, np.float64))
+    evaluator = _Points if probe.features else _Grid
+    grid = evaluator(probe, np.asarray(centre, np.float64), np.asarray(directions, np.float64))
     labels = _labels(probe.targets)
     loss, acc = np.empty(len(coefficients)), np.empty(len(coefficients))
     chunk = grid.chunk()
@@ -294,6 +302,31 @@ class _Grid:
                 + 0.5 * self.probe.l2 * np.einsum("ij,ij->i", weights, weights))
 
 
+class _Points:
+    """The network at centre + c @ directions, a point at a time: _Grid's products of the first
+    layer for every direction would hold a convolution's feature maps (r+1) times over. Each
+    point runs the examples through the probe's network in the trainer's chunks of rows."""
+
+    def __init__(self, probe: Probe, centre: np.ndarray, directions: np.ndarray):
+        self.probe, self.loss = probe, make_loss(probe.loss, probe.output)
+        self.network = probe.network(np.float64)
+        self.basis = np.vstack([centre[None], directions.reshape(-1, len(centre))])  # (r+1, P)
+        self.rows = evaluation_rows(feature_floats(probe.features, probe.input_shape)[0], 8)
+
+    def chunk(self) -> int:
+        return 1  # a point's pass is long enough to count and to cancel between
+
+    def evaluate(self, coefficients: np.ndarray):
+        """(objective, outputs) at each point, in order."""
+        probe, network = self.probe, self.network
+        for c in coefficients:
+            np.dot(np.append(1.0, c), self.basis, out=network.flat)
+            logits = np.concatenate([network.forward(probe.x[start:start + self.rows]).copy()
+                                     for start in range(0, len(probe.x), self.rows)])
+            value, outputs = self.loss.forward(logits, probe.targets)
+            yield value + network.penalty(probe.l1, probe.l2), outputs
+
+
 def _layers(probe: Probe):
     """(weight slice, bias slice or None) of each layer in a flat weight vector."""
     offset, spans = 0, {}
@@ -357,7 +390,7 @@ def _spanning(coords: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
 def _note(probe: Probe, loss: np.ndarray, *more: str) -> str:
     """What explains or limits a surface: the linear system's exact bowl; points where the loss
     overflowed."""
-    quadratic = (len(probe.sizes) == 2 and probe.output == "identity" and probe.loss == "mse"
+    quadratic = (len(probe.sizes) == 2 and not probe.features and probe.output == "identity" and probe.loss == "mse"
                  and not probe.l1)
     overflowed = int(np.count_nonzero(~np.isfinite(loss)))
     notes = [QUADRATIC if quadratic else "", *more,

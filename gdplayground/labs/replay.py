@@ -10,6 +10,7 @@ import numpy as np
 
 from gdplayground.config import ExperimentConfig
 from gdplayground.engine.losses import make_loss
+from gdplayground.engine.memory import evaluation_rows, feature_floats
 from gdplayground.engine.network import Network
 from gdplayground.labs.diagram import (
     BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_grid, unit_biases, unit_outputs)
@@ -18,12 +19,20 @@ from gdplayground.labs.diagram import (
 class StepNetwork:
     """The run's network at the weights of one step: set them with `at`, then read the pictures."""
 
-    def __init__(self, config: ExperimentConfig, sizes, input_scale: float):
-        """`sizes` from input to output, as the run built them (RunInfo.sizes, Network.sizes);
-        `input_scale` what turns the data's raw inputs into the network's (Dataset.input_scale)."""
+    def __init__(self, config: ExperimentConfig, sizes, input_scale: float,
+                 image_shape: tuple[int, int] | None = None):
+        """`sizes` of the dense layers from input to output, as the run built them (RunInfo.sizes,
+        Network.sizes); `input_scale` what turns the data's raw inputs into the network's
+        (Dataset.input_scale); `image_shape` the data's (H, W) (Dataset.image_shape), which the
+        convolutions and pools of the architecture read, one channel, as the trainer's do."""
         arch = config.architecture
-        self.network = Network(list(sizes), [layer.activation for layer in arch.hidden],
-                               bias=arch.bias, dtype=config.dtype)
+        input_shape = (1, *image_shape) if arch.features else None
+        self.network = Network(list(sizes), [layer.activation for layer in arch.dense],
+                               bias=arch.bias, dtype=config.dtype, features=arch.features,
+                               input_shape=input_shape)
+        # Examples per forward pass, as the trainer evaluates: a convolution's buffers are large.
+        self.rows = evaluation_rows(feature_floats(arch.features, input_shape)[0],
+                                    self.network.dtype.itemsize)
         self.loss = make_loss(arch.loss, arch.output)
         self.scale = self.network.dtype.type(input_scale)
 
@@ -64,8 +73,12 @@ class StepNetwork:
     def loss_on(self, x: np.ndarray, y: np.ndarray) -> float:
         """The mean loss on raw inputs `x` with labels or targets `y` (no penalty, no dropout)."""
         targets = self.loss.encode(y, self.network.sizes[-1], self.network.dtype)
-        loss, _ = self.loss.forward(self.network.forward(self._features(x)), targets)
-        return float(loss)
+        total = 0.0
+        for start in range(0, len(x), self.rows):
+            rows = slice(start, start + self.rows)
+            loss, _ = self.loss.forward(self.network.forward(self._features(x[rows])), targets[rows])
+            total += float(loss) * len(targets[rows])
+        return total / len(x)
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x * self.scale, self.network.dtype)  # as Trainer._features rounds it

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdplayground.engine.gradcheck import backprop
+from gdplayground.engine.memory import evaluation_rows, feature_floats
 from gdplayground.engine.path import KeptPath
 from gdplayground.engine.probe import Probe
 from gdplayground.labs.gradient_lab import Cancelled, _Meter, _Model
@@ -77,11 +78,22 @@ class _Curvature:
     def __init__(self, probe: Probe):
         self.model = _Model(probe, np.float64)
         self.weights = probe.flat()
+        # Examples per backprop pass: all of them for dense layers; a convolution's buffers
+        # hold its columns and maps per example, so its passes go in the trainer's chunks.
+        self.rows = (evaluation_rows(sum(feature_floats(probe.features, probe.input_shape)[:2]), 8)
+                     if probe.features else len(probe.x))
 
     def gradient(self, weights: np.ndarray) -> np.ndarray:
+        """The objective's gradient: the mean loss's, chunk by chunk, plus the penalty's."""
         model, network = self.model, self.model.network
         network.flat[...] = weights
-        backprop(network, model.loss, model.x, model.targets, model.l1, model.l2)
+        n, total = len(model.x), np.zeros_like(network.flat_grad)
+        for start in range(0, n, self.rows):
+            rows = slice(start, start + self.rows)
+            backprop(network, model.loss, model.x[rows], model.targets[rows])
+            total += network.flat_grad * (len(model.x[rows]) / n)
+        network.flat_grad[...] = total
+        network.add_penalty_gradient(model.l1, model.l2)
         return network.flat_grad.copy()
 
     def product(self, v: np.ndarray) -> np.ndarray:

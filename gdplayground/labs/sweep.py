@@ -171,17 +171,22 @@ def _set_field(path: str):
 
 
 def _set_layer_count(config: ExperimentConfig, count: int) -> None:
-    """`count` hidden layers, each as the first one (or NEW_LAYER if there is none)."""
-    template = config.architecture.hidden[0] if config.architecture.hidden else NEW_LAYER
-    config.architecture.hidden = [dataclasses.replace(template) for _ in range(count)]
+    """`count` dense hidden layers, each as the first one (or NEW_LAYER if there is none),
+    after the convolutions and pools, which stay as they are."""
+    arch = config.architecture
+    template = arch.dense[0] if arch.dense else NEW_LAYER
+    arch.hidden = arch.features + [dataclasses.replace(template) for _ in range(count)]
 
 
-def _set_every_layer(attribute: str):
+def _set_every_layer(attribute: str, kinds: tuple[str, ...] = ("dense", "conv"),
+                     what: str = "hidden layer"):
+    """A setter of `attribute` in every hidden layer of one of `kinds` (what they are called)."""
     def setter(config: ExperimentConfig, value) -> None:
-        if not config.architecture.hidden:
-            raise SweepError(f"the network has no hidden layer to set the {attribute} of; "
+        layers = [layer for layer in config.architecture.hidden if layer.kind in kinds]
+        if not layers:
+            raise SweepError(f"the network has no {what} to set the {attribute} of; "
                              "give it some first")
-        for layer in config.architecture.hidden:
+        for layer in layers:
             setattr(layer, attribute, value)
     return setter
 
@@ -217,10 +222,17 @@ def _params() -> dict[str, SweepParam]:
                        _set_every_layer("activation"), choices=HIDDEN_ACTIVATIONS),
             SweepParam("layers", hidden, "hidden layers", int, _set_layer_count,
                        (0, MAX_LAYERS, False)),
-            SweepParam("width", hidden, "units per hidden layer", int, _set_every_layer("units"),
-                       (*field_range(Layer, "units"), False))):
+            SweepParam("width", hidden, "units per hidden layer", int,
+                       _set_every_layer("units", ("dense",)), (*field_range(Layer, "units"), False)),
+            SweepParam("filters", hidden, "filters per convolution", int,
+                       _set_every_layer("units", ("conv",), "convolution"),
+                       (*field_range(Layer, "units"), False)),
+            SweepParam("kernel", hidden, "kernel size of every convolution", int,
+                       _set_every_layer("kernel", ("conv",), "convolution"),
+                       (*field_range(Layer, "kernel"), False))):
         every[param.name] = param
-    friendliest = ["lr", "batch-size", "optimizer", "activation", "init", "layers", "width"]
+    friendliest = ["lr", "batch-size", "optimizer", "activation", "init", "layers", "width",
+                   "filters", "kernel"]
     return {name: every.pop(name) for name in friendliest} | every
 
 

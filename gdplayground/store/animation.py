@@ -236,8 +236,8 @@ class Animation:
             picture[self._points[..., 3] > 0] = self._points[self._points[..., 3] > 0, :3]
             return picture
         if kind == "mosaic":
-            change = stepper.first_layer() - self._first_layer(self.weights[0])
-            return mosaic_picture(change, self.scene.image_shape, self.scale)
+            change = self._first_layer(self.weights[i]) - self._first_layer(self.weights[0])
+            return mosaic_picture(change, self._tile_shape(), self.scale)
         if kind == "linear":
             return self._linear_picture(i)
         square = Image.new("RGB", (PICTURE, PICTURE), LIGHT)
@@ -250,9 +250,10 @@ class Animation:
         if kind == "boundary":
             return f"{self.scene.dataset}: probability of blue (orange 0, white 0.5, blue 1)"
         if kind == "mosaic":  # "-", not "−": Pillow's own font has no minus sign
-            units = self.stepper.network.sizes[1]
-            shown = f"first {MOSAIC_TILES} of {units} units" if units > MOSAIC_TILES else \
-                f"{units} units"
+            units = self._first_layer(self.weights[0]).shape[1]
+            what = "filters" if self._convolution() else "units"
+            shown = f"first {MOSAIC_TILES} of {units} {what}" if units > MOSAIC_TILES else \
+                f"{units} {what}"
             return (f"first-layer weights of {shown}, change since step 0 "
                     f"(blue -{self.scale:.2g}, red +{self.scale:.2g})")
         if kind == "linear":
@@ -260,7 +261,18 @@ class Animation:
         return self.scene.dataset
 
     def _first_layer(self, weights: np.ndarray) -> np.ndarray:
-        return self.stepper.at(weights).first_layer()
+        """The first layer's weights (pixels, units): a convolution's filters (C_out, 1, k, k)
+        as columns of k·k pixels."""
+        first = self.stepper.at(weights).first_layer()
+        return first.reshape(len(first), -1).T if first.ndim == 4 else first
+
+    def _convolution(self) -> bool:
+        return self.stepper.network.layers[0].W.ndim == 4
+
+    def _tile_shape(self) -> tuple[int, int]:
+        """A tile's pixels: a filter's k × k, or a dense unit's image."""
+        return self.stepper.network.layers[0].W.shape[2:] if self._convolution() else \
+            self.scene.image_shape
 
     def _points_layer(self) -> np.ndarray:
         """The training points, drawn once: (PICTURE, PICTURE, 4), alpha 255 where a point is."""

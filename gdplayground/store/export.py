@@ -13,9 +13,10 @@ from pathlib import Path
 from gdplayground.config import ExperimentConfig, setting_words, value_words
 from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, TrainingState
+from gdplayground.engine.network import describe_network
 from gdplayground.files import StagedFolder, holds_only, write_atomic
 from gdplayground.store.onnx_export import onnx_available, save_onnx
-from gdplayground.store.torch_export import SCRIPT_FILE, TEST_SET_FILE
+from gdplayground.store.torch_export import SCRIPT_FILE, TEST_SET_FILE, hidden_words
 from gdplayground.store.weights import WEIGHTS_FILE, save_weights
 
 README_TITLE = "# gdplayground run"
@@ -25,7 +26,8 @@ DESCRIBED = {
     "metrics.csv": "loss, accuracy, learning rate, per-layer gradient norms, by step",
     "config.toml": "the experiment, for `gdplayground train --config` or File ▸ Open",
     "summary.json": "the figures below, as JSON",
-    "model.onnx": "the network for ONNX Runtime: raw inputs in, output activations out",
+    "model.onnx": "the network for ONNX Runtime: raw inputs in (a convolutional network's as "
+                  "images, (batch, channels, height, width)), output activations out",
     SCRIPT_FILE: "the network as a standalone PyTorch script (it needs only NumPy and "
                  f"PyTorch): `python {SCRIPT_FILE}` evaluates it on `{TEST_SET_FILE}`",
     TEST_SET_FILE: f"the test set `{SCRIPT_FILE}` evaluates: raw inputs x, targets y",
@@ -70,6 +72,7 @@ def write_run(run: StagedFolder, config: ExperimentConfig, state: TrainingState,
     `notes`. `preparation` is a table's (Dataset.preparation): the weight file keeps it, the
     ONNX model applies it, the README shows it. Returns the names of the files. OSError if a
     write fails."""
+    summary = {"network": network_words(config, state.parameters), **summary}
     save_weights(run.file(WEIGHTS_FILE), config, state, summary, preparation)
     config.save(run.file("config.toml"))
     write_atomic(run.file("changes.csv"), changes_csv(changes).encode())
@@ -80,6 +83,15 @@ def write_run(run: StagedFolder, config: ExperimentConfig, state: TrainingState,
     readme = run_readme(started_with or config, summary, files, notes, changes, preparation)
     write_atomic(run.file("README.md"), readme.encode())
     return files
+
+
+def network_words(config: ExperimentConfig, parameters: dict) -> str:
+    """The network as Network.describe names it (conv8x5,pool,784-128-10), its dense sizes
+    read from its weights: the first dense layer's inputs, then each one's outputs."""
+    arch = config.architecture
+    n_conv = len(arch.weighted) - len(arch.dense)
+    dense = [parameters[f"layer{i}.weight"] for i in range(n_conv + 1, len(arch.weighted) + 2)]
+    return describe_network(arch.features, [dense[0].shape[0], *(w.shape[1] for w in dense)])
 
 
 def changes_csv(changes) -> str:
@@ -103,13 +115,13 @@ def summarised_metrics_note(until_step: int) -> list[str]:
 
 def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=(),
                changes=(), preparation: Preparation | None = None) -> str:
-    """The run folder's README; `config` is what the run started with, `changes` what changed,
-    `preparation` a table's."""
+    """The run folder's README; `config` is what the run started with, `summary` holds the
+    network's description (write_run's), `changes` what changed, `preparation` a table's."""
     arch, opt, lr = config.architecture, config.optimizer, config.learning_rate
-    layers = ", ".join(f"{layer.units} {layer.activation}" for layer in arch.hidden) or "none"
     batch = f"mini-batch of {config.batch.size}" if config.batch.mode == "mini" else f"{config.batch.mode} batch"
     metrics = "\n".join(f"| {name.replace('_', ' ')} | {_number(value)} |"
-                        for name, value in summary.items() if name not in ("solution", "diagnoses"))
+                        for name, value in summary.items()
+                        if name not in ("network", "solution", "diagnoses"))
     diagnoses = "".join(f"\n- **{d['name']}** from step {d['step']:,}: {d['evidence']}"
                         for d in summary.get("diagnoses", ()))
     seen = f"\nWhat the coach saw:\n{diagnoses}\n" if diagnoses else ""
@@ -125,7 +137,7 @@ def run_readme(config: ExperimentConfig, summary: dict, files: list[str], notes=
 
 Written {datetime.datetime.now():%Y-%m-%d %H:%M}.
 
-Network: hidden layers {layers}; output {arch.output} with {arch.loss} loss;
+Network {summary['network']}: hidden layers {hidden_words(arch)}; output {arch.output} with {arch.loss} loss;
 {arch.init} initialisation{', no bias' if not arch.bias else ''}{f', dropout {arch.dropout}' if arch.dropout else ''}.
 {table_words(preparation, "model.onnx" in files)}Training: {opt.name}, learning rate {lr.value:g} ({lr.schedule}), {batch}, {config.dtype},
 seed {config.seed}.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.config import ExperimentConfig
+from gdplayground.config import ExperimentConfig, layer_words
 from gdplayground.engine import TrainingState
 from gdplayground.engine.history import (
     BASE_COLUMNS, MAX_BLOCKS, RECENT_ROWS, SHARPNESS, History)
@@ -233,7 +233,7 @@ def default_name(config: ExperimentConfig, changes=()) -> str:
         rule = f"{started['optimizer.name']}→{rule}"
     if "learning_rate.value" in started and f"{started['learning_rate.value']:.3g}" != rate:
         rate = f"{started['learning_rate.value']:.3g}→{rate}"
-    layers = "-".join(str(layer.units) for layer in config.architecture.hidden) or "linear"
+    layers = "-".join(map(layer_words, config.architecture.hidden)) or "linear"
     return f"{rule}, lr {rate}, {layers}"
 
 
@@ -283,7 +283,7 @@ def read_run(folder: Path) -> KeptRun:
     """A kept run from its folder; ValueError (or OSError, ConfigError) saying what is wrong."""
     record = _read_record(folder / RUN_FILE)
     config = ExperimentConfig.load(folder / "config.toml")
-    history = read_metrics(folder / "metrics.csv", len(config.architecture.hidden) + 1)
+    history = read_metrics(folder / "metrics.csv", len(config.architecture.weighted) + 1)
     return KeptRun(name=record["name"], config=config, figures=record["figures"],
                    curves=curves_of(history, config), diverged=record["diverged"],
                    pinned=record["pinned"], ended=record["ended"], folder=folder)

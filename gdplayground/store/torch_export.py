@@ -22,16 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig
+from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig, layer_words
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import TrainingState
 from gdplayground.engine.activations import LeakyReLU
+from gdplayground.engine.conv import POOLS, conv_padding
+from gdplayground.engine.network import describe_network
 from gdplayground.files import StagedFolder, atomic_path, holds_only
 from gdplayground.store.weights import WEIGHTS_FILE, save_weights
 
 SCRIPT_FILE, TEST_SET_FILE = "model_torch.py", "test_set.npz"
 TORCH_FILES = (SCRIPT_FILE, TEST_SET_FILE)
 FOLDER_KIND = "a PyTorch export (weights, model_torch.py, test_set.npz)"
+POOL_MODULES = {"maxpool": "nn.MaxPool2d(2)", "avgpool": "nn.AvgPool2d(2)"}  # floor, as the engine
 MODULES = {"relu": "nn.ReLU()", "leaky_relu": f"nn.LeakyReLU({LeakyReLU.slope!r})",
            "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()", "softmax": "nn.Softmax(dim=1)"}
 
@@ -107,8 +110,7 @@ def torch_script(config: ExperimentConfig, sizes: list[int], dataset: Dataset, w
     arch = config.architecture
     split_words, split = evaluated_split(dataset)
     regression = dataset.n_classes is None
-    hidden = ", ".join(f"{layer.units} {ACTIVATION_WORDS[layer.activation]}"
-                       for layer in arch.hidden) or "none"
+    hidden = hidden_words(arch, ACTIVATION_WORDS)
     dropout = f", dropout {arch.dropout:g} while training" if arch.dropout else ""
     measure = "the RMSE in the target's units and the MSE" if regression else "the accuracy"
     about = (f"builds it as torch.nn.Sequential, loads its parameters from {weights} with "
@@ -116,9 +118,12 @@ def torch_script(config: ExperimentConfig, sizes: list[int], dataset: Dataset, w
              f"{split_words} of {len(split):,} examples{_nothing_held_out(dataset)} (x: the raw "
              f"inputs, y: {'the targets in their units' if regression else 'the class indices'}"
              f"), printing {measure}. It needs only NumPy and PyTorch.")
+    conv = bool(arch.features)
+    kinds = "(nn.Conv2d, nn.Linear)" if conv else "nn.Linear"
+    weight = "weight.T if isinstance(layer, nn.Linear) else weight" if conv else "weight.T"
     return f'''"""A network trained by gdplayground on {dataset.name}, as a PyTorch model.
 
-{_paragraph(f"Network {'-'.join(map(str, sizes))}: hidden layers {hidden}; output "
+{_paragraph(f"Network {describe_network(arch.features, sizes)}: hidden layers {hidden}; output "
             f"{ACTIVATION_WORDS[arch.output]} ({arch.loss} loss)"
             f"{', no bias' if not arch.bias else ''}{dropout}; trained in {config.dtype}.")}
 
@@ -134,7 +139,7 @@ Use the model in your own code:
 
     from model_torch import DTYPE, build_model
     model = build_model()
-    outputs = model(torch.tensor(inputs, dtype=DTYPE))  # inputs: (examples, {sizes[0]})
+    outputs = model(torch.tensor(inputs, dtype=DTYPE))  # inputs: (examples, {dataset.n_features})
 
 Written by gdplayground on {datetime.date.today():%Y-%m-%d}.
 """
@@ -161,15 +166,14 @@ def build_model() -> nn.Sequential:
 
 
 def load_parameters(model: nn.Sequential, path: Path) -> None:
-    """Copy layer1.weight, layer1.bias, ... into the model's nn.Linear layers, in order.
-    gdplayground computes x @ W + b with W of shape (inputs, outputs); nn.Linear holds W
-    transposed, (outputs, inputs)."""
-    linears = [module for module in model if isinstance(module, nn.Linear)]
+    """{_load_words(conv)}"""
+    layers = [module for module in model if isinstance(module, {kinds})]
     with np.load(path, allow_pickle=False) as saved, torch.no_grad():
-        for n, linear in enumerate(linears, start=1):
-            linear.weight.copy_(torch.from_numpy(saved[f"layer{{n}}.weight"].T))
-            if linear.bias is not None:
-                linear.bias.copy_(torch.from_numpy(saved[f"layer{{n}}.bias"]))
+        for n, layer in enumerate(layers, start=1):
+            weight = saved[f"layer{{n}}.weight"]
+            layer.weight.copy_(torch.from_numpy({weight}))
+            if layer.bias is not None:
+                layer.bias.copy_(torch.from_numpy(saved[f"layer{{n}}.bias"]))
 
 
 def main() -> None:
@@ -184,6 +188,28 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 '''
+
+
+def hidden_words(arch, words: dict | None = None) -> str:
+    """The hidden layers, each in the --layers grammar with its activation (a pool's only when
+    it has one), the activations named by `words` or as the configuration names them:
+    conv8x5 relu, pool, 128 relu; none without any."""
+    def activation(layer) -> str:
+        if layer.kind in POOLS and layer.activation == "identity":
+            return ""
+        return f" {words[layer.activation] if words else layer.activation}"
+    return ", ".join(f"{layer_words(layer)}{activation(layer)}" for layer in arch.hidden) or "none"
+
+
+def _load_words(conv: bool) -> str:
+    """The docstring of the script's load_parameters."""
+    layers = "nn.Conv2d and nn.Linear layers" if conv else "nn.Linear layers"
+    convolutions = (" A convolution's weights, (filters, channels, height, width), are the same "
+                    "in both." if conv else "")
+    text = (f"Copy layer1.weight, layer1.bias, ... into the model's {layers}, in order. "
+            "gdplayground computes x @ W + b with W of shape (inputs, outputs); nn.Linear holds W "
+            f"transposed, (outputs, inputs).{convolutions}")
+    return textwrap.fill(text, width=88, subsequent_indent="    ", break_on_hyphens=False)
 
 
 def _paragraph(text: str) -> str:
@@ -302,16 +328,40 @@ def _layers(config: ExperimentConfig, sizes: list[int], dataset: Dataset) -> str
     elif dataset.input_scale != 1:
         layers.append(f"Prepare(offset=0.0, scale={_number(dataset.input_scale)}),")
     bias = "" if arch.bias else ", bias=False"
-    activations = [layer.activation for layer in arch.hidden] + [arch.output]
+    dropout = [f"nn.Dropout({arch.dropout!r})"] if arch.dropout else []
+    if arch.features:
+        layers.append(f"nn.Unflatten(1, (1, {', '.join(map(str, dataset.image_shape))})),")
+        channels = 1
+        for spec in arch.features:
+            if spec.kind == "conv":
+                layers.append(_conv2d(spec, channels, bias))
+                channels = spec.units
+            else:
+                layers.append(f"{POOL_MODULES[spec.kind]},")
+            layers += [f"{module}," for module in [*_module(spec.activation),
+                                                   *(dropout if spec.kind == "conv" else [])]]
+        layers.append("nn.Flatten(),")
+    activations = [layer.activation for layer in arch.dense] + [arch.output]
     for i, (n_in, n_out, activation) in enumerate(zip(sizes[:-1], sizes[1:], activations)):
         layers.append(f"nn.Linear({n_in}, {n_out}{bias}),")
-        if activation in MODULES:
-            layers.append(MODULES[activation] + ",")
-        if arch.dropout and i < len(arch.hidden):
-            layers.append(f"nn.Dropout({arch.dropout!r}),")
+        layers += [f"{module}," for module in [*_module(activation),
+                                               *(dropout if i < len(arch.dense) else [])]]
     if prep is not None and dataset.n_classes is None:
         layers.append("ToTargetUnits(TARGET_MEAN, TARGET_SPREAD),")
     return "\n".join(" " * 8 + layer for layer in layers)
+
+
+def _conv2d(spec, channels: int, bias: str) -> str:
+    """nn.Conv2d with the engine's padding: k // 2 zeros each side for "same", none for "valid"."""
+    padding = conv_padding(spec.kernel, spec.padding)
+    stride = f", stride={spec.stride}" if spec.stride != 1 else ""
+    pad = f", padding={padding}" if padding else ""
+    return f"nn.Conv2d({channels}, {spec.units}, {spec.kernel}{stride}{pad}{bias}),"
+
+
+def _module(activation: str) -> list[str]:
+    """The module of an activation: none for the identity."""
+    return [MODULES[activation]] if activation in MODULES else []
 
 
 def _evaluation(sizes: list[int], dataset: Dataset, split_words: str) -> str:

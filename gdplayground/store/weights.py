@@ -1,7 +1,9 @@
 """Weight files: a run's trained weights as a self-describing .npz that numpy.load reads with
 allow_pickle=False, and that gdplayground reopens to evaluate or to go on training.
 
-Inside: one array per parameter (layer1.weight, layer1.bias, …), the optimizer's memory over
+Inside: one array per parameter (layer1.weight, layer1.bias, …, over the layers with weights
+as the Network numbers them: a convolution's weight (filters, channels, k, k), a dense layer's
+(inputs, outputs); a pool has none), the optimizer's memory over
 all of them as one flat array (optimizer/all/m, …) and the data order (data/order), so
 training resumes exactly; the path the run kept (engine/path.py), when it has one: path/steps
 (k,) int64, path/weights (k, n_parameters) in the run's dtype, rows laid out as Network.flat, and
@@ -42,6 +44,7 @@ import psutil
 from gdplayground.config import ConfigError, ExperimentConfig, shown
 from gdplayground.data.table import Preparation
 from gdplayground.engine import TrainingState
+from gdplayground.engine.network import parameter_shapes
 from gdplayground.engine.path import PATH_POINTS, KeptPath
 from gdplayground.engine.trainer import OPTIMIZER_STATE
 from gdplayground.files import atomic_writer, open_regular
@@ -136,14 +139,19 @@ def _path_arrays(kept: KeptPath | None) -> dict[str, np.ndarray]:
             RATES: kept.rates.astype(np.float64)}
 
 
-def expected_shapes(config: ExperimentConfig, n_inputs: int, n_outputs: int) -> dict[str, tuple]:
-    """Parameter name -> shape, for a configuration's network on data of this size."""
-    sizes = [n_inputs, *(layer.units for layer in config.architecture.hidden), n_outputs]
+def expected_shapes(config: ExperimentConfig, n_inputs: int, n_outputs: int,
+                    channels: int = 1) -> dict[str, tuple]:
+    """Parameter name -> shape, for a configuration's network whose dense layers take
+    `n_inputs` (the flattened last feature map, after convolutions) and give `n_outputs`, on
+    images of `channels` (Network's rules: engine.network.parameter_shapes)."""
+    arch = config.architecture
+    sizes = [n_inputs, *(layer.units for layer in arch.dense), n_outputs]
     shapes = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        shapes[f"layer{i}.weight"] = (n_in, n_out)
-        if config.architecture.bias:
-            shapes[f"layer{i}.bias"] = (n_out,)
+    for i, (weight, bias) in enumerate(parameter_shapes(sizes, arch.bias, arch.features, channels),
+                                       start=1):
+        shapes[f"layer{i}.weight"] = weight
+        if bias:
+            shapes[f"layer{i}.bias"] = bias
     return shapes
 
 
@@ -197,8 +205,12 @@ def _check_names(path: Path, names: list[str], config: ExperimentConfig) -> None
     unknown = sorted(names - required - set().union(*groups))
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        layers = len(config.architecture.weighted) + 1
+        counted = (f", whose network has {layers} layers with weights"
+                   f"{' (a pool has none)' if config.architecture.features else ''}"
+                   if unknown[0].startswith("layer") else "")
         raise WeightFileError(f"{path}: unexpected array {shown(unknown[0])}{more}: not part of "
-                              "a weight file for its configuration")
+                              f"a weight file for its configuration{counted}")
     missing = sorted(required - names)
     for group in groups:
         if group & names:
@@ -245,13 +257,28 @@ def _path_length(path: Path, archive: NpzArchive) -> int:
 
 
 def _parameter_shapes(path: Path, archive: NpzArchive, config: ExperimentConfig) -> dict:
-    """expected_shapes for the inputs and outputs of the file's first and last weights."""
-    first, last = "layer1.weight", f"layer{len(config.architecture.hidden) + 1}.weight"
-    for name in (first, last):
-        if len(archive.header(name).shape) != 2:
-            raise WeightFileError(f"{path}: {name} has shape {archive.header(name).shape}, but a "
-                                  "layer's weight is 2-D")
-    return expected_shapes(config, archive.header(first).shape[0], archive.header(last).shape[1])
+    """expected_shapes for the sizes the file's own weights give: the image channels of its
+    first convolution's, the inputs of its first dense layer's, the outputs of its last."""
+    first_dense, last = _dense_ends(config)
+    convolutional = first_dense != "layer1.weight"  # (pools alone have no weights)
+    ends = {first_dense: 2, last: 2, **({"layer1.weight": 4} if convolutional else {})}
+    for name, dimensions in ends.items():
+        shape = archive.header(name).shape
+        if len(shape) != dimensions:
+            kind = ("a convolution's weight is 4-D (filters, channels, height, width)"
+                    if dimensions == 4 else "a dense layer's weight is 2-D (inputs, outputs)")
+            raise WeightFileError(f"{path}: {name} has shape {shape}, but {kind}")
+    channels = archive.header("layer1.weight").shape[1] if convolutional else 1
+    return expected_shapes(config, archive.header(first_dense).shape[0],
+                           archive.header(last).shape[1], channels)
+
+
+def _dense_ends(config: ExperimentConfig) -> tuple[str, str]:
+    """The names of the first dense layer's weight (the output layer's without hidden dense
+    layers) and the output layer's: the convolutions come first."""
+    arch = config.architecture
+    n_conv = len(arch.weighted) - len(arch.dense)
+    return f"layer{n_conv + 1}.weight", f"layer{len(arch.weighted) + 1}.weight"
 
 
 def _parameter_names(config: ExperimentConfig) -> list[str]:
@@ -373,8 +400,8 @@ def _checked_preparation(path: Path, arrays: dict[str, np.ndarray],
         preparation = Preparation.from_json(str(arrays[PREPARATION]))
     except ValueError as exc:
         raise WeightFileError(f"{path}: {PREPARATION}: {exc}") from None
-    last = f"layer{len(config.architecture.hidden) + 1}.weight"
-    n_in, n_out = arrays["layer1.weight"].shape[0], arrays[last].shape[1]
+    first_dense, last = _dense_ends(config)
+    n_in, n_out = arrays[first_dense].shape[0], arrays[last].shape[1]
     classes = preparation.classes
     outputs = (1,) if classes is None else (len(classes), 1) if len(classes) == 2 else (len(classes),)
     if len(preparation.input_names) != n_in or n_out not in outputs:

@@ -2,7 +2,8 @@
 median, and a band from the 16th to the 84th percentile), and its fraction of dead ReLU or
 saturated sigmoid/tanh units: saturation, dying units and the effect of an initialisation,
 seen rather than guessed. Fed by the worker's "distributions" answers, measured on one fixed
-batch."""
+batch. The layers are those with weights, named by what they are (a convolution's filters and
+output shape, a dense layer's units); pools have no weights of their own and no curve."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class DistributionsView(QWidget):
             for key, _ in QUANTITIES:
                 values = [getattr(row[layer], key) for row in self.rows]
                 if all(v is not None for v in values):
-                    low, high, median = self._band(key, layer)
+                    low, high, median = self._band(key, layer, self.rows[-1][layer].name)
                     values = np.array(values)
                     low.setData(steps, values[:, BAND[0]])
                     high.setData(steps, values[:, BAND[1]])
@@ -88,22 +89,22 @@ class DistributionsView(QWidget):
             units = [row[layer].dead if row[layer].dead is not None else row[layer].saturated
                      for row in self.rows]
             if all(u is not None for u in units):
-                self._line("units", layer).setData(steps, units)
+                self._line("units", layer, self.rows[-1][layer].name).setData(steps, units)
 
-    def _band(self, key: str, layer: int):
+    def _band(self, key: str, layer: int, name: str):
         """The 16th and 84th percentile curves of a layer with the band between, and its median."""
         if (key, layer) not in self._curves:
             plot, colour = self.plots[key], _colour(layer)
             low = plot.plot(pen=pg.mkPen(colour, width=1))
             high = plot.plot(pen=pg.mkPen(colour, width=1))
             plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(*colour, 50)))
-            median = plot.plot(name=f"layer {layer + 1}", **_dotted_line(colour))
+            median = plot.plot(name=name, **_dotted_line(colour))
             self._curves[key, layer] = (low, high, median)
         return self._curves[key, layer]
 
-    def _line(self, key: str, layer: int):
+    def _line(self, key: str, layer: int, name: str):
         if (key, layer) not in self._curves:
-            self._curves[key, layer] = self.plots[key].plot(name=f"layer {layer + 1}",
+            self._curves[key, layer] = self.plots[key].plot(name=name,
                                                             **_dotted_line(_colour(layer)))
         return self._curves[key, layer]
 

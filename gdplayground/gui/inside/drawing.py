@@ -154,7 +154,7 @@ class DrawingView(QWidget):
             self.stages = None
         self.hint.setVisible(self.stages is None)
         readable = self.stages is not None and self.network is not None and \
-            self.network.sizes[0] == MNIST_SIDE * MNIST_SIDE
+            self.network.n_inputs == MNIST_SIDE * MNIST_SIDE
         self.probabilities = self._predict() if readable else None
         self._draw_stages()
         self._draw_prediction()
@@ -202,5 +202,5 @@ class DrawingView(QWidget):
             return "Draw a digit on the canvas with the left mouse button."
         if self.network is None:
             return "No network yet: start training, or step it once."
-        return (f"The network takes {self.network.sizes[0]} inputs: drawn digits are prepared "
+        return (f"The network takes {self.network.n_inputs} inputs: drawn digits are prepared "
                 f"as 28×28 images for an MNIST-style network.")

@@ -62,7 +62,7 @@ class InsideTab(QWidget):
     def start(self, info: RunInfo) -> None:
         """A new run: the view its data call for, and no distributions yet."""
         self.distributions.clear()
-        if info.sizes[0] == 2:
+        if info.points is not None:  # 2-D points (an image set's conv layers may end in 2 values)
             self.diagram.set_network(info.sizes)
             self.views.setCurrentWidget(self.diagram)
             self.pages.setTabText(0, "Network")

@@ -15,7 +15,7 @@ from gdplayground.gui.landscape.view import (
 PER_UNIT = (
     "d₁ and d₂ are random directions normalised per unit, as in Li et al., \"Visualizing the Loss "
     "Landscape of Neural Nets\" (2018): each unit's incoming weights in a direction are scaled "
-    "to the norm of that unit's weights now. A ReLU network computes the same function when a "
+    "to the norm of that unit's weights now (a convolution's unit is a filter). A ReLU network computes the same function when a "
     "unit's incoming weights are scaled up and its outgoing ones down, so without this a unit "
     "with small weights would look sharp, and one with large weights flat, for their scale "
     "alone. a = 1 moves every unit by as much as its own weights.")

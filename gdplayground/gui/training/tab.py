@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QWidget
 from gdplayground.engine.history import History
 from gdplayground.gui.training.replay_bar import ReplayBar
 from gdplayground.gui.training.decision_boundary import DecisionBoundaryView
+from gdplayground.gui.training.feature_map_view import ConvView
 from gdplayground.gui.training.linear_system_view import LinearSystemView
 from gdplayground.gui.widgets.overlays import Overlay
 from gdplayground.gui.widgets.plots import AccuracyView, ErrorView, GradientView, LossView
@@ -59,10 +60,11 @@ class TrainingView(QWidget):
         self.gradient_view = GradientView()
         self.mosaic, self.boundary = WeightMosaic(window_work), DecisionBoundaryView()
         self.linear_view = LinearSystemView()
+        self.conv_view = ConvView(window_work)
         self.placeholder = QLabel("This dataset has no picture of its own.")
         self.placeholder.setAlignment(Qt.AlignCenter)
         self.data_view = QStackedWidget()
-        for view in (self.mosaic, self.boundary, self.linear_view, self.placeholder):
+        for view in (self.mosaic, self.conv_view, self.boundary, self.linear_view, self.placeholder):
             self.data_view.addWidget(view)
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -84,7 +86,7 @@ class TrainingView(QWidget):
             Overlay(self.accuracy_view, lambda run: [("", run.curves["accuracy"])]),
             Overlay(self.gradient_view, lambda run: [
                 (f" · layer {i}", run.curves[f"layer{i}_grad_norm"])
-                for i in range(1, len(run.config.architecture.hidden) + 2)])]
+                for i in range(1, len(run.config.architecture.weighted) + 2)])]
         self.overlaid: list = []  # (kept run, colour index) drawn under the live curves
         self._marks = [pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 30, 30), style=Qt.DashLine))
                        for _ in self.plot_views]
@@ -127,15 +129,18 @@ class TrainingView(QWidget):
             view.restart()
             for line in lines:
                 line.setVisible(False)
-        if previous is None or previous.sizes != info.sizes:
-            self.gradient_view.set_layers(info.sizes)
+        if previous is None or previous.layers != info.layers:
+            self.gradient_view.set_layers(info.layers)
             for line in (self._marks[2], self._replay_marks[2]):  # cleared with them
                 self.gradient_view.plot.addItem(line, ignoreBounds=True)
         self._show_measure(info)
         self.show_smoothed(noisy)
 
     def _show_data(self, info: RunInfo, previous: RunInfo | None) -> None:
-        if info.image_shape is not None:
+        if info.config.architecture.features:
+            self.conv_view.set_layout(info.initial_first_layer, info.n_examples)
+            self.data_view.setCurrentWidget(self.conv_view)
+        elif info.image_shape is not None:
             self.mosaic.set_layout(info.image_shape, info.initial_first_layer,
                                    class_templates=len(info.sizes) == 2)
             self.data_view.setCurrentWidget(self.mosaic)
@@ -180,7 +185,8 @@ class TrainingView(QWidget):
             return  # failed (the window says why), or a new run came meanwhile
         self._path, self._path_step = snap.state.path, snap.state.step
         self.live_step = max(self.live_step, snap.state.step)
-        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale)
+        self._stepper = StepNetwork(snap.config, self.info.sizes, snap.input_scale,
+                                    self.info.image_shape)
         if not len(self._path):
             self.back_to_live()
             self.replay_bar.show_nothing("this network is too large to keep the steps it took "
@@ -223,8 +229,8 @@ class TrainingView(QWidget):
         with self._work:
             stepper = self._stepper.at(self._path.weights[index])
             current = self.data_view.currentWidget()
-            if current is self.mosaic:
-                self.mosaic.show_weights(stepper.first_layer())
+            if current in (self.mosaic, self.conv_view):
+                current.show_weights(stepper.first_layer())
             elif current is self.boundary:
                 self.boundary.show_boundary(plane_outputs(stepper.predict, self.info.extent))
                 self.boundary.show_step(step)
@@ -319,6 +325,9 @@ class TrainingView(QWidget):
         current = self.data_view.currentWidget()
         if current is self.mosaic:
             items["weights"] = self.mosaic.canvas.ci
+        elif current is self.conv_view:
+            items["filters"] = self.conv_view.filters.canvas.ci
+            items["feature_maps"] = self.conv_view.maps.canvas.ci
         elif current is self.boundary:
             items["decision_boundary"] = self.boundary.plot.getPlotItem()
         elif current is self.linear_view:
@@ -352,6 +361,9 @@ class TrainingView(QWidget):
         current = self.data_view.currentWidget()
         if current is self.mosaic:
             self.mosaic.show_weights(frame.first_layer)
+        elif current is self.conv_view:
+            self.conv_view.show_weights(frame.first_layer)
+            self.conv_view.show_maps(frame.feature_maps)
         elif current is self.boundary and frame.boundary is not None:
             self.boundary.show_boundary(frame.boundary)
         elif current is self.linear_view:

@@ -21,6 +21,13 @@ GAP_CODE = 255  # the last of the 256 colours: codes 0-254 are the colour map
 CLIP_PERCENTILE = 99.5  # a few extreme weights should not wash the colours out
 SCALE_SAMPLE = 4099  # weights sampled (with a prime stride) to estimate that percentile
 HOVER_HINT = "Hover over a tile to name its unit."
+UNIT_TIP = ("Each tile is one first-layer unit: its weight on every input pixel. Red pixels push "
+            "the unit up, blue pixels push it down, white ones are ignored. Trained units turn "
+            "into stroke and digit templates.")
+FILTER_TIP = ("Each tile is one filter of the first convolution: its weights on a small patch "
+              "of pixels, the same wherever the patch lies in the image. Red pixels push the "
+              "filter's output up, blue ones down. Trained filters turn into edge and stroke "
+              "detectors: red beside blue finds a change of brightness in that direction.")
 
 
 class WeightMosaic(QWidget):
@@ -28,10 +35,7 @@ class WeightMosaic(QWidget):
         """`work` brackets the redraw the change check box asks for (see TrainingView)."""
         super().__init__()
         self._work = work
-        self.setToolTip(
-            "Each tile is one first-layer unit: its weight on every input pixel. Red pixels push "
-            "the unit up, blue pixels push it down, white ones are ignored. Trained units turn "
-            "into stroke and digit templates.")
+        self.setToolTip(UNIT_TIP)
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
         self.title = self.canvas.addLabel("First-layer weights", color="k", size="11pt")
@@ -72,6 +76,7 @@ class WeightMosaic(QWidget):
         layout.addWidget(self.caption)
         self.image.setLookupTable(self.lut)
         self.tile_shape, self.n_units, self.columns, self.templates = (28, 28), 0, 1, False
+        self.filters = False
         self.weights: np.ndarray | None = None
         self.initial: np.ndarray | None = None
         self._canvas = np.full((1, 1), GAP_CODE, np.uint8)  # the mosaic's codes
@@ -79,9 +84,11 @@ class WeightMosaic(QWidget):
         self._values = np.empty((784, 0), np.float32)  # scratch for the scaled weights
         self.canvas.scene().sigMouseMoved.connect(self._hover)
 
-    def set_layout(self, tile_shape: tuple[int, int], initial: np.ndarray, class_templates: bool) -> None:
-        """Lay out one tile per unit of the (pixels, units) weights a run starts from."""
-        self.tile_shape, self.templates = tuple(tile_shape), class_templates
+    def set_layout(self, tile_shape: tuple[int, int], initial: np.ndarray, class_templates: bool,
+                   filters: bool = False) -> None:
+        """Lay out one tile per unit of the (pixels, units) weights a run starts from (with
+        `filters`, one per filter of a first convolution: its kernel, not the whole image)."""
+        self.tile_shape, self.templates, self.filters = tuple(tile_shape), class_templates, filters
         self.initial, self.weights, self.n_units = initial, initial, initial.shape[1]
         self.columns = math.ceil(math.sqrt(self.n_units))
         rows, (h, w) = math.ceil(self.n_units / self.columns), self.tile_shape
@@ -91,8 +98,11 @@ class WeightMosaic(QWidget):
         self.lines.setPath(_grid(rows, self.columns, h, w))
         self.box.setRange(QRectF(0, 0, self.columns * w, rows * h), padding=0.02)
         self._tiles = "class templates (no hidden layer)" if class_templates else \
+            f"{self.n_units} filters of {tile_shape[0]}×{tile_shape[1]}" if filters else \
             f"{self.n_units} hidden units"
-        self.caption.setText(HOVER_HINT)  # a unit named for the last network means nothing here
+        self.setToolTip(FILTER_TIP if filters else UNIT_TIP)
+        # a unit named for the last network means nothing here
+        self.caption.setText(HOVER_HINT.replace("unit", "filter") if filters else HOVER_HINT)
         self._redraw()
 
     def show_weights(self, weights: np.ndarray) -> None:
@@ -113,7 +123,8 @@ class WeightMosaic(QWidget):
         changes = self.change.isChecked() and not unchanged
         shown = "change since step 0" if changes else \
             "the starting weights: no change yet" if unchanged else "weights"
-        self.title.setText(f"First-layer weights<br><span style='font-size:8pt'>{self._tiles}, "
+        heading = "First-convolution filters" if self.filters else "First-layer weights"
+        self.title.setText(f"{heading}<br><span style='font-size:8pt'>{self._tiles}, "
                            f"{shown}</span>")
         self.image.setImage(self.mosaic(self.weights - self.initial if changes else self.weights),
                             autoLevels=False)
@@ -150,7 +161,8 @@ class WeightMosaic(QWidget):
         if unit is None or self.weights is None:
             return
         column = self.weights[:, unit]
-        name = f"class {unit} template" if self.templates else f"unit {unit + 1} of {self.n_units}"
+        name = f"class {unit} template" if self.templates else \
+            f"{'filter' if self.filters else 'unit'} {unit + 1} of {self.n_units}"
         self.caption.setText(f"{name}: weights from {column.min():+.3f} to {column.max():+.3f}")
 
 

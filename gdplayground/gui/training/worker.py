@@ -28,6 +28,7 @@ from gdplayground.labs.diagram import (
     BOUNDARY_EXTENT, BOUNDARY_GRID, connection_weights, plane_extent, plane_grid, plane_outputs,
     trainer_unit_outputs, unit_biases)
 from gdplayground.engine.history import measured_rows
+from gdplayground.labs.feature_maps import FeatureMaps, feature_maps_of
 from gdplayground.labs.inside import inside_report, layer_distributions
 from gdplayground.labs.landscape import Terrain
 from gdplayground.labs.replay import exact_solution
@@ -105,6 +106,7 @@ class TrainingWorker(QObject):
         self._path: list[np.ndarray] = []
         self._coach: Coach | None = None  # each run has its own, made as it is announced
         self._extent = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
+        self._example = 0  # the test example whose feature maps a picture brings
         self._last_frame = self._last_picture = 0.0
         self._tick.connect(self._continue, Qt.QueuedConnection)
 
@@ -129,6 +131,13 @@ class TrainingWorker(QObject):
         self._job = Job(steps or float("inf"), ticket, paced=steps != 1)
         self.job_changed.emit(True, ticket)
         self._wake_in(0)
+
+    @Slot(int)
+    def show_example(self, index: int) -> None:
+        """The test example whose feature maps the pictures bring; paused, one comes at once."""
+        self._example = index
+        if self.trainer is not None and self._job is None and self.trainer.network.stages:
+            self._send_frame(running=False)
 
     @Slot(object)
     def set_pace(self, steps_per_second: float | None) -> None:
@@ -304,6 +313,7 @@ class TrainingWorker(QObject):
             first_layer=trainer.network.layers[0].W.copy() if picture else None,
             boundary=plane_outputs(trainer.predict, self._extent) if plane else None,
             units=self._units() if plane else None,
+            feature_maps=self._feature_maps() if picture and trainer.network.stages else None,
             path=np.array(self._path) if self._path else None,
             samples_seen=trainer.samples_seen,
             running=running,
@@ -321,6 +331,17 @@ class TrainingWorker(QObject):
         last step: the held-out curve beside the training one."""
         if self._pending:
             self._pending[-1] = self.trainer.with_test_figures(self._pending[-1])
+
+    def _feature_maps(self) -> FeatureMaps | None:
+        """The chosen test example's way through the convolutions and pools (copies)."""
+        trainer = self.trainer
+        split = trainer.dataset.test
+        if not len(split):
+            return None
+        index = min(self._example, len(split) - 1)
+        label = int(split.y[index]) if trainer.dataset.n_classes else None
+        x = split.x[index] * trainer.network.dtype.type(trainer.dataset.input_scale)  # as trained
+        return feature_maps_of(trainer.network, x, trainer.config.architecture.features, index, label)
 
     def _units(self) -> tuple:
         """What the network diagram draws: the shown units' outputs over the boundary's grid, and
@@ -355,7 +376,8 @@ class TrainingWorker(QObject):
             test_labels=data.test.y.copy() if two_d else None,
             solution=exact_solution(data),
             initial_first_layer=trainer.network.layers[0].W.copy() if initial is None else initial,
-            seconds=seconds, preparation=data.preparation, extent=self._extent)
+            seconds=seconds, preparation=data.preparation, extent=self._extent,
+            layers=layer_names(trainer.network), n_examples=len(data.test))
         self.started.emit(info)
         self._send_frame(running=False)
 
@@ -369,6 +391,12 @@ class Job(NamedTuple):
     paced: bool
     started: float | None = None
     taken: int = 0
+
+
+def layer_names(network) -> tuple[str, ...]:
+    """Each layer with weights, as the network numbers them: "conv 1→8, 5×5", "784→128"."""
+    return tuple(f"conv {layer.c_in}→{layer.c_out}, {layer.k}×{layer.k}" if layer.W.ndim == 4
+                 else f"{layer.W.shape[0]}→{layer.W.shape[1]}" for layer in network.layers)
 
 
 def _seconds_trained(summary: dict) -> float:
@@ -400,6 +428,7 @@ class TrainingSession(QObject):
     _query = Signal(int, str)
     _resume = Signal(object, int)
     _pace = Signal(object)
+    _example = Signal(int)
 
     def __init__(self, config: ExperimentConfig, parent: QObject | None = None):
         super().__init__(parent)
@@ -421,7 +450,8 @@ class TrainingSession(QObject):
         for source, target in ((self._run, self.worker.run), (self._reset, self.worker.reset),
                                (self._apply, self.worker.apply), (self._build, self.worker.build),
                                (self._query, self.worker.query), (self._resume, self.worker.resume),
-                               (self._pace, self.worker.set_pace)):
+                               (self._pace, self.worker.set_pace),
+                               (self._example, self.worker.show_example)):
             source.connect(target)
         self._pending: dict[int, tuple[str, Callable, Callable | None]] = {}
         self._query_ids = itertools.count()
@@ -472,6 +502,10 @@ class TrainingSession(QObject):
     def set_pace(self, steps_per_second: float | None) -> None:
         """Train at most this many steps a second (None: as fast as it can), from now on."""
         self._pace.emit(steps_per_second)
+
+    def show_example(self, index: int) -> None:
+        """Bring the feature maps of this test example from now on."""
+        self._example.emit(index)
 
     def frame_consumed(self) -> None:
         """The window has taken the last frame: the worker may send the next."""

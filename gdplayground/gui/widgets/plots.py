@@ -537,12 +537,11 @@ class GradientView(PlotView):
         self.curves: list[pg.PlotDataItem] = []
         self.smoothing = True
 
-    def set_layers(self, sizes: tuple[int, ...]) -> None:
+    def set_layers(self, names: tuple[str, ...]) -> None:
+        """A curve per layer with weights, named as RunInfo.layers names them."""
         self.clear()
-        self.curves = [
-            self.curve(pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1),
-                       f"layer {i + 1} ({n_in}→{n_out})")
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        self.curves = [self.curve(pg.mkPen(LAYER_COLOURS[i % len(LAYER_COLOURS)], width=1),
+                                  f"layer {i + 1} ({name})") for i, name in enumerate(names)]
 
     def show_smoothed(self, shown: bool) -> None:
         """Noisy mini-batch norms are smoothed; full-batch ones are exact and shown as they are."""

@@ -16,6 +16,7 @@ from gdplayground.data.table import Preparation
 from gdplayground.engine import SettingChange, StepReport, TrainingState
 from gdplayground.labs.diagnostics import Diagnosis
 from gdplayground.labs.diagram import BOUNDARY_EXTENT
+from gdplayground.labs.feature_maps import FeatureMaps
 from gdplayground.labs.inside import INSIDE_EXAMPLES, class_probabilities
 
 LONGEST_COURTESY_S = 0.1  # longest a step waits for the window to finish its work
@@ -44,6 +45,8 @@ class RunInfo:
     seconds: float = 0.0  # time spent training before: a reopened weight file's own record
     preparation: Preparation | None = None  # a table's: its columns, classes or target's scale
     extent: float = BOUNDARY_EXTENT  # 2-D data: the pictures of the plane span ±extent
+    layers: tuple[str, ...] = ()  # each weighted layer, as the network numbers them: "784→10"
+    n_examples: int = 0  # test examples a convolutional network's feature maps can be shown of
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Frame:
     run_id: int
     reports: tuple[StepReport, ...]
     rows: np.ndarray  # measured_rows(reports)
-    first_layer: np.ndarray | None = None  # (n_in, units) weights
+    first_layer: np.ndarray | None = None  # (n_in, units) weights; a convolution's (C_out, C_in, k, k)
     boundary: np.ndarray | None = None  # (grid, grid, outputs) over the 2-D plane: plane_outputs
     path: np.ndarray | None = None  # linear system: (steps, 4) rows of (step, x1, x2, x3)
     samples_seen: int = 0
@@ -77,6 +80,7 @@ class Frame:
     time: float = 0.0  # the worker's clock when the frame left, for rates that queueing can't skew
     diagnoses: tuple[Diagnosis, ...] = ()  # what the coach newly saw in these reports
     units: tuple | None = None  # 2-D data, with a picture: (unit outputs, weights, biases)
+    feature_maps: FeatureMaps | None = None  # convolutions, with a picture: one test example's
 
 
 class ClassReport(NamedTuple):

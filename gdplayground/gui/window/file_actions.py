@@ -177,7 +177,7 @@ class FileActions(QObject):
             info, history = self.window.info, self.window.history
             rows = history.rows(until_step=snap.state.step)
             curve = LossCurve(rows[:, 0], rows[:, history.measured.index("loss")], "training loss")
-            stepper = StepNetwork(snap.config, info.sizes, snap.input_scale)
+            stepper = StepNetwork(snap.config, info.sizes, snap.input_scale, info.image_shape)
             steps, weights = replay_points(snap.state.path, snap.state.step,
                                            stepper.flat_of(snap.state.parameters))
             scene = Scene(info.dataset, info.points, info.labels, info.image_shape, info.solution,

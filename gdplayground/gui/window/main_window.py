@@ -33,7 +33,8 @@ from gdplayground.gui.training.coach_panel import CoachPanel
 from gdplayground.gui.window.dialogs import ask_with_list
 from gdplayground.gui.window.file_actions import FileActions
 from gdplayground.gui.lessons.lesson_actions import LessonActions
-from gdplayground.gui.training.panels import ArchitecturePanel, DataPanel, LearningRatePanel, OptimizerPanel
+from gdplayground.gui.training.panels import (
+    ArchitecturePanel, DataPanel, DataShape, LearningRatePanel, OptimizerPanel)
 from gdplayground.gui.gradient_check.tab import GradientCheckTab
 from gdplayground.gui.inside.images import ImageInside
 from gdplayground.gui.inside.tab import InsideTab
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.sweep = SweepPanel(lambda: copy.deepcopy(self.config), self.session.window_work)
         self.training = self._add_tab(TrainingView(self.session.window_work, self.session.ask))
+        self.training.conv_view.maps.example_chosen.connect(self.session.show_example)
         self.optimizers = self._add_tab(OptimizersTab())
         self.gradient_check = self._add_tab(GradientCheckTab(self.session.ask))
         self.inside = self._add_tab(InsideTab(self.session.ask, ImageInside()))
@@ -393,7 +395,7 @@ class MainWindow(QMainWindow):
         was sent since; the views lay themselves out again, each whatever becomes of the
         others (a view left on the last run's layout breaks on every frame of this one)."""
         previous, self.info = self.info, info
-        self.history = History(len(info.sizes) - 1)
+        self.history = History(len(info.layers))
         self.last_step, self.last_epoch = info.step, info.epoch
         self._elapsed, self._rate = info.seconds, 0.0
         self.banner.clear("run")
@@ -403,8 +405,8 @@ class MainWindow(QMainWindow):
         self.coach.clear()
         failed = self.training.start(info, previous, noisy=self.config.batch.mode != "full")
         failed += each([("the Inside tab", lambda: self.inside.start(info)),
-                        ("the parameter count", lambda: self.architecture_panel.set_io(
-                            info.sizes[0], info.sizes[-1]))])
+                        ("the parameter count", lambda: self.architecture_panel.set_data(
+                            DataShape.of(info)))])
         self.setWindowTitle(f"gdplayground — {DATASET_WORDS.get(info.dataset, info.dataset)}")
         self._say_what_failed(failed, "run start")
 

@@ -60,8 +60,10 @@ def run_gradcheck(args) -> int:
     print(f"{'hidden':<11}{'output+loss':<24}" + "".join(f"{v:>11}" for v in VARIANTS))
     for (activation, pair), errors in rows.items():
         print(f"{activation:<11}{pair:<24}" + "".join(f"{errors[v]:>11.1e}" for v in VARIANTS))
+    print("The convolution variants, on 1x7x7 images, check the convolution's parameters (their "
+          "gradient comes back through every layer after it):")
     for variant, words in VARIANT_WORDS.items():
-        print(f"  {variant}: {words}, on 1x7x7 images")
+        print(f"  {variant}: {words}")
     failed = [r for r in results if r.worst > TOLERANCE]
     print(f"{len(results) - len(failed)} of {len(results)} checks passed")
     for r in failed:

@@ -39,3 +39,46 @@ def test_edits_queued_behind_a_busy_worker_start_one_run_the_last_one(qtbot):
         session.shutdown()
     assert [info.sizes for info in infos] == [(2, 8, 8, 1), (2, 6, 1)]
     assert session.worker.trainer.config == edits[-1]
+
+
+def test_a_run_not_yet_announced_sends_no_frame_under_the_last_announced_id(qtbot):
+    """The storm's conv filters given a dense layer's weights: a query between superseded
+    edits sent the steps still pending with the new network's weights, under the old run's id,
+    and the window drew them on the old run's layout."""
+    config = preset("spiral")
+    config.data.samples = 100
+    session = TrainingSession(config)
+    infos, frames, answers = [], [], []
+    session.started.connect(infos.append)
+    session.framed.connect(lambda frame: (frames.append(frame), session.frame_consumed()))
+    session.start()
+    try:
+        qtbot.waitUntil(lambda: len(infos) == 1, timeout=TIMEOUT)
+        worker, busy = session.worker, threading.Event()
+        send_frame, answer = worker._send_frame, worker._answer
+        worker._send_frame = lambda running, picture=False: None  # the steps stay pending
+
+        def holding(what):  # holds the worker until `busy` is set, the steps still pending
+            busy.wait(TIMEOUT / 1000)
+            result = answer(what)
+            worker._send_frame, worker._answer = send_frame, answer
+            return result
+        worker._answer = holding
+        session.step(3)
+        qtbot.waitUntil(lambda: worker.trainer.step_count == 3, timeout=TIMEOUT)
+        session.ask("probe", answers.append)
+        for units in (3, 4):
+            edit = copy.deepcopy(config)
+            edit.architecture.hidden = [Layer(units, "tanh")]
+            session.apply(edit)
+            session.ask("probe", answers.append)  # sends the pending steps' frame
+        busy.set()
+        qtbot.waitUntil(lambda: len(answers) == 3, timeout=TIMEOUT)
+        qtbot.wait(100)
+    finally:
+        session.shutdown()
+    first = [frame for frame in frames if frame.run_id == infos[0].run_id]
+    assert all(frame.first_layer is None or frame.first_layer.shape == (2, 8) for frame in first)
+    assert any(frame.first_layer is not None and frame.first_layer.shape == (2, 3)
+               for frame in frames if frame.run_id != infos[0].run_id)
+

@@ -164,7 +164,12 @@ class TrainingWorker(QObject):
             return
         refused = ""
         try:
-            self._unannounced |= self.trainer.apply(config)
+            if self.trainer.apply(config):
+                self._unannounced = True
+                # Until announced, the new run's frames and answers carry an id no view holds,
+                # so none draws them on the last announced run's layout (a dense layer's
+                # weights in the filters of a convolution, say).
+                self._run_id += 1
         except (ConfigError, DataError) as exc:
             refused = str(exc)
         superseded = request in self._superseded

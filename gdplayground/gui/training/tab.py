@@ -359,9 +359,12 @@ class TrainingView(QWidget):
     def _draw_picture(self, frame: Frame, history: History) -> None:
         """The data view, from a frame that brings a picture (at most 5 a second: see Frame)."""
         current = self.data_view.currentWidget()
-        if current is self.mosaic:
+        # Weights go to the view laid out for their kind only: the storm once brought a dense
+        # layer's to the filters of a convolution (cause not yet found), raising at every redraw.
+        convolution = frame.first_layer is not None and frame.first_layer.ndim == 4
+        if current is self.mosaic and not convolution:
             self.mosaic.show_weights(frame.first_layer)
-        elif current is self.conv_view:
+        elif current is self.conv_view and convolution:
             self.conv_view.show_weights(frame.first_layer)
             self.conv_view.show_maps(frame.feature_maps)
         elif current is self.boundary and frame.boundary is not None:

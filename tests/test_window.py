@@ -1,6 +1,8 @@
 """The real main window, driven offscreen with pytest-qt, as a user would drive it."""
 
+import dataclasses
 import random
+import time
 
 import numpy as np
 import pytest
@@ -158,6 +160,40 @@ def test_architecture_change_asks_and_cancel_keeps_the_run(qtbot, open_window):
     window.architecture_panel.layers.rows[0][1].setValue(12)
     qtbot.waitUntil(lambda: window.info.sizes == (2, 12, 8, 1), timeout=TIMEOUT)
     assert window.last_step == 0 and len(window.history) == 0
+
+
+def test_a_burst_of_resets_lays_the_views_out_once_for_the_last_run(qtbot, open_window,
+                                                                    monkeypatch):
+    """The storm's stalls: every run start of a burst laid the views out (40-260 ms each)."""
+    window = open_window(spiral())
+    starts = []
+    start = window.training.start
+    monkeypatch.setattr(window.training, "start", lambda info, *args, **kwargs: (
+        starts.append(info.run_id), start(info, *args, **kwargs))[1])
+    first = window.info.run_id
+    for _ in range(5):
+        window.session.reset()
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while window.session.worker.announced < first + 5 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the starts queue up: the window takes no event meanwhile
+    qtbot.waitUntil(lambda: window.info.run_id == first + 5, timeout=TIMEOUT)
+    assert starts == [first + 5]
+    wait_idle(qtbot, window)
+    window.session.step(2)
+    qtbot.waitUntil(lambda: window.last_step == 2, timeout=TIMEOUT)  # its frames are drawn
+    assert list(steps_of(window)) == [1, 2]
+
+
+def test_a_picture_of_another_network_is_not_drawn_on_the_layout_of_this_one(qtbot, open_window):
+    """The storm brought another network's weights to the mosaic: every redraw raised."""
+    window = open_window()  # MNIST: the mosaic of 784-pixel tiles, a tile per unit
+    window.session.step(1)
+    qtbot.waitUntil(lambda: window.training._live_picture is not None, timeout=TIMEOUT)
+    drawn = window.training.mosaic.weights.copy()
+    frame = window.training._live_picture
+    for stranger in (np.ones((196, 16), np.float32), np.ones((8, 1, 5, 5), np.float32)):
+        window.training._draw_picture(dataclasses.replace(frame, first_layer=stranger), window.history)
+        np.testing.assert_array_equal(window.training.mosaic.weights, drawn)
 
 
 def test_switching_dataset_shows_its_view(qtbot, open_window):

@@ -131,6 +131,7 @@ class ConvView(QTabWidget):
         super().__init__()
         self.filters = WeightMosaic(work)
         self.maps = FeatureMapView()
+        self.shape: tuple = ()  # the first convolution's weights' shape, as laid out
         self.addTab(self.filters, "First-layer filters")
         self.addTab(self.maps, "Feature maps")
         self.setTabToolTip(0, "The first convolution's filters, as they learn")
@@ -138,9 +139,14 @@ class ConvView(QTabWidget):
 
     def set_layout(self, initial: np.ndarray, n_examples: int) -> None:
         """A new run: its first convolution's weights (C_out, C_in, k, k) at step 0."""
+        self.shape = initial.shape
         tiles, tile_shape = filter_tiles(initial)
         self.filters.set_layout(tile_shape, tiles, class_templates=False, filters=True)
         self.maps.set_layout(n_examples)
+
+    def fits(self, W: np.ndarray) -> bool:
+        """Whether `W` are the filters of the network the view is laid out for."""
+        return W.shape == self.shape
 
     def show_weights(self, W: np.ndarray) -> None:
         self.filters.show_weights(filter_tiles(W)[0])

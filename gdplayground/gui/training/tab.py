@@ -137,6 +137,9 @@ class TrainingView(QWidget):
         self.show_smoothed(noisy)
 
     def _show_data(self, info: RunInfo, previous: RunInfo | None) -> None:
+        # The placeholder until a view is laid out for this run: a view whose layout failed
+        # keeps the last run's, and would take this run's pictures for it at every redraw.
+        self.data_view.setCurrentWidget(self.placeholder)
         if info.config.architecture.features:
             self.conv_view.set_layout(info.initial_first_layer, info.n_examples)
             self.data_view.setCurrentWidget(self.conv_view)
@@ -359,12 +362,12 @@ class TrainingView(QWidget):
     def _draw_picture(self, frame: Frame, history: History) -> None:
         """The data view, from a frame that brings a picture (at most 5 a second: see Frame)."""
         current = self.data_view.currentWidget()
-        # Weights go to the view laid out for their kind only: the storm once brought a dense
-        # layer's to the filters of a convolution (cause not yet found), raising at every redraw.
-        convolution = frame.first_layer is not None and frame.first_layer.ndim == 4
-        if current is self.mosaic and not convolution:
+        # Weights go only to a view laid out for their network: the storm brought another
+        # network's to the mosaic and to the filters (the path not yet found), and every
+        # redraw raised.
+        if current is self.mosaic and self.mosaic.fits(frame.first_layer):
             self.mosaic.show_weights(frame.first_layer)
-        elif current is self.conv_view and convolution:
+        elif current is self.conv_view and self.conv_view.fits(frame.first_layer):
             self.conv_view.show_weights(frame.first_layer)
             self.conv_view.show_maps(frame.feature_maps)
         elif current is self.boundary and frame.boundary is not None:

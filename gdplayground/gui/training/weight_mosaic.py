@@ -105,6 +105,10 @@ class WeightMosaic(QWidget):
         self.caption.setText(HOVER_HINT.replace("unit", "filter") if filters else HOVER_HINT)
         self._redraw()
 
+    def fits(self, weights: np.ndarray) -> bool:
+        """Whether `weights` are of the network the mosaic is laid out for."""
+        return self.initial is not None and weights.shape == self.initial.shape
+
     def show_weights(self, weights: np.ndarray) -> None:
         """Draw (pixels, units) weights as the mosaic."""
         self.weights = weights

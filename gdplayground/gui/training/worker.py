@@ -102,6 +102,10 @@ class TrainingWorker(QObject):
         self._pace: float | None = None  # steps a second; None: as fast as it can
         self._wake = 0  # the one continuation of the job that counts; older ones do nothing
         self._run_id = 0
+        # The id of the last run announced, set before its `started` is sent: read by the GUI
+        # thread (an int, written here only, never decreasing), so that a run start already
+        # followed by another is not laid out twice (the storm's bursts of resets).
+        self.announced = 0
         self._pending: list[StepReport] = []
         self._path: list[np.ndarray] = []
         self._coach: Coach | None = None  # each run has its own, made as it is announced
@@ -363,6 +367,7 @@ class TrainingWorker(QObject):
         trainer, data = self.trainer, self.trainer.dataset
         mid_epoch = trainer.steps_to_epoch_end < trainer.steps_per_epoch
         self._run_id += 1
+        self.announced = self._run_id
         self._unannounced = False
         self._pending, self._path = [], []
         self._coach = Coach(trainer)

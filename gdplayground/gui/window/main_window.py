@@ -393,7 +393,11 @@ class MainWindow(QMainWindow):
     def _on_started(self, info: RunInfo) -> None:
         """A new run (or the same one reset): its settings are those it was built from, whatever
         was sent since; the views lay themselves out again, each whatever becomes of the
-        others (a view left on the last run's layout breaks on every frame of this one)."""
+        others (a view left on the last run's layout breaks on every frame of this one).
+        A start another has followed is passed over: that one's start is on its way, and
+        laying out every run of a burst (a storm of resets) held the window for seconds."""
+        if info.run_id < self.session.worker.announced:
+            return
         previous, self.info = self.info, info
         self.history = History(len(info.layers))
         self.last_step, self.last_epoch = info.step, info.epoch

@@ -72,11 +72,11 @@ def test_differences_name_each_changed_setting():
     there.architecture.hidden[1].units = 16
     there.learning_rate.value = 0.01
     assert differences(here, there) == ["Architecture › Hidden layer 2 units: 128 → 16",
-                                        "Learning rate › Value: 0.001 → 0.01"]
+                                        "Learning rate › Value: 0.002 → 0.01"]
     there.optimizer.name, there.architecture.hidden = "sgd", there.architecture.hidden[:1]
     assert differences(here, there) == ["Architecture › Hidden layers: 2 → 1",
                                         "Optimizer › Algorithm: Adam → SGD",
-                                        "Learning rate › Value: 0.001 → 0.01"]
+                                        "Learning rate › Value: 0.002 → 0.01"]
     there.architecture.hidden += [Layer(8, "tanh"), Layer(4, "tanh")]
     assert "Architecture › Hidden layers: 2 → 3" in differences(here, there)
 

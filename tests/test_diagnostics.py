@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gdplayground.cli import main
-from gdplayground.config import Layer, preset
+from gdplayground.config import Layer, LearningRateConfig, preset
 from gdplayground.data import load_dataset
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import Trainer
@@ -40,7 +40,7 @@ def coach_run(config, steps, dataset=None, chunk=100, test_every=None):
 
 def mnist(optimizer="adam", lr=1e-3, hidden=None, activation="relu", init="he", sigma=0.01):
     config = preset("mnist")
-    config.optimizer.name, config.learning_rate.value = optimizer, lr
+    config.optimizer.name, config.learning_rate = optimizer, LearningRateConfig(lr)  # constant
     if hidden is not None:
         config.architecture.hidden = [Layer(units, activation) for units in hidden]
     config.architecture.init, config.architecture.init_sigma = init, sigma

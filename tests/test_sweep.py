@@ -57,7 +57,7 @@ def test_settings_are_set_as_named():
     tanh = sweep_param("activation").configure(base, "tanh").architecture.hidden
     assert {layer.activation for layer in tanh} == {"tanh"}
     assert sweep_param("lr").configure(base, 0.5).learning_rate.value == 0.5
-    assert base.learning_rate.value == 0.001  # the base is left as it was
+    assert base.learning_rate.value == preset("mnist").learning_rate.value  # left as it was
 
 
 @pytest.mark.parametrize("make, message", [

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from gdplayground.config import ConfigError, Layer, preset
+from gdplayground.config import ConfigError, Layer, LearningRateConfig, preset
 from gdplayground.data import load_dataset
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import Trainer
@@ -235,7 +235,8 @@ def test_losses_far_above_the_start_diverge_at_the_step_the_rule_says(dataset, o
     ("mnist", 3000, {"value": 0.1, "optimizer": "sgd", "batch": "stochastic"})])
 def test_healthy_runs_and_their_wild_batches_never_diverge(dataset, steps, settings):
     config = preset(dataset)
-    config.learning_rate.value = settings.get("value", config.learning_rate.value)
+    if "value" in settings:  # a constant rate
+        config.learning_rate = LearningRateConfig(settings["value"])
     config.optimizer.name = settings.get("optimizer", config.optimizer.name)
     config.batch.mode = settings.get("batch", config.batch.mode)
     trainer = Trainer(config)

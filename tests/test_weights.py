@@ -18,6 +18,7 @@ from gdplayground.cli import main
 from gdplayground.config import Layer, preset
 from gdplayground.engine import Trainer
 from gdplayground.engine.optimizers import RULES
+from gdplayground.engine.schedules import learning_rate_at
 from gdplayground.store.weights import WeightFileError, _digest, load_weights, save_weights
 
 
@@ -117,7 +118,9 @@ def test_file_is_self_describing_without_pickle(trained):
     assert {"optimizer/all/m", "optimizer/all/v", "data/order"} <= set(arrays)
     assert arrays["path/steps"].tolist() == list(range(61)) and arrays["path/steps"].dtype == np.int64
     assert arrays["path/weights"].shape == (61, 25818) and arrays["path/weights"].dtype == np.float32
-    assert arrays["path/rates"].dtype == np.float64 and (arrays["path/rates"] == 0.001).all()
+    # the rate each kept step was reached with (step 0: the first rate)
+    rates = [learning_rate_at(max(step - 1, 0), trained[0].config.learning_rate) for step in range(61)]
+    assert arrays["path/rates"].dtype == np.float64 and arrays["path/rates"].tolist() == rates
 
 
 def assert_same_path(a, b):
@@ -378,7 +381,7 @@ def test_every_optimizer_resumes_from_before_and_after_its_first_step(tmp_path, 
 
 def test_an_edited_configuration_is_refused_as_altered(trained, tmp_path):
     arrays = arrays_of(trained[1])
-    arrays["config"] = np.array(str(arrays["config"]).replace("value = 0.001", "value = 0.002"))
+    arrays["config"] = np.array(str(arrays["config"]).replace("seed = 0", "seed = 1"))
     path = rewrite(tmp_path / "edited.npz", arrays, reseal=False)
     with pytest.raises(WeightFileError, match="altered after it was written"):
         load_weights(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -208,3 +209,15 @@ def test_a_racer_in_the_double_wells_shallower_valley_is_stuck_in_a_local_minimu
     assert deep.status == ["converged"] and deep.local_minimum_words(0) is None
     equal = run(Race(make_surface("himmelblau"), [0.0, 0.0], [racer("adam", 0.1)]), 20000)
     assert equal.status == ["converged"] and equal.local_minimum_words(0) is None
+
+
+def test_a_racer_thrown_far_out_overflows_quietly_and_is_called_diverged():
+    """The storm (seed 23): Beale's gradient where a diverged racer stopped (y ~ -1e53, y³
+    overflows) was computed outside the race's errstate: a RuntimeWarning at every frame of
+    the Optimizers tab."""
+    race = Race(make_surface("beale"), [1.0, 1.5], [racer("nesterov", 0.1)])  # out in 3 steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            race.step()
+    assert race.status == ["diverged"]

@@ -169,11 +169,12 @@ class Race:
 
     def _step_one(self, i: int) -> RacerReport:
         racer, point = self.racers[i], self.points[i]
-        grad = self.surface.grad(point).astype(self.dtype)
+        with np.errstate(all="ignore"):  # a diverging racer overflows: that is its result
+            grad = self.surface.grad(point).astype(self.dtype)  # (Beale's y³ at y = 1e103)
         if self.status[i] != "running":
             return self._report(i, grad, np.zeros_like(point))
         before = point.copy()
-        with np.errstate(all="ignore"):  # a diverging racer overflows: that is its result
+        with np.errstate(all="ignore"):
             self._optimizers[i].step([(point, grad)], racer.lr)
         self.trajectories[i].extend(point)
         self.status[i] = self._judge(point)

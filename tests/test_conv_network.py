@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gdplayground.cli.flags import parse_layers
-from gdplayground.config import ConfigError, Layer, layer_words, preset, validate_fields
+from gdplayground.config import ConfigError, Layer, preset, validate_fields
+from gdplayground.layer_grammar import layer_words
 from gdplayground.engine.gradcheck import TOLERANCE, VARIANTS, _check_one
 from gdplayground.engine.memory import training_bytes
 from gdplayground.engine.network import Network

@@ -9,7 +9,8 @@ import pytest
 
 from gdplayground.cli import main
 from gdplayground.cli.flags import SETTINGS
-from gdplayground.config import ExperimentConfig, differences, field_at, layer_words, preset
+from gdplayground.config import ExperimentConfig, differences, field_at, preset
+from gdplayground.layer_grammar import layer_words
 from gdplayground.labs.sweep import (
     PARAMS, SweepError, SweepPlan, parse_bounds, run_sweep, sweep_param, sweep_values)
 

@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
-from gdplayground.config import ConfigError, Layer, parse_layer, preset
+from gdplayground.config import ConfigError, Layer, preset
+from gdplayground.layer_grammar import parse_layer
 from gdplayground.engine.network import Network
 from gdplayground.gui.training.feature_map_view import ConvView
 from gdplayground.gui.training.panels import SMALL_CNN, ArchitecturePanel, DataShape

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdplayground.config import ExperimentConfig, Layer, parse_layer, preset
+from gdplayground.config import ExperimentConfig, Layer, preset
+from gdplayground.layer_grammar import parse_layer
 from gdplayground.engine.conv import feature_shapes
 
 IMAGE = (1, 28, 28)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gdplayground.config import (
-    DATASETS, LAYERS_GRAMMAR, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS,
-    Layer, field_at, owner, parse_layer, preset, shown, validate_fields)
+    DATASETS, OUTPUTS_FOR_LOSS, ConfigError, ExperimentConfig, HIDDEN_ACTIVATIONS, Layer,
+    field_at, owner, preset, shown, validate_fields)
+from gdplayground.layer_grammar import LAYERS_GRAMMAR, parse_layer
 from gdplayground.engine.conv import conv_padding
 from gdplayground.files import StagedFolder
 from gdplayground.gui.training.paces import PACES

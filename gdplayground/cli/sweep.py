@@ -13,7 +13,7 @@ from gdplayground.cli.flags import (
     UsageError, add_train_flags, config_from_args, path_given, staged_output, text_given,
     whole_number)
 from gdplayground.cli.train import total_steps
-from gdplayground.config import layer_words
+from gdplayground.layer_grammar import layer_words
 from gdplayground.cli.window import preflight
 from gdplayground.console import stops_as_interrupts
 from gdplayground.files import holds_only, write_atomic

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdplayground.config import HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS, parse_layer
+from gdplayground.config import HIDDEN_ACTIVATIONS, OUTPUTS_FOR_LOSS
+from gdplayground.layer_grammar import parse_layer
 from gdplayground.engine.conv import feature_shapes
 from gdplayground.engine.losses import Loss, make_loss
 from gdplayground.engine.network import Network

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdplayground.config import layer_words
+from gdplayground.layer_grammar import layer_words
 from gdplayground.engine.activations import ACTIVATIONS, Activation
 from gdplayground.engine.conv import POOLS, Conv2D, _buffer, feature_shapes, initial_std
 

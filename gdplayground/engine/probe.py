@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gdplayground.config import layer_words
+from gdplayground.layer_grammar import layer_words
 from gdplayground.engine.network import Network
 
 

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdplayground.config import ConfigError, ExperimentConfig, changes, layer_words
+from gdplayground.config import ConfigError, ExperimentConfig, changes
+from gdplayground.layer_grammar import layer_words
 from gdplayground.data import Dataset, Split, load_dataset
 from gdplayground.engine.probe import Probe
 from gdplayground.engine.losses import OUTPUT_RANGES, accuracy, make_loss

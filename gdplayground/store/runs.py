@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.config import ExperimentConfig, layer_words
+from gdplayground.config import ExperimentConfig
+from gdplayground.layer_grammar import layer_words
 from gdplayground.engine import TrainingState
 from gdplayground.engine.history import (
     BASE_COLUMNS, MAX_BLOCKS, RECENT_ROWS, SHARPNESS, History)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig, layer_words
+from gdplayground.config import ACTIVATION_WORDS, ExperimentConfig
+from gdplayground.layer_grammar import layer_words
 from gdplayground.data.datasets import Dataset, Split
 from gdplayground.engine import TrainingState
 from gdplayground.engine.activations import LeakyReLU

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 
 from gdplayground.config import (
     ACTIVATION_WORDS, HIDDEN_ACTIVATIONS, LAYER_KINDS, OUTPUTS_FOR_LOSS, TOY_DATASETS,
-    ArchitectureConfig, DataConfig, ExperimentConfig, Layer, field_help, field_range, parse_layer, preset)
+    ArchitectureConfig, DataConfig, ExperimentConfig, Layer, field_help, field_range, preset)
+from gdplayground.layer_grammar import parse_layer
 from gdplayground.engine.conv import conv_fans, feature_shapes
 from gdplayground.data.datasets import table_path
 from gdplayground.gui.training.table_view import (

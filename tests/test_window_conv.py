@@ -10,7 +10,8 @@ from gdplayground.config import ConfigError, Layer, preset
 from gdplayground.layer_grammar import parse_layer
 from gdplayground.engine.network import Network
 from gdplayground.gui.training.feature_map_view import ConvView
-from gdplayground.gui.training.panels import SMALL_CNN, ArchitecturePanel, DataShape
+from gdplayground.gui.training.layer_list import SMALL_CNN
+from gdplayground.gui.training.panels import ArchitecturePanel, DataShape
 from gdplayground.gui.window.main_window import MainWindow
 from gdplayground.labs.feature_maps import feature_maps_of, filter_tiles, map_grid
 

@@ -300,7 +300,7 @@ def test_new_hidden_layers_replace_the_old_rows_at_once(qtbot):
     """A lesson's two layers over the run's two: the old rows left the layout only when the event
     loop deleted them, and till then four rows showed (a screenshot taken meanwhile had them)."""
     from gdplayground.config import Layer
-    from gdplayground.gui.training.panels import LayerList
+    from gdplayground.gui.training.layer_list import LayerList
 
     rows = LayerList()
     qtbot.addWidget(rows)

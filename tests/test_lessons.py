@@ -18,7 +18,7 @@ from gdplayground.labs.gradient_lab import check_layers
 from gdplayground.labs.lessons import (
     TABS, Lesson, LessonError, lessons_folder, load_lesson, shipped_lessons)
 from gdplayground.labs.sharpness import sharpness
-from gdplayground.labs.sweep import run_sweep
+from gdplayground.labs.sweeps.plan import run_sweep
 
 TESTED = {"learning-rate", "x-squared-step", "vanishing-gradients", "adam-ravine",
           "mini-batch-noise", "saddle-point", "gradient-check", "overfitting", "stroke-detectors",
@@ -58,7 +58,7 @@ def test_every_shipped_lesson_opens_in_order_and_has_its_test():
 def test_learning_rate_too_low_barely_moves_right_falls_too_high_diverges():
     one = lesson("learning-rate")
     assert (one.tab, one.sweep.setting, one.sweep.values) == ("runs", "lr", "0.001,1,30")
-    runs = {run.value: run for run in run_sweep(one.experiment, one.sweep.plan())}
+    runs = {run.point[0]: run for run in run_sweep(one.experiment, one.sweep.plan())}
     starts = {round(float(run.curve[1][0]), 3) for run in runs.values()}
     assert starts == {0.702}
     assert round(runs[0.001].final_loss, 3) == 0.696
@@ -364,7 +364,8 @@ view = "path"
         ("adam", 0.05), ("rmsprop", 0.01)]
     assert (one.race.racers[0].optimizer.beta1, one.race.racers[1].optimizer.rho) == (0.8, 0.95)
     plan = one.sweep.plan()
-    assert plan.values == (8, 16, 32, 64) and plan.repeats == 2 and plan.steps == 50 and plan.log
+    assert plan.axes[0].values == (8, 16, 32, 64) and plan.axes[0].log
+    assert plan.repeats == 2 and plan.steps == 50
     assert (one.tab, one.inside_page, one.landscape_view) == ("inside", "distributions", "path")
 
 

@@ -159,9 +159,10 @@ def sweep_section(figures, repeats, seconds, out) -> dict:
 
 
 def _sweep_seconds(steps: int) -> float:
-    from gdplayground.labs.sweep import SweepPlan, run_sweep, sweep_param
+    from gdplayground.labs.sweeps.params import sweep_param
+    from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan, run_sweep
 
-    plan = SweepPlan(sweep_param("lr"), SWEEP_RATES, steps=steps)
+    plan = SweepPlan((SweepAxis(sweep_param("lr"), SWEEP_RATES),), steps=steps)
     return sum(run.seconds for run in run_sweep(preset("spiral"), plan))
 
 

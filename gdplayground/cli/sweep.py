@@ -25,7 +25,7 @@ WIDTHS = (12, 6, 11, 11, 13, 16)
 
 
 def register(commands) -> None:
-    from gdplayground.labs.sweep import PARAMS
+    from gdplayground.labs.sweeps.params import PARAMS
 
     sweep = commands.add_parser(
         "sweep", help="train a run per value of one setting (and per repeat) and compare them",
@@ -56,11 +56,11 @@ def register(commands) -> None:
 
 
 def run_sweep_command(args) -> int:
-    from gdplayground.labs.sweep import check_runs, run_sweep
+    from gdplayground.labs.sweeps.plan import check_runs, run_sweep
 
     plan = sweep_plan(args)
     base = config_from_args(args)
-    _flagged("", plan.configs, base)  # every run's settings, before any training …
+    _flagged("", plan.tasks, base)  # every run's settings, before any training …
     _flagged("", check_runs, base, plan,  # … its data, its memory and its length
              lambda trainer: total_steps(args, trainer, default_epochs=1))
     preflight(window=False)  # before the work: the picture is part of what --out promises
@@ -77,7 +77,7 @@ def run_sweep_command(args) -> int:
         except KeyboardInterrupt:
             interrupted = True
             print("\ninterrupted: writing the runs that finished", file=sys.stderr)
-        heading = (f"Sweep of {plan.param.label}: {_setup_words(base, plan.param.path)}; "
+        heading = (f"Sweep of {_labels(plan)}: {_setup_words(base, plan)}; "
                    f"{_run_length(plan)} a run")
         _write_results(out, results, plan, heading)
     print(f"wrote {args.out / CSV_NAME} ({len(results)} rows), {args.out / PNG_NAME} and "
@@ -96,7 +96,8 @@ def _earlier_sweep(folder: Path) -> bool:
 
 def sweep_plan(args):
     """The plan the flags describe; UsageError names the flag at fault."""
-    from gdplayground.labs.sweep import SweepPlan, parse_bounds, sweep_param
+    from gdplayground.labs.sweeps.params import parse_bounds, sweep_param
+    from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan
 
     if args.bounds is None:
         for flag, given in (("--count", args.count is not None), ("--log", args.log)):
@@ -110,13 +111,13 @@ def sweep_plan(args):
     else:
         values = _flagged("--range", lambda: param.range_values(*parse_bounds(args.bounds),
                                                                 args.count, args.log))
-    return _flagged("--repeats", SweepPlan, param, values, args.repeats, args.steps,
-                    args.epochs, args.log)
+    axis = SweepAxis(param, values, args.log)
+    return _flagged("--repeats", SweepPlan, (axis,), args.repeats, args.steps, args.epochs)
 
 
 def _flagged(flag: str, work, *arguments):
     """work(*arguments), a SweepError in it a UsageError led by `flag` (if any)."""
-    from gdplayground.labs.sweep import SweepError
+    from gdplayground.labs.sweeps.params import SweepError
 
     try:
         return work(*arguments)
@@ -127,11 +128,15 @@ def _flagged(flag: str, work, *arguments):
 
 
 def _describe(plan, base) -> str:
-    values = ", ".join(map(plan.param.text, plan.values))
-    return (f"sweep of {plan.param.name} ({plan.param.label}) over {values}; "
-            f"{plan.repeats} repeat{'s' * (plan.repeats != 1)} of each from seed {base.seed}: "
-            f"{plan.runs} runs of {_run_length(plan)}\n"
-            f"from {_setup_words(base, plan.param.path)}")
+    axes = " by ".join(f"{axis.param.name} ({axis.param.label}) over "
+                       f"{', '.join(map(axis.param.text, axis.values))}" for axis in plan.axes)
+    return (f"sweep of {axes}; {plan.repeats} repeat{'s' * (plan.repeats != 1)} of each from "
+            f"seed {base.seed}: {plan.runs} runs of {_run_length(plan)}\n"
+            f"from {_setup_words(base, plan)}")
+
+
+def _labels(plan) -> str:
+    return " and ".join(param.label for param in plan.params)
 
 
 def _run_length(plan) -> str:
@@ -139,14 +144,15 @@ def _run_length(plan) -> str:
     return f"{plan.steps:,} steps" if plan.steps else f"{epochs} epoch{'s' * (epochs != 1)}"
 
 
-def _setup_words(base, swept: str) -> str:
-    """The starting configuration in brief, but for the setting swept."""
+def _setup_words(base, plan) -> str:
+    """The starting configuration in brief, but for the settings swept."""
     hidden = "-".join(map(layer_words, base.architecture.hidden)) or "none"
     parts = {"data.name": base.data.name, "architecture.hidden": f"hidden {hidden}",
              "optimizer.name": base.optimizer.name,
              "learning_rate.value": f"lr {base.learning_rate.value:g}",
              "batch.size": f"batch {base.batch.mode} {base.batch.size}", "dtype": base.dtype}
-    return ", ".join(words for path, words in parts.items() if path != swept)
+    swept = {param.path for param in plan.params}
+    return ", ".join(words for path, words in parts.items() if path not in swept)
 
 
 class _ProgressBar:
@@ -182,13 +188,17 @@ def _row_words(run) -> tuple[str, ...]:
         return "-" if value is None else f"{value:.4g}"
     accuracy = "-" if run.test_accuracy is None else f"{run.test_accuracy:.2%}"
     diverged = "-" if run.diverged_at_step is None else str(run.diverged_at_step)
-    return (run.param.text(run.value), str(run.repeat), loss(run.final_loss), loss(run.least_loss),
+    return (_point_text(run), str(run.repeat), loss(run.final_loss), loss(run.least_loss),
             accuracy, diverged)
+
+
+def _point_text(run) -> str:
+    return "-".join(param.text(value) for param, value in zip(run.params, run.point))
 
 
 def run_name(run) -> str:
     """A run's folder under runs/: its value and repeat, 0.001-0."""
-    return f"{run.param.text(run.value)}-{run.repeat}"
+    return f"{_point_text(run)}-{run.repeat}"
 
 
 def sweep_csv(results) -> str:
@@ -199,20 +209,23 @@ def sweep_csv(results) -> str:
     writer.writerow(CSV_HEADER)
     for run in results:
         figures = (run.final_loss, run.least_loss, run.test_accuracy, run.diverged_at_step)
-        writer.writerow([run.value if run.param.categorical else repr(run.value), run.repeat,
+        values = [value if param.categorical else repr(value)
+                  for param, value in zip(run.params, run.point)]
+        writer.writerow([*values, run.repeat,
                          *("" if figure is None else repr(figure) for figure in figures)])
     return out.getvalue()
 
 
 def _write_run_folder(folder: Path, run) -> None:
+    from gdplayground.labs.sweeps.plan import point_words
     from gdplayground.store.export import RunFolder, write_run
 
     with RunFolder(folder) as staged:
         with open(staged.file("metrics.csv"), "w", encoding="utf-8", newline="") as metrics:
             run.history.write_csv(metrics)
-        note = (f"A run of a sweep of {run.param.name} ({run.param.label}): value "
-                f"{run.param.text(run.value)}, repeat {run.repeat}. `../../{CSV_NAME}` compares "
-                f"every run of the sweep.")
+        note = (f"A run of a sweep of {' and '.join(param.label for param in run.params)}: "
+                f"{point_words(run.params, run.point)}, repeat {run.repeat}. `../../{CSV_NAME}` "
+                f"compares every run of the sweep.")
         write_run(staged, run.config, run.state, run.summary, run.input_scale, onnx=False,
                   notes=[note], preparation=run.preparation)
 
@@ -221,4 +234,5 @@ def _write_results(out, results, plan, heading: str) -> None:
     from gdplayground.gui.runs.sweep_result_view import save_sweep_result_png
 
     write_atomic(out.file(CSV_NAME), sweep_csv(results).encode())
-    save_sweep_result_png(results, plan.param, out.file(PNG_NAME), log=plan.log, heading=heading)
+    axis = plan.axes[0]
+    save_sweep_result_png(results, axis.param, out.file(PNG_NAME), log=axis.log, heading=heading)

@@ -79,26 +79,45 @@ class Dataset:
         return float(np.sqrt(mse)) * spread
 
 
-def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None = None) -> Dataset:
+Source = tuple | Table | None  # what a data set's files hold, as read: see read_source
+
+
+def load_dataset(config: DataConfig, seed: int, preparation: Preparation | None = None,
+                 source: Source = None) -> Dataset:
     """Build the dataset a configuration names; raise DataError for unusable files. A table is
-    prepared as `preparation` says (a trained network's), or as fitted on its training rows."""
+    prepared as `preparation` says (a trained network's), or as fitted on its training rows.
+    `source` is what `read_source(config)` gave, read once for many seeds (a sweep's workers are
+    sent it rather than the files, which a cluster's machines may not have)."""
     if config.name == "linear-system":
         system = Split(LINEAR_SYSTEM_A, LINEAR_SYSTEM_Y[:, None])
         return Dataset("linear-system", system, _empty(system), _empty(system), None)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xDA7A]))
     if config.name in TOY_DATASETS:
         return _toy(config, rng)
+    source = source if source is not None else read_source(config, preparation)
     if config.is_table:
-        return _table(config, rng, preparation)
-    folder = Path(config.path) if config.name == "idx" else None
-    x_train, y_train, x_test, y_test = load_image_folder(folder) if folder else load_bundled_mnist()
+        return _table(config, source, rng, preparation)
+    x_train, y_train, x_test, y_test = source
     if config.name == "mnist-binary":
         (x_train, y_train), (x_test, y_test) = (_only_digits(x_train, y_train, (0, 1)),
                                                 _only_digits(x_test, y_test, (0, 1)))
     image_shape = x_train.shape[1:]
     train, validation = _carve(Split(_flat(x_train), y_train), config.validation_split, rng)
-    return Dataset(folder.name if folder else config.name, train, validation,
-                   Split(_flat(x_test), y_test), class_count(y_train), 1 / 255, image_shape)
+    name = Path(config.path).name if config.name == "idx" else config.name
+    return Dataset(name, train, validation, Split(_flat(x_test), y_test), class_count(y_train),
+                   1 / 255, image_shape)
+
+
+def read_source(config: DataConfig, preparation: Preparation | None = None) -> Source:
+    """What a configuration's files hold, read and checked, before any seed splits it: a
+    table, the four arrays of an image folder (MNIST's, read once a process), or None for the
+    data sets drawn from the seed."""
+    if config.name in TOY_DATASETS or config.name == "linear-system":
+        return None
+    if config.is_table:
+        target = preparation.target if preparation else config.target
+        return read_table(table_path(config), target, config.missing)
+    return load_image_folder(Path(config.path)) if config.name == "idx" else load_bundled_mnist()
 
 
 def _toy(config: DataConfig, rng: np.random.Generator) -> Dataset:
@@ -116,9 +135,8 @@ def table_path(config: DataConfig) -> Path:
         else Path(config.path)
 
 
-def _table(config: DataConfig, rng: np.random.Generator, preparation: Preparation | None) -> Dataset:
-    table = read_table(table_path(config), preparation.target if preparation else config.target,
-                       config.missing)
+def _table(config: DataConfig, table: Table, rng: np.random.Generator,
+           preparation: Preparation | None) -> Dataset:
     order = rng.permutation(len(table))
     n_test = int(round(len(table) * config.test_fraction))
     test, rest = table.rows(np.sort(order[:n_test])), table.rows(np.sort(order[n_test:]))

@@ -37,6 +37,10 @@ class GrowingArray:
     def __len__(self) -> int:
         return self.length
 
+    def __getstate__(self) -> dict:
+        """Pickled without its spare room: a sweep's runs cross from worker processes."""
+        return {"_data": self.data.copy(), "length": self.length}
+
     def extend(self, rows) -> None:
         rows = np.atleast_2d(np.asarray(rows, dtype=float))
         needed = self.length + len(rows)

@@ -40,7 +40,8 @@ from gdplayground.files import open_regular
 from gdplayground.labs.expression import ExpressionError
 from gdplayground.labs.race import MAX_RACERS, Race, Racer, check_racer
 from gdplayground.labs.surfaces import SURFACES, Surface, SurfaceError, make_surface
-from gdplayground.labs.sweep import SweepError, SweepPlan, plan_from_fields, sweep_param
+from gdplayground.labs.sweeps.params import SweepError, sweep_param
+from gdplayground.labs.sweeps.plan import SweepPlan, axis_from_fields
 from gdplayground.resources import resource_path
 
 FILE_DATASETS = ("table", "idx")  # data sets read from data.path
@@ -94,8 +95,8 @@ class SweepSetup:
     steps: int = 300
 
     def plan(self) -> SweepPlan:
-        return plan_from_fields(sweep_param(self.setting), self.values, self.count, self.log,
-                                self.repeats, self.steps)
+        axis = axis_from_fields(sweep_param(self.setting), self.values, self.count, self.log)
+        return SweepPlan((axis,), self.repeats, steps=self.steps)
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def _sweep(raw: dict, experiment: ExperimentConfig | None) -> SweepSetup:
     try:
         plan = setup.plan()
         if experiment is not None:
-            plan.configs(experiment)  # each value's settings checked against the lesson's
+            plan.tasks(experiment)  # each value's settings checked against the lesson's
     except SweepError as exc:
         raise _Problem(f"sweep: {exc}", "sweep.values") from None
     return setup

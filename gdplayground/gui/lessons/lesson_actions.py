@@ -20,7 +20,7 @@ from gdplayground.engine.trainer import needs_reset
 from gdplayground.labs.lessons import (
     INSIDE_PAGES, Lesson, LessonError, RaceSetup, SweepSetup, lessons_folder, load_lesson,
     shipped_lessons)
-from gdplayground.labs.sweep import sweep_param
+from gdplayground.labs.sweeps.params import sweep_param
 from gdplayground.gui.lessons.lesson_dock import DOCK_WIDTH, LessonDock
 from gdplayground.gui.window.actions import make_action
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 
 from gdplayground.config import differences
-from gdplayground.labs.sweep import SweepRun
+from gdplayground.labs.sweeps.plan import point_words
+from gdplayground.labs.sweeps.runs import SweepRun
 from gdplayground.gui.widgets.qt import wait_for
 from gdplayground.gui.widgets.training_run import Snapshot
 from gdplayground.store.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
@@ -65,7 +66,7 @@ class RunKeeper(QObject):
 
     def keep_sweep_run(self, run: SweepRun) -> None:
         """A run of a sweep joins the list, named by the value it tried."""
-        name = f"{run.param.name} {run.param.text(run.value)}" + (
+        name = point_words(run.params, run.point) + (
             f" (seed +{run.repeat})" if run.repeat else "")
         kept = KeptRun(name, run.config,
                        figures_of(run.history, run.config, run.diverged_at_step or run.state.step,

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget)
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.labs.sweep import PARAMS, SweepError, SweepPlan, SweepRun, plan_from_fields
+from gdplayground.labs.sweeps.params import PARAMS, SweepError
+from gdplayground.labs.sweeps.plan import SweepPlan, axis_from_fields
+from gdplayground.labs.sweeps.runs import SweepRun
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.runs.sweep_result_view import SweepResultView
 from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner
@@ -104,9 +106,10 @@ class SweepPanel(QWidget):
             self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
             return
         self.results = []
-        self.view.set_heading(f"{self.plan.param.label}: {self.plan.runs} runs of "
+        axis = self.plan.axes[0]
+        self.view.set_heading(f"{axis.param.label}: {self.plan.runs} runs of "
                               f"{self.plan.steps:,} steps")
-        self.view.begin(self.plan.param, self.plan.values, self.plan.log, self.plan.steps)
+        self.view.begin(axis.param, axis.values, axis.log, self.plan.steps)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("%p%")
@@ -114,9 +117,9 @@ class SweepPanel(QWidget):
         self.status.setText(f"0 of {self.plan.runs} runs")
 
     def _plan(self) -> SweepPlan:
-        return plan_from_fields(PARAMS[self.param.currentData()], self.values.text(),
-                                self.count.value(), self.log.isChecked(), self.repeats.value(),
-                                self.steps.value())
+        axis = axis_from_fields(PARAMS[self.param.currentData()], self.values.text(),
+                                self.count.value(), self.log.isChecked())
+        return SweepPlan((axis,), self.repeats.value(), steps=self.steps.value())
 
     def _progressed(self, progress: SweepProgress) -> None:
         self.progress.setValue(round(progress.fraction * 100))

@@ -26,7 +26,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from gdplayground.labs.sweep import SweepParam, SweepRun, log_axis
+from gdplayground.labs.sweeps.params import SweepParam, log_axis
+from gdplayground.labs.sweeps.runs import SweepRun
 from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa, use_plot_style
 
 FINAL_PEN = pg.mkPen((31, 119, 180), width=2)
@@ -76,7 +77,7 @@ def columns(results: list[SweepRun], where: dict, figure: Callable[[SweepRun], f
             ) -> list[Column]:
     by_value = {value: [] for value in where}
     for run in results:
-        by_value[run.value].append(run)
+        by_value[run.point[0]].append(run)
     found = []
     for (value, x), runs in zip(where.items(), by_value.values()):
         measured = np.array([figure(run) for run in runs
@@ -249,17 +250,17 @@ class CurvesPlot(PlotView):
         steps, losses = run.curve
         keep = np.isfinite(losses) & (losses > 0)
         steps, losses = steps[keep], losses[keep]
-        if run.value not in self.lines:
-            share = self.order.index(run.value) / max(len(self.order) - 1, 1)
+        if run.point[0] not in self.lines:
+            share = self.order.index(run.point[0]) / max(len(self.order) - 1, 1)
             pen = pg.mkPen(CURVE_COLOURS.map(0.9 * share, mode="qcolor"), width=1)  # no pale yellow
-            self.lines[run.value] = (self.curve(pen, f"{self.param.name} "
-                                                     f"{self.param.text(run.value)}"), [], [])
-        item, all_steps, all_losses = self.lines[run.value]
+            self.lines[run.point[0]] = (self.curve(pen, f"{self.param.name} "
+                                                     f"{self.param.text(run.point[0])}"), [], [])
+        item, all_steps, all_losses = self.lines[run.point[0]]
         all_steps.append(np.r_[steps, np.nan])  # the break before the next run of this value
         all_losses.append(np.r_[losses, np.nan])
         item.setData(np.concatenate(all_steps), np.concatenate(all_losses), connect="finite")
-        if run.value in self.keyed and len(steps):  # named once in the key, by its first curve
-            self.keyed.discard(run.value)
+        if run.point[0] in self.keyed and len(steps):  # named once in the key, by its first curve
+            self.keyed.discard(run.point[0])
             self._named.add(item)
             self._retitle()
         if len(steps):
@@ -340,7 +341,7 @@ class SweepResultView(QWidget):
     def show_results(self, results: list[SweepRun], param: SweepParam, log: bool = False) -> None:
         """Draw these runs of a sweep of `param` at once; `log`: its values were spaced on a
         log scale."""
-        self.begin(param, [run.value for run in results], log)
+        self.begin(param, [run.point[0] for run in results], log)
         for run in results:
             self.add(run)
         self.draw_figures()
@@ -382,7 +383,7 @@ def summary_words(results: list[SweepRun], param: SweepParam) -> str:
     """How many runs, and which diverged at which step."""
     if not results:
         return "No run has finished yet."
-    diverged = [f"{param.text(run.value)} (repeat {run.repeat}) at step {run.diverged_at_step:,}"
+    diverged = [f"{param.text(run.point[0])} (repeat {run.repeat}) at step {run.diverged_at_step:,}"
                 for run in results if run.diverged]
     named = param.name if param.label == param.name else f"{param.name} ({param.label})"
     words = f"{len(results)} run{'s' * (len(results) != 1)} of {named}"

@@ -23,7 +23,9 @@ from typing import Callable, NamedTuple
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.labs.sweep import SweepPlan, SweepRun, run_sweep
+from gdplayground.labs.sweeps.plan import SweepPlan, run_sweep
+from gdplayground.labs.sweeps.progress import SweepTally
+from gdplayground.labs.sweeps.runs import SweepRun
 from gdplayground.gui.widgets.background import Background
 from gdplayground.gui.widgets.training_run import WindowWork
 
@@ -83,7 +85,7 @@ class SweepRunner(QObject):
     def start(self, base: ExperimentConfig, plan: SweepPlan) -> None:
         """Check every run's settings (SweepError here, on the caller's thread), then train.
         RuntimeError if a sweep is running."""
-        plan.configs(base)
+        plan.tasks(base)
         if self.running:
             raise RuntimeError("a sweep is already running")
         self.results, self.plan, self._started = [], plan, time.monotonic()
@@ -102,8 +104,11 @@ class SweepRunner(QObject):
 
     def _work(self, base, plan: SweepPlan, progress, cancelled) -> None:
         """On the worker's thread: each run to the GUI thread as it ends."""
-        def report(run: int, step: int, steps: int) -> None:
-            progress(run * SHARES + SHARES * step // steps, plan.runs * SHARES)
+        tally = SweepTally(plan.runs)
+
+        def report(index: int, step: int, steps: int) -> None:
+            tally.stepped(index, step, steps)
+            progress(round(tally.fraction * plan.runs * SHARES), plan.runs * SHARES)
 
         def cancelled_once_the_window_is_done() -> bool:  # asked before every step
             self.window_work.wait()
@@ -112,6 +117,8 @@ class SweepRunner(QObject):
                              progress=report):
             self._ended.append(run)
             self._arrived.emit()
+            tally.finished(run.index)
+            progress(round(tally.fraction * plan.runs * SHARES), plan.runs * SHARES)
 
     @Slot()
     def _hand_over(self) -> None:

@@ -161,7 +161,7 @@ def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_p
     assert folders == ["0.01-0", "0.01-1", "0.1-0", "0.1-1", "1-0", "1-1"]
     run = out / "runs" / "0.1-1"
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["sweep_settings"] == {"lr": 0.1} and summary["sweep_repeat"] == 1 and summary["steps"] == 25
+    assert summary["sweep_lr"] == 0.1 and summary["sweep_repeat"] == 1 and summary["steps"] == 25
     assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 25
     assert {"weights.npz", "config.toml", "README.md"} <= {p.name for p in run.iterdir()}
     assert "seed = 1" in (run / "config.toml").read_text()

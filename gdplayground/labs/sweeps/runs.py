@@ -205,11 +205,11 @@ def _kept_state(trainer: Trainer) -> TrainingState:
 
 def _summary(run: SweepRun, trainer: Trainer) -> dict:
     """The figures `gdplayground train` gives a run, and the sweep's own."""
-    swept = {param.name: value for param, value in zip(run.params, run.point)}
+    swept = {f"sweep_{param.name}": value for param, value in zip(run.params, run.point)}
     summary = {"steps": trainer.step_count, "epochs": trainer.epochs_done,
                "samples_seen": trainer.samples_seen, "seconds": round(run.seconds, 3),
                "samples_per_second": round(trainer.samples_seen / max(run.seconds, 1e-9)),
-               "diverged": run.diverged, "sweep_settings": swept, "sweep_repeat": run.repeat}
+               "diverged": run.diverged, **swept, "sweep_repeat": run.repeat}
     test_loss = None if run.test_loss is None else trainer.dataset.loss_in_units(run.test_loss)
     optional = {"diverged_at_step": run.diverged_at_step,
                 "final_train_loss": run.history.last("loss"),

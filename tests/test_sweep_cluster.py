@@ -28,7 +28,7 @@ GRID = SweepPlan((SweepAxis(sweep_param("lr"), (0.03, 30.0)),
 def scheduler():
     """A two-worker cluster shared by the file's tests (it takes seconds to start)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
+                                  dashboard_address=":0") as local:
         yield local.scheduler_address
 
 

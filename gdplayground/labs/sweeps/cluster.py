@@ -84,13 +84,13 @@ class ClusterPool:
         """Train the tasks on the cluster, yielding each run as it ends (see the module's
         docstring); `progress(index, step, steps)` at each run's start and as it trains."""
         client = self.connect().client
-        sweep = uuid.uuid4().hex
-        topic = f"gdplayground-sweep-{sweep}"
+        sweep = uuid.uuid4().hex  # names the sweep's tasks, its data on the workers, its topic
+        topic = _topic(sweep)
         news = queue.Queue()  # runs' progress, and tasks ended: put there by Dask's threads
         client.subscribe_topic(topic, lambda event: news.put(event[1]))  # [index, step, steps]
         data = client.scatter([sources], broadcast=True)[0]
-        futures = client.map(_train_on_worker, tasks, sources=data, sources_key=data.key,
-                             topic=topic, key=[f"sweep-{sweep}-run-{task.index}" for task in tasks],
+        futures = client.map(_train_on_worker, tasks, sources=data, sweep=sweep,
+                             key=[f"sweep-{sweep}-run-{task.index}" for task in tasks],
                              pure=False, retries=1)
         pending = {task.index: future for task, future in zip(tasks, futures)}
         for task, future in zip(tasks, futures):
@@ -171,13 +171,17 @@ def _outcome(future, task: RunTask) -> SweepRun | FailedRun:
 
 
 # --- on a worker ---------------------------------------------------------------------------------
-_RUN_DATA: dict[tuple[str, int], RunData] = {}  # (sources' key, thread): that thread's data
+_RUN_DATA: dict[tuple[str, int], RunData] = {}  # (sweep, thread): that thread's data
 
 
-def _run_data(sources_key: str, sources: dict) -> RunData:
-    """This worker thread's data sets built from the sources; the same for every task of the sweep
+def _topic(sweep: str) -> str:
+    return f"gdplayground-sweep-{sweep}"
+
+
+def _run_data(sweep: str, sources: dict) -> RunData:
+    """This worker thread's data sets built from the sweep's sources, for every task of the sweep
     (a RunData builds data sets for one thread at a time)."""
-    slot = (sources_key, threading.get_ident())
+    slot = (sweep, threading.get_ident())
     if slot not in _RUN_DATA:
         while len(_RUN_DATA) >= KEPT_DATA:
             del _RUN_DATA[next(iter(_RUN_DATA))]  # the oldest
@@ -185,10 +189,11 @@ def _run_data(sources_key: str, sources: dict) -> RunData:
     return _RUN_DATA[slot]
 
 
-def _train_on_worker(task: RunTask, sources: dict, sources_key: str, topic: str) -> SweepRun:
-    """A task as a worker runs it: the run trained, its progress logged under `topic`."""
+def _train_on_worker(task: RunTask, sources: dict, sweep: str) -> SweepRun:
+    """A task as a worker runs it: the run trained, its progress logged under the sweep's topic.
+    (`sweep` is no Dask key: Dask would pass a key's value instead.)"""
     from distributed import get_worker
 
-    worker = get_worker()
+    worker, topic = get_worker(), _topic(sweep)
     tell = lambda index, step, steps: worker.log_event(topic, (index, step, steps))  # noqa: E731
-    return train_task(task, _run_data(sources_key, sources), progress=tell)
+    return train_task(task, _run_data(sweep, sources), progress=tell)

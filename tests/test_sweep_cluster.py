@@ -128,6 +128,20 @@ def test_a_port_that_is_no_scheduler_is_the_same_message_in_the_time_given(pool)
                 ClusterPool(address, timeout=0.5).connect()
 
 
+@pytest.mark.parametrize("workers, threads, problem", [
+    (0, 1, "has no worker: start some with `dask worker {} --nthreads 1`$"),
+    (1, 2, "run up to 2 threads each: start them with `dask worker {} --nthreads 1` \\(and "
+           "--nworkers N for N processes\\): a run's BLAS threads are set for its whole process$")])
+def test_a_scheduler_without_workers_of_one_thread_is_refused_as_the_pool_connects(
+        workers, threads, problem):
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=False,
+                                  protocol="tcp", dashboard_address=":0") as local:
+        pool = ClusterPool(local.scheduler_address)
+        with pytest.raises(SweepError, match=problem.format(local.scheduler_address)):
+            pool.connect()
+        assert pool.client is None  # closed
+
+
 def test_without_dask_a_cluster_sweep_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
     pool = ClusterPool("tcp://127.0.0.1:8786")  # made without Dask

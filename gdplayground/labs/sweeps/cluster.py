@@ -65,7 +65,25 @@ class ClusterPool:
                 raise SweepError(
                     f"no Dask scheduler answers at {self.address}: start one with `dask "
                     "scheduler`, or check the address and the firewall") from None
+            self._check_workers()
         return self
+
+    def _check_workers(self) -> None:
+        """SweepError (and the client closed) if the scheduler has no worker, or one that runs
+        tasks on several threads: a run's BLAS threads are set for its whole process
+        (threadpoolctl), so runs side by side in one process would change one another's."""
+        threads = self.client.nthreads()
+        start = f"`dask worker {self.address} --nthreads 1`"
+        if not threads:
+            problem = f"the Dask scheduler at {self.address} has no worker: start some with {start}"
+        elif max(threads.values()) > 1:
+            problem = (f"the Dask workers at {self.address} run up to {max(threads.values())} "
+                       f"threads each: start them with {start} (and --nworkers N for N "
+                       "processes): a run's BLAS threads are set for its whole process")
+        else:
+            return
+        self.close()
+        raise SweepError(problem)
 
     def close(self) -> None:
         if self.client is not None:

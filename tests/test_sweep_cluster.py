@@ -166,15 +166,22 @@ def test_addresses_are_read_with_tcp_as_the_scheme_left_out():
     assert parse_address("tcp://[::1]:8786") == ("tcp://[::1]:8786", "::1", 8786)
 
 
-def test_cancel_ends_the_sweep_at_once_and_keeps_the_runs_it_yielded(pool):
-    """Last in the file: the runs the workers had begun train on to their end there."""
-    plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.02, 0.03, 0.04, 0.05, 0.06)),),
-                     repeats=2, steps=1200)
-    runs, cancelled_at = [], []
-    cancel = lambda: bool(cancelled_at)  # noqa: E731
-    for run in run_sweep(preset("spiral"), plan, pool, cancelled=cancel):
+def test_cancel_ends_the_sweep_at_once_keeps_the_runs_it_yielded_and_stops_the_workers(pool):
+    """The first run is short, the others would take minutes; the sweep is cancelled once the
+    first has ended and the next two have begun, one on each worker."""
+    tasks = [dataclasses.replace(task, steps=100_000) for task in GRID.tasks(preset("spiral"))]
+    tasks[0] = dataclasses.replace(tasks[0], steps=20)
+    runs, told, cancelled_at = [], set(), []
+
+    def cancelled() -> bool:
+        if not cancelled_at and runs and {(1, 0, 100_000), (2, 0, 100_000)} <= told:
+            cancelled_at.append(time.perf_counter())
+        return bool(cancelled_at)
+
+    for run in pool.run(tasks, data_sources(tasks), cancelled, lambda *step: told.add(step)):
         runs.append(run)
-        cancelled_at.append(time.perf_counter())
-    ended = time.perf_counter() - cancelled_at[0]
-    assert len(runs) == 1 and isinstance(runs[0], SweepRun) and runs[0].final_loss is not None
-    assert ended < 1.0  # the sweep's other 11 runs take seconds
+    assert time.perf_counter() - cancelled_at[0] < 1.0
+    assert len(runs) == 1 and runs[0].index == 0 and runs[0].final_loss is not None
+    client = pool.client  # each worker free again: the runs in training stopped
+    free = [client.submit(abs, -1, workers=[worker], pure=False) for worker in client.nthreads()]
+    assert [future.result(timeout=3) for future in free] == [1, 1]

@@ -11,8 +11,8 @@
   thread that iterates, as InProcess tells it.
 - A task whose worker died is rescheduled by Dask; an exception is retried once; a task that
   still fails becomes a FailedRun with the reason in words, and the sweep goes on.
-- On cancel, every pending run is cancelled and the sweep ends at once; a run that a worker has
-  begun trains to its end there (Dask cannot stop a running task), and is dropped.
+- On cancel, every run is cancelled and the sweep ends at once; a run a worker has begun stops
+  at its next step (`_dropped`).
 
 The workers need gdplayground installed (the task is `_train_on_worker`, imported by name there).
 """
@@ -207,11 +207,21 @@ def _run_data(sweep: str, sources: dict) -> RunData:
     return _RUN_DATA[slot]
 
 
-def _train_on_worker(task: RunTask, sources: dict, sweep: str) -> SweepRun:
-    """A task as a worker runs it: the run trained, its progress logged under the sweep's topic.
-    (`sweep` is no Dask key: Dask would pass a key's value instead.)"""
+def _train_on_worker(task: RunTask, sources: dict, sweep: str) -> SweepRun | None:
+    """A task as a worker runs it: the run trained, its progress logged under the sweep's topic;
+    None if the client cancelled it. (`sweep` is no Dask key: Dask would pass a key's value.)"""
     from distributed import get_worker
 
     worker, topic = get_worker(), _topic(sweep)
+    key = worker.get_current_task()
     tell = lambda index, step, steps: worker.log_event(topic, (index, step, steps))  # noqa: E731
-    return train_task(task, _run_data(sweep, sources), progress=tell)
+    return train_task(task, _run_data(sweep, sources), lambda: _dropped(worker, key), tell)
+
+
+def _dropped(worker, key) -> bool:
+    """Whether the client cancelled the task running as `key`. Dask cannot stop a running task,
+    but marks it cancelled in its worker's state, which a run reads before each step (a dict
+    look-up: distributed's WorkerState, since 2022.5; without it a run trains to its end)."""
+    state = getattr(worker, "state", None)
+    task = state.tasks.get(key) if state is not None else None
+    return task is not None and task.state == "cancelled"

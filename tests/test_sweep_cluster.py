@@ -3,6 +3,8 @@ same runs as this process does, bit for bit; a failing run, a cancel, an address
 not, and one that is not an address; the data sent once to each worker."""
 
 import dataclasses
+import os
+import signal
 import socket
 import sys
 import time
@@ -25,16 +27,16 @@ GRID = SweepPlan((SweepAxis(sweep_param("lr"), (0.03, 30.0)),
 
 
 @pytest.fixture(scope="module")
-def scheduler():
+def local_cluster():
     """A two-worker cluster shared by the file's tests (it takes seconds to start)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as local:
-        yield local.scheduler_address
+        yield local
 
 
 @pytest.fixture
-def pool(scheduler):
-    with ClusterPool(scheduler) as pool:
+def pool(local_cluster):
+    with ClusterPool(local_cluster.scheduler_address) as pool:
         yield pool
 
 
@@ -185,3 +187,39 @@ def test_cancel_ends_the_sweep_at_once_keeps_the_runs_it_yielded_and_stops_the_w
     client = pool.client  # each worker free again: the runs in training stopped
     free = [client.submit(abs, -1, workers=[worker], pure=False) for worker in client.nthreads()]
     assert [future.result(timeout=3) for future in free] == [1, 1]
+
+
+def sweep_killing_a_worker(pool) -> list:
+    """A sweep of 8 runs during which one worker process is killed as its run trains (the
+    nanny starts another): last in the file, the cluster changes."""
+    client = pool.connect().client
+    worker = next(iter(client.run(os.getpid).values()))
+    plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.02, 0.03, 0.04)),), repeats=2,
+                     steps=1000)
+    killed = []
+
+    def kill_once(index, step, steps):
+        if step > 0 and not killed:
+            killed.append(os.kill(worker, signal.SIGKILL))
+
+    return list(run_sweep(preset("spiral"), plan, pool, progress=kill_once)), plan
+
+
+def test_a_run_whose_worker_is_killed_is_trained_again_elsewhere_and_the_sweep_completes(
+        pool):
+    """(Two tests at the end of the file: the nanny restarts the killed worker, in seconds.)"""
+    runs, plan = sweep_killing_a_worker(pool)
+    here = {run.index: run for run in run_sweep(preset("spiral"), plan)}
+    assert sorted(run.index for run in runs) == list(range(8))
+    assert all(figures(run) == figures(here[run.index]) for run in runs)
+
+
+def test_a_run_whose_worker_dies_more_often_than_allowed_is_a_failed_run(pool, local_cluster,
+                                                                         monkeypatch):
+    monkeypatch.setattr(local_cluster.scheduler, "allowed_failures", 0)
+    runs, plan = sweep_killing_a_worker(pool)
+    failed = [run for run in runs if isinstance(run, FailedRun)]
+    assert sorted(run.index for run in runs) == list(range(8))
+    assert 1 <= len(failed) <= 2  # the run it trained, and one it may have been given to follow
+    assert {run.reason for run in failed} == {
+        "its worker died each time it was given one (killed, or out of memory?)"}

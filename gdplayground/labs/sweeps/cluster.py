@@ -177,8 +177,8 @@ def _outcome(future, task: RunTask) -> SweepRun | FailedRun:
     try:
         return future.result()
     except KilledWorker:
-        return FailedRun.of(task, "its worker died each time it trained it (killed, or out of "
-                                  "memory?)")
+        return FailedRun.of(task, "its worker died each time it was given one (killed, or out "
+                                  "of memory?)")
     except CancelledError:
         return FailedRun.of(task, "the cluster dropped it (the scheduler closed or was lost?)")
     except ModuleNotFoundError as exc:
@@ -221,7 +221,8 @@ def _train_on_worker(task: RunTask, sources: dict, sweep: str) -> SweepRun | Non
 def _dropped(worker, key) -> bool:
     """Whether the client cancelled the task running as `key`. Dask cannot stop a running task,
     but marks it cancelled in its worker's state, which a run reads before each step (a dict
-    look-up: distributed's WorkerState, since 2022.5; without it a run trains to its end)."""
+    look-up in distributed's WorkerState, there from 2024.1 at least; without it a run trains
+    on to its end)."""
     state = getattr(worker, "state", None)
     task = state.tasks.get(key) if state is not None else None
     return task is not None and task.state == "cancelled"

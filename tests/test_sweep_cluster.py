@@ -144,6 +144,18 @@ def test_a_scheduler_without_workers_of_one_thread_is_refused_as_the_pool_connec
         assert pool.client is None  # closed
 
 
+def test_a_worker_without_this_gdplayground_python_and_numpy_is_named():
+    here = {"python": "3.11.7.final.0", "numpy": "2.4.6", "gdplayground": "0.4.1"}
+    assert cluster._mismatch(here, here | {"python": "3.11.9.final.0", "numpy": "2.4.1"}) is None
+    assert cluster._mismatch(here, here | {"gdplayground": None}) == (
+        "gdplayground missing (here 0.4.1)")
+    assert cluster._mismatch(here, here | {"gdplayground": "0.4.0"}) == (
+        "gdplayground 0.4.0 (here 0.4.1)")
+    assert cluster._mismatch(here, here | {"numpy": "1.26.4"}) == "numpy 1.26.4 (here 2.4.6)"
+    assert cluster._mismatch(here, here | {"python": "3.12.1.final.0"}) == (
+        "python 3.12.1.final.0 (here 3.11.7.final.0)")
+
+
 def test_without_dask_a_cluster_sweep_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
     pool = ClusterPool("tcp://127.0.0.1:8786")  # made without Dask

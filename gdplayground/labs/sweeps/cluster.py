@@ -39,6 +39,7 @@ SCHEMES = ("tcp", "tls", "ws", "wss")  # distributed's transports over TCP (ucx 
 ADDRESS = re.compile(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)"
                      r":(?P<port>[0-9]{1,5})")
 INSTALL_DASK = 'sending a sweep to a cluster needs Dask: pip install ".[cluster]"'
+SAME_VERSIONS = {"gdplayground": 3, "python": 2, "numpy": 2}  # the parts a worker must share
 KEPT_DATA = 4  # a worker's data per sweep's sources (and thread): sweeps that share a cluster
 
 
@@ -69,21 +70,32 @@ class ClusterPool:
         return self
 
     def _check_workers(self) -> None:
-        """SweepError (and the client closed) if the scheduler has no worker, or one that runs
-        tasks on several threads: a run's BLAS threads are set for its whole process
-        (threadpoolctl), so runs side by side in one process would change one another's."""
+        """SweepError, the client closed, if the workers cannot train a sweep's runs."""
+        problem = self._workers_problem()
+        if problem:
+            self.close()
+            raise SweepError(problem)
+
+    def _workers_problem(self) -> str | None:
+        """No worker; one that runs tasks on several threads (a run's BLAS threads are set for
+        its whole process, by threadpoolctl: runs side by side in one process would change one
+        another's); or one without this gdplayground, Python and NumPy (a worker that cannot
+        read a task ends)."""
         threads = self.client.nthreads()
         start = f"`dask worker {self.address} --nthreads 1`"
         if not threads:
-            problem = f"the Dask scheduler at {self.address} has no worker: start some with {start}"
-        elif max(threads.values()) > 1:
-            problem = (f"the Dask workers at {self.address} run up to {max(threads.values())} "
-                       f"threads each: start them with {start} (and --nworkers N for N "
-                       "processes): a run's BLAS threads are set for its whole process")
-        else:
-            return
-        self.close()
-        raise SweepError(problem)
+            return f"the Dask scheduler at {self.address} has no worker: start some with {start}"
+        if max(threads.values()) > 1:
+            return (f"the Dask workers at {self.address} run up to {max(threads.values())} "
+                    f"threads each: start them with {start} (and --nworkers N for N "
+                    "processes): a run's BLAS threads are set for its whole process")
+        versions = self.client.get_versions(packages=["gdplayground"])
+        for worker, info in versions["workers"].items():
+            if mismatch := _mismatch(versions["client"]["packages"], info["packages"]):
+                return (f"the Dask worker {worker} has {mismatch}: the workers need this "
+                        "gdplayground with its cluster extra, and the same Python and NumPy "
+                        "minor versions")
+        return None
 
     def close(self) -> None:
         if self.client is not None:
@@ -142,6 +154,19 @@ def parse_address(address: str) -> tuple[str, str, int]:
     return f"{scheme}://{match['host']}:{port}", match["host"].strip("[]"), port
 
 
+def _mismatch(ours: dict, theirs: dict) -> str | None:
+    """What a worker's versions (get_versions' "packages") lack against this process's: "numpy
+    1.26.4 (here 2.4.6)"; None if nothing."""
+    for name, parts in SAME_VERSIONS.items():
+        if _release(theirs.get(name), parts) != _release(ours.get(name), parts):
+            return f"{name} {theirs.get(name) or 'missing'} (here {ours.get(name)})"
+    return None
+
+
+def _release(version: str | None, parts: int) -> list[str] | None:
+    return None if version is None else version.split(".")[:parts]
+
+
 def _answer(address: str, host: str, port: int, timeout: float) -> None:
     """Ask the scheduler who it is, in `timeout` seconds; OSError if it does not say. Dask's
     Client would try a refused port again and again until its timeout, and would wait for ever
@@ -150,8 +175,8 @@ def _answer(address: str, host: str, port: int, timeout: float) -> None:
     socket.create_connection((host, port), timeout).close()  # refused, unknown host: at once
     with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever loop the caller runs
         identity = thread.submit(asyncio.run, _identity(address, timeout)).result()
-    if identity.get("type") != "Scheduler":  # a worker's address, say
-        raise ConnectionRefusedError(f"{address} is a {identity.get('type')}")
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":  # a worker, say
+        raise ConnectionRefusedError(f"{address} is no scheduler")
 
 
 async def _identity(address: str, timeout: float) -> dict:

@@ -9,12 +9,15 @@
 - Runs come back as each ends. A run's progress travels as the scheduler's events (a topic of the
   sweep's own), at its start and then at most every runs.PROGRESS_SECONDS, and is told from the
   thread that iterates, as InProcess tells it.
-- A task whose worker died is rescheduled by Dask; an exception is retried once; a task that
-  still fails becomes a FailedRun with the reason in words, and the sweep goes on.
+- A task whose worker died is rescheduled by Dask (up to the scheduler's allowed failures); an
+  exception is retried once; a task that still fails becomes a FailedRun with the reason in
+  words, and the sweep goes on.
 - On cancel, every run is cancelled and the sweep ends at once; a run a worker has begun stops
   at its next step (`_dropped`).
 
-The workers need gdplayground installed (the task is `_train_on_worker`, imported by name there).
+The workers need this gdplayground installed, with the same Python and NumPy (the task is
+`_train_on_worker`, imported by name there, and runs travel pickled): `connect` checks them, and
+that they run one thread each.
 """
 
 from __future__ import annotations
@@ -206,9 +209,6 @@ def _outcome(future, task: RunTask) -> SweepRun | FailedRun:
                                   "of memory?)")
     except CancelledError:
         return FailedRun.of(task, "the cluster dropped it (the scheduler closed or was lost?)")
-    except ModuleNotFoundError as exc:
-        return FailedRun.of(task, f"a worker lacks {exc.name}: install gdplayground's same "
-                                  "version there (README: a sweep on a cluster)")
     except Exception as exc:  # training's own, raised on the worker: the other runs go on
         return FailedRun.of(task, f"{type(exc).__name__}: {exc}")
 

@@ -1,6 +1,7 @@
 """Sweeps on a Dask cluster: a LocalCluster of two worker processes on this machine trains the
-same runs as this process does, bit for bit; a failing run, a cancel, an address that answers
-not, and one that is not an address; the data sent once to each worker."""
+same runs as this process does, bit for bit; the data is sent once to each worker; a run that
+raises, a worker killed, a cancel; addresses that no scheduler answers, that are no address, and
+schedulers whose workers cannot train the runs, each refused in one message."""
 
 import dataclasses
 import os

@@ -83,7 +83,7 @@ def sweep_cluster_section(figures, repeats, seconds, out) -> dict:
     out(f"sweep-cluster: {RUNS}-run sweeps (spiral {spiral_steps:,} steps a run, MNIST 784-64-10 "
         f"300 steps) in this process on one BLAS thread (as --workers 1) and on a "
         f"{CLUSTER_WORKERS}-worker LocalCluster, wall time")
-    result = cluster_seconds(spiral_steps, max(1, min(repeats, 3)))
+    result = cluster_seconds(spiral_steps, max(1, min(repeats, 3)))  # a pair: ~10 s here
     out(f"  cluster start {result['start_s']:.2f} s (not counted below)")
     for name in ("spiral", "mnist"):
         row = result[name]

@@ -6,6 +6,8 @@ import dataclasses
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -55,12 +57,18 @@ def assert_same_runs(runs, reference):
             assert np.array_equal(run.state.parameters[name], weights), (index, name)
 
 
-def gone(pids, within=5.0):
-    """Whether every process of `pids` has ended (and was reaped) within `within` seconds."""
+def gone(pids, within=5.0, zombies=False):
+    """Whether every process of `pids` has ended within `within` seconds: reaped, or at least
+    a zombie if `zombies`."""
+    def running(pid):
+        try:
+            return not zombies or psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
     deadline = time.monotonic() + within
-    while any(psutil.pid_exists(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(map(running, pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not any(psutil.pid_exists(pid) for pid in pids)
+    return not any(map(running, pids))
 
 
 # --- the same figures --------------------------------------------------------------------------
@@ -189,3 +197,44 @@ def test_workers_default_to_the_cores_this_process_may_use_and_are_at_least_one(
     assert WorkerPool().workers == default_workers() == len(os.sched_getaffinity(0))
     with pytest.raises(SweepError, match="at least one worker"):
         WorkerPool(0)
+
+
+def test_ctrl_c_is_the_sweeps_to_handle_not_the_workers(capfd):
+    pool, interrupted = WorkerPool(1), []
+
+    def progress(index, step, steps):
+        if index == 1 and not interrupted:
+            os.kill(pool.pids[0], signal.SIGINT)  # as Ctrl+C sends it to every process
+            interrupted.append(index)
+    runs = train(pool, spiral_tasks(steps=1000), progress=progress)
+    assert interrupted and [type(run) for run in runs] == [SweepRun] * 3
+    assert "KeyboardInterrupt" not in capfd.readouterr().err
+
+
+PARENT = """
+import os, sys
+from gdplayground.config import preset
+from gdplayground.labs.sweeps.params import sweep_param
+from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan
+from gdplayground.labs.sweeps.workers import WorkerPool
+
+if __name__ == "__main__":
+    plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.1)),), steps=10**8)
+    pool = WorkerPool(2)
+
+    def progress(index, step, steps):
+        if len(pool.pids) == 2:
+            print(*pool.pids, flush=True)
+            os.kill(os.getpid(), 9)
+    list(pool.run(plan.tasks(preset("spiral")), {}, None, progress))
+"""
+
+
+def test_workers_end_at_once_and_quietly_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == -signal.SIGKILL and done.stderr == ""  # no worker's traceback
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2 and gone(pids, zombies=True)  # orphans: reaped by whoever adopts them

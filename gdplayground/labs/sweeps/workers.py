@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ def default_workers() -> int:
 # --- in the worker process ----------------------------------------------------------------------
 def _work(connection: Connection) -> None:
     """A worker's life: its data's sources, then tasks until told to stop (None)."""
+    _leave_with_parent()
     data = RunData(connection.recv())
 
     def report(index: int, step: int, steps: int) -> None:
@@ -54,6 +56,14 @@ def _work(connection: Connection) -> None:
             connection.send(("run", train_task(task, data, progress=report)))
         except Exception as exc:  # the run's failure, not the sweep's: it is reported as such
             connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
+
+
+def _leave_with_parent() -> None:
+    """Ctrl+C is the parent's to handle (it ends the workers), and a worker whose parent dies
+    (killed: no `finally` ran) ends at once rather than train on for no one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
 
 
 # --- in the sweep's process ---------------------------------------------------------------------

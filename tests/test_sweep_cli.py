@@ -49,7 +49,9 @@ class Shuffled(InProcess):
 
 @pytest.fixture
 def executor(monkeypatch):
-    """Sweeps through the executor this sets (a Shuffled one by default)."""
+    """Sweeps through the executor this sets (a Shuffled one by default): in this process, so
+    as not to start worker processes where they are not the point (each takes a second or two
+    to import the engine). The tests of --workers and --cluster use the real ones."""
     chosen = {"executor": Shuffled()}
     monkeypatch.setattr("gdplayground.cli.sweep._executor",
                         lambda args: contextlib.nullcontext(chosen["executor"]))
@@ -57,7 +59,8 @@ def executor(monkeypatch):
 
 
 # --- one setting -----------------------------------------------------------------------------
-def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_path, capsys):
+def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_path, capsys,
+                                                                           executor):
     out = tmp_path / "sweep"
     assert main(["sweep", "--dataset", "spiral", "--param", "lr", "--range", "0.01:1", "--count",
                  "3", "--log", "--repeats", "2", "--steps", "25", "--out", str(out)]) == 0
@@ -82,7 +85,7 @@ def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_p
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys):
+def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys, executor):
     out = tmp_path / "sweep"
     assert main(["sweep", "--dataset", "linear-system", "--param", "lr", "--values", "0.01,100",
                  "--steps", "200", "--out", str(out)]) == 0
@@ -148,6 +151,111 @@ def test_a_failed_run_says_why_in_the_table_and_the_csv_and_has_no_folder(
     assert [row[name] for name in FIGURES.split(",")[1:-1]] == ["", "", "", ""]
     assert all(r["failed"] == "" and r["final_loss"] for i, r in enumerate(rows(out)) if i != 3)
     assert not (out / "runs" / "0.1-64-0").exists() and (out / "runs" / "0.1-64-1").is_dir()
+
+
+# --- where the runs train --------------------------------------------------------------------
+def test_one_worker_and_two_write_the_same_figures(tmp_path, capsys):
+    """Runs train side by side, each on one BLAS thread: the figures of a run depend on its
+    settings and seed only, not on the number of workers."""
+    csvs = []
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        assert main([*GRID[:-1], "8", "--workers", workers, "--out", str(out)]) == 0
+        assert f"runs of 8 steps, {workers} at a time in worker processes" in \
+            capsys.readouterr().out
+        csvs.append((out / "sweep.csv").read_text())
+    assert csvs[0] == csvs[1] and len(csvs[0].splitlines()) == 1 + 12
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]
+
+
+def test_an_unreachable_cluster_is_one_line_and_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    (out / "runs").mkdir(parents=True)
+    (out / "sweep.csv").write_text("lr,repeat\n0.1,0\n")  # an earlier sweep's, kept as it is
+    address = f"tcp://127.0.0.1:{free_port()}"
+    assert main([*GRID, "--cluster", address, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"gdplayground: error: --cluster: no Dask scheduler answers at " \
+                           f"{address}: start one with `dask scheduler`, or check the address " \
+                           "and the firewall\n"
+    assert captured.out == ""
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["runs", "sweep", "sweep.csv"]
+    assert (out / "sweep.csv").read_text() == "lr,repeat\n0.1,0\n"
+
+
+def test_a_cluster_is_reached_before_out_is_made_and_let_go_at_the_end(tmp_path, capsys,
+                                                                       monkeypatch):
+    out, seen = tmp_path / "sweep", []
+
+    class Cluster(Shuffled):
+        def __init__(self, address):
+            seen.append(("made", address))
+
+        def connect(self):
+            seen.append(("connected", out.exists()))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            seen.append(("closed", (out / "sweep.csv").exists()))
+    monkeypatch.setattr("gdplayground.labs.sweeps.cluster.ClusterPool", Cluster)
+    assert main([*GRID, "--cluster", "tcp://scheduler:8786", "--out", str(out)]) == 0
+    assert "12 runs of 15 steps, on the Dask cluster at tcp://scheduler:8786" in \
+        capsys.readouterr().out
+    assert seen == [("made", "tcp://scheduler:8786"), ("connected", False), ("closed", True)]
+    assert len(rows(out)) == 12
+
+
+def test_ending_a_sweep_ends_its_workers_and_keeps_the_runs_that_ended(tmp_path):
+    """SIGTERM (as `kill` sends it, to the sweep alone) while a run trains on: the worker
+    processes end with the sweep, and the run that ended is written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gdplayground", "sweep", "--dataset", "linear-system", "--param",
+         "lr", "--values", "100,0.001", "--steps", "100000000", "--workers", "2", "--out",
+         str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    for line in process.stdout:  # until lr 100 has diverged, while lr 0.001 trains on
+        if line.split()[:1] == ["100"]:
+            break
+    workers = children(process.pid)
+    assert workers  # the worker processes, training
+    process.send_signal(signal.SIGTERM)
+    rest, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "writing the runs that finished" in err
+    assert [row["lr"] for row in rows(out)] == ["100.0"]
+    assert [p.name for p in (out / "runs").iterdir()] == ["100-0"]
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 # --- flags -----------------------------------------------------------------------------------
@@ -233,7 +341,7 @@ def test_help_says_what_two_settings_workers_and_a_cluster_do(capsys):
 
 
 # --- convolutional networks ------------------------------------------------------------------
-def test_a_sweep_of_filters_trains_a_convolutional_network_per_value(tmp_path, capsys):
+def test_a_sweep_of_filters_trains_a_convolutional_network_per_value(tmp_path, capsys, executor):
     from tiny_images import image_folder
     out = tmp_path / "sweep"
     assert main(["sweep", "--dataset", str(image_folder(tmp_path / "images")), "--layers",

@@ -129,8 +129,8 @@ def run_sweep_command(args) -> int:
         _write_results(out, results, plan, heading)
     trained = sum(not _failed(run) for run in results)
     failed = f"; {len(results) - trained} failed" if trained < len(results) else ""
-    print(f"wrote {args.out / CSV_NAME} ({len(results)} rows), {args.out / PNG_NAME} and "
-          f"{trained} run folders in {args.out / RUNS_FOLDER}/{failed}")
+    print(f"wrote {args.out / CSV_NAME} ({_count(len(results), 'row')}), {args.out / PNG_NAME} "
+          f"and {_count(trained, 'run folder')} in {args.out / RUNS_FOLDER}/{failed}")
     return 130 if interrupted else 0
 
 
@@ -162,11 +162,11 @@ def _train_runs(base, plan, executor, out) -> tuple[list, bool]:
         with stops_as_interrupts(), _ProgressBar(plan.runs) as bar, \
                 contextlib.closing(run_sweep(base, plan, executor, progress=bar.progress)) as runs:
             for run in runs:
+                if not _failed(run):  # first: a run in the table and the CSV has its folder
+                    _write_run_folder(out.file(RUNS_FOLDER) / run_name(run), run)
                 results.append(run)
                 bar.finished(run.index)
                 bar.write(_row(run, widths))
-                if not _failed(run):
-                    _write_run_folder(out.file(RUNS_FOLDER) / run_name(run), run)
     except KeyboardInterrupt:
         print("\ninterrupted: writing the runs that finished", file=sys.stderr)
         return results, True
@@ -243,6 +243,10 @@ def _where(args, runs: int) -> str:
 
     workers = min(args.workers or default_workers(), runs)
     return f"{workers} at a time in worker processes (BLAS on one thread each)"
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'s' * (number != 1)}"
 
 
 def _labels(plan) -> str:

@@ -259,6 +259,8 @@ CASES = [
     (f"{SWEEP} --workers 2 --cluster tcp://localhost:8786", "argument --cluster: not allowed "
                                                             "with argument --workers"),
     (f"{SWEEP} --cluster ''", "argument --cluster: the value is empty"),
+    (f"{SWEEP} --cluster scheduler", "--cluster: 'scheduler' is not a Dask scheduler's address: "
+                                     "write it tcp://HOST:PORT"),
     (f"{SWEEP} --config {{nothing}}", "cannot read configuration"),
     (f"{SWEEP} --weights w.npz", "unrecognized arguments: --weights"),
     # inspect

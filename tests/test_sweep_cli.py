@@ -196,6 +196,7 @@ def test_a_cluster_is_reached_before_out_is_made_and_let_go_at_the_end(tmp_path,
 
     class Cluster(Shuffled):
         def __init__(self, address):
+            super().__init__()
             seen.append(("made", address))
 
         def connect(self):

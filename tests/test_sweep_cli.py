@@ -156,13 +156,12 @@ def test_a_failed_run_says_why_in_the_table_and_the_csv_and_has_no_folder(
 # --- where the runs train --------------------------------------------------------------------
 def test_one_worker_and_two_write_the_same_figures(tmp_path, capsys):
     """Runs train side by side, each on one BLAS thread: the figures of a run depend on its
-    settings and seed only, not on the number of workers."""
+    settings and seed only, not on the number of workers (one: in this process)."""
     csvs = []
-    for workers in ("1", "2"):
+    for workers, where in (("1", "one after another"), ("2", "2 at a time in worker processes")):
         out = tmp_path / workers
         assert main([*GRID[:-1], "8", "--workers", workers, "--out", str(out)]) == 0
-        assert f"runs of 8 steps, {workers} at a time in worker processes" in \
-            capsys.readouterr().out
+        assert f"runs of 8 steps, {where}" in capsys.readouterr().out
         csvs.append((out / "sweep.csv").read_text())
     assert csvs[0] == csvs[1] and len(csvs[0].splitlines()) == 1 + 12
 
@@ -336,7 +335,8 @@ def test_help_says_what_two_settings_workers_and_a_cluster_do(capsys):
     for words in ["every value of the first with every value of the second",
                   "A second --param, with its own values, makes a grid",
                   "each run's BLAS works on one thread, so a run's figures are the same whatever "
-                  "the number of workers", "(default: one per core)",
+                  "the number of workers", "(default: one per core; 1 trains them one after "
+                  "another in this process)",
                   "the Dask cluster whose scheduler listens there"]:
         assert words in help_text
 

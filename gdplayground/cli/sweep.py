@@ -68,8 +68,9 @@ def register(commands) -> None:
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--workers", type=worker_count, metavar="N",
                        help="worker processes training runs side by side (default: one per "
-                            "core); each run's BLAS works on one thread, so a run's figures are "
-                            "the same whatever the number of workers")
+                            "core; 1 trains them one after another in this process); each run's "
+                            "BLAS works on one thread, so a run's figures are the same whatever "
+                            "the number of workers")
     where.add_argument("--cluster", type=text_given, metavar="tcp://HOST:PORT",
                        help="train the runs on the Dask cluster whose scheduler listens there "
                             "(needs pip install \"gdplayground[cluster]\"); reached before "
@@ -135,13 +136,16 @@ def run_sweep_command(args) -> int:
 
 
 def _executor(args):
-    """Where the runs train, as a context: worker processes on this machine, or a Dask
-    cluster, reached here (before --out is staged: an unreachable one changes nothing) and
-    its client closed when the sweep ends."""
+    """Where the runs train, as a context: worker processes on this machine (for one worker,
+    this process: no process to start, as the window's sweep does), or a Dask cluster, reached
+    here (before --out is staged: an unreachable one changes nothing) and its client closed
+    when the sweep ends."""
     if args.cluster is None:
-        from gdplayground.labs.sweeps.workers import WorkerPool
+        from gdplayground.labs.sweeps.runs import InProcess
+        from gdplayground.labs.sweeps.workers import WorkerPool, default_workers
 
-        return contextlib.nullcontext(WorkerPool(args.workers))
+        workers = args.workers or default_workers()
+        return contextlib.nullcontext(InProcess() if workers == 1 else WorkerPool(workers))
     from gdplayground.labs.sweeps.cluster import ClusterPool
 
     cluster = _flagged("--cluster", ClusterPool, args.cluster)
@@ -242,6 +246,8 @@ def _where(args, runs: int) -> str:
     from gdplayground.labs.sweeps.workers import default_workers
 
     workers = min(args.workers or default_workers(), runs)
+    if workers == 1:
+        return "one after another (BLAS on one thread)"
     return f"{workers} at a time in worker processes (BLAS on one thread each)"
 
 

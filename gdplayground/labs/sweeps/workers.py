@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from gdplayground.labs.sweeps.params import SweepError
 from gdplayground.labs.sweeps.runs import (
@@ -50,7 +51,7 @@ def default_workers() -> int:
 def _work(connection: Connection) -> None:
     """A worker's life: its data's sources, then tasks until told to stop (None)."""
     _leave_with_parent()
-    data = RunData(connection.recv())
+    data = RunData(pickle.loads(connection.recv_bytes()))
 
     def report(index: int, step: int, steps: int) -> None:
         connection.send(("progress", (index, step, steps)))
@@ -114,7 +115,8 @@ class _Sweep:
     """A sweep's workers and the tasks not yet handed out."""
 
     def __init__(self, tasks: Sequence[RunTask], sources: dict, progress: Progress | None):
-        self.pending, self.sources, self.progress = deque(tasks), sources, progress
+        self.pending, self.progress = deque(tasks), progress
+        self.sources = pickle.dumps(sources, pickle.HIGHEST_PROTOCOL)  # once for every worker
         self.live: list[_Worker] = []
         self.deaths: dict[int, int] = {}  # by task index
         self.heard = False  # from any worker: if not, a death is the workers' failing to start
@@ -133,7 +135,7 @@ class _Sweep:
             started.append(_Worker(process, process.pid, ours))
             self.live = [*self.live, started[-1]]  # a new list: `pids` reads it from any thread
         for worker in started:
-            _send(worker, self.sources)
+            _send(worker.connection.send_bytes, self.sources)
         return started
 
     def give(self, worker: _Worker) -> None:
@@ -142,7 +144,7 @@ class _Sweep:
         if worker.task is None:
             self.end(worker)
         else:
-            _send(worker, worker.task)
+            _send(worker.connection.send, worker.task)
 
     def ready(self) -> list[_Worker]:
         """The workers with something to say or dead, waiting at most CANCEL_POLL_SECONDS."""
@@ -194,10 +196,10 @@ class _Sweep:
         _stop_all(workers)
 
 
-def _send(worker: _Worker, message) -> None:
+def _send(send: Callable, message) -> None:
     try:
-        worker.connection.send(message)
-    except OSError:  # it died: its sentinel tells
+        send(message)
+    except OSError:  # the worker died: its sentinel tells
         pass
 
 

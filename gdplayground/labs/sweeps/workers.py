@@ -218,11 +218,9 @@ def _stop_all(workers: list[_Worker]) -> None:
         worker.process.close()
 
 
-def death_words(exitcode: int | None) -> str:
+def death_words(exitcode: int) -> str:
     """How a worker process ended, in words: "killed by signal 9, SIGKILL — out of memory?"
     (the kernel's out-of-memory killer sends SIGKILL)."""
-    if exitcode is None:
-        return "still running"
     if exitcode >= 0:
         return f"exit code {exitcode}"
     number = -exitcode
@@ -230,4 +228,5 @@ def death_words(exitcode: int | None) -> str:
         words = f"killed by signal {number}, {signal.Signals(number).name}"
     except ValueError:
         words = f"killed by signal {number}"
-    return f"{words} — out of memory?" if number == signal.SIGKILL else words
+    out_of_memory = number == getattr(signal, "SIGKILL", None)  # no SIGKILL on Windows
+    return f"{words} — out of memory?" if out_of_memory else words

@@ -214,6 +214,21 @@ def test_a_cluster_is_reached_before_out_is_made_and_let_go_at_the_end(tmp_path,
     assert len(rows(out)) == 12
 
 
+def test_workers_that_cannot_start_are_one_line_and_change_nothing(tmp_path, capsys, executor):
+    from gdplayground.labs.sweeps.params import SweepError
+
+    class Stillborn(InProcess):
+        def run(self, tasks, sources, cancelled=None, progress=None):
+            raise SweepError("the sweep's worker processes end as they start (exit code 1)")
+            yield
+    executor["executor"] = Stillborn()
+    out = tmp_path / "sweep"
+    assert main([*GRID, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == "gdplayground: error: the sweep's worker processes end " \
+                                      "as they start (exit code 1)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_ending_a_sweep_ends_its_workers_and_keeps_the_runs_that_ended(tmp_path):
     """SIGTERM (as `kill` sends it, to the sweep alone) while a run trains on: the worker
     processes end with the sweep, and the run that ended is written."""

@@ -157,6 +157,7 @@ def _train_runs(base, plan, executor, out) -> tuple[list, bool]:
     """Every run, its row printed and its folder written as it ends (in whatever order the
     workers end them): the runs that ended, and whether Ctrl+C ended the sweep first (every
     worker then ended with it: the executor's generator is closed)."""
+    from gdplayground.labs.sweeps.params import SweepError
     from gdplayground.labs.sweeps.plan import run_sweep
 
     widths = _widths(plan)
@@ -174,6 +175,8 @@ def _train_runs(base, plan, executor, out) -> tuple[list, bool]:
     except KeyboardInterrupt:
         print("\ninterrupted: writing the runs that finished", file=sys.stderr)
         return results, True
+    except SweepError as exc:  # no run could train (the workers end as they start): one line
+        raise UsageError(str(exc)) from None
     return results, False
 
 

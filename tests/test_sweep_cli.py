@@ -257,10 +257,14 @@ def test_ending_a_sweep_ends_its_workers_and_keeps_the_runs_that_ended(tmp_path)
 
 
 def children(pid: int) -> list[int]:
+    """The worker processes a process started (not multiprocessing's resource tracker, which
+    ends by itself once the process has ended)."""
     from pathlib import Path
 
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+    pids = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
             for child in (task / "children").read_text().split()]
+    return [child for child in pids
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
 def alive(pid: int) -> bool:

@@ -99,8 +99,8 @@ def test_two_settings_make_a_grid_of_runs_each_set_as_its_row_says(tmp_path, cap
     out = tmp_path / "grid"
     assert main([*GRID, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "sweep of lr (learning rate) over 0.01, 0.1, 1 by batch-size (batch size) over " \
-           "16, 64 (3 × 2 points); 2 repeats of each from seed 0: 12 runs of 15 steps" in printed
+    assert "sweep of lr (learning rate) over 0.01, 0.1, 1 by batch-size (batch size) over 16, 64 " \
+           "(a grid of 3 × 2 points); 2 repeats of each from seed 0: 12 runs of 15 steps" in printed
     assert "          lr    batch-size  repeat   final loss" in printed
     assert (out / "sweep.csv").read_text().splitlines()[0] == f"lr,batch-size,{FIGURES}"
     table = list(rows(out))

@@ -236,7 +236,7 @@ def _flagged(flag: str, work, *arguments):
 def _describe(plan, base, args) -> str:
     axes = " by ".join(f"{axis.param.name} ({axis.param.label}) over "
                        f"{', '.join(map(axis.param.text, axis.values))}" for axis in plan.axes)
-    grid = f" ({' × '.join(map(str, plan.shape))} points)" if len(plan.axes) > 1 else ""
+    grid = f" (a grid of {' × '.join(map(str, plan.shape))} points)" if len(plan.axes) > 1 else ""
     return (f"sweep of {axes}{grid}; {plan.repeats} repeat{'s' * (plan.repeats != 1)} of each "
             f"from seed {base.seed}: {plan.runs} runs of {_run_length(plan)}, "
             f"{_where(args, plan.runs)}\nfrom {_setup_words(base, plan)}")

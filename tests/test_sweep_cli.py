@@ -12,6 +12,7 @@ from gdplayground.cli import main
 from gdplayground.config import ExperimentConfig
 from gdplayground.layer_grammar import layer_words
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess
+from gdplayground.store.weights import load_weights
 
 FIGURES = "repeat,final_loss,least_loss,test_accuracy,diverged_at_step,failed"
 GRID = ["sweep", "--dataset", "spiral", "--param", "lr", "--range", "0.01:1", "--count", "3",
@@ -120,6 +121,7 @@ def test_two_settings_make_a_grid_of_runs_each_set_as_its_row_says(tmp_path, cap
         summary = json.loads((run / "summary.json").read_text())
         assert summary["sweep_settings"] == {"lr": float(row["lr"]),
                                              "batch-size": int(row["batch-size"])}
+        assert load_weights(run / "weights.npz").summary == summary  # a weight file to go on from
         assert (summary["sweep_final_loss"], summary["test_accuracy"], summary["steps"]) == \
             (float(row["final_loss"]), float(row["test_accuracy"]), 15)
         metrics = csv.DictReader((run / "metrics.csv").read_text().splitlines())

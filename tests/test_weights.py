@@ -345,6 +345,10 @@ def test_an_edited_path_is_refused_as_altered(trained, tmp_path):
      r"summary\['final loss'\] must be a number"),
     (lambda a: a.update({"summary": np.array("[60]")}),
      r"summary must be a JSON object \(got \[60\]\)"),
+    (edited_json("summary", lambda s: s.update(sweep_settings=[0.1])),  # a sweep's run's
+     r"summary.sweep_settings must be a JSON object \(got \[0.1\]\)"),
+    (edited_json("summary", lambda s: s.update(sweep_settings={"lr": 0.1, "batch-size": None})),
+     r"summary.sweep_settings\['batch-size'\] must be a number or a string \(got None\)"),
 ])
 def test_state_and_summary_are_json_objects_of_plain_values(trained, tmp_path, spoil, problem):
     assert re.search(problem, refusal(trained[1], tmp_path, spoil))

@@ -383,6 +383,8 @@ def _checked_summary(path: Path, text: np.ndarray) -> dict:
     for key, value in summary.items():
         if key == "diagnoses":
             _check_diagnoses(path, value)
+        elif key == "sweep_settings":
+            _check_sweep_settings(path, value)
         elif not (value is None or isinstance(value, (bool, str)) or _is_number(value)
                   or isinstance(value, list) and all(map(_is_number, value))):
             raise WeightFileError(f"{path}: {_key('summary', key)} must be a number, boolean, "
@@ -433,6 +435,15 @@ def _parsed_json(path: Path, name: str, text: np.ndarray):
         return json.loads(str(text))
     except (ValueError, RecursionError) as exc:  # ValueError: bad JSON or a too-long number
         raise WeightFileError(f"{path}: '{name}' is not valid JSON ({exc})") from None
+
+
+def _check_sweep_settings(path: Path, settings) -> None:
+    """A sweep's run: the value of each setting swept (labs/sweeps/runs.py), a number or a name."""
+    _check_object(path, "summary.sweep_settings", settings)
+    for name, value in settings.items():
+        if not (isinstance(value, str) or _is_number(value)):
+            raise WeightFileError(f"{path}: {_key('summary.sweep_settings', name)} must be a "
+                                  f"number or a string (got {shown(value)})")
 
 
 def _check_object(path: Path, field: str, value) -> None:

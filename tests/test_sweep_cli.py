@@ -245,13 +245,16 @@ def test_ending_a_sweep_ends_its_workers_and_keeps_the_runs_that_ended(tmp_path)
          "lr", "--values", "100,0.001", "--steps", "100000000", "--workers", "2", "--out",
          str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    for line in process.stdout:  # until lr 100 has diverged, while lr 0.001 trains on
-        if line.split()[:1] == ["100"]:
-            break
-    workers = children(process.pid)
-    assert workers  # the worker processes, training
-    process.send_signal(signal.SIGTERM)
-    rest, err = process.communicate(timeout=30)
+    try:
+        for line in process.stdout:  # until lr 100 has diverged, while lr 0.001 trains on
+            if line.split()[:1] == ["100"]:
+                break
+        workers = children(process.pid)
+        assert workers  # the one training lr 0.001 at least
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()  # a sweep that failed the test trains on no longer
     assert process.returncode == 130 and "writing the runs that finished" in err
     assert [row["lr"] for row in rows(out)] == ["100.0"]
     assert [p.name for p in (out / "runs").iterdir()] == ["100-0"]

@@ -239,6 +239,28 @@ CASES = [
     ("sweep --dataset spiral --steps 2 --param lr --values 0.1 --repeats 0", "repeats must be from 1"),
     ("sweep --dataset spiral --steps 0 --param lr --values 0.1", "at least 1"),
     ("sweep --dataset '' --steps 2 --param lr --values 0.1", "argument --dataset: the value is empty"),
+    # two settings: each --values, --range, --count and --log after the --param it belongs to
+    ("sweep --dataset spiral --steps 2 --values 0.1 --param lr",
+     "--values belongs to a setting: give --param NAME before it"),
+    (f"{SWEEP} --values 0.2", "--values is given twice for --param lr"),
+    (f"{SWEEP} --count 3", "--count goes with --range LO:HI (--values lists the values of "
+                           "--param lr)"),
+    (f"{SWEEP} --param batch-size", "--param batch-size takes --values V1,V2,… or --range"),
+    (f"{SWEEP} --param learning_rate.value --values 1", "--param: lr is swept twice"),
+    (f"{SWEEP} --param batch-size --values 8 --param seed --values 1",
+     "--param: a sweep varies one setting or two (got 3)"),
+    (f"{SWEEP},1 --param width --values 8,8192 --layers {BIG.replace('8192', '8')}",
+     "lr 0.1, width 8192: A 2-8192×32-1 network needs about"),
+    (f"{SWEEP} --param batch-size --range 1:64 --count 3 --log --repeats 101",
+     "--repeats: repeats must be from 1 to 100 (got 101)"),
+    # where the runs train
+    (f"{SWEEP} --workers 0", "argument --workers: must be from 1 to 256 (got 0)"),
+    (f"{SWEEP} --workers " + "9" * 5000, "argument --workers: must be a whole number of at most"),
+    (f"{SWEEP} --workers 2 --cluster tcp://localhost:8786", "argument --cluster: not allowed "
+                                                            "with argument --workers"),
+    (f"{SWEEP} --cluster ''", "argument --cluster: the value is empty"),
+    (f"{SWEEP} --cluster scheduler", "--cluster: 'scheduler' is not a Dask scheduler's address: "
+                                     "write it tcp://HOST:PORT"),
     (f"{SWEEP} --config {{nothing}}", "cannot read configuration"),
     (f"{SWEEP} --weights w.npz", "unrecognized arguments: --weights"),
     # inspect

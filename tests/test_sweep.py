@@ -1,21 +1,15 @@
-"""Sweeps: values and settings read and refused in words, real sweeps on small data, the command
-line's table, CSV, run folders and picture, and the runner that keeps the window free."""
-
-import csv
-import json
+"""Sweeps: values and settings read and refused in words, real sweeps on small data, and the
+runner that keeps the window free (the command line's: test_sweep_cli.py)."""
 
 import numpy as np
 import pytest
 
-from gdplayground.cli import main
 from gdplayground.cli.flags import SETTINGS
-from gdplayground.config import ExperimentConfig, differences, field_at, preset
+from gdplayground.config import differences, field_at, preset
 from gdplayground.layer_grammar import layer_words
 from gdplayground.labs.sweeps.params import (
     PARAMS, SweepError, parse_bounds, sweep_param, sweep_values)
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan, run_sweep
-
-HEADER = "value,repeat,final_loss,least_loss,test_accuracy,diverged_at_step"
 
 
 def line(name, values, **kwargs):
@@ -141,72 +135,6 @@ def test_a_cancelled_sweep_keeps_the_runs_that_ended_and_reports_progress():
                         cancelled=lambda: any(run == 1 for run, _, _ in seen),  # once run 1 is on
                         progress=lambda run, step, steps: seen.append((run, step, steps)))
     assert len(runs) == 1 and seen == [(0, 0, 40), (1, 0, 40)]  # each run told as it starts
-
-
-# --- the command line ------------------------------------------------------------------------
-def test_the_command_prints_a_table_and_writes_the_csv_folders_and_picture(tmp_path, capsys):
-    out = tmp_path / "sweep"
-    assert main(["sweep", "--dataset", "spiral", "--param", "lr", "--range", "0.01:1", "--count",
-                 "3", "--log", "--repeats", "2", "--steps", "25", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "value  repeat   final loss   least loss  test accuracy  diverged at step" in printed
-    assert len([line for line in printed.splitlines() if line.strip().startswith("0.1 ")]) == 2
-    lines = (out / "sweep.csv").read_text().splitlines()
-    assert lines[0] == HEADER and len(lines) == 1 + 6
-    rows = list(csv.DictReader(lines))
-    assert [(float(r["value"]), int(r["repeat"])) for r in rows] == [
-        (0.01, 0), (0.1, 0), (1.0, 0), (0.01, 1), (0.1, 1), (1.0, 1)]
-    assert all(r["diverged_at_step"] == "" and 0 <= float(r["test_accuracy"]) <= 1 for r in rows)
-    folders = sorted(p.name for p in (out / "runs").iterdir())
-    assert folders == ["0.01-0", "0.01-1", "0.1-0", "0.1-1", "1-0", "1-1"]
-    run = out / "runs" / "0.1-1"
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["sweep_lr"] == 0.1 and summary["sweep_repeat"] == 1 and summary["steps"] == 25
-    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 25
-    assert {"weights.npz", "config.toml", "README.md"} <= {p.name for p in run.iterdir()}
-    assert "seed = 1" in (run / "config.toml").read_text()
-    assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_a_diverged_run_has_empty_cells_and_its_step_in_the_csv(tmp_path, capsys):
-    out = tmp_path / "sweep"
-    assert main(["sweep", "--dataset", "linear-system", "--param", "lr", "--values", "0.01,100",
-                 "--steps", "200", "--out", str(out)]) == 0
-    wild = (out / "sweep.csv").read_text().splitlines()[2].split(",")
-    assert wild[0] == "100.0" and wild[2] == "" and wild[4] == "" and int(wild[5]) > 1
-
-
-@pytest.mark.parametrize("flags, message", [
-    (["--param", "warp", "--values", "1"], "--param: 'warp' is not a setting a sweep can vary"),
-    (["--param", "lr", "--values", "0.1,200"], "--values: lr takes values above 0 and at most 100"),
-    (["--param", "seed", "--values", "1e10"], "--values: seed takes values from 0 to 4,294,967,295 (got 1e+10)"),
-    (["--param", "lr", "--range", "0.1:1"], "--range needs --count N"),
-    (["--param", "lr", "--values", "0.1", "--range", "0.1:1"], "not allowed with argument"),
-    (["--param", "lr"], "one of the arguments --values --range is required"),
-    (["--param", "l2", "--range", "0:1", "--count", "3", "--log"], "--range: a log range needs "
-                                                                   "bounds above 0"),
-    (["--param", "lr", "--values", "0.1", "--count", "3"], "--count goes with --range"),
-    (["--param", "optimizer", "--range", "1:2", "--count", "3"], "--range: optimizer is chosen"),
-    (["--param", "lr", "--values", "0.1", "--repeats", "0"], "--repeats: repeats must be from 1"),
-    (["--param", "width", "--values", "8", "--dataset", "linear-system"], "width 8: the network"),
-    (["--param", " ", "--values", "8"], "argument --param: the value is empty"),
-    (["--param", "lr", "--values", ""], "argument --values: the value is empty"),
-    (["--param", "lr", "--range", "", "--count", "3"], "argument --range: the value is empty"),
-    (["--param", "lr", "--values", "0.1", "--repeats", "9" * 5000],
-     "argument --repeats: must be a whole number of at most 4,300 digits"),
-])
-def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, flags, message):
-    assert main(["sweep", *flags, "--steps", "5", "--out", str(tmp_path / "out")]) == 2
-    captured = capsys.readouterr()
-    assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
-    assert not (tmp_path / "out").exists()  # refused before anything was written
-
-
-def test_an_out_that_is_a_file_is_refused_before_training(tmp_path, capsys):
-    (tmp_path / "taken").write_text("")
-    assert main(["sweep", "--param", "lr", "--values", "0.1", "--dataset", "xor", "--out",
-                 str(tmp_path / "taken")]) == 2
-    assert "--out: " in capsys.readouterr().err
 
 
 # --- the window's pieces ---------------------------------------------------------------------
@@ -451,19 +379,3 @@ def test_filters_and_kernel_set_the_convolutions_width_the_dense_layers_and_laye
         "Architecture › Hidden layer 5 units: 128 → 32"
     with pytest.raises(SweepError, match="filters 4: the network has no convolution"):
         sweep_param("filters").configure(preset("spiral"), 4)
-
-
-def test_a_sweep_of_filters_trains_a_convolutional_network_per_value(tmp_path, capsys):
-    from tiny_images import image_folder
-    out = tmp_path / "sweep"
-    assert main(["sweep", "--dataset", str(image_folder(tmp_path / "images")), "--layers",
-                 "conv2x3,pool,8", "--validation-split", "0", "--param", "filters", "--values",
-                 "2,4,8", "--steps", "3", "--out", str(out)]) == 0
-    assert "sweep of filters (filters per convolution) over 2, 4, 8" in capsys.readouterr().out
-    rows = list(csv.DictReader((out / "sweep.csv").read_text().splitlines()))
-    assert [row["value"] for row in rows] == ["2", "4", "8"]
-    for filters in (2, 4, 8):
-        run = out / "runs" / f"{filters}-0"
-        hidden = ExperimentConfig.load(run / "config.toml").architecture.hidden
-        assert ",".join(map(layer_words, hidden)) == f"conv{filters}x3,pool,8"
-        assert json.loads((run / "summary.json").read_text())["steps"] == 3

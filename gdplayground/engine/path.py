@@ -68,10 +68,11 @@ class KeptPath:
         keep = np.arange(0, len(self), -(-len(self) // most)) if most > 0 else []
         return KeptPath(self.steps[keep], self.weights[keep], self.rates[keep])
 
-    def stored(self, most_bytes: int = STORED_PATH_BYTES) -> KeptPath:
-        """Thinned to `most_bytes`, to outlive its run: empty if not even one point fits."""
+    def stored(self, most_bytes: int | None = None) -> KeptPath:
+        """Thinned to `most_bytes` (STORED_PATH_BYTES if None), to outlive its run: empty if not
+        even one point fits."""
         point = self.weights.shape[1] * self.weights.itemsize if self.weights.ndim == 2 else 0
-        return self.thinned(most_bytes // max(point, 1))
+        return self.thinned((most_bytes or STORED_PATH_BYTES) // max(point, 1))
 
 
 class WeightPath:

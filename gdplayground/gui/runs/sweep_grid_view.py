@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import html
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,14 @@ from gdplayground.labs.sweeps.grid import DIVERGED, FAILED, MEASURED, Cell, Swee
 from gdplayground.labs.sweeps.plan import SweepPlan
 from gdplayground.labs.sweeps.runs import FailedRun, SweepRun
 from gdplayground.gui.runs.sweep_result_view import (
-    DIVERGED as DIVERGED_RED, FIGURES_INTERVAL_MS, PNG_SIZE, SweepResultView, save_view_png)
+    DIVERGED as DIVERGED_RED, FIGURES_INTERVAL_MS, SweepResultView)
+from gdplayground.gui.widgets.plots import use_plot_style
 
 NEUTRAL = (205, 205, 205)  # a diverged cell's fill: no colour of the scale
 HATCH = (120, 120, 120)  # a failed cell's hatching
 LOG_DECADES = 1.0  # a loss spanning at least this many decades is coloured on a log scale
 TICK_LABELS = 9  # at most this many values labelled along an axis (every k-th beyond)
+PNG_SIZE = (1400, 1000)
 VALUE_CELLS = 150  # cells up to this many carry their figure as text
 FIGURE_TITLES = {"final_loss": "Final training loss", "least_loss": "Least training loss",
                  "test_accuracy": "Test accuracy"}
@@ -149,7 +152,9 @@ class Heatmap(pg.PlotWidget):
                       for state, brush in ((DIVERGED, pg.mkBrush(NEUTRAL)),
                                            (FAILED, QBrush(QColor(*HATCH), Qt.BDiagPattern)))}
         self.crosses = pg.ScatterPlotItem(symbol="x", size=14, pen=None, brush=DIVERGED_RED)
-        for extra in (*self.fills.values(), self.crosses):
+        self.picked = pg.ScatterPlotItem(pxMode=False, symbol="s", size=0.96, brush=None,
+                                         pen=pg.mkPen("k", width=2))  # the cell clicked last
+        for extra in (*self.fills.values(), self.crosses, self.picked):
             self.addItem(extra)
         self.texts: list[pg.TextItem] = []
         self.shape = (0, 0)
@@ -167,6 +172,7 @@ class Heatmap(pg.PlotWidget):
         item.getAxis("left").setTicks([value_ticks(second, plan.shape[1])])
         item.setXRange(-0.5, plan.shape[0] - 0.5, padding=0)
         item.setYRange(-0.5, plan.shape[1] - 0.5, padding=0)
+        self.picked.setData([], [])
 
     def draw(self, grid: SweepGrid) -> None:
         values = grid.figure(self.name)
@@ -218,6 +224,9 @@ class Heatmap(pg.PlotWidget):
             self.addItem(text)
             self.texts.append(text)
 
+    def pick(self, i: int, j: int) -> None:
+        self.picked.setData([i], [j])
+
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         """The cell under a point of the scene, if any."""
         vb = self.getPlotItem().vb
@@ -252,6 +261,7 @@ class SweepGridView(QWidget):
             heatmap.cell_clicked.connect(self._clicked)
         self.grid_summary = QLabel()
         self.grid_summary.setWordWrap(True)
+        self.grid_summary.setTextFormat(Qt.RichText)
         self.chooser = QComboBox()
         self.chooser.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.chooser.setToolTip("The row or column of the grid drawn against its setting below")
@@ -262,11 +272,12 @@ class SweepGridView(QWidget):
         self.choices: list[tuple[int, int]] = []
         self.runs: dict[int, SweepRun | FailedRun] = {}  # by their index in the plan
         self.grid: SweepGrid | None = None
-        self._hover: tuple | None = None  # (heatmap, i, j) the tooltip was shown for
+        self._hover: tuple | None = None
+        self._picked_words = ""  # what clicking a cell did  # (heatmap, i, j) the tooltip was shown for
         self._due = QTimer(self)  # the heatmaps drawn again at most this often
         self._due.setSingleShot(True)
         self._due.setInterval(FIGURES_INTERVAL_MS)
-        self._due.timeout.connect(self.draw_figures)
+        self._due.timeout.connect(self._draw_grid)  # the plots below keep their own time
         self._show_grid(False)
 
     def _build(self) -> None:
@@ -309,7 +320,7 @@ class SweepGridView(QWidget):
     def begin(self, plan: SweepPlan) -> None:
         """A sweep of this plan: axes that span its values and steps, nothing drawn."""
         self._due.stop()
-        self.plan, self.runs, self.grid = plan, {}, None
+        self.plan, self.runs, self.grid, self._picked_words = plan, {}, None, ""
         two = len(plan.axes) == 2
         self._show_grid(two)
         self.chooser.blockSignals(True)
@@ -326,26 +337,30 @@ class SweepGridView(QWidget):
                     self.choices.append((along, k))
         self.chooser.blockSignals(False)
         self._draw_line()
-        self.draw_figures()
+        self._draw_grid()
 
     def add(self, run: SweepRun | FailedRun) -> None:
         """A run that ended: in the plots below now if it is on their row, the heatmaps soon."""
         self.runs[run.index] = run
         if self._on_line(run):
             self.line.add(run)
-        if not self._due.isActive():
+        if len(self.plan.axes) == 2 and not self._due.isActive():
             self._due.start()
 
     def draw_figures(self) -> None:
         """The heatmaps and the plots below, from the runs so far."""
-        self._due.stop()
         self.line.draw_figures()
+        self._draw_grid()
+
+    def _draw_grid(self) -> None:
+        self._due.stop()
         if self.plan is None or len(self.plan.axes) != 2:
             return
         self.grid = SweepGrid(self.plan, list(self.runs.values()))
         for heatmap in self.heatmaps:
             heatmap.draw(self.grid)
-        self.grid_summary.setText(grid_words(self.plan, self.grid, len(self.runs)))
+        self.grid_summary.setText(html.escape(grid_words(self.plan, self.grid, len(self.runs)))
+                                  + self._picked_words)
 
     def show_results(self, results: list, plan: SweepPlan) -> None:
         """Draw these runs of a sweep of this plan at once."""
@@ -404,9 +419,16 @@ class SweepGridView(QWidget):
         """The cell's runs to whoever selects them; the plots below move to its row or column."""
         along, _ = self.choice()
         self.chooser.setCurrentIndex(self.choices.index((along, (i, j)[1 - along])))
-        runs = self.cell(i, j).runs
-        if runs:
-            self.cell_clicked.emit(runs)
+        cell = self.cell(i, j)
+        for heatmap in self.heatmaps:
+            heatmap.pick(i, j)
+        self._picked_words = (f"<br>Clicked <b>{html.escape(point_labels(self.plan, cell.point))}"
+                              f"</b>: " + ("its runs are selected in Kept runs and drawn under "
+                                           "the Training tab's curves." if cell.runs else
+                                           "no run has ended there yet."))
+        self._draw_grid()
+        if cell.runs:
+            self.cell_clicked.emit(cell.runs)
 
 
 def grid_words(plan: SweepPlan, grid: SweepGrid, ended: int) -> str:
@@ -430,5 +452,21 @@ def save_sweep_grid_png(results: list, plan: SweepPlan, path: Path, heading: str
     """The result of a sweep of one setting or two as the window draws it, as a PNG: the
     heatmaps, and the plots along the first setting at the second's first value. Needs Qt's
     system libraries (the caller runs cli.window's preflight); offscreen without a display."""
-    save_view_png(SweepGridView, lambda view: view.show_results(results, plan), path, heading,
-                  size)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gdplayground.gui.widgets.qt import application
+    from gdplayground.gui.widgets.plot_export import save_png
+
+    app = application()
+    use_plot_style()
+    view = SweepGridView()
+    view.resize(*size)
+    view.set_heading(heading)
+    view.show()
+    app.processEvents()  # laid out first: the keys under the titles break at the plots' widths
+    view.show_results(results, plan)
+    app.processEvents()
+    try:
+        save_png(view.grab(), path)
+    finally:
+        view.close()
+        view.deleteLater()

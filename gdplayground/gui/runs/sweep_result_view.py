@@ -1,6 +1,6 @@
 """The result of a sweep drawn: the final and the least training loss and the test accuracy
-against the swept value, and every run's loss curve overlaid; and the same as a PNG for
-`gdplayground sweep`.
+against the swept value, and every run's loss curve overlaid (sweep_grid_view.py shows them
+for a one-setting sweep, and along a row or column of a two-setting one).
 
 Each value's point is the mean over its repeats, its bar runs from the least to the greatest
 repeat (min–max: with a handful of repeats, a standard deviation says little). A run that
@@ -16,8 +16,6 @@ hundreds of short runs costs the window work in proportion to its runs, not to t
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from gdplayground.labs.sweeps.params import SweepParam, log_axis
 from gdplayground.labs.sweeps.runs import SweepRun
-from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa, use_plot_style
+from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa
 
 FINAL_PEN = pg.mkPen((31, 119, 180), width=2)
 LEAST_PEN = pg.mkPen((255, 127, 14), width=2, style=Qt.DashLine)
@@ -38,7 +36,6 @@ CURVE_COLOURS = pg.colormap.get("viridis")
 HEADROOM = 0.25  # of the data's span, kept free above it for the diverged marks …
 MARK_AT = 0.14  # … which sit this far above the data
 KEYED_VALUES = 12  # curves keyed by value up to this many values; beyond, the first and last
-PNG_SIZE = (1400, 1000)
 FIGURES_INTERVAL_MS = 250  # at most this often the figures against the value are drawn again
 LABEL_GAP = 8  # pixels between two log labels side by side, beyond their widths
 ROUNDEST = (1, 5, 2, 3, 4, 6, 8, 7, 9)  # leading digits labelled first where there is room
@@ -301,8 +298,6 @@ class SweepResultView(QWidget):
 
     def __init__(self):
         super().__init__()
-        self.heading = QLabel()
-        self.heading.setVisible(False)
         self.loss = ValuePlot("Training loss against the value", "training loss", LOSS_TIP,
                               log_y=True)
         self.accuracy = ValuePlot("Test accuracy against the value", "test accuracy",
@@ -311,7 +306,6 @@ class SweepResultView(QWidget):
         self.summary = QLabel("No sweep yet.")
         self.summary.setWordWrap(True)
         grid = QGridLayout(self)
-        grid.addWidget(self.heading, 0, 0, 1, 2)
         grid.addWidget(self.loss, 1, 0)
         grid.addWidget(self.accuracy, 1, 1)
         grid.addWidget(self.curves, 2, 0, 1, 2)
@@ -365,10 +359,6 @@ class SweepResultView(QWidget):
         self.summary.setText(summary_words(self.results, self.param, self.axis) if self.param
                              else "No sweep yet.")
 
-    def set_heading(self, text: str) -> None:
-        self.heading.setText(f"<b>{text}</b>")
-        self.heading.setVisible(bool(text))
-
     def _draw_loss(self, results: list[SweepRun], where: dict) -> None:
         final = columns(results, where, lambda run: run.final_loss, self.axis)
         least = columns(results, where, lambda run: run.least_loss, self.axis)
@@ -397,35 +387,3 @@ def summary_words(results: list[SweepRun], param: SweepParam, axis: int = 0) -> 
     if not diverged:
         return words + "; none diverged."
     return words + f"; {len(diverged)} diverged: " + ", ".join(diverged) + "."
-
-
-def save_sweep_result_png(results: list[SweepRun], param: SweepParam, path: Path,
-                          log: bool = False, heading: str = "", size=PNG_SIZE) -> None:
-    """The result as the view draws it, as a PNG. Needs Qt's system libraries (the caller runs
-    cli.window's preflight); runs offscreen without a display."""
-    save_view_png(SweepResultView, lambda view: view.show_results(results, param, log), path,
-                  heading, size)
-
-
-def save_view_png(make: Callable[[], QWidget], draw: Callable[[QWidget], None], path: Path,
-                  heading: str, size) -> None:
-    """The view `make()` gives, `size` pixels, with a heading and what `draw(view)` draws, as
-    a PNG; offscreen when there is no display."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.gui.widgets.qt import application
-    from gdplayground.gui.widgets.plot_export import save_png
-
-    app = application()
-    use_plot_style()
-    view = make()
-    view.resize(*size)
-    view.set_heading(heading)
-    view.show()
-    app.processEvents()  # laid out first: the keys under the titles break at the plots' widths
-    draw(view)
-    app.processEvents()
-    try:
-        save_png(view.grab(), path)
-    finally:
-        view.close()
-        view.deleteLater()

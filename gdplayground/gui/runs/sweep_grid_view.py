@@ -194,7 +194,7 @@ class Heatmap(pg.PlotWidget):
 
     def _label_bar(self, log: bool, low: float, high: float) -> None:
         if self.name == "test_accuracy":
-            ticks = [(v, f"{v:.0%}") for v in np.linspace(0, 1, 6)]
+            ticks = [(v, f"{v:.0%}") for v in (0.0, 0.5, 1.0)]
         elif log:
             ticks = [(float(k), f"{10.0 ** k:g}") for k in range(math.ceil(low), math.floor(high) + 1)]
             ticks = ticks or [(low, f"{10 ** low:.2g}"), (high, f"{10 ** high:.2g}")]
@@ -282,39 +282,36 @@ class SweepGridView(QWidget):
 
     def _build(self) -> None:
         maps = QWidget()
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        for heatmap in self.heatmaps:
-            row.addWidget(heatmap)
         column = QVBoxLayout(maps)
         column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        for heatmap in self.heatmaps:
+            row.addWidget(heatmap)
         column.addLayout(row, 1)
         column.addWidget(self.grid_summary)
-        below = QWidget()
-        line = QVBoxLayout(below)
-        line.setContentsMargins(0, 0, 0, 0)
-        choice = QHBoxLayout()
-        self.chooser_label = QLabel("Below, the runs")
-        choice.addWidget(self.chooser_label)
-        choice.addWidget(self.chooser)
-        choice.addStretch()
-        line.addLayout(choice)
-        line.addWidget(self.line, 1)
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(maps)
-        self.splitter.addWidget(below)
+        self.splitter.addWidget(self.line)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.chooser_label = QLabel("Plotted below: the runs")
+        top = QHBoxLayout()
+        top.addWidget(self.heading)
+        top.addStretch()
+        top.addWidget(self.chooser_label)
+        top.addWidget(self.chooser)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.heading)
+        layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
 
     def _show_grid(self, shown: bool) -> None:
-        self.splitter.widget(0).setVisible(shown)
-        self.chooser.setVisible(shown)
-        self.chooser_label.setVisible(shown)
+        """The heatmaps and the chooser for a grid; there the room of every run's curve goes to
+        the heatmaps (a click on a cell overlays its runs' curves on the Training tab)."""
+        for widget in (self.splitter.widget(0), self.chooser, self.chooser_label):
+            widget.setVisible(shown)
+        self.line.show_curves(not shown)
 
     # --- filling in ------------------------------------------------------------------------------
     def begin(self, plan: SweepPlan) -> None:

@@ -331,6 +331,11 @@ class SweepResultView(QWidget):
         self.curves.begin(param, self.where, steps, axis)
         self.draw_figures()
 
+    def show_curves(self, shown: bool) -> None:
+        """Every run's curve below the figures, or the figures alone, with its room."""
+        self.curves.setVisible(shown)
+        self.layout().setRowStretch(2, 2 if shown else 0)
+
     def add(self, run: SweepRun) -> None:
         """A run that ended: its curve now, the figures against the value soon."""
         self.results.append(run)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
@@ -190,9 +190,10 @@ class RunsTab(QWidget):
     def _select_rows(self, chosen: set[int]) -> None:
         """Select the rows of the runs whose ids are `chosen`, and no others."""
         self.table.clearSelection()
+        rows = QItemSelectionModel.Select | QItemSelectionModel.Rows  # selectRow would replace
         for row in range(self.table.rowCount()):
             if id(self._run_at(row)) in chosen:
-                self.table.selectRow(row)
+                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
 
     def _run_at(self, row: int) -> KeptRun:
         return self.table.item(row, 0).data(Qt.UserRole)

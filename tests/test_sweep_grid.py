@@ -250,3 +250,22 @@ def test_the_grid_is_readable_in_a_window_of_1024_by_640(qtbot, swept_window):
     assert view.chooser.width() >= view.chooser.sizeHint().width()
     assert view.line.loss.plot.getPlotItem().vb.height() >= 60
     assert view.grid_summary.height() >= view.grid_summary.heightForWidth(view.grid_summary.width())
+
+
+def test_a_run_joining_the_list_keeps_every_selected_run_overlaid(qtbot):
+    """Each run of a sweep refreshes the list: of several selected runs, only the last stayed
+    selected (QTableView.selectRow replaces the selection), and the overlay lost the others."""
+    from PySide6.QtWidgets import QWidget
+
+    from gdplayground.gui.runs.tab import RunsTab
+    from gdplayground.store.runs import KeptRun, RunStore
+
+    store = RunStore(None)
+    store.runs += [KeptRun(f"run {i}", preset("xor"), {}, {}) for i in range(4)]
+    tab = RunsTab(store, QWidget())
+    qtbot.addWidget(tab)
+    tab.select([store.runs[0], store.runs[2]])
+    store.runs.append(KeptRun("run 4", preset("xor"), {}, {}))
+    with qtbot.assertNotEmitted(tab.overlay_changed):
+        tab.refresh()
+    assert sorted(run.name for run in tab.selected()) == ["run 0", "run 2"]

@@ -190,10 +190,10 @@ class RunsTab(QWidget):
     def _select_rows(self, chosen: set[int]) -> None:
         """Select the rows of the runs whose ids are `chosen`, and no others."""
         self.table.clearSelection()
-        rows = QItemSelectionModel.Select | QItemSelectionModel.Rows  # selectRow would replace
+        add_row = QItemSelectionModel.Select | QItemSelectionModel.Rows  # selectRow would replace
         for row in range(self.table.rowCount()):
             if id(self._run_at(row)) in chosen:
-                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
+                self.table.selectionModel().select(self.table.model().index(row, 0), add_row)
 
     def _run_at(self, row: int) -> KeptRun:
         return self.table.item(row, 0).data(Qt.UserRole)

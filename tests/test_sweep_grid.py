@@ -122,12 +122,15 @@ def test_the_heatmaps_colour_measured_cells_and_mark_the_others(qtbot, swept):
 
 
 def test_a_loss_spanning_decades_is_coloured_on_a_log_scale():
-    from gdplayground.gui.runs.sweep_grid_view import scale_of
+    from gdplayground.gui.runs.sweep_grid_view import bar_ticks, scale_of
 
     assert scale_of("final_loss", np.array([0.01, np.nan, 2.0])) == (
         True, pytest.approx(-2), pytest.approx(np.log10(2)))
     assert scale_of("final_loss", np.array([0.5, 2.0])) == (False, 0.5, 2.0)
     assert scale_of("test_accuracy", np.array([0.5, 0.6])) == (False, 0.0, 1.0)
+    ticks = bar_ticks("final_loss", True, -2, np.log10(3))
+    assert [text for _, text in ticks] == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
+    assert [10 ** at for at, _ in ticks] == pytest.approx([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2])
 
 
 def test_hovering_a_cell_tells_each_repeat(qtbot, swept):

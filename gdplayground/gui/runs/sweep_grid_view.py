@@ -77,6 +77,18 @@ def scale_of(name: str, values: np.ndarray) -> tuple[bool, float, float]:
     return log, low, high
 
 
+def bar_ticks(name: str, log: bool, low: float, high: float) -> list[tuple[float, str]] | None:
+    """A colour bar's labels: an accuracy in percent, a log scale's 1, 2 and 5 of each decade
+    (as numbers, at their logarithms); None on a linear scale (pyqtgraph's own)."""
+    if name == "test_accuracy":
+        return [(v, f"{v:.0%}") for v in (0.0, 0.5, 1.0)]
+    if not log:
+        return None
+    return [(math.log10(m) + k, f"{m * 10.0 ** k:g}")
+            for k in range(math.floor(low), math.ceil(high)) for m in (1, 2, 5)
+            if low <= math.log10(m) + k <= high]
+
+
 def figure_text(name: str, value: float) -> str:
     return f"{value:.1%}" if name == "test_accuracy" else f"{value:.3g}"
 
@@ -183,7 +195,8 @@ class Heatmap(pg.PlotWidget):
         self.image.setImage(np.ascontiguousarray(shown.T, dtype=np.float32), autoLevels=False)
         self.image.setRect(QRectF(-0.5, -0.5, *self.shape))  # after: it scales the image's pixels
         self.bar.setLevels((low, high))
-        self._label_bar(log, low, high)
+        ticks = bar_ticks(self.name, log, low, high)
+        self.bar.axis.setTicks([ticks] if ticks else None)  # None: pyqtgraph's own
         states = grid.states()
         for state, fill in self.fills.items():
             where = np.argwhere(states == state)
@@ -191,16 +204,6 @@ class Heatmap(pg.PlotWidget):
         crosses = np.argwhere(states == DIVERGED)
         self.crosses.setData(crosses[:, 0], crosses[:, 1], pen=pg.mkPen(DIVERGED_RED, width=2))
         self._write_values(grid, shown, low, high)
-
-    def _label_bar(self, log: bool, low: float, high: float) -> None:
-        if self.name == "test_accuracy":
-            ticks = [(v, f"{v:.0%}") for v in (0.0, 0.5, 1.0)]
-        elif log:
-            ticks = [(float(k), f"{10.0 ** k:g}") for k in range(math.ceil(low), math.floor(high) + 1)]
-            ticks = ticks or [(low, f"{10 ** low:.2g}"), (high, f"{10 ** high:.2g}")]
-        else:
-            ticks = None  # pyqtgraph's own, on a linear scale
-        self.bar.axis.setTicks([ticks] if ticks else None)
 
     def _write_values(self, grid: SweepGrid, shown: np.ndarray, low: float, high: float) -> None:
         """Each measured cell's figure as text, dark on the bright end of the scale and light on

@@ -34,7 +34,7 @@ from gdplayground.labs.sweeps.grid import DIVERGED, FAILED, MEASURED, Cell, Swee
 from gdplayground.labs.sweeps.plan import SweepPlan
 from gdplayground.labs.sweeps.runs import FailedRun, SweepRun
 from gdplayground.gui.runs.sweep_result_view import (
-    DIVERGED as DIVERGED_RED, FIGURES_INTERVAL_MS, SweepResultView)
+    DIVERGED as DIVERGED_RED, FIGURES_INTERVAL_MS, LABEL_OVERHANG, SweepResultView)
 from gdplayground.gui.widgets.plots import use_plot_style
 
 NEUTRAL = (205, 205, 205)  # a diverged cell's fill: no colour of the scale
@@ -118,7 +118,7 @@ def cell_words(plan: SweepPlan, cell: Cell) -> str:
     if cell.runs:
         lines.append("<i>Click: select these runs in Kept runs (overlaid on the Training "
                      "tab)</i>")
-    return "<br>".join(lines)
+    return "<br>".join(f"<nobr>{line}</nobr>" for line in lines)  # a line unbroken
 
 
 def point_labels(plan: SweepPlan, point: tuple) -> str:
@@ -153,6 +153,7 @@ class Heatmap(pg.PlotWidget):
         item.setMouseEnabled(False, False)  # a grid is read, not panned
         item.setMenuEnabled(False)
         item.hideButtons()
+        item.getAxis("bottom").setStyle(hideOverlappingLabels=LABEL_OVERHANG)
         self.setToolTip(HEATMAP_TIP)
         self.image = pg.ImageItem()
         self.addItem(self.image)
@@ -298,6 +299,7 @@ class SweepGridView(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([1000, 1000])  # a half each, whatever their size hints
         self.chooser_label = QLabel("Plotted below: the runs")
         top = QHBoxLayout()
         top.addWidget(self.heading)

@@ -38,6 +38,8 @@ MARK_AT = 0.14  # … which sit this far above the data
 KEYED_VALUES = 12  # curves keyed by value up to this many values; beyond, the first and last
 FIGURES_INTERVAL_MS = 250  # at most this often the figures against the value are drawn again
 LABEL_GAP = 8  # pixels between two log labels side by side, beyond their widths
+LABEL_OVERHANG = 30  # pixels a value's label may reach beyond the axis's ends (the first value's
+# label, centred on it, was dropped: "0.0001" at the left end of a narrow plot)
 ROUNDEST = (1, 5, 2, 3, 4, 6, 8, 7, 9)  # leading digits labelled first where there is room
 
 LOSS_TIP = ("The training loss at the end of each run (solid) and the least it reached "
@@ -128,6 +130,7 @@ def plain_log_axes(view: PlotView, y_label: str) -> None:
     item.disableAutoRange()  # … which turned auto-range back on
     for side in ("bottom", "left"):
         view.plot.getAxis(side).enableAutoSIPrefix(False)
+    view.plot.getAxis("bottom").setStyle(hideOverlappingLabels=LABEL_OVERHANG)
     view.plot.setLabel("left", y_label)
 
 

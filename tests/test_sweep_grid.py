@@ -151,6 +151,10 @@ def test_hovering_a_cell_tells_each_repeat(qtbot, swept):
     final.cell_hovered.emit(2, 0)
     steps = sorted(run.diverged_at_step for run in runs if run.point == (100.0, 16))
     assert all(f"diverged at step {step}" in final.toolTip() for step in steps)
+    final.cell_hovered.emit(0, 0)  # two repeats that trained
+    cell = view.grid.cells[0][0]
+    assert (f"mean of 2: final {cell.final_loss:.3g}, least {cell.least_loss:.3g}, "
+            f"test accuracy {cell.test_accuracy:.1%}") in final.toolTip()
     final.cell_hovered.emit(0, 1)
     assert "no run has ended yet" in final.toolTip()
     final.cell_hovered.emit(-1, -1)

@@ -45,6 +45,7 @@ PNG_SIZE = (1400, 1000)
 VALUE_CELLS = 150  # cells up to this many carry their figure as text
 FIGURE_TITLES = {"final_loss": "Final training loss", "least_loss": "Least training loss",
                  "test_accuracy": "Test accuracy"}
+MEAN_WORDS = {"final_loss": "final", "least_loss": "least", "test_accuracy": "test accuracy"}
 HEATMAP_TIP = ("One cell per pair of values: the mean over its repeats that trained to the end. "
                "Brighter is better. Red ✕ on grey: every run there diverged; hatched: its runs "
                "failed; blank: no run yet. Losses are the training loss as the Training tab "
@@ -111,9 +112,8 @@ def cell_words(plan: SweepPlan, cell: Cell) -> str:
     lines += [html.escape(run_words(run)) for run in cell.runs] or ["no run has ended yet"]
     kept = len(cell.runs) - cell.diverged - cell.failed
     if kept > 1:
-        means = ", ".join(f"{words.split()[0].lower()} {figure_text(name, getattr(cell, name))}"
-                          for name, words in FIGURE_TITLES.items()
-                          if np.isfinite(getattr(cell, name)))
+        means = ", ".join(f"{words} {figure_text(name, getattr(cell, name))}"
+                          for name, words in MEAN_WORDS.items() if np.isfinite(getattr(cell, name)))
         lines.append(f"mean of {kept}: {means}")
     if cell.runs:
         lines.append("<i>Click: select these runs in Kept runs (overlaid on the Training "

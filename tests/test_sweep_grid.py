@@ -276,3 +276,19 @@ def test_a_run_joining_the_list_keeps_every_selected_run_overlaid(qtbot):
     with qtbot.assertNotEmitted(tab.overlay_changed):
         tab.refresh()
     assert sorted(run.name for run in tab.selected()) == ["run 0", "run 2"]
+
+
+def test_a_burst_of_runs_draws_the_heatmaps_once(qtbot, swept, monkeypatch):
+    from gdplayground.gui.runs.sweep_grid_view import Heatmap
+    from gdplayground.gui.runs.sweep_result_view import FIGURES_INTERVAL_MS
+
+    plan, runs = swept
+    view = make_view(qtbot)
+    view.begin(plan)
+    drawn = []
+    monkeypatch.setattr(Heatmap, "draw", lambda self, grid: drawn.append(grid))
+    for run in runs:
+        view.add(run)
+    assert drawn == []  # the heatmaps wait …
+    qtbot.wait(2 * FIGURES_INTERVAL_MS)
+    assert len(drawn) == 3 and len(view.runs) == len(runs)  # … and are drawn once each

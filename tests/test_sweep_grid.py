@@ -111,6 +111,7 @@ def test_the_heatmaps_colour_measured_cells_and_mark_the_others(qtbot, swept):
     accuracy = view.heatmaps[2]
     assert accuracy.image.levels.tolist() == [0.0, 1.0]
     assert accuracy.bar.axis._tickLevels[0][-1] == (1.0, "100%")
+    assert accuracy.getPlotItem().titleLabel.text == "Test accuracy"
     assert final.getPlotItem().getAxis("bottom").labelText == "learning rate (log scale)"
     assert final.getPlotItem().getAxis("left").labelText == "batch size"
     assert final.getPlotItem().getAxis("bottom")._tickLevels[0] == [
@@ -292,3 +293,13 @@ def test_a_burst_of_runs_draws_the_heatmaps_once(qtbot, swept, monkeypatch):
     assert drawn == []  # the heatmaps wait …
     qtbot.wait(2 * FIGURES_INTERVAL_MS)
     assert len(drawn) == 3 and len(view.runs) == len(runs)  # … and are drawn once each
+
+
+def test_a_regressions_accuracy_heatmap_says_there_is_none(qtbot):
+    plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.1), True),
+                      SweepAxis(sweep_param("batch-size"), (8, 16))), steps=5)
+    view = make_view(qtbot)
+    view.show_results(list(run_sweep(preset("linear-system"), plan)), plan)
+    assert view.heatmaps[2].getPlotItem().titleLabel.text == (
+        "Test accuracy: none here")
+    assert view.heatmaps[0].getPlotItem().titleLabel.text == "Final training loss"

@@ -164,7 +164,8 @@ class Heatmap(pg.PlotWidget):
                                                 brush=brush)
                       for state, brush in ((DIVERGED, pg.mkBrush(NEUTRAL)),
                                            (FAILED, QBrush(QColor(*HATCH), Qt.BDiagPattern)))}
-        self.crosses = pg.ScatterPlotItem(symbol="x", size=14, pen=None, brush=DIVERGED_RED)
+        self.crosses = pg.ScatterPlotItem(symbol="x", size=14, brush=DIVERGED_RED,
+                                          pen=pg.mkPen(DIVERGED_RED, width=2))
         self.picked = pg.ScatterPlotItem(pxMode=False, symbol="s", size=0.96, brush=None,
                                          pen=pg.mkPen("k", width=2))  # the cell clicked last
         for extra in (*self.fills.values(), self.crosses, self.picked):
@@ -203,8 +204,11 @@ class Heatmap(pg.PlotWidget):
             where = np.argwhere(states == state)
             fill.setData(where[:, 0], where[:, 1])
         crosses = np.argwhere(states == DIVERGED)
-        self.crosses.setData(crosses[:, 0], crosses[:, 1], pen=pg.mkPen(DIVERGED_RED, width=2))
+        self.crosses.setData(crosses[:, 0], crosses[:, 1])
         self._write_values(grid, shown, low, high)
+        unmeasured = (states == MEASURED).any() and not np.isfinite(values).any()
+        self.getPlotItem().setTitle(FIGURE_TITLES[self.name] + (  # a regression's accuracy
+            ": none here" if unmeasured else ""))  # the plots below say why
 
     def _write_values(self, grid: SweepGrid, shown: np.ndarray, low: float, high: float) -> None:
         """Each measured cell's figure as text, dark on the bright end of the scale and light on

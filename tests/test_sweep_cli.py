@@ -133,13 +133,9 @@ def test_two_settings_make_a_grid_of_runs_each_set_as_its_row_says(tmp_path, cap
 
 
 def test_a_failed_run_says_why_in_the_table_and_the_csv_and_has_no_folder(
-        tmp_path, capsys, executor, monkeypatch):
+        tmp_path, capsys, executor):
     out = tmp_path / "grid"
     executor["executor"] = Shuffled(failing=3)  # lr 0.1, batch size 64, repeat 0
-    # The picture of a grid with a failed cell is i22-grid's save_sweep_grid_png: until that
-    # merge, sweep.png is drawn by the one-setting view, which has no place for a failed run.
-    monkeypatch.setattr("gdplayground.gui.runs.sweep_result_view.save_sweep_result_png",
-                        lambda *args, **kwargs: None)
     assert main([*GRID, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     failed = [line for line in printed.splitlines() if "failed: " in line]

@@ -1,6 +1,6 @@
 """A sweep set up and watched in the Runs tab: one setting over a list or a range, from the
 experiment in the panels; runs train one after another off the GUI thread (sweep_runner.py),
-each joining the run list as it ends; the result (sweep_result_view.py) fills in as they do."""
+each joining the run list as it ends; the result (sweep_grid_view.py) fills in as they do."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from gdplayground.labs.sweeps.params import PARAMS, SweepError
 from gdplayground.labs.sweeps.plan import SweepPlan, axis_from_fields
 from gdplayground.labs.sweeps.runs import SweepRun
 from gdplayground.gui.widgets.fields import guard_field
-from gdplayground.gui.runs.sweep_result_view import SweepResultView
+from gdplayground.gui.runs.sweep_grid_view import SweepGridView
 from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner
 from gdplayground.gui.widgets.training_run import WindowWork
 
@@ -72,7 +72,7 @@ class SweepPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress, self.status = QProgressBar(), QLabel()
         self.status.setWordWrap(True)
-        self.view = SweepResultView()
+        self.view = SweepGridView()  # a grid's heatmaps, or one setting's plots
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for fields in ((("Sweep", self.param), ("over", self.values)),  # two rows: fits 1024 wide
@@ -106,10 +106,9 @@ class SweepPanel(QWidget):
             self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
             return
         self.results = []
-        axis = self.plan.axes[0]
-        self.view.set_heading(f"{axis.param.label}: {self.plan.runs} runs of "
-                              f"{self.plan.steps:,} steps")
-        self.view.begin(axis.param, axis.values, axis.log, self.plan.steps)
+        self.view.set_heading(f"{' × '.join(param.label for param in self.plan.params)}: "
+                              f"{self.plan.runs} runs of {self.plan.steps:,} steps")
+        self.view.begin(self.plan)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("%p%")

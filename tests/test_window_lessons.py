@@ -71,7 +71,7 @@ def test_every_shipped_lesson_opens_from_the_menu_with_its_text_and_its_tab(qtbo
             assert race.start.tolist() == list(one.race.start or race.surface.start)
         if one.sweep is not None:
             plan = window.sweep._plan()
-            assert plan.values == one.sweep.plan().values and plan.steps == one.sweep.steps
+            assert plan.axes == one.sweep.plan().axes and plan.steps == one.sweep.steps
         if one.landscape_view is not None:
             landscape = window.landscape
             assert landscape.views.currentWidget() is getattr(landscape, one.landscape_view)

@@ -26,6 +26,9 @@ Sections (all by default; --only picks some):
               peak resident memory, and its growth over the second half (new process)
   sweep       a sweep's training time (4 spiral runs) against the same runs made one after
               another by `gdplayground train` processes (target: a ratio of at most 1.10)
+  sweep-workers
+              an 8-run sweep of the spiral preset and one of MNIST 784-64-10 (300 steps a run):
+              wall time with one worker process and with two (target: 1.7 times faster)
   sharpness   λ_max of configuration (a)'s network on 1,000 digits to 1%, against a tight
               reference (targets: within 1% in at most 5 s)
   path-cost   training samples/s keeping the run's path and not keeping it (target: at most 2%
@@ -39,9 +42,9 @@ the drift of a shared machine hits both sides alike.
 Each section is a function of a module here, listed by `run`: engine.py (engine, torch, gemm,
 path-cost and the configurations), window.py (gui, startup, time-to-98, memory, long-run),
 input_delay.py (input-delay), labs.py (overlays, inside, race, sweep, sharpness), landscape.py
-(landscape). They import one another one way only: engine.py none of the others, window.py and
-landscape.py engine.py, labs.py and input_delay.py engine.py and window.py; and none of them this
-registry.
+(landscape), sweeps.py (sweep-workers). They import one another one way only: engine.py and
+sweeps.py none of the others, window.py and landscape.py engine.py, labs.py and input_delay.py
+engine.py and window.py; and none of them this registry.
 """
 
 from __future__ import annotations
@@ -59,13 +62,14 @@ from gdplayground.bench.input_delay import input_delay_section
 from gdplayground.bench.landscape import landscape_section
 from gdplayground.bench.labs import (
     inside_section, overlays_section, race_section, sharpness_section, sweep_section)
+from gdplayground.bench.sweeps import sweep_workers_section
 from gdplayground.bench.window import (
     gui_section, long_run_section, memory_section, startup_section, time_to_98_section)
 from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
-            "startup", "time-to-98", "memory", "long-run", "sweep", "sharpness", "path-cost",
-            "landscape")
+            "startup", "time-to-98", "memory", "long-run", "sweep", "sweep-workers", "sharpness",
+            "path-cost", "landscape")
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
@@ -80,6 +84,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "race": race_section,
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
+                "sweep-workers": sweep_workers_section,
                 "sharpness": sharpness_section, "path-cost": path_cost_section,
                 "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}

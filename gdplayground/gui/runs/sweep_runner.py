@@ -203,14 +203,15 @@ class SweepRunner(QObject):
 
     @Slot(int, int)
     def _progressed(self, done: int, total: int) -> None:
-        """The time left from the time so far and the share done (the runs that ended, and
-        those in training by their steps), and the runs in training."""
-        fraction = done / total
+        """The share done (the runs that ended, and those in training by their steps), the time
+        left from the time so far, and the runs in training, all read from the tally now: it is
+        newer than the report that came (reports pass at most PROGRESS_HZ times a second)."""
+        with self._lock:
+            fraction = self._tally.fraction
+            training = tuple((self._names[index], share)
+                             for index, share in sorted(self._tally.training.items()))
         elapsed = time.monotonic() - self._started
         left = elapsed * (1 - fraction) / fraction if fraction > 0 else math.nan
-        with self._lock:
-            training = tuple((self._names[index], share) for index, share
-                             in sorted(self._tally.training.items()) if index in self._names)
         self.progressed.emit(SweepProgress(
             len(self.results) + len(self.failures), self.plan.runs, fraction, left, training,
             len(self.failures)))

@@ -3,7 +3,9 @@ workers; every run once, with its progress; Cancel, a closed sweep, a killed wor
 run, each leaving no worker process behind."""
 
 import dataclasses
+import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -18,7 +20,8 @@ from gdplayground.config import preset
 from gdplayground.labs.sweeps.params import SweepError, sweep_param
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess, SweepRun, data_sources
-from gdplayground.labs.sweeps.workers import WorkerPool, death_words, default_workers
+from gdplayground.labs.sweeps.workers import (
+    START_METHOD, WorkerPool, _work, death_words, default_workers)
 from tiny_images import conv_config, image_folder
 
 FIGURES = ("final_loss", "least_loss", "test_loss", "test_accuracy", "diverged_at_step")
@@ -62,9 +65,10 @@ def gone(pids, within=5.0, zombies=False):
     a zombie if `zombies`."""
     def running(pid):
         try:
-            return not zombies or psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            status = psutil.Process(pid).status()
         except psutil.NoSuchProcess:
             return False
+        return not (zombies and status == psutil.STATUS_ZOMBIE)
     deadline = time.monotonic() + within
     while any(map(running, pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -164,13 +168,14 @@ def test_a_worker_killed_mid_run_costs_nothing_its_run_is_trained_again():
 
 
 def test_a_run_whose_worker_dies_twice_fails_in_words_and_the_sweep_goes_on():
-    tasks = spiral_tasks(steps=1000)
+    tasks = spiral_tasks(steps=20)
+    tasks[1] = dataclasses.replace(tasks[1], steps=10**8)  # killed for sure while it trains
     pool = WorkerPool(1)
     progress, killed = killing(pool, index=1, times=2)
     runs = by_index(train(pool, tasks, progress=progress))
     assert len(set(killed)) == 2 and gone(killed)
     assert isinstance(runs[1], FailedRun)
-    assert runs[1].reason == ("its worker process died twice (killed by signal 9 (SIGKILL) — "
+    assert runs[1].reason == ("its worker process died twice (killed by signal 9, SIGKILL — "
                               "out of memory?)")
     assert runs[1].point == (0.1,) and runs[1].config.learning_rate.value == 0.1
     assert isinstance(runs[0], SweepRun) and isinstance(runs[2], SweepRun)
@@ -189,8 +194,8 @@ def test_an_error_in_a_run_fails_that_run_only_and_is_not_tried_again(tmp_path):
 # --- words and settings -------------------------------------------------------------------------
 def test_a_worker_s_end_is_told_in_words():
     assert death_words(1) == "exit code 1"
-    assert death_words(-9) == "killed by signal 9 (SIGKILL) — out of memory?"
-    assert death_words(-11) == "killed by signal 11 (SIGSEGV)"
+    assert death_words(-9) == "killed by signal 9, SIGKILL — out of memory?"
+    assert death_words(-11) == "killed by signal 11, SIGSEGV"
 
 
 def test_workers_default_to_the_cores_this_process_may_use_and_are_at_least_one():
@@ -211,13 +216,14 @@ def test_ctrl_c_is_the_sweeps_to_handle_not_the_workers(capfd):
     assert "KeyboardInterrupt" not in capfd.readouterr().err
 
 
-PARENT = """
-import os, sys
+IMPORTS = """
+import os
 from gdplayground.config import preset
 from gdplayground.labs.sweeps.params import sweep_param
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan
 from gdplayground.labs.sweeps.workers import WorkerPool
-
+"""
+PARENT = IMPORTS + """
 if __name__ == "__main__":
     plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.1)),), steps=10**8)
     pool = WorkerPool(2)
@@ -230,11 +236,43 @@ if __name__ == "__main__":
 """
 
 
-def test_workers_end_at_once_and_quietly_when_their_parent_is_killed(tmp_path):
-    script = tmp_path / "parent.py"
-    script.write_text(PARENT)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+def run_script(folder, text):
+    script = folder / "script.py"
+    script.write_text(text)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=60)
+
+
+def test_workers_end_at_once_and_quietly_when_their_parent_is_killed(tmp_path):
+    done = run_script(tmp_path, PARENT)
     assert done.returncode == -signal.SIGKILL and done.stderr == ""  # no worker's traceback
     pids = [int(pid) for pid in done.stdout.split()]
     assert len(pids) == 2 and gone(pids, zombies=True)  # orphans: reaped by whoever adopts them
+
+
+UNGUARDED = IMPORTS + """
+from gdplayground.labs.sweeps.params import SweepError
+plan = SweepPlan((SweepAxis(sweep_param("lr"), (0.01, 0.1)),), steps=10)
+try:
+    print(len(list(WorkerPool(2).run(plan.tasks(preset("spiral")), {}, None, None))))
+except SweepError as error:
+    print(error)
+"""
+
+
+def test_workers_that_cannot_start_end_the_sweep_with_one_message(tmp_path):
+    # a script without `if __name__ == "__main__":`: each worker runs it again, and spawn refuses
+    done = run_script(tmp_path, UNGUARDED)
+    assert done.stdout == "the sweep's worker processes end as they start (exit code 1)\n"
+
+
+def test_a_worker_left_without_its_sweep_ends_quietly(capfd):
+    context = multiprocessing.get_context(START_METHOD)
+    ours, theirs = context.Pipe()
+    worker = context.Process(target=_work, args=(theirs,))
+    worker.start()
+    theirs.close()
+    ours.send_bytes(pickle.dumps({}))
+    ours.close()  # as when the sweep's process is gone
+    worker.join(30)
+    assert worker.exitcode == 0 and capfd.readouterr().err == ""

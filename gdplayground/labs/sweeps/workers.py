@@ -11,12 +11,17 @@ It sends back `("progress", (index, step, steps))` reports and then `("run", Swe
 The parent waits on the workers' pipes and process sentinels together, so a worker's death is
 seen at once: its run is tried again on a fresh worker, and marked failed if that one dies too.
 Whatever ends the sweep (its last run, Cancel, or the generator closed), no worker outlives it.
+
+A spawned process imports the main module again, as `__mp_main__`: a script that sweeps with a
+WorkerPool keeps its work under `if __name__ == "__main__":`, or its workers end as they start
+(SweepError).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -44,18 +49,22 @@ def default_workers() -> int:
 
 # --- in the worker process ----------------------------------------------------------------------
 def _work(connection: Connection) -> None:
-    """A worker's life: its data's sources, then tasks until told to stop (None)."""
+    """A worker's life: its data's sources, then one task after another until it is ended."""
     _leave_with_parent()
-    data = RunData(connection.recv())
 
     def report(index: int, step: int, steps: int) -> None:
         connection.send(("progress", (index, step, steps)))
 
-    while (task := connection.recv()) is not None:
-        try:
-            connection.send(("run", train_task(task, data, progress=report)))
-        except Exception as exc:  # the run's failure, not the sweep's: it is reported as such
-            connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
+    try:
+        data = RunData(pickle.loads(connection.recv_bytes()))
+        while True:
+            task = connection.recv()
+            try:
+                connection.send(("run", train_task(task, data, progress=report)))
+            except Exception as exc:  # the run's failure, not the sweep's: reported as such
+                connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
+    except EOFError:  # the sweep's process is gone, and so is the work
+        pass
 
 
 def _leave_with_parent() -> None:
@@ -70,116 +79,131 @@ def _leave_with_parent() -> None:
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
+    pid: int  # kept: the process object's is unreadable once closed
     connection: Connection
     task: RunTask | None = None  # the run it trains
 
 
 class WorkerPool:
-    """An executor of `workers` local processes (every core if None): see the module."""
+    """An executor of `workers` local processes (every core if None), one sweep at a time: see
+    the module."""
 
     def __init__(self, workers: int | None = None):
         self.workers = default_workers() if workers is None else workers
         if self.workers < 1:
             raise SweepError(f"a sweep needs at least one worker (got {self.workers})")
-        self._context = multiprocessing.get_context(START_METHOD)
-        self._live: list[_Worker] = []
+        self._sweep: _Sweep | None = None
 
     @property
     def pids(self) -> tuple[int, ...]:
-        """The worker processes' ids, while a sweep runs."""
-        return tuple(worker.process.pid for worker in self._live)
+        """The ids of the worker processes of the sweep in progress (any thread may ask)."""
+        sweep = self._sweep
+        return () if sweep is None else tuple(worker.pid for worker in sweep.live)
 
     def run(self, tasks: Sequence[RunTask], sources: dict, cancelled=None,
             progress: Progress | None = None) -> Iterator[SweepRun | FailedRun]:
         cancelled = cancelled or (lambda: False)
-        pending, deaths = deque(tasks), {}
+        self._sweep = sweep = _Sweep(tasks, sources, progress)
         try:
-            for worker in self._start(min(self.workers, len(tasks)), sources):
-                self._give(worker, pending)
-            while self._live and not cancelled():
-                for worker in self._ready():
-                    yield from self._hear(worker, pending, deaths, sources, progress)
+            for worker in sweep.start(min(self.workers, len(tasks))):
+                sweep.give(worker)
+            while sweep.live and not cancelled():
+                for worker in sweep.ready():
+                    yield from sweep.hear(worker)
         finally:
-            self._stop()
+            sweep.stop()
+            self._sweep = None
 
-    def _start(self, count: int, sources: dict) -> list[_Worker]:
+
+class _Sweep:
+    """A sweep's workers and the tasks not yet handed out."""
+
+    def __init__(self, tasks: Sequence[RunTask], sources: dict, progress: Progress | None):
+        self.pending, self.progress = deque(tasks), progress
+        self.sources = pickle.dumps(sources, pickle.HIGHEST_PROTOCOL)  # once for every worker
+        self.live: list[_Worker] = []
+        self.deaths: dict[int, int] = {}  # by task index
+        self.heard = False  # from any worker: if not, a death is the workers' failing to start
+
+    def start(self, count: int) -> list[_Worker]:
         """Start `count` workers, then send each the sources (a send waits for the worker to
         read them, after its imports: the workers import side by side)."""
+        context = multiprocessing.get_context(START_METHOD)
         started = []
         for _ in range(count):
-            ours, theirs = self._context.Pipe()
-            process = self._context.Process(target=_work, args=(theirs,), daemon=True,
-                                            name="gdplayground sweep worker")
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_work, args=(theirs,), daemon=True,
+                                      name="gdplayground sweep worker")
             process.start()
             theirs.close()
-            started.append(_Worker(process, ours))
-            self._live.append(started[-1])
+            started.append(_Worker(process, process.pid, ours))
+            self.live = [*self.live, started[-1]]  # a new list: `pids` reads it from any thread
         for worker in started:
-            _send(worker, sources)
+            _send(worker.connection.send_bytes, self.sources)
         return started
 
-    def _give(self, worker: _Worker, pending: deque) -> None:
+    def give(self, worker: _Worker) -> None:
         """Hand the worker the next task, or let it go if none is left."""
-        worker.task = pending.popleft() if pending else None
+        worker.task = self.pending.popleft() if self.pending else None
         if worker.task is None:
-            self._end(worker)
-            return
-        _send(worker, worker.task)
+            self.end(worker)
+        else:
+            _send(worker.connection.send, worker.task)
 
-    def _ready(self) -> list[_Worker]:
+    def ready(self) -> list[_Worker]:
         """The workers with something to say or dead, waiting at most CANCEL_POLL_SECONDS."""
         waits = {}
-        for worker in self._live:
+        for worker in self.live:
             waits[worker.connection] = waits[worker.process.sentinel] = worker
         ready = wait(list(waits), timeout=CANCEL_POLL_SECONDS)
         return list({id(waits[handle]): waits[handle] for handle in ready}.values())
 
-    def _hear(self, worker: _Worker, pending: deque, deaths: dict, sources: dict,
-              progress) -> Iterator[SweepRun | FailedRun]:
+    def hear(self, worker: _Worker) -> Iterator[SweepRun | FailedRun]:
         """Read what the worker sent; a death with nothing left to read is its run's loss."""
         try:
             while worker.connection.poll():
                 kind, message = worker.connection.recv()
+                self.heard = True
                 if kind == "progress":
-                    if progress is not None:
-                        progress(*message)
+                    if self.progress is not None:
+                        self.progress(*message)
                     continue
                 task = worker.task
-                self._give(worker, pending)  # first, so that it trains while the run is used
+                self.give(worker)  # first, so that it trains while the run is used
                 yield message if kind == "run" else FailedRun.of(task, message)
                 return
         except (EOFError, OSError):
             pass
         if not worker.process.is_alive():
-            yield from self._died(worker, pending, deaths, sources)
+            yield from self.died(worker)
 
-    def _died(self, worker: _Worker, pending: deque, deaths: dict,
-              sources: dict) -> Iterator[FailedRun]:
+    def died(self, worker: _Worker) -> Iterator[FailedRun]:
+        """Its run goes back to the front of the line, or fails if it had been tried."""
         task, how = worker.task, death_words(worker.process.exitcode)
-        self._end(worker)
-        if task is None:
-            return
-        deaths[task.index] = deaths.get(task.index, 0) + 1
-        if deaths[task.index] < ATTEMPTS:
-            pending.appendleft(task)
+        self.end(worker)
+        if not self.heard:
+            raise SweepError(f"the sweep's worker processes end as they start ({how})")
+        self.deaths[task.index] = self.deaths.get(task.index, 0) + 1
+        if self.deaths[task.index] < ATTEMPTS:
+            self.pending.appendleft(task)
         else:
             yield FailedRun.of(task, f"its worker process died twice ({how})")
-        if pending:
-            self._give(self._start(1, sources)[0], pending)
+        if self.pending:
+            self.give(self.start(1)[0])
 
-    def _end(self, worker: _Worker) -> None:
-        self._live.remove(worker)
+    def end(self, worker: _Worker) -> None:
+        self.live = [other for other in self.live if other is not worker]
         _stop_all([worker])
 
-    def _stop(self) -> None:
-        workers, self._live = self._live, []
+    def stop(self) -> None:
+        workers, self.live = self.live, []
         _stop_all(workers)
 
 
-def _send(worker: _Worker, message) -> None:
+def _send(send: Callable, message) -> None:
     try:
-        worker.connection.send(message)
-    except OSError:  # it died: its sentinel tells
+        send(message)
+    except OSError:  # the worker died: its sentinel tells
         pass
 
 
@@ -198,17 +222,15 @@ def _stop_all(workers: list[_Worker]) -> None:
         worker.process.close()
 
 
-def death_words(exitcode: int | None) -> str:
-    """How a worker process ended, in words: "killed by signal 9 — out of memory?" """
-    if exitcode is None:
-        return "still running"
+def death_words(exitcode: int) -> str:
+    """How a worker process ended, in words: "killed by signal 9, SIGKILL — out of memory?"
+    (the kernel's out-of-memory killer sends SIGKILL)."""
     if exitcode >= 0:
         return f"exit code {exitcode}"
     number = -exitcode
     try:
-        name = f" ({signal.Signals(number).name})"
+        words = f"killed by signal {number}, {signal.Signals(number).name}"
     except ValueError:
-        name = ""
-    if number == signal.SIGKILL:
-        return f"killed by signal {number}{name} — out of memory?"
-    return f"killed by signal {number}{name}"
+        words = f"killed by signal {number}"
+    out_of_memory = number == getattr(signal, "SIGKILL", None)  # no SIGKILL on Windows
+    return f"{words} — out of memory?" if out_of_memory else words

@@ -29,6 +29,9 @@ Sections (all by default; --only picks some):
   sweep-workers
               an 8-run sweep of the spiral preset and one of MNIST 784-64-10 (300 steps a run):
               wall time with one worker process and with two (target: 1.7 times faster)
+  sweep-cluster  8-run sweeps (spiral; MNIST 784-64-10, 300 steps) on a two-worker Dask
+              LocalCluster against the same runs one after another in this process (as --workers
+              1): target workers 1 / cluster at least 1.5; the cluster's start printed apart
   sharpness   λ_max of configuration (a)'s network on 1,000 digits to 1%, against a tight
               reference (targets: within 1% in at most 5 s)
   path-cost   training samples/s keeping the run's path and not keeping it (target: at most 2%
@@ -42,9 +45,9 @@ the drift of a shared machine hits both sides alike.
 Each section is a function of a module here, listed by `run`: engine.py (engine, torch, gemm,
 path-cost and the configurations), window.py (gui, startup, time-to-98, memory, long-run),
 input_delay.py (input-delay), labs.py (overlays, inside, race, sweep, sharpness), landscape.py
-(landscape), sweeps.py (sweep-workers). They import one another one way only: engine.py and
-sweeps.py none of the others, window.py and landscape.py engine.py, labs.py and input_delay.py
-engine.py and window.py; and none of them this registry.
+(landscape), sweeps.py (sweep-workers), cluster.py (sweep-cluster). They import one another one
+way only: engine.py, sweeps.py and cluster.py none of the others, window.py and landscape.py
+engine.py, labs.py and input_delay.py engine.py and window.py; and none of them this registry.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gdplayground.bench.cluster import sweep_cluster_section
 from gdplayground.bench.engine import (
     engine_section, gemm_section, path_cost_section, torch_section)
 from gdplayground.bench.input_delay import input_delay_section
@@ -68,8 +72,8 @@ from gdplayground.bench.window import (
 from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
-            "startup", "time-to-98", "memory", "long-run", "sweep", "sweep-workers", "sharpness",
-            "path-cost", "landscape")
+            "startup", "time-to-98", "memory", "long-run", "sweep", "sweep-workers",
+            "sweep-cluster", "sharpness", "path-cost", "landscape")
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
@@ -85,6 +89,7 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
                 "sweep-workers": sweep_workers_section,
+                "sweep-cluster": sweep_cluster_section,
                 "sharpness": sharpness_section, "path-cost": path_cost_section,
                 "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}

@@ -12,6 +12,7 @@ from gdplayground.config import preset
 from gdplayground.gui.runs import sweep_panel
 from gdplayground.gui.runs.sweep_panel import SweepPanel
 from gdplayground.gui.runs.sweep_runner import executor_for
+from gdplayground.labs.sweeps.cluster import ClusterPool
 from gdplayground.labs.sweeps.params import sweep_param
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan, run_sweep
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess
@@ -96,6 +97,9 @@ def test_the_workers_and_cluster_fields_choose_what_trains_the_runs():
     assert isinstance(executor_for(1), InProcess)  # one worker: no process to start
     pool = executor_for(3, "  ")
     assert isinstance(pool, WorkerPool) and pool.workers == 3
+    cluster = executor_for(3, " tcp://10.0.0.5:8786 ")
+    assert isinstance(cluster, ClusterPool) and cluster.address == "tcp://10.0.0.5:8786"
+    assert cluster.client is None  # reached once the sweep starts, off the GUI thread
 
 
 def test_the_workers_field_starts_at_every_core_and_a_cluster_greys_it(qtbot):
@@ -203,3 +207,16 @@ def test_a_malformed_cluster_address_is_said_at_start_and_nothing_starts(qtbot, 
     assert "tcp://" in panel.status.text() and "#b00020" in panel.status.text()
     assert not panel.runner.running and panel.start_button.isEnabled()
     assert not worker_processes()
+
+
+def test_a_cluster_out_of_reach_stops_the_sweep_in_words_and_keeps_the_window_free(qtbot):
+    """Connecting is the sweep's thread's work: start() returns at once."""
+    panel = make_panel(qtbot)
+    panel.cluster.setText("tcp://127.0.0.1:9")  # the discard port: nothing answers there
+    with qtbot.waitSignal(panel.runner.failed, timeout=TIMEOUT):
+        panel.start()
+        assert panel.runner.running and panel.cancel_button.isEnabled()
+    assert panel.status.text().startswith(
+        "<span style='color:#b00020'>Sweep stopped: no Dask scheduler answers at "
+        "tcp://127.0.0.1:9: start one with")
+    assert panel.results == [] and panel.start_button.isEnabled()

@@ -29,6 +29,7 @@ from typing import Callable, NamedTuple
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from gdplayground.config import ExperimentConfig
+from gdplayground.labs.sweeps.cluster import ClusterPool
 from gdplayground.labs.sweeps.plan import Executor, SweepPlan, point_words, run_sweep
 from gdplayground.labs.sweeps.progress import SweepTally
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess, RunTask, SweepRun
@@ -45,7 +46,6 @@ def executor_for(workers: int, cluster: str = "") -> Executor:
     thread), else `workers` processes of this machine, or for one worker this process, one run
     after another (no process to start)."""
     if cluster.strip():
-        from gdplayground.labs.sweeps.cluster import ClusterPool
         return ClusterPool(cluster.strip())
     return InProcess() if workers == 1 else WorkerPool(workers)
 

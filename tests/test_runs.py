@@ -250,7 +250,7 @@ def test_a_sweep_in_the_window_keeps_every_run_and_draws_the_result(qtbot, windo
     assert all((run.folder / "weights.npz").is_file() for run in runs)
     assert window.runs_tab.table.rowCount() == 3 and sweep.status.text() == "Sweep done: 3 runs."
     assert runs[1].figures["final_loss"] < runs[0].figures["final_loss"]  # 0.01 beats 0.001
-    assert len(sweep.view.loss.plot.getPlotItem().listDataItems()) > 0
+    assert len(sweep.view.line.loss.plot.getPlotItem().listDataItems()) > 0
 
 
 def test_a_bad_sweep_is_said_and_starts_nothing(qtbot, window_on, tmp_path):
@@ -496,7 +496,7 @@ def test_the_runs_tab_has_room_at_1024_by_640(qtbot):
     assert table.rowAt(table.viewport().height() - 1) >= 12  # rows in view, counted from 0
     assert table.columnWidth(0) >= 180
     window.runs_tab.pages.setCurrentWidget(window.sweep)
-    view = window.sweep.view
+    view = window.sweep.view.line
     qtbot.waitUntil(lambda: view.curves.height() > 0)
     assert view.loss.plot.getPlotItem().vb.height() >= 100
     assert view.curves.plot.getPlotItem().vb.height() >= 60
@@ -602,5 +602,5 @@ def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qt
     assert [run.name for run in runs] == ["filters 2", "filters 4", "filters 8"]
     assert [run.config.architecture.hidden[0].units for run in runs] == [2, 4, 8]
     assert [run.figures["steps"] for run in runs] == [4, 4, 4]
-    assert len(sweep.view.loss.plot.getPlotItem().listDataItems()) > 0
+    assert len(sweep.view.line.loss.plot.getPlotItem().listDataItems()) > 0
     assert RunStore(tmp_path / "runs").load() == []  # each read back at the next start

@@ -304,14 +304,14 @@ def test_a_burst_of_short_runs_costs_the_result_view_work_in_proportion_to_its_r
     counting((PlotView, "curve"), "curve")
     counting((ValuePlot, "draw"), "figures")
     panel.plan = plan
-    panel.view.begin(plan.params[0], plan.axes[0].values, plan.axes[0].log, plan.steps)  # as a sweep starts
+    panel.view.begin(plan)  # as a sweep starts
     counts.update(curve=0, figures=0)
     for run in runs:  # handed over one after another, as a burst of short runs ends
         panel._run_finished(run)
     assert counts == {"curve": 20, "figures": 0}  # a curve per value; the figures wait …
     qtbot.wait(2 * FIGURES_INTERVAL_MS)
     assert counts["figures"] == 2  # … and are drawn once, on both plots
-    curves = panel.view.curves.plot.getPlotItem().listDataItems()
+    curves = panel.view.line.curves.plot.getPlotItem().listDataItems()
     assert len(curves) == 20 + 1  # and the ✕ marks
     x, _ = curves[1].getData()  # a value's three repeats, joined with breaks between them
     assert len(x) == 3 * (len(runs[0].curve[0]) + 1)
@@ -375,7 +375,7 @@ def test_a_sweep_starts_on_axes_of_its_own_values_and_steps(qtbot):
     panel.log.setChecked(True)
     panel.steps.setValue(400)
     panel.start()
-    view = panel.view  # before its first run ends
+    view = panel.view.line  # before its first run ends
     low, high = view.loss.plot.getPlotItem().vb.viewRange()[0]
     assert low <= -4 < -3 <= high < -2.5  # log10 of the rates: this sweep's
     assert view.accuracy.plot.getPlotItem().vb.viewRange()[0] == [low, high]

@@ -231,8 +231,7 @@ def _write_run_folder(folder: Path, run) -> None:
 
 
 def _write_results(out, results, plan, heading: str) -> None:
-    from gdplayground.gui.runs.sweep_result_view import save_sweep_result_png
+    from gdplayground.gui.runs.sweep_grid_view import save_sweep_grid_png
 
     write_atomic(out.file(CSV_NAME), sweep_csv(results).encode())
-    axis = plan.axes[0]
-    save_sweep_result_png(results, axis.param, out.file(PNG_NAME), log=axis.log, heading=heading)
+    save_sweep_grid_png(results, plan, out.file(PNG_NAME), heading)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import html
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths
@@ -38,6 +39,7 @@ class RunKeeper(QObject):
         """`window` is the MainWindow: its session, history, run figures, banner, Runs tab."""
         super().__init__(window)
         self.window, self.store = window, store
+        self._of_sweep_run: dict[int, KeptRun] = {}  # id of a sweep run -> its kept run
 
     def keep(self) -> list:
         """Ask for the run on show, to keep it; returns a list that holds True once it is kept
@@ -65,7 +67,8 @@ class RunKeeper(QObject):
         return done
 
     def keep_sweep_run(self, run: SweepRun) -> None:
-        """A run of a sweep joins the list, named by the value it tried."""
+        """A run of a sweep joins the list, named by the values it tried; `kept_of` finds it
+        for as long as the sweep run lives (its result view holds it)."""
         name = point_words(run.params, run.point) + (
             f" (seed +{run.repeat})" if run.repeat else "")
         kept = KeptRun(name, run.config,
@@ -73,7 +76,14 @@ class RunKeeper(QObject):
                                   run.seconds, (run.test_loss, run.test_accuracy)),
                        curves_of(run.history, run.config), diverged=run.diverged, ended=now())
         snapshot = Snapshot(run.state, run.config, run.input_scale, run.config, (), run.preparation)
-        self._store(kept, run.history, snapshot)
+        if self._store(kept, run.history, snapshot):
+            self._of_sweep_run[id(run)] = kept
+            weakref.finalize(run, self._of_sweep_run.pop, id(run), None)  # no id reused
+
+    def kept_of(self, runs) -> list[KeptRun]:
+        """The kept runs of these sweep runs, those still in the list."""
+        found = (self._of_sweep_run.get(id(run)) for run in runs)
+        return [kept for kept in found if kept is not None and kept in self.store.runs]
 
     def keep_before_closing(self) -> None:
         done = self.keep()

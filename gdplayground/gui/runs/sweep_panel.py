@@ -1,8 +1,8 @@
 """A sweep set up and watched in the Runs tab: one setting over a list or a range, or two (a
 grid: every value of the first with every value of the second), from the experiment in the
 panels; its runs train off the GUI thread (sweep_runner.py), several at once in worker processes
-or on a Dask cluster, each joining the run list as it ends; the result (sweep_result_view.py)
-fills in as they do."""
+or on a Dask cluster, each joining the run list as it ends; the result (sweep_grid_view.py: a
+grid's heatmaps, or one setting's plots) fills in as they do."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
 from gdplayground.config import ExperimentConfig
 from gdplayground.labs.sweeps.params import PARAMS, SweepError
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan, axis_from_fields
-from gdplayground.labs.sweeps.runs import SweepRun
+from gdplayground.labs.sweeps.runs import FailedRun, SweepRun
 from gdplayground.labs.sweeps.workers import default_workers
 from gdplayground.gui.widgets.fields import guard_field
-from gdplayground.gui.runs.sweep_result_view import SweepResultView
+from gdplayground.gui.runs.sweep_grid_view import SweepGridView
 from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner, executor_for, run_name
 from gdplayground.gui.widgets.training_run import WindowWork
 
@@ -92,7 +92,7 @@ class SweepPanel(QWidget):
         self.runner = SweepRunner(self, window_work)
         self.runner.progressed.connect(self._progressed)
         self.runner.run_finished.connect(self._run_finished)
-        self.runner.run_failed.connect(lambda run: self._show_activity(self._training))
+        self.runner.run_failed.connect(self._run_failed)
         self.runner.finished.connect(lambda runs: self._ended(f"Sweep done: {_runs(runs)}."))
         self.runner.cancelled.connect(lambda runs: self._ended(
             f"Sweep cancelled: {_runs(runs)} that ended {'is' if len(runs) == 1 else 'are'} kept."))
@@ -144,7 +144,7 @@ class SweepPanel(QWidget):
         self.activity.setTextFormat(Qt.RichText)
         self.activity.setToolTip("The runs training now, each with its share of its steps done: "
                                  "one a worker")
-        self.view = SweepResultView()
+        self.view = SweepGridView()  # a grid's heatmaps, or one setting's plots
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # Four short rows rather than three long ones: the panel fits beside the Experiment and
@@ -179,10 +179,9 @@ class SweepPanel(QWidget):
             self.status.setText(ERROR.format(html.escape(str(exc), quote=False)))
             return
         self.results = []
-        axis = self.plan.axes[0]
-        labels = " × ".join(param.label for param in self.plan.params)
-        self.view.set_heading(f"{labels}: {self.plan.runs} runs of {self.plan.steps:,} steps")
-        self.view.begin(axis.param, axis.values, axis.log, self.plan.steps)
+        self.view.set_heading(f"{' × '.join(param.label for param in self.plan.params)}: "
+                              f"{self.plan.runs} runs of {self.plan.steps:,} steps")
+        self.view.begin(self.plan)
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("%p%")
@@ -204,6 +203,11 @@ class SweepPanel(QWidget):
         self.results.append(run)
         self.view.add(run)
         self.run_finished.emit(run)
+
+    def _run_failed(self, run: FailedRun) -> None:
+        """A run with no weights: the run list does not take it; the grid hatches its cell."""
+        self.view.add(run)
+        self._show_activity(self._training)
 
     def _show_activity(self, training: str = "") -> None:
         """The runs in training (`training`: their words), then those that failed and why

@@ -1,6 +1,6 @@
 """The result of a sweep drawn: the final and the least training loss and the test accuracy
-against the swept value, and every run's loss curve overlaid; and the same as a PNG for
-`gdplayground sweep`.
+against the swept value, and every run's loss curve overlaid (sweep_grid_view.py shows them
+for a one-setting sweep, and along a row or column of a two-setting one).
 
 Each value's point is the mean over its repeats, its bar runs from the least to the greatest
 repeat (min–max: with a handful of repeats, a standard deviation says little). A run that
@@ -16,8 +16,6 @@ hundreds of short runs costs the window work in proportion to its runs, not to t
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from gdplayground.labs.sweeps.params import SweepParam, log_axis
 from gdplayground.labs.sweeps.runs import SweepRun
-from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa, use_plot_style
+from gdplayground.gui.widgets.plots import LogReadyAxis, PlotView, mantissa
 
 FINAL_PEN = pg.mkPen((31, 119, 180), width=2)
 LEAST_PEN = pg.mkPen((255, 127, 14), width=2, style=Qt.DashLine)
@@ -38,9 +36,10 @@ CURVE_COLOURS = pg.colormap.get("viridis")
 HEADROOM = 0.25  # of the data's span, kept free above it for the diverged marks …
 MARK_AT = 0.14  # … which sit this far above the data
 KEYED_VALUES = 12  # curves keyed by value up to this many values; beyond, the first and last
-PNG_SIZE = (1400, 1000)
 FIGURES_INTERVAL_MS = 250  # at most this often the figures against the value are drawn again
 LABEL_GAP = 8  # pixels between two log labels side by side, beyond their widths
+LABEL_OVERHANG = 30  # pixels a value's label may reach beyond the axis's ends (the first value's
+# label, centred on it, was dropped: "0.0001" at the left end of a narrow plot)
 ROUNDEST = (1, 5, 2, 3, 4, 6, 8, 7, 9)  # leading digits labelled first where there is room
 
 LOSS_TIP = ("The training loss at the end of each run (solid) and the least it reached "
@@ -73,11 +72,12 @@ def positions(values, param: SweepParam) -> dict:
     return {value: float(value) for value in sorted(values)}
 
 
-def columns(results: list[SweepRun], where: dict, figure: Callable[[SweepRun], float | None]
-            ) -> list[Column]:
+def columns(results: list[SweepRun], where: dict, figure: Callable[[SweepRun], float | None],
+            axis: int = 0) -> list[Column]:
+    """Each value's column, the runs placed by their value of the plan's `axis`."""
     by_value = {value: [] for value in where}
     for run in results:
-        by_value[run.point[0]].append(run)
+        by_value[run.point[axis]].append(run)
     found = []
     for (value, x), runs in zip(where.items(), by_value.values()):
         measured = np.array([figure(run) for run in runs
@@ -130,6 +130,7 @@ def plain_log_axes(view: PlotView, y_label: str) -> None:
     item.disableAutoRange()  # … which turned auto-range back on
     for side in ("bottom", "left"):
         view.plot.getAxis(side).enableAutoSIPrefix(False)
+    view.plot.getAxis("bottom").setStyle(hideOverlappingLabels=LABEL_OVERHANG)
     view.plot.setLabel("left", y_label)
 
 
@@ -230,10 +231,12 @@ class CurvesPlot(PlotView):
         self.plot.setLabel("bottom", "step")
         self.begin(None, {}, None)
 
-    def begin(self, param: SweepParam | None, where: dict, steps: int | None) -> None:
-        """A sweep of these values: the steps axis from 0 to its runs' length, nothing drawn."""
+    def begin(self, param: SweepParam | None, where: dict, steps: int | None, axis: int = 0
+              ) -> None:
+        """A sweep of these values of the plan's `axis`: the steps axis from 0 to its runs'
+        length, nothing drawn."""
         self.clear()
-        self.param, self.order = param, list(where)
+        self.param, self.order, self.axis = param, list(where), axis
         self.lines = {}  # value -> (curve item, its runs' steps, its runs' losses)
         self.ends = []  # (step, loss) where each diverged run's curve ends
         self.keyed = set(self.order if len(self.order) <= KEYED_VALUES
@@ -250,17 +253,18 @@ class CurvesPlot(PlotView):
         steps, losses = run.curve
         keep = np.isfinite(losses) & (losses > 0)
         steps, losses = steps[keep], losses[keep]
-        if run.point[0] not in self.lines:
-            share = self.order.index(run.point[0]) / max(len(self.order) - 1, 1)
+        value = run.point[self.axis]
+        if value not in self.lines:
+            share = self.order.index(value) / max(len(self.order) - 1, 1)
             pen = pg.mkPen(CURVE_COLOURS.map(0.9 * share, mode="qcolor"), width=1)  # no pale yellow
-            self.lines[run.point[0]] = (self.curve(pen, f"{self.param.name} "
-                                                     f"{self.param.text(run.point[0])}"), [], [])
-        item, all_steps, all_losses = self.lines[run.point[0]]
+            self.lines[value] = (self.curve(pen, f"{self.param.name} {self.param.text(value)}"),
+                                 [], [])
+        item, all_steps, all_losses = self.lines[value]
         all_steps.append(np.r_[steps, np.nan])  # the break before the next run of this value
         all_losses.append(np.r_[losses, np.nan])
         item.setData(np.concatenate(all_steps), np.concatenate(all_losses), connect="finite")
-        if run.point[0] in self.keyed and len(steps):  # named once in the key, by its first curve
-            self.keyed.discard(run.point[0])
+        if value in self.keyed and len(steps):  # named once in the key, by its first curve
+            self.keyed.discard(value)
             self._named.add(item)
             self._retitle()
         if len(steps):
@@ -297,8 +301,6 @@ class SweepResultView(QWidget):
 
     def __init__(self):
         super().__init__()
-        self.heading = QLabel()
-        self.heading.setVisible(False)
         self.loss = ValuePlot("Training loss against the value", "training loss", LOSS_TIP,
                               log_y=True)
         self.accuracy = ValuePlot("Test accuracy against the value", "test accuracy",
@@ -307,7 +309,6 @@ class SweepResultView(QWidget):
         self.summary = QLabel("No sweep yet.")
         self.summary.setWordWrap(True)
         grid = QGridLayout(self)
-        grid.addWidget(self.heading, 0, 0, 1, 2)
         grid.addWidget(self.loss, 1, 0)
         grid.addWidget(self.accuracy, 1, 1)
         grid.addWidget(self.curves, 2, 0, 1, 2)
@@ -315,21 +316,28 @@ class SweepResultView(QWidget):
         grid.setRowStretch(1, 3)
         grid.setRowStretch(2, 2)
         self.results: list[SweepRun] = []
-        self.param, self.where, self.log_x = None, {}, False
+        self.param, self.where, self.log_x, self.axis = None, {}, False, 0
         self._figures_due = QTimer(self)  # figures drawn again at most this often
         self._figures_due.setSingleShot(True)
         self._figures_due.setInterval(FIGURES_INTERVAL_MS)
         self._figures_due.timeout.connect(self.draw_figures)
 
-    def begin(self, param: SweepParam, values, log: bool = False, steps: int | None = None) -> None:
-        """A sweep of `param` over `values` (`log`: spaced on a log scale; a rate is drawn on a
-        log axis anyway), its runs `steps` long if known: axes that span them, nothing drawn."""
+    def begin(self, param: SweepParam, values, log: bool = False, steps: int | None = None,
+              axis: int = 0) -> None:
+        """A sweep of `param`, the plan's `axis`, over `values` (`log`: spaced on a log scale; a
+        rate is drawn on a log axis anyway), its runs `steps` long if known: axes that span
+        them, nothing drawn. Each run is drawn at its value of that axis (`run.point[axis]`)."""
         self._figures_due.stop()
-        self.param, self.results = param, []
+        self.param, self.results, self.axis = param, [], axis
         self.where = positions(values, param)
         self.log_x = bool(self.where) and log_axis(param, list(self.where), log)
-        self.curves.begin(param, self.where, steps)
+        self.curves.begin(param, self.where, steps, axis)
         self.draw_figures()
+
+    def show_curves(self, shown: bool) -> None:
+        """Every run's curve below the figures, or the figures alone, with its room."""
+        self.curves.setVisible(shown)
+        self.layout().setRowStretch(2, 2 if shown else 0)
 
     def add(self, run: SweepRun) -> None:
         """A run that ended: its curve now, the figures against the value soon."""
@@ -338,10 +346,11 @@ class SweepResultView(QWidget):
         if not self._figures_due.isActive():
             self._figures_due.start()
 
-    def show_results(self, results: list[SweepRun], param: SweepParam, log: bool = False) -> None:
-        """Draw these runs of a sweep of `param` at once; `log`: its values were spaced on a
-        log scale."""
-        self.begin(param, [run.point[0] for run in results], log)
+    def show_results(self, results: list[SweepRun], param: SweepParam, log: bool = False,
+                     axis: int = 0) -> None:
+        """Draw these runs of a sweep of `param`, the plan's `axis`, at once; `log`: its values
+        were spaced on a log scale."""
+        self.begin(param, [run.point[axis] for run in results], log, axis=axis)
         for run in results:
             self.add(run)
         self.draw_figures()
@@ -355,21 +364,17 @@ class SweepResultView(QWidget):
                 plot.set_values(self.param, self.where, self.log_x)
         self._draw_loss(self.results, self.where)
         self._draw_accuracy(self.results, self.where)
-        self.summary.setText(summary_words(self.results, self.param) if self.param else
-                             "No sweep yet.")
-
-    def set_heading(self, text: str) -> None:
-        self.heading.setText(f"<b>{text}</b>")
-        self.heading.setVisible(bool(text))
+        self.summary.setText(summary_words(self.results, self.param, self.axis) if self.param
+                             else "No sweep yet.")
 
     def _draw_loss(self, results: list[SweepRun], where: dict) -> None:
-        final = columns(results, where, lambda run: run.final_loss)
-        least = columns(results, where, lambda run: run.least_loss)
+        final = columns(results, where, lambda run: run.final_loss, self.axis)
+        least = columns(results, where, lambda run: run.least_loss, self.axis)
         self.loss.draw([(final, FINAL_PEN, "final" + _spread_words(results)),
                         (least, LEAST_PEN, "least")])
 
     def _draw_accuracy(self, results: list[SweepRun], where: dict) -> None:
-        found = columns(results, where, lambda run: run.test_accuracy)
+        found = columns(results, where, lambda run: run.test_accuracy, self.axis)
         measured = any(np.isfinite(c.mean) for c in found) or not results
         self.accuracy.draw([(found, ACCURACY_PEN, "test accuracy" + _spread_words(results)
                              if measured else "none: no test set, or not a classification")])
@@ -379,38 +384,14 @@ def _spread_words(results: list[SweepRun]) -> str:
     return " (bars: min–max over repeats)" if any(run.repeat > 0 for run in results) else ""
 
 
-def summary_words(results: list[SweepRun], param: SweepParam) -> str:
-    """How many runs, and which diverged at which step."""
+def summary_words(results: list[SweepRun], param: SweepParam, axis: int = 0) -> str:
+    """How many runs, and which diverged at which step (each named by its value of `axis`)."""
     if not results:
         return "No run has finished yet."
-    diverged = [f"{param.text(run.point[0])} (repeat {run.repeat}) at step {run.diverged_at_step:,}"
+    diverged = [f"{param.text(run.point[axis])} (repeat {run.repeat}) at step {run.diverged_at_step:,}"
                 for run in results if run.diverged]
     named = param.name if param.label == param.name else f"{param.name} ({param.label})"
     words = f"{len(results)} run{'s' * (len(results) != 1)} of {named}"
     if not diverged:
         return words + "; none diverged."
     return words + f"; {len(diverged)} diverged: " + ", ".join(diverged) + "."
-
-
-def save_sweep_result_png(results: list[SweepRun], param: SweepParam, path: Path,
-                          log: bool = False, heading: str = "", size=PNG_SIZE) -> None:
-    """The result as the view draws it, as a PNG. Needs Qt's system libraries (the caller runs
-    cli.window's preflight); runs offscreen without a display."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gdplayground.gui.widgets.qt import application
-    from gdplayground.gui.widgets.plot_export import save_png
-
-    app = application()
-    use_plot_style()
-    view = SweepResultView()
-    view.resize(*size)
-    view.set_heading(heading)
-    view.show()
-    app.processEvents()  # laid out first: the keys under the titles break at the plots' widths
-    view.show_results(results, param, log)
-    app.processEvents()
-    try:
-        save_png(view.grab(), path)
-    finally:
-        view.close()
-        view.deleteLater()

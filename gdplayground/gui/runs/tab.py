@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
@@ -149,10 +149,7 @@ class RunsTab(QWidget):
         # The figures as wide as they need, the name the rest: measured once here (a header
         # that resizes to its contents measures every row for every cell set: 2 s for 50 runs).
         self.table.resizeColumnsToContents()
-        self.table.clearSelection()
-        for row in range(self.table.rowCount()):
-            if id(self._run_at(row)) in chosen:
-                self.table.selectRow(row)
+        self._select_rows(chosen)
         self.table.blockSignals(False)
         self.pages.setTabText(0, f"Kept runs ({len(self.store.runs)})")
         self.over_limit.setText(
@@ -179,6 +176,24 @@ class RunsTab(QWidget):
         if run.diverged:
             cells[-1].setForeground(QBrush(QColor(176, 0, 32)))
         return cells
+
+    def select(self, runs: list[KeptRun]) -> None:
+        """Select these runs and no others (the Training tab overlays them), the first in view."""
+        self.table.blockSignals(True)
+        self._select_rows({id(run) for run in runs})
+        self.table.blockSignals(False)
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(min(rows, key=lambda index: index.row()))
+        self._selection_changed()
+
+    def _select_rows(self, chosen: set[int]) -> None:
+        """Select the rows of the runs whose ids are `chosen`, and no others."""
+        self.table.clearSelection()
+        add_row = QItemSelectionModel.Select | QItemSelectionModel.Rows  # selectRow would replace
+        for row in range(self.table.rowCount()):
+            if id(self._run_at(row)) in chosen:
+                self.table.selectionModel().select(self.table.model().index(row, 0), add_row)
 
     def _run_at(self, row: int) -> KeptRun:
         return self.table.item(row, 0).data(Qt.UserRole)

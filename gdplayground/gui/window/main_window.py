@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self.training.replayed.connect(self.landscape.highlight_step)
         self.runs_tab.restore_requested.connect(self.keeper.restore)
         self.sweep.run_finished.connect(self.keeper.keep_sweep_run)
+        self.sweep.view.cell_clicked.connect(
+            lambda runs: self.runs_tab.select(self.keeper.kept_of(runs)))  # overlaid
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)

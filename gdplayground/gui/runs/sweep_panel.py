@@ -27,7 +27,7 @@ from gdplayground.gui.widgets.training_run import WindowWork
 OPENING = {"lr": ("1e-4:1", 7, True), "batch-size": ("8,32,128,512", 4, False),
            "optimizer": ("sgd,momentum,adam", 3, False)}  # values a sweep of each opens with
 MAX_WORKERS = 64
-COMBO_LETTERS = 20  # of a setting's name, at least, in its box (the longest has 44)
+COMBO_LETTERS = 12  # of a setting's name, at least, in its box (more as the window widens)
 ERROR = "<span style='color:#b00020'>{}</span>"
 GRID_TIP = ("A second setting makes a grid: every value of the first with every value of the "
             "second, each pair a run; the result is a heatmap")
@@ -147,22 +147,17 @@ class SweepPanel(QWidget):
         self.view = SweepGridView()  # a grid's heatmaps, or one setting's plots
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        # Four short rows rather than three long ones: the panel fits beside the Experiment and
-        # Coach docks in a window 1024 pixels wide.
-        layout.addLayout(_axis_rows(((QLabel("Sweep"), first), (self.grid, self.second))))
+        # Three rows, the runs in training a fourth while there are: the panel fits beside the
+        # Experiment and Coach docks in a window 1024 pixels wide, and leaves a grid's heatmaps
+        # and the plots below them room at 640 high.
+        layout.addLayout(_axis_rows(((QLabel("Sweep"), first, "repeats", self.repeats),
+                                     (self.grid, self.second, "steps", self.steps))))
         row = QHBoxLayout()
-        for label, widget in (("repeats", self.repeats), ("steps", self.steps),
-                              ("workers", self.workers), ("cluster", self.cluster)):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget, 1 if widget is self.cluster else 0)
-        row.addStretch(1)
+        for widget, stretch in ((QLabel("workers"), 0), (self.workers, 0), (QLabel("cluster"), 0),
+                                (self.cluster, 1), (self.start_button, 0),
+                                (self.cancel_button, 0), (self.progress, 1), (self.status, 2)):
+            row.addWidget(widget, stretch)
         layout.addLayout(row)
-        bar = QHBoxLayout()
-        bar.addWidget(self.start_button)
-        bar.addWidget(self.cancel_button)
-        bar.addWidget(self.progress, 1)
-        bar.addWidget(self.status, 2)
-        layout.addLayout(bar)
         layout.addWidget(self.activity)
         self.activity.setVisible(False)
         layout.addWidget(self.view, 1)
@@ -244,13 +239,14 @@ def _runs(runs: list) -> str:
 
 
 def _axis_rows(rows) -> QGridLayout:
-    """Each row: its head (a label or a box), then a setting's fields; the second setting's
-    line up under the first's."""
+    """Each row: its head (a label or a box), a setting's fields, then one more field and its
+    label; the second setting's fields line up under the first's."""
     grid = QGridLayout()
-    for y, (head, axis) in enumerate(rows):
+    for y, (head, axis, label, field) in enumerate(rows):
         for x, widget in enumerate((head, axis.param, QLabel("over"), axis.values,
-                                    QLabel("count"), axis.count, axis.log)):
+                                    QLabel("count"), axis.count, axis.log, QLabel(label))):
             grid.addWidget(widget, y, x)
+        grid.addWidget(field, y, 8, Qt.AlignLeft)
     grid.setColumnStretch(1, 1)  # the settings' names …
     grid.setColumnStretch(3, 2)  # … and their values
     return grid

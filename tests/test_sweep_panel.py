@@ -73,6 +73,17 @@ def test_the_second_setting_is_off_until_ticked_and_then_makes_a_grid(qtbot):
     assert panel.view.heading.text() == "<b>learning rate × batch size: 4 runs of 3 steps</b>"
 
 
+def test_both_settings_rows_fit_in_a_window_1024_pixels_wide(qtbot):
+    """With the docks beside it (the window's least width is that of its widest tab): the
+    fields in two rows of every field took the window to 1118 pixels."""
+    from gdplayground.gui.window.main_window import MainWindow
+
+    window = MainWindow(preset("xor"), RunStore(None))
+    qtbot.addWidget(window)
+    window.sweep.grid.setChecked(True)
+    assert window.minimumSizeHint().width() <= 1024
+
+
 def test_the_same_setting_twice_is_said_and_starts_nothing(qtbot):
     panel = make_panel(qtbot)
     panel.grid.setChecked(True)

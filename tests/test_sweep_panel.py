@@ -62,6 +62,13 @@ def test_the_second_setting_is_off_until_ticked_and_then_makes_a_grid(qtbot):
     assert not panel.second.values.isEnabled() and panel._plan().shape == (2,)
     panel.grid.setChecked(True)
     assert panel.second.values.isEnabled()
+    assert not panel.second.count.isEnabled() and not panel.second.log.isEnabled()  # a list's
+    panel.second.values.setText("2:4")
+    assert panel.second.count.isEnabled() and panel.second.log.isEnabled()  # a range's
+    panel.grid.setChecked(False)
+    assert not panel.second.count.isEnabled()
+    panel.grid.setChecked(True)
+    panel.second.values.setText("2,4")
     with qtbot.waitSignal(panel.runner.finished, timeout=TIMEOUT):
         panel.start()
     assert [param.name for param in panel.plan.params] == ["lr", "batch-size"]

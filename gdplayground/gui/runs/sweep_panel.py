@@ -56,6 +56,7 @@ class AxisFields(NamedTuple):
         fields.values.setToolTip("A range LO:HI (with a count of values, on a log scale if "
                                  "ticked), or a list V1,V2,… (names for optimizer, activation, "
                                  "init)")
+        fields.values.textChanged.connect(fields.ranged)
         fields.count.setRange(2, 100)
         fields.count.setToolTip("How many values a range is cut into")
         fields.log.setToolTip("Space a range's values evenly on a log scale (rates: 1e-4, 1e-3, "
@@ -75,8 +76,14 @@ class AxisFields(NamedTuple):
                                 self.count.value(), self.log.isChecked())
 
     def set_enabled(self, enabled: bool) -> None:
-        for widget in self:
-            widget.setEnabled(enabled)
+        self.param.setEnabled(enabled)
+        self.values.setEnabled(enabled)
+        self.ranged()
+
+    def ranged(self) -> None:
+        """Count and log are a range's: greyed beside a list (which they do not change)."""
+        for widget in (self.count, self.log):
+            widget.setEnabled(self.values.isEnabled() and ":" in self.values.text())
 
 
 class SweepPanel(QWidget):

@@ -109,8 +109,8 @@ class SweepPanel(QWidget):
     def _build(self) -> None:
         # The first setting's fields are the panel's own (a lesson fills them); the second's,
         # off until ticked, make the sweep a grid.
-        first = self.first = AxisFields.build("lr")
-        self.param, self.values, self.count, self.log = first
+        self.first = AxisFields.build("lr")
+        self.param, self.values, self.count, self.log = self.first
         self.param.setToolTip("The setting the sweep varies; every other setting is the "
                               "experiment's, as the panels show it")
         self.second = AxisFields.build("batch-size")
@@ -152,12 +152,15 @@ class SweepPanel(QWidget):
         self.activity.setToolTip("The runs training now, each with its share of its steps done: "
                                  "one a worker")
         self.view = SweepGridView()  # a grid's heatmaps, or one setting's plots
+        self._lay_out()
+
+    def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # Three rows, the runs in training a fourth while there are: the panel fits beside the
         # Experiment and Coach docks in a window 1024 pixels wide, and leaves a grid's heatmaps
         # and the plots below them room at 640 high.
-        layout.addLayout(_axis_rows(((QLabel("Sweep"), first, "repeats", self.repeats),
+        layout.addLayout(_axis_rows(((QLabel("Sweep"), self.first, "repeats", self.repeats),
                                      (self.grid, self.second, "steps", self.steps))))
         row = QHBoxLayout()
         for widget, stretch in ((QLabel("workers"), 0), (self.workers, 0), (QLabel("cluster"), 0),

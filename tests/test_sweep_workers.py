@@ -3,7 +3,9 @@ workers; every run once, with its progress; Cancel, a closed sweep, a killed wor
 run, each leaving no worker process behind."""
 
 import dataclasses
+import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -18,7 +20,8 @@ from gdplayground.config import preset
 from gdplayground.labs.sweeps.params import SweepError, sweep_param
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess, SweepRun, data_sources
-from gdplayground.labs.sweeps.workers import WorkerPool, death_words, default_workers
+from gdplayground.labs.sweeps.workers import (
+    START_METHOD, WorkerPool, _work, death_words, default_workers)
 from tiny_images import conv_config, image_folder
 
 FIGURES = ("final_loss", "least_loss", "test_loss", "test_accuracy", "diverged_at_step")
@@ -261,3 +264,15 @@ def test_workers_that_cannot_start_end_the_sweep_with_one_message(tmp_path):
     # a script without `if __name__ == "__main__":`: each worker runs it again, and spawn refuses
     done = run_script(tmp_path, UNGUARDED)
     assert done.stdout == "the sweep's worker processes end as they start (exit code 1)\n"
+
+
+def test_a_worker_left_without_its_sweep_ends_quietly(capfd):
+    context = multiprocessing.get_context(START_METHOD)
+    ours, theirs = context.Pipe()
+    worker = context.Process(target=_work, args=(theirs,))
+    worker.start()
+    theirs.close()
+    ours.send_bytes(pickle.dumps({}))
+    ours.close()  # as when the sweep's process is gone
+    worker.join(30)
+    assert worker.exitcode == 0 and capfd.readouterr().err == ""

@@ -26,12 +26,12 @@ Sections (all by default; --only picks some):
               peak resident memory, and its growth over the second half (new process)
   sweep       a sweep's training time (4 spiral runs) against the same runs made one after
               another by `gdplayground train` processes (target: a ratio of at most 1.10)
-  sweep-cluster  8-run sweeps (spiral; MNIST 784-64-10, 300 steps) on a two-worker Dask
-              LocalCluster against the same runs one after another in this process (as --workers
-              1): target workers 1 / cluster at least 1.5; the cluster's start printed apart
   sweep-workers
               an 8-run sweep of the spiral preset and one of MNIST 784-64-10 (300 steps a run):
               wall time with one worker process and with two (target: 1.7 times faster)
+  sweep-cluster  8-run sweeps (spiral; MNIST 784-64-10, 300 steps) on a two-worker Dask
+              LocalCluster against the same runs one after another in this process (as --workers
+              1): target workers 1 / cluster at least 1.5; the cluster's start printed apart
   sharpness   λ_max of configuration (a)'s network on 1,000 digits to 1%, against a tight
               reference (targets: within 1% in at most 5 s)
   path-cost   training samples/s keeping the run's path and not keeping it (target: at most 2%
@@ -88,8 +88,8 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "race": race_section,
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
-                "sweep-cluster": sweep_cluster_section,
                 "sweep-workers": sweep_workers_section,
+                "sweep-cluster": sweep_cluster_section,
                 "sharpness": sharpness_section, "path-cost": path_cost_section,
                 "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}

@@ -153,7 +153,9 @@ def set_race(tab, race: RaceSetup) -> None:
 
 
 def set_sweep(panel, sweep: SweepSetup) -> None:
-    """The Runs tab's sweep fields, as the lesson writes them; the user presses Start."""
+    """The Runs tab's sweep fields, as the lesson writes them (one setting); the user presses
+    Start."""
+    panel.grid.setChecked(False)
     panel.param.setCurrentIndex(panel.param.findData(sweep_param(sweep.setting).name))
     panel.values.setText(sweep.values)
     panel.count.setValue(sweep.count)

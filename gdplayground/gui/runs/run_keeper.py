@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths
 
 from gdplayground.config import differences
-from gdplayground.labs.sweeps.plan import point_words
 from gdplayground.labs.sweeps.runs import SweepRun
+from gdplayground.gui.runs.sweep_runner import run_name
 from gdplayground.gui.widgets.qt import wait_for
 from gdplayground.gui.widgets.training_run import Snapshot
 from gdplayground.store.runs import KeptRun, RunStore, curves_of, default_name, figures_of, now
@@ -69,9 +69,7 @@ class RunKeeper(QObject):
     def keep_sweep_run(self, run: SweepRun) -> None:
         """A run of a sweep joins the list, named by the values it tried; `kept_of` finds it
         for as long as the sweep run lives (its result view holds it)."""
-        name = point_words(run.params, run.point) + (
-            f" (seed +{run.repeat})" if run.repeat else "")
-        kept = KeptRun(name, run.config,
+        kept = KeptRun(run_name(run), run.config,
                        figures_of(run.history, run.config, run.diverged_at_step or run.state.step,
                                   run.seconds, (run.test_loss, run.test_accuracy)),
                        curves_of(run.history, run.config), diverged=run.diverged, ended=now())

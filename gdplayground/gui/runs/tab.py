@@ -130,8 +130,8 @@ class RunsTab(QWidget):
         self.pages = QTabWidget()
         self.pages.addTab(runs, "Kept runs")
         self.pages.addTab(sweep, "Sweep")
-        self.pages.setTabToolTip(1, "Train one run per value of a setting, one after another: "
-                                    "each joins the kept runs")
+        self.pages.setTabToolTip(1, "Train one run per value of a setting, or per pair of "
+                                    "values of two, several at once: each joins the kept runs")
         QVBoxLayout(self).addWidget(self.pages)
         self.refresh()
 

@@ -49,18 +49,22 @@ def default_workers() -> int:
 
 # --- in the worker process ----------------------------------------------------------------------
 def _work(connection: Connection) -> None:
-    """A worker's life: its data's sources, then tasks until told to stop (None)."""
+    """A worker's life: its data's sources, then one task after another until it is ended."""
     _leave_with_parent()
-    data = RunData(pickle.loads(connection.recv_bytes()))
 
     def report(index: int, step: int, steps: int) -> None:
         connection.send(("progress", (index, step, steps)))
 
-    while (task := connection.recv()) is not None:
-        try:
-            connection.send(("run", train_task(task, data, progress=report)))
-        except Exception as exc:  # the run's failure, not the sweep's: it is reported as such
-            connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
+    try:
+        data = RunData(pickle.loads(connection.recv_bytes()))
+        while True:
+            task = connection.recv()
+            try:
+                connection.send(("run", train_task(task, data, progress=report)))
+            except Exception as exc:  # the run's failure, not the sweep's: reported as such
+                connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
+    except EOFError:  # the sweep's process is gone, and so is the work
+        pass
 
 
 def _leave_with_parent() -> None:

@@ -39,9 +39,9 @@ def images_tasks(folder):
     return plan.tasks(conv_config(image_folder(folder)))
 
 
-def train(executor, tasks, sources=None, **kwargs):
+def train(executor, tasks, sources=None, progress=None):
     sources = data_sources(tasks) if sources is None else sources
-    return list(executor.run(tasks, sources, kwargs.get("cancelled"), kwargs.get("progress")))
+    return list(executor.run(tasks, sources, None, progress))
 
 
 def by_index(runs):

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterator, Sequence
 
@@ -105,8 +106,7 @@ class WorkerPool:
         cancelled = cancelled or (lambda: False)
         self._sweep = sweep = _Sweep(tasks, sources, progress)
         try:
-            for worker in sweep.start(min(self.workers, len(tasks))):
-                sweep.give(worker)
+            sweep.start(min(self.workers, len(tasks)))
             while sweep.live and not cancelled():
                 for worker in sweep.ready():
                     yield from sweep.hear(worker)
@@ -120,14 +120,15 @@ class _Sweep:
 
     def __init__(self, tasks: Sequence[RunTask], sources: dict, progress: Progress | None):
         self.pending, self.progress = deque(tasks), progress
-        self.sources = pickle.dumps(sources, pickle.HIGHEST_PROTOCOL)  # once for every worker
+        self.sources = sources
         self.live: list[_Worker] = []
         self.deaths: dict[int, int] = {}  # by task index
         self.heard = False  # from any worker: if not, a death is the workers' failing to start
 
-    def start(self, count: int) -> list[_Worker]:
-        """Start `count` workers, then send each the sources (a send waits for the worker to
-        read them, after its imports: the workers import side by side)."""
+    def start(self, count: int) -> None:
+        """Start `count` workers, then send each the sources and its first task. The workers
+        import side by side meanwhile: the sources are pickled then, and a send waits for its
+        worker to read, so the first ready trains while the others are waited for."""
         context = multiprocessing.get_context(START_METHOD)
         started = []
         for _ in range(count):
@@ -139,8 +140,13 @@ class _Sweep:
             started.append(_Worker(process, process.pid, ours))
             self.live = [*self.live, started[-1]]  # a new list: `pids` reads it from any thread
         for worker in started:
-            _send(worker.connection.send_bytes, self.sources)
-        return started
+            _send(worker.connection.send_bytes, self.payload)
+            self.give(worker)
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The sources pickled, once for every worker."""
+        return pickle.dumps(self.sources, pickle.HIGHEST_PROTOCOL)
 
     def give(self, worker: _Worker) -> None:
         """Hand the worker the next task, or let it go if none is left."""
@@ -189,7 +195,7 @@ class _Sweep:
         else:
             yield FailedRun.of(task, f"its worker process died twice ({how})")
         if self.pending:
-            self.give(self.start(1)[0])
+            self.start(1)
 
     def end(self, worker: _Worker) -> None:
         self.live = [other for other in self.live if other is not worker]

@@ -238,7 +238,7 @@ def test_metrics_are_read_back_as_written(tmp_path, qtbot, window_on):
 def test_a_sweep_in_the_window_keeps_every_run_and_draws_the_result(qtbot, window_on, tmp_path):
     window = window_on(tmp_path, preset("linear-system"))
     sweep = window.sweep
-    sweep.workers.setValue(1)  # in this process: no worker to start
+    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
     sweep.param.setCurrentIndex(sweep.param.findData("lr"))
     sweep.values.setText("0.001,0.01,100")
     sweep.steps.setValue(500)
@@ -366,7 +366,7 @@ def test_a_run_with_no_curve_overlays_nothing_and_says_so(qtbot, window_on, tmp_
     overlay, and every run start after stopped half way."""
     window = window_on(tmp_path, preset("linear-system"))
     sweep = window.sweep
-    sweep.workers.setValue(1)  # in this process: no worker to start
+    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
     sweep.param.setCurrentIndex(sweep.param.findData("lr"))
     sweep.values.setText("100")
     sweep.steps.setValue(200)
@@ -506,7 +506,7 @@ def test_closing_the_window_during_a_sweep_keeps_every_run_that_ended(qtbot, win
     """Runs that had ended but were still queued for the window were lost."""
     window = window_on(tmp_path, preset("xor"))
     sweep = window.sweep
-    sweep.workers.setValue(1)  # in this process: no worker to start
+    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
     sweep.param.setCurrentIndex(sweep.param.findData("lr"))
     sweep.values.setText("0.01,0.02,0.03,0.05,0.1,0.2,0.3,0.5")
     sweep.steps.setValue(2)
@@ -591,7 +591,7 @@ def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qt
     from tiny_images import conv_config, image_folder
     window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
     sweep = window.sweep
-    sweep.workers.setValue(1)  # in this process: no worker to start
+    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
     sweep.param.setCurrentIndex(sweep.param.findData("filters"))
     sweep.values.setText("2,4,8")
     sweep.steps.setValue(4)

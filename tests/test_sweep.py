@@ -277,7 +277,7 @@ def test_cancel_leaves_the_bar_at_the_runs_that_ended(qtbot):
     panel.workers.setValue(1)  # one run after another
     panel.param.setCurrentIndex(panel.param.findData("lr"))
     panel.values.setText("0.01,0.03,0.1")
-    panel.steps.setValue(20_000)
+    panel.steps.setValue(8_000)
     panel.runner.progressed.connect(  # part way through the second run
         lambda progress: panel.runner.cancel() if progress.fraction > 0.45 else None)
     with qtbot.waitSignal(panel.runner.cancelled, timeout=60_000):
@@ -292,7 +292,7 @@ def test_a_sweep_starts_on_axes_of_its_own_values_and_steps(qtbot):
 
     panel = SweepPanel(lambda: preset("xor"))
     qtbot.addWidget(panel)
-    panel.workers.setValue(1)  # in this process: no worker to start
+    panel.workers.setValue(1)  # one worker: runs end in the plan's order
     panel.param.setCurrentIndex(panel.param.findData("lr"))
     panel.values.setText("0.1,1")
     panel.steps.setValue(50)

@@ -154,9 +154,10 @@ def test_a_failed_run_says_why_in_the_table_and_the_csv_and_has_no_folder(
 # --- where the runs train --------------------------------------------------------------------
 def test_one_worker_and_two_write_the_same_figures(tmp_path, capsys):
     """Runs train side by side, each on one BLAS thread: the figures of a run depend on its
-    settings and seed only, not on the number of workers (one: in this process)."""
+    settings and seed only, not on the number of workers."""
     csvs = []
-    for workers, where in (("1", "one after another"), ("2", "2 at a time in worker processes")):
+    for workers, where in (("1", "one after another in a worker process"),
+                           ("2", "2 at a time in worker processes")):
         out = tmp_path / workers
         assert main([*GRID[:-1], "8", "--workers", workers, "--out", str(out)]) == 0
         assert f"runs of 8 steps, {where}" in capsys.readouterr().out
@@ -204,7 +205,7 @@ def test_a_cluster_is_reached_before_out_is_made_and_let_go_at_the_end(tmp_path,
 
         def __exit__(self, *exc):
             seen.append(("closed", (out / "sweep.csv").exists()))
-    monkeypatch.setattr("gdplayground.labs.sweeps.cluster.ClusterPool", Cluster)
+    monkeypatch.setattr("gdplayground.labs.sweeps.plan.ClusterPool", Cluster)
     assert main([*GRID, "--cluster", "tcp://scheduler:8786", "--out", str(out)]) == 0
     assert "12 runs of 15 steps, on the Dask cluster at tcp://scheduler:8786" in \
         capsys.readouterr().out
@@ -355,8 +356,8 @@ def test_help_says_what_two_settings_workers_and_a_cluster_do(capsys):
     for words in ["every value of the first with every value of the second",
                   "A second --param, with its own values, makes a grid",
                   "each run's BLAS works on one thread, so a run's figures are the same whatever "
-                  "the number of workers", "(default: one per core; 1 trains them one after "
-                  "another in this process)",
+                  "the number of workers", "(default: one per core; with 1, one after "
+                  "another in one worker process)",
                   "the Dask cluster whose scheduler listens there"]:
         assert words in help_text
 

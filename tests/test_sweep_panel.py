@@ -11,11 +11,11 @@ import pytest
 from gdplayground.config import preset
 from gdplayground.gui.runs import sweep_panel
 from gdplayground.gui.runs.sweep_panel import SweepPanel
-from gdplayground.gui.runs.sweep_runner import executor_for
+from gdplayground.labs.sweeps.plan import executor_for
 from gdplayground.labs.sweeps.cluster import ClusterPool
 from gdplayground.labs.sweeps.params import sweep_param
 from gdplayground.labs.sweeps.plan import SweepAxis, SweepPlan, run_sweep
-from gdplayground.labs.sweeps.runs import FailedRun, InProcess
+from gdplayground.labs.sweeps.runs import FailedRun
 from gdplayground.labs.sweeps.workers import WorkerPool
 from gdplayground.store.runs import RunStore
 from test_runs import window_on  # noqa: F401 - a fixture
@@ -112,7 +112,8 @@ def test_a_lessons_sweep_of_one_setting_unticks_the_second(qtbot):
 
 
 def test_the_workers_and_cluster_fields_choose_what_trains_the_runs():
-    assert isinstance(executor_for(1), InProcess)  # one worker: no process to start
+    one = executor_for(1)  # a process too: a run that dies costs only itself
+    assert isinstance(one, WorkerPool) and one.workers == 1
     pool = executor_for(3, "  ")
     assert isinstance(pool, WorkerPool) and pool.workers == 3
     cluster = executor_for(3, " tcp://10.0.0.5:8786 ")

@@ -68,7 +68,7 @@ def register(commands) -> None:
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--workers", type=worker_count, metavar="N",
                        help="worker processes training runs side by side (default: one per "
-                            "core; 1 trains them one after another in this process); each run's "
+                            "core; with 1, one after another in one worker process); each run's "
                             "BLAS works on one thread, so a run's figures are the same whatever "
                             "the number of workers")
     where.add_argument("--cluster", type=text_given, metavar="tcp://HOST:PORT",
@@ -136,21 +136,16 @@ def run_sweep_command(args) -> int:
 
 
 def _executor(args):
-    """Where the runs train, as a context: worker processes on this machine (for one worker,
-    this process: no process to start, as the window's sweep does), or a Dask cluster, reached
-    here (before --out is staged: an unreachable one changes nothing) and its client closed
-    when the sweep ends."""
+    """Where the runs train, as a context: worker processes on this machine, or a Dask cluster,
+    reached here (before --out is staged: an unreachable one changes nothing) and its client
+    closed when the sweep ends."""
+    from gdplayground.labs.sweeps.plan import executor_for
+
+    executor = _flagged("--cluster", executor_for, args.workers, args.cluster or "")
     if args.cluster is None:
-        from gdplayground.labs.sweeps.runs import InProcess
-        from gdplayground.labs.sweeps.workers import WorkerPool, default_workers
-
-        workers = args.workers or default_workers()
-        return contextlib.nullcontext(InProcess() if workers == 1 else WorkerPool(workers))
-    from gdplayground.labs.sweeps.cluster import ClusterPool
-
-    cluster = _flagged("--cluster", ClusterPool, args.cluster)
-    _flagged("--cluster", cluster.connect)
-    return cluster
+        return contextlib.nullcontext(executor)
+    _flagged("--cluster", executor.connect)
+    return executor
 
 
 def _train_runs(base, plan, executor, out) -> tuple[list, bool]:
@@ -250,7 +245,7 @@ def _where(args, runs: int) -> str:
 
     workers = min(args.workers or default_workers(), runs)
     if workers == 1:
-        return "one after another (BLAS on one thread)"
+        return "one after another in a worker process (BLAS on one thread)"
     return f"{workers} at a time in worker processes (BLAS on one thread each)"
 
 

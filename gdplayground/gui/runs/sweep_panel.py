@@ -21,7 +21,8 @@ from gdplayground.labs.sweeps.runs import FailedRun, SweepRun
 from gdplayground.labs.sweeps.workers import default_workers
 from gdplayground.gui.widgets.fields import guard_field
 from gdplayground.gui.runs.sweep_grid_view import SweepGridView
-from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner, executor_for, run_name
+from gdplayground.gui.runs.sweep_runner import SweepProgress, SweepRunner, run_name
+from gdplayground.labs.sweeps.plan import executor_for
 from gdplayground.gui.widgets.training_run import WindowWork
 
 OPENING = {"lr": ("1e-4:1", 7, True), "batch-size": ("8,32,128,512", 4, False),

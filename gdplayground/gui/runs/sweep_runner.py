@@ -1,6 +1,6 @@
 """A sweep run off the GUI thread: `SweepRunner.start(base, plan, executor)` trains the plan's
-runs with an executor (`executor_for`: in this process, one after another; in worker processes,
-several at once; or on a Dask cluster) from a thread of its own (gui/background.py), with
+runs with an executor (the window's: labs.sweeps.plan.executor_for, worker processes or a Dask
+cluster; the tests' may train in this process) from a thread of its own (gui/background.py), with
 progress, the time left, the runs in training and Cancel, and hands each run to the GUI thread as
 it ends, in whatever order they end: one a turn of the window's event loop, so that a burst of
 short runs, each joining the run list, leaves the window free to answer between them (300 runs of
@@ -29,25 +29,13 @@ from typing import Callable, NamedTuple
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from gdplayground.config import ExperimentConfig
-from gdplayground.labs.sweeps.cluster import ClusterPool
 from gdplayground.labs.sweeps.plan import Executor, SweepPlan, point_words, run_sweep
 from gdplayground.labs.sweeps.progress import SweepTally
 from gdplayground.labs.sweeps.runs import FailedRun, InProcess, RunTask, SweepRun
-from gdplayground.labs.sweeps.workers import WorkerPool
 from gdplayground.gui.widgets.background import Background
 from gdplayground.gui.widgets.training_run import WindowWork
 
 SHARES = 1000  # progress counts a run as this many parts, so a long run moves the bar too
-
-
-def executor_for(workers: int, cluster: str = "") -> Executor:
-    """What trains a sweep's runs: the Dask scheduler at `cluster` (`tcp://HOST:PORT`; its
-    form is checked here, SweepError, and it is reached once the sweep starts, off the GUI
-    thread), else `workers` processes of this machine, or for one worker this process, one run
-    after another (no process to start)."""
-    if cluster.strip():
-        return ClusterPool(cluster.strip())
-    return InProcess() if workers == 1 else WorkerPool(workers)
 
 
 class SweepProgress(NamedTuple):

@@ -15,10 +15,12 @@ from typing import Callable, Iterator, Protocol, Sequence
 from gdplayground.config import ConfigError, ExperimentConfig
 from gdplayground.data import DataError
 from gdplayground.engine.trainer import Trainer
+from gdplayground.labs.sweeps.cluster import ClusterPool
 from gdplayground.labs.sweeps.params import (
     MAX_RUNS, SweepError, SweepParam, log_axis, parse_bounds)
 from gdplayground.labs.sweeps.runs import (
     FailedRun, InProcess, Progress, RunData, RunTask, SweepRun, data_sources)
+from gdplayground.labs.sweeps.workers import WorkerPool
 
 MAX_AXES = 2  # a line or a grid
 MAX_REPEATS = 100
@@ -161,6 +163,17 @@ class Executor(Protocol):
         run as it ends. `progress(index, step, steps)` tells how far a run in training has
         come; once `cancelled()` says so, the runs in training are dropped and the sweep ends
         promptly (the runs yielded stand)."""
+
+
+def executor_for(workers: int | None = None, cluster: str = "") -> Executor:
+    """What trains a sweep's runs, as the command line's --workers and --cluster and the sweep
+    panel's fields ask: the Dask scheduler at `cluster` (tcp://HOST:PORT; its form checked here,
+    SweepError; reached when the sweep starts), else `workers` processes of this machine (None:
+    every core). One worker is a process too: a run that dies (out of memory) costs only that
+    run, and a window's sweep never trains beside its drawing."""
+    if cluster and cluster.strip():
+        return ClusterPool(cluster.strip())
+    return WorkerPool(workers)
 
 
 def run_sweep(base: ExperimentConfig, plan: SweepPlan, executor: Executor | None = None,

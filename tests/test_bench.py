@@ -89,18 +89,19 @@ def test_bench_times_a_sweep_against_train_runs(tmp_path, capsys):
     assert figures["steps"] == 50 and figures["sweep_s"] > 0 and figures["train_s"] > 0
 
 
-def test_bench_times_sweeps_with_one_worker_and_with_two(tmp_path, capsys):
-    # a few seconds: six worker processes start, three of them sent MNIST
+def test_bench_times_sweeps_with_one_worker_with_two_and_on_a_cluster(tmp_path, capsys):
+    # a few seconds: six worker processes and two LocalClusters start
     out = tmp_path / "bench.json"
     assert main(["bench", "--only", "sweep-workers", "--repeats", "1", "--seconds", "0.05",
                  "--json", str(out)]) == 0
-    assert capsys.readouterr().out.count("workers 1 / workers 2: ") == 2
+    printed = capsys.readouterr().out
+    assert printed.count("workers 1 / workers 2: ") == printed.count("workers 1 / cluster") == 2
     figures = json.loads(out.read_text())["sweep-workers"]
     assert list(figures) == ["spiral", "MNIST 784-64-10"]
     for sweep in figures.values():
         assert sweep["runs"] == 8 and sweep["steps"] > 0
-        assert list(sweep["seconds"]) == ["workers 1", "workers 2"]
-        assert min(sweep["seconds"].values()) > 0 and sweep["speedup"]["workers 2"] > 0
+        assert list(sweep["seconds"]) == ["workers 1", "workers 2", "cluster of 2"]
+        assert min(sweep["seconds"].values()) > 0 and min(sweep["speedup"].values()) > 0
 
 
 def test_bench_compares_the_window_with_and_without_overlaid_runs(capsys):

@@ -28,10 +28,8 @@ Sections (all by default; --only picks some):
               another by `gdplayground train` processes (target: a ratio of at most 1.10)
   sweep-workers
               an 8-run sweep of the spiral preset and one of MNIST 784-64-10 (300 steps a run):
-              wall time with one worker process and with two (target: 1.7 times faster)
-  sweep-cluster  8-run sweeps (spiral; MNIST 784-64-10, 300 steps) on a two-worker Dask
-              LocalCluster against the same runs one after another in this process (as --workers
-              1): target workers 1 / cluster at least 1.5; the cluster's start printed apart
+              wall time with one worker process, with two (target: 1.7 times faster) and on a
+              running two-worker Dask LocalCluster (target: 1.5 times faster)
   sharpness   λ_max of configuration (a)'s network on 1,000 digits to 1%, against a tight
               reference (targets: within 1% in at most 5 s)
   path-cost   training samples/s keeping the run's path and not keeping it (target: at most 2%
@@ -45,8 +43,8 @@ the drift of a shared machine hits both sides alike.
 Each section is a function of a module here, listed by `run`: engine.py (engine, torch, gemm,
 path-cost and the configurations), window.py (gui, startup, time-to-98, memory, long-run),
 input_delay.py (input-delay), labs.py (overlays, inside, race, sweep, sharpness), landscape.py
-(landscape), sweeps.py (sweep-workers), cluster.py (sweep-cluster). They import one another one
-way only: engine.py, sweeps.py and cluster.py none of the others, window.py and landscape.py
+(landscape), sweeps.py (sweep-workers). They import one another one way only: engine.py and
+sweeps.py none of the others, window.py and landscape.py
 engine.py, labs.py and input_delay.py engine.py and window.py; and none of them this registry.
 """
 
@@ -59,7 +57,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gdplayground.bench.cluster import sweep_cluster_section
 from gdplayground.bench.engine import (
     engine_section, gemm_section, path_cost_section, torch_section)
 from gdplayground.bench.input_delay import input_delay_section
@@ -73,7 +70,7 @@ from gdplayground.files import write_atomic
 
 SECTIONS = ("engine", "torch", "gemm", "gui", "input-delay", "overlays", "inside", "race",
             "startup", "time-to-98", "memory", "long-run", "sweep", "sweep-workers",
-            "sweep-cluster", "sharpness", "path-cost", "landscape")
+            "sharpness", "path-cost", "landscape")
 
 
 def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Path | None = None,
@@ -89,7 +86,6 @@ def run(sections=SECTIONS, repeats: int = 5, seconds: float = 2.0, json_path: Pa
                 "startup": startup_section, "time-to-98": time_to_98_section,
                 "memory": memory_section, "sweep": sweep_section,
                 "sweep-workers": sweep_workers_section,
-                "sweep-cluster": sweep_cluster_section,
                 "sharpness": sharpness_section, "path-cost": path_cost_section,
                 "landscape": landscape_section,
                 "long-run": lambda *args: long_run_section(*args, duration=long_seconds)}

@@ -118,6 +118,9 @@ def test_a_rate_far_too_high_is_marked_diverged_at_its_step():
     assert wild.state.step == 0 and len(wild.history) == 0  # rolled back to the checkpoint
     assert len(wild.curve[0]) == wild.diverged_at_step - 1  # the curve up to the blow-up
     assert wild.summary["diverged"] and wild.summary["diverged_at_step"] == wild.diverged_at_step
+    from gdplayground.gui.runs.sweep_result_view import summary_words
+    assert summary_words([gentle, wild], plan.params[0]).endswith(  # the setting named
+        f"1 diverged: lr 100 (repeat 0) at step {wild.diverged_at_step}.")
 
 
 def test_a_run_whose_loss_stays_finite_but_far_above_its_start_is_marked_diverged():

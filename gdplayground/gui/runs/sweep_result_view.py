@@ -388,8 +388,8 @@ def summary_words(results: list[SweepRun], param: SweepParam, axis: int = 0) -> 
     """How many runs, and which diverged at which step (each named by its value of `axis`)."""
     if not results:
         return "No run has finished yet."
-    diverged = [f"{param.text(run.point[axis])} (repeat {run.repeat}) at step {run.diverged_at_step:,}"
-                for run in results if run.diverged]
+    diverged = [f"{param.name} {param.text(run.point[axis])} (repeat {run.repeat}) at step "
+                f"{run.diverged_at_step:,}" for run in results if run.diverged]
     named = param.name if param.label == param.name else f"{param.name} ({param.label})"
     words = f"{len(results)} run{'s' * (len(results) != 1)} of {named}"
     if not diverged:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pickle
 import signal
 import threading
 import time
@@ -29,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Callable, Iterator, Sequence
 
 from gdplayground.labs.sweeps.params import SweepError
@@ -57,7 +57,7 @@ def _work(connection: Connection) -> None:
         connection.send(("progress", (index, step, steps)))
 
     try:
-        data = RunData(pickle.loads(connection.recv_bytes()))
+        data = RunData(connection.recv())  # the payload below, as a Connection reads any
         while True:
             task = connection.recv()
             try:
@@ -145,8 +145,9 @@ class _Sweep:
 
     @cached_property
     def payload(self) -> bytes:
-        """The sources pickled, once for every worker."""
-        return pickle.dumps(self.sources, pickle.HIGHEST_PROTOCOL)
+        """The sources as a Connection sends them, pickled once for every worker (only our own
+        processes' messages are ever unpickled: tasks, sources, runs; never a user's file)."""
+        return bytes(ForkingPickler.dumps(self.sources))
 
     def give(self, worker: _Worker) -> None:
         """Hand the worker the next task, or let it go if none is left."""

@@ -167,6 +167,26 @@ def test_a_worker_killed_mid_run_costs_nothing_its_run_is_trained_again():
     assert_same_runs(runs, train(InProcess(), tasks))
 
 
+def test_a_worker_killed_while_it_starts_costs_only_a_retry_not_the_sweep():
+    """A worker killed before any had said a word (importing, or reading the data, where memory
+    peaks) ended the whole sweep as if no worker could start."""
+    import threading
+
+    tasks, pool, killed = spiral_tasks(steps=200), WorkerPool(2), []
+
+    def kill_the_first_as_it_appears():
+        while not pool.pids:
+            time.sleep(0.001)
+        killed.append(pool.pids[0])
+        os.kill(killed[0], signal.SIGKILL)
+    killer = threading.Thread(target=kill_the_first_as_it_appears)
+    killer.start()
+    runs = train(pool, tasks)
+    killer.join()
+    assert gone(killed) and sorted(run.index for run in runs) == [0, 1, 2]
+    assert_same_runs(runs, train(InProcess(), tasks))
+
+
 def test_a_run_whose_worker_dies_twice_fails_in_words_and_the_sweep_goes_on():
     tasks = spiral_tasks(steps=20)
     tasks[1] = dataclasses.replace(tasks[1], steps=10**8)  # killed for sure while it trains

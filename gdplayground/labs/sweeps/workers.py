@@ -5,11 +5,13 @@ The workers are spawned, not forked: the window's process has Qt threads, and a 
 their locks in whatever state they are. A worker is sent the data's sources once, when it
 starts, then takes tasks one at a time in the plan's order and trains each with
 `runs.train_task` (one BLAS thread: a run's figures do not depend on the number of workers).
-It sends back `("progress", (index, step, steps))` reports and then `("run", SweepRun)` or
-`("failed", reason)` when its training raised.
+It says `("ready", None)` once it has its data, then sends back `("progress", (index, step,
+steps))` reports and `("run", SweepRun)`, or `("failed", reason)` when its training raised.
 
 The parent waits on the workers' pipes and process sentinels together, so a worker's death is
 seen at once: its run is tried again on a fresh worker, and marked failed if that one dies too.
+A worker killed while it starts costs a retry too; only when a replacement also dies before any
+worker has said a word do the workers count as unable to start.
 Whatever ends the sweep (its last run, Cancel, or the generator closed), no worker outlives it.
 
 A spawned process imports the main module again, as `__mp_main__`: a script that sweeps with a
@@ -58,13 +60,14 @@ def _work(connection: Connection) -> None:
 
     try:
         data = RunData(connection.recv())  # the payload below, as a Connection reads any
+        connection.send(("ready", None))  # started: a death from now on is its run's
         while True:
             task = connection.recv()
             try:
                 connection.send(("run", train_task(task, data, progress=report)))
             except Exception as exc:  # the run's failure, not the sweep's: reported as such
                 connection.send(("failed", f"its training failed: {type(exc).__name__}: {exc}"))
-    except EOFError:  # the sweep's process is gone, and so is the work
+    except (EOFError, BrokenPipeError):  # the sweep's process is gone, and so is the work
         pass
 
 
@@ -123,7 +126,8 @@ class _Sweep:
         self.sources = sources
         self.live: list[_Worker] = []
         self.deaths: dict[int, int] = {}  # by task index
-        self.heard = False  # from any worker: if not, a death is the workers' failing to start
+        self.heard = False  # from any worker: if not, a death may be the workers' failing to start
+        self.stillborn = 0  # workers dead before any worker was heard from
 
     def start(self, count: int) -> None:
         """Start `count` workers, then send each the sources and its first task. The workers
@@ -171,6 +175,8 @@ class _Sweep:
             while worker.connection.poll():
                 kind, message = worker.connection.recv()
                 self.heard = True
+                if kind == "ready":
+                    continue
                 if kind == "progress":
                     if self.progress is not None:
                         self.progress(*message)
@@ -188,8 +194,10 @@ class _Sweep:
         """Its run goes back to the front of the line, or fails if it had been tried."""
         task, how = worker.task, death_words(worker.process.exitcode)
         self.end(worker)
-        if not self.heard:
-            raise SweepError(f"the sweep's worker processes end as they start ({how})")
+        if not self.heard:  # killed while starting, or unable to (an unguarded __main__)?
+            self.stillborn += 1
+            if self.stillborn == ATTEMPTS:  # a replacement too: they cannot start
+                raise SweepError(f"the sweep's worker processes end as they start ({how})")
         self.deaths[task.index] = self.deaths.get(task.index, 0) + 1
         if self.deaths[task.index] < ATTEMPTS:
             self.pending.appendleft(task)

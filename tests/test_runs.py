@@ -235,14 +235,21 @@ def test_metrics_are_read_back_as_written(tmp_path, qtbot, window_on):
     assert np.allclose(history.column("smoothed_loss"), window.history.column("smoothed_loss"))
 
 
+def start_sweep(window, setting: str, values: str, steps: int):
+    """Start the window's sweep of `setting` over `values` on one worker (its runs end in the
+    plan's order); its panel."""
+    sweep = window.sweep
+    sweep.workers.setValue(1)
+    sweep.param.setCurrentIndex(sweep.param.findData(setting))
+    sweep.values.setText(values)
+    sweep.steps.setValue(steps)
+    sweep.start_button.click()
+    return sweep
+
+
 def test_a_sweep_in_the_window_keeps_every_run_and_draws_the_result(qtbot, window_on, tmp_path):
     window = window_on(tmp_path, preset("linear-system"))
-    sweep = window.sweep
-    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
-    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
-    sweep.values.setText("0.001,0.01,100")
-    sweep.steps.setValue(500)
-    sweep.start_button.click()
+    sweep = start_sweep(window, "lr", "0.001,0.01,100", 500)
     qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
     runs = window.runs_tab.store.runs
     assert [run.name for run in runs] == ["lr 0.001", "lr 0.01", "lr 100"]
@@ -365,12 +372,7 @@ def test_a_run_with_no_curve_overlays_nothing_and_says_so(qtbot, window_on, tmp_
     """A sweep run that diverged before its first checkpoint raised KeyError: 'loss' in the
     overlay, and every run start after stopped half way."""
     window = window_on(tmp_path, preset("linear-system"))
-    sweep = window.sweep
-    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
-    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
-    sweep.values.setText("100")
-    sweep.steps.setValue(200)
-    sweep.start_button.click()
+    sweep = start_sweep(window, "lr", "100", 200)
     qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
     assert window.runs_tab.store.runs[0].diverged
     window.runs_tab.table.selectRow(0)
@@ -505,12 +507,7 @@ def test_the_runs_tab_has_room_at_1024_by_640(qtbot):
 def test_closing_the_window_during_a_sweep_keeps_every_run_that_ended(qtbot, window_on, tmp_path):
     """Runs that had ended but were still queued for the window were lost."""
     window = window_on(tmp_path, preset("xor"))
-    sweep = window.sweep
-    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
-    sweep.param.setCurrentIndex(sweep.param.findData("lr"))
-    sweep.values.setText("0.01,0.02,0.03,0.05,0.1,0.2,0.3,0.5")
-    sweep.steps.setValue(2)
-    sweep.start_button.click()
+    sweep = start_sweep(window, "lr", "0.01,0.02,0.03,0.05,0.1,0.2,0.3,0.5", 2)
     sweep.runner.background._task.wait()  # all ended on the sweep's thread, none handed over
     window.close()
     assert sorted(run.name for run in window.runs_tab.store.runs) == sorted(
@@ -590,12 +587,7 @@ def test_a_sweep_of_filters_in_the_window_keeps_a_convolutional_run_per_value(qt
                                                                             tmp_path):
     from tiny_images import conv_config, image_folder
     window = window_on(tmp_path / "runs", conv_config(image_folder(tmp_path / "images")))
-    sweep = window.sweep
-    sweep.workers.setValue(1)  # one worker: runs end in the plan's order
-    sweep.param.setCurrentIndex(sweep.param.findData("filters"))
-    sweep.values.setText("2,4,8")
-    sweep.steps.setValue(4)
-    sweep.start_button.click()
+    sweep = start_sweep(window, "filters", "2,4,8", 4)
     qtbot.waitUntil(lambda: sweep.start_button.isEnabled(), timeout=TIMEOUT)
     runs = window.runs_tab.store.runs
     assert sweep.status.text() == "Sweep done: 3 runs."
